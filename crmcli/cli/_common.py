@@ -1,0 +1,174 @@
+"""What every command group shares: the app factory, the error handler, the database handle,
+option aliases and small helpers for dates and confirmations."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Annotated, Any
+
+import typer
+from typer.core import TyperCommand, TyperGroup
+
+from crmcli import clock
+from crmcli.cli._output import OutputFormat
+from crmcli.db import DbLocation, connect, describe_sqlite_error, resolve_path
+from crmcli.errors import AmbiguousRef, CrmError, UsageError
+
+# Help is plain text (no rich markup): rich costs ~50 ms at every `--help`, and plain help is
+# what docs/reference.md is generated from.
+_CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+@dataclass
+class CliState:
+    """What the root callback learned (``--db``), kept on the click context as ``ctx.obj``."""
+
+    db_option: str | None = None
+
+    @property
+    def location(self) -> DbLocation:
+        return resolve_path(self.db_option)
+
+
+def _report(error: CrmError) -> None:
+    print(f"Error: {error.message}", file=sys.stderr)
+    if isinstance(error, AmbiguousRef):
+        for line in error.candidates:
+            print(line, file=sys.stderr)
+    if error.hint:
+        print(error.hint, file=sys.stderr)
+
+
+class CrmCommand(TyperCommand):
+    """A command whose user-caused failures become one ``Error:`` line and an exit code."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CrmError as error:
+            _report(error)
+            raise typer.Exit(error.exit_code) from None
+        except sqlite3.Error as error:
+            state = ctx.find_object(CliState)
+            path = state.location.path if state else "the database"
+            _report(CrmError(describe_sqlite_error(error, path)))
+            raise typer.Exit(1) from None
+        except KeyboardInterrupt:
+            print("Interrupted; the current change was not saved.", file=sys.stderr)
+            raise typer.Exit(130) from None
+        except BrokenPipeError:
+            # `crm contact list | head`: the reader left; say nothing, and keep Python from
+            # complaining again when it flushes stdout at exit.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            raise typer.Exit(0) from None
+        except OSError as error:
+            if error.filename:
+                _report(CrmError(f"{error.filename}: {error.strerror}"))
+            else:
+                _report(CrmError(error.strerror or str(error)))
+            raise typer.Exit(1) from None
+
+
+class CrmGroup(TyperGroup):
+    """A command group; errors in its callback are reported like a command's."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except CrmError as error:
+            _report(error)
+            raise typer.Exit(error.exit_code) from None
+
+
+class CrmTyper(typer.Typer):
+    """typer.Typer with crmcli's defaults: plain help, error handling on every command."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("cls", CrmGroup)
+        kwargs.setdefault("rich_markup_mode", None)
+        kwargs.setdefault("no_args_is_help", True)
+        kwargs.setdefault("context_settings", _CONTEXT)
+        # Locals in a traceback would hold customers' personal data.
+        kwargs.setdefault("pretty_exceptions_enable", False)
+        kwargs.setdefault("pretty_exceptions_show_locals", False)
+        kwargs.setdefault("add_completion", False)
+        super().__init__(**kwargs)
+
+    def command(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("cls", CrmCommand)
+        return super().command(*args, **kwargs)
+
+
+def state(ctx: typer.Context) -> CliState:
+    found = ctx.find_object(CliState)
+    return found if found is not None else CliState()
+
+
+@contextmanager
+def database(ctx: typer.Context, *, write: bool = False) -> Iterator[sqlite3.Connection]:
+    """The open, migrated database for this command; closed afterwards."""
+    conn = connect(state(ctx).location, write=write)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+# --- shared options ---------------------------------------------------------------------------
+
+FormatOpt = Annotated[
+    OutputFormat | None,
+    typer.Option(
+        "--format",
+        "-f",
+        help="Output format. Default: table on a terminal, tsv when piped.",
+        case_sensitive=False,
+        show_default=False,
+    ),
+]
+YesOpt = Annotated[
+    bool, typer.Option("--yes", "-y", help="Do it without asking (needed when not on a terminal).")
+]
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def now() -> datetime:
+    return clock.now()
+
+
+def parse_when_option(text: str) -> datetime:
+    """A date option (``--since``, ``--due``...) through the one date parser, as naive local time."""
+    from crmcli import config
+    from crmcli.dates import parse_when
+
+    return parse_when(text, clock.local_naive(clock.now()), day_first=config.load().day_first).at
+
+
+def parse_date_option(text: str) -> date:
+    from crmcli import config
+    from crmcli.dates import parse_date
+
+    return parse_date(text, clock.today(), day_first=config.load().day_first)
+
+
+def interactive() -> bool:
+    return sys.stdin.isatty() and sys.stdout.isatty()
+
+
+def confirm(question: str, *, yes: bool) -> None:
+    """Ask on a terminal; without one, insist on ``--yes``. Declining exits 1 with nothing done."""
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise UsageError(f"{question.rstrip('?')}: not on a terminal, so add --yes to confirm")
+    if not typer.confirm(question, default=False, err=True):
+        raise CrmError("cancelled; nothing was changed")

@@ -1,0 +1,201 @@
+"""The one output sink: every listing and record goes out through here.
+
+``table`` is for people (rich, only imported for it); ``tsv`` (the default when stdout is not a
+terminal), ``csv``, ``json`` and ``jsonl`` are for scripts. Rows are written as they arrive, so a
+long listing starts printing at once and is never held in memory whole (except for ``table``,
+which must measure its columns).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any, TextIO
+
+
+class OutputFormat(str, Enum):
+    table = "table"
+    json = "json"
+    jsonl = "jsonl"
+    csv = "csv"
+    tsv = "tsv"
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a listing: its JSON key, its table header, and how a table shows it."""
+
+    key: str
+    header: str | None = None
+    in_table: bool = True
+    show: Callable[[Any], str] | None = None
+    justify: str = "left"
+
+    @property
+    def title(self) -> str:
+        return self.header or self.key.replace("_", " ").title()
+
+
+def resolve_format(fmt: OutputFormat | str | None) -> OutputFormat:
+    """The format asked for, else ``table`` on a terminal and ``tsv`` in a pipe."""
+    if fmt:
+        return OutputFormat(fmt)
+    return OutputFormat.table if sys.stdout.isatty() else OutputFormat.tsv
+
+
+def styled() -> bool:
+    """Colour and box drawing: only on a terminal, and not with NO_COLOR or TERM=dumb."""
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("TERM") == "dumb":
+        return False
+    return sys.stdout.isatty() or bool(os.environ.get("FORCE_COLOR"))
+
+
+def console(stderr: bool = False) -> Any:
+    """A rich Console, made on demand (rich costs ~50 ms to import; scripts never need it)."""
+    from rich.console import Console
+
+    return Console(
+        stderr=stderr,
+        no_color=not styled(),
+        highlight=False,
+        soft_wrap=False,
+    )
+
+
+def message(text: str) -> None:
+    """A message for the person (what was done, a hint): always stderr, so stdout stays data."""
+    print(text, file=sys.stderr)
+
+
+def _plain(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(_plain(v) for v in value)
+    if isinstance(value, dict):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    return str(value)
+
+
+def _tsv_cell(value: Any) -> str:
+    # Escapes as in PostgreSQL's text format, so every row stays on one line with a fixed
+    # number of tab-separated cells.
+    text = _plain(value)
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def _keys(columns: Sequence[Column | str]) -> list[Column]:
+    return [c if isinstance(c, Column) else Column(c) for c in columns]
+
+
+def emit(
+    rows: Iterable[dict[str, Any]],
+    columns: Sequence[Column | str],
+    fmt: OutputFormat | str | None,
+    *,
+    title: str | None = None,
+    empty: str | None = None,
+    out: TextIO | None = None,
+) -> int:
+    """Write ``rows`` in ``fmt``; returns how many were written.
+
+    ``columns`` fixes which keys go out and in what order (JSON gets exactly these keys too).
+    ``empty`` is said on stderr, for a person, when there is nothing to show.
+    """
+    fmt = resolve_format(fmt)
+    cols = _keys(columns)
+    stream = out or sys.stdout
+    count = 0
+    if fmt is OutputFormat.table:
+        count = _table(rows, cols, title=title)
+    elif fmt is OutputFormat.json:
+        stream.write("[")
+        for row in rows:
+            stream.write(",\n  " if count else "\n  ")
+            stream.write(json.dumps({c.key: row.get(c.key) for c in cols}, ensure_ascii=False))
+            count += 1
+        stream.write("\n]\n" if count else "]\n")
+    elif fmt is OutputFormat.jsonl:
+        for row in rows:
+            stream.write(json.dumps({c.key: row.get(c.key) for c in cols}, ensure_ascii=False))
+            stream.write("\n")
+            count += 1
+    elif fmt is OutputFormat.csv:
+        writer = csv.writer(stream, lineterminator="\n")
+        writer.writerow([c.key for c in cols])
+        for row in rows:
+            writer.writerow([_plain(row.get(c.key)) for c in cols])
+            count += 1
+    else:
+        stream.write("\t".join(c.key for c in cols) + "\n")
+        for row in rows:
+            stream.write("\t".join(_tsv_cell(row.get(c.key)) for c in cols) + "\n")
+            count += 1
+    if count == 0 and empty and fmt is OutputFormat.table:
+        message(empty)
+    return count
+
+
+def _table(rows: Iterable[dict[str, Any]], cols: list[Column], *, title: str | None) -> int:
+    from rich import box
+    from rich.table import Table
+
+    shown = [c for c in cols if c.in_table]
+    table = Table(
+        title=title,
+        box=box.SIMPLE_HEAD if styled() else box.ASCII2,
+        header_style="bold" if styled() else "",
+        title_justify="left",
+        pad_edge=False,
+    )
+    for col in shown:
+        table.add_column(col.title, justify=col.justify, overflow="fold")  # type: ignore[arg-type]
+    count = 0
+    for row in rows:
+        table.add_row(*[(c.show or _plain)(row.get(c.key)) for c in shown])
+        count += 1
+    if count:
+        console().print(table)
+    return count
+
+
+def emit_record(
+    record: dict[str, Any],
+    fmt: OutputFormat | str | None,
+    *,
+    render: Callable[[dict[str, Any]], None] | None = None,
+) -> None:
+    """Write one record: an object in JSON, ``key<TAB>value`` lines in TSV/CSV, or ``render``."""
+    fmt = resolve_format(fmt)
+    if fmt is OutputFormat.json:
+        sys.stdout.write(json.dumps(record, ensure_ascii=False, indent=2) + "\n")
+    elif fmt is OutputFormat.jsonl:
+        sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+    elif fmt is OutputFormat.table and render is not None:
+        render(record)
+    else:
+        pairs = [{"field": k, "value": v} for k, v in _flatten(record)]
+        emit(pairs, ["field", "value"], OutputFormat.tsv if fmt is OutputFormat.table else fmt)
+
+
+def _flatten(record: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
+    out: list[tuple[str, Any]] = []
+    for key, value in record.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.extend(_flatten(value, f"{name}."))
+        elif isinstance(value, list) and value and isinstance(value[0], dict):
+            for index, item in enumerate(value, 1):
+                out.extend(_flatten(item, f"{name}.{index}."))
+        else:
+            out.append((name, value))
+    return out

@@ -1,0 +1,500 @@
+"""``crm contact ...`` and ``crm search``."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from crmcli import contacts
+from crmcli.cli._common import (
+    CrmTyper,
+    FormatOpt,
+    YesOpt,
+    confirm,
+    database,
+    interactive,
+    now,
+    parse_when_option,
+)
+from crmcli.cli._output import Column, OutputFormat, console, emit, emit_record, message
+from crmcli.contacts import ContactChanges, ListFilters, parse_labeled
+from crmcli.errors import UsageError, ValidationError
+
+app = CrmTyper(help="Add, show, change, find and remove contacts.")
+
+LIST_COLUMNS = [
+    Column("id", "ID", justify="right"),
+    Column("name"),
+    Column("company"),
+    Column("title", in_table=False),
+    Column("email"),
+    Column("phone"),
+    Column("tags"),
+    Column("created_at", in_table=False),
+    Column("updated_at", in_table=False),
+]
+
+Ref = Annotated[str, typer.Argument(help="Contact id, or a unique fragment of a name or email.")]
+Emails = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--email", "-e", help="Email, optionally labelled: work:ann@example.com. Repeatable."
+    ),
+]
+Phones = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--phone", "-p", help="Phone, optionally labelled: mobile:+1 555 0100. Repeatable."
+    ),
+]
+Tags = Annotated[list[str] | None, typer.Option("--tag", "-t", help="Tag. Repeatable.")]
+Fields = Annotated[
+    list[str] | None, typer.Option("--field", help="Custom field key=value. Repeatable.")
+]
+Text = Annotated[str | None, typer.Option(show_default=False)]
+
+
+def _text_changes(**values: str | None) -> dict[str, str | None]:
+    """Options that were given, as field -> value ("" clears the field)."""
+    return {key: (value or None) for key, value in values.items() if value is not None}
+
+
+def _common_changes(
+    conn: Any,
+    changes: ContactChanges,
+    *,
+    fields: list[str] | None,
+    birthday: str | None,
+    anniversary: str | None,
+    referred_by: str | None,
+    cadence: str | None,
+) -> None:
+    from crmcli.dates import parse_days
+
+    for assignment in fields or []:
+        key, value = contacts.parse_field_assignment(assignment)
+        changes.set_fields[key] = value
+    if birthday is not None:
+        changes.dates["birthday"] = birthday or None
+    if anniversary is not None:
+        changes.dates["anniversary"] = anniversary or None
+    if referred_by is not None:
+        if referred_by:
+            changes.referred_by_id = contacts.resolve(conn, referred_by)
+        else:
+            changes.clear_referred_by = True
+    if cadence is not None:
+        if cadence:
+            changes.cadence_days = parse_days(cadence)
+        else:
+            changes.clear_cadence = True
+
+
+def _print_contact(conn: Any, contact_id: int, fmt: OutputFormat | None) -> None:
+    record = contact_record(conn, contact_id)
+    emit_record(record, fmt, render=render_contact)
+
+
+def contact_record(conn: Any, contact_id: int) -> dict[str, Any]:
+    """The contact as JSON-ready data, with what other capabilities know of it."""
+    return contacts.get(conn, contact_id).to_dict()
+
+
+@app.command("add")
+def add(
+    ctx: typer.Context,
+    name: Annotated[
+        str | None,
+        typer.Argument(help="Full name: 'Ann Lee' sets first name Ann, last name Lee."),
+    ] = None,
+    first: Text = None,
+    last: Text = None,
+    display: Annotated[
+        str | None, typer.Option(help="Name shown instead of first + last (e.g. a team).")
+    ] = None,
+    email: Emails = None,
+    phone: Phones = None,
+    company: Text = None,
+    title: Annotated[str | None, typer.Option(help="Job title.")] = None,
+    street: Text = None,
+    city: Text = None,
+    region: Text = None,
+    postal_code: Text = None,
+    country: Text = None,
+    website: Text = None,
+    tag: Tags = None,
+    source: Annotated[str | None, typer.Option(help="Where the contact came from.")] = None,
+    referred_by: Annotated[
+        str | None, typer.Option(help="The contact who referred this one (REF).")
+    ] = None,
+    birthday: Annotated[
+        str | None, typer.Option(help="1980-04-15, or --04-15 without a year.")
+    ] = None,
+    anniversary: Annotated[str | None, typer.Option(help="Like --birthday.")] = None,
+    field: Fields = None,
+    cadence: Annotated[
+        str | None, typer.Option(help="Keep in touch at least this often: 30d, 2w.")
+    ] = None,
+    fmt: FormatOpt = None,
+) -> None:
+    """Add a contact.
+
+    Give a name (or --first/--last, or --display), and any of the other fields.
+    Emails and phones take an optional label: --email work:ann@example.com.
+
+    Example: crm contact add "Ann Lee" --company Acme -e ann@acme.com -p mobile:+1 555 0100 -t lead
+    """
+    if name and not (first or last):
+        parts = name.split(None, 1)
+        first, last = parts[0], (parts[1] if len(parts) > 1 else None)
+    changes = ContactChanges(
+        text=_text_changes(
+            first_name=first,
+            last_name=last,
+            display_name=display,
+            company=company,
+            title=title,
+            street=street,
+            city=city,
+            region=region,
+            postal_code=postal_code,
+            country=country,
+            website=website,
+            source=source,
+        ),
+        add_emails=[parse_labeled(e) for e in email or []],
+        add_phones=[parse_labeled(p) for p in phone or []],
+        add_tags=list(tag or []),
+    )
+    with database(ctx, write=True) as conn:
+        _common_changes(
+            conn,
+            changes,
+            fields=field,
+            birthday=birthday,
+            anniversary=anniversary,
+            referred_by=referred_by,
+            cadence=cadence,
+        )
+        contact_id = contacts.create(conn, changes, now=now())
+        contact = contacts.get(conn, contact_id)
+        message(f"Added contact {contact_id}: {contact.name}")
+        if fmt is not None:
+            _print_contact(conn, contact_id, fmt)
+
+
+@app.command("show")
+def show(ctx: typer.Context, ref: Ref, fmt: FormatOpt = None) -> None:
+    """Show everything about one contact."""
+    with database(ctx) as conn:
+        _print_contact(conn, contacts.resolve(conn, ref), fmt)
+
+
+def render_contact(record: dict[str, Any]) -> None:
+    """The terminal view of one contact (``crm contact show``)."""
+    from rich.table import Table
+
+    out = console()
+    out.print(f"[bold]{_esc(record['name'])}[/bold]  [dim]#{record['id']}[/dim]")
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="dim", justify="right")
+    grid.add_column()
+
+    def row(label: str, value: Any) -> None:
+        if value:
+            grid.add_row(label, _esc(str(value)))
+
+    job = " at ".join(p for p in (record.get("title"), record.get("company")) if p)
+    row("work", job)
+    for entry in record["emails"]:
+        row(f"email {entry['label'] or ''}".strip(), entry["email"])
+    for entry in record["phones"]:
+        row(f"phone {entry['label'] or ''}".strip(), entry["phone"])
+    address = ", ".join(
+        p
+        for p in (
+            record.get("street"),
+            " ".join(x for x in (record.get("postal_code"), record.get("city")) if x),
+            record.get("region"),
+            record.get("country"),
+        )
+        if p
+    )
+    row("address", address)
+    row("website", record.get("website"))
+    row("tags", ", ".join(record["tags"]))
+    row("birthday", record.get("birthday"))
+    row("anniversary", record.get("anniversary"))
+    row("source", record.get("source"))
+    if record.get("referred_by"):
+        row("referred by", f"{record['referred_by']['name']} (#{record['referred_by']['id']})")
+    if record.get("cadence_days"):
+        row("keep in touch", f"every {record['cadence_days']} days")
+    for key, value in record["fields"].items():
+        row(key, value)
+    row("added", record["created_at"][:10])
+    out.print(grid)
+    for renderer in SHOW_SECTIONS:
+        renderer(out, record)
+
+
+#: extra parts of the terminal view, added by other capabilities (notes, reminders, deals...)
+SHOW_SECTIONS: list[Any] = []
+
+
+def _esc(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+@app.command("edit")
+def edit(
+    ctx: typer.Context,
+    ref: Ref,
+    first: Text = None,
+    last: Text = None,
+    display: Text = None,
+    email: Emails = None,
+    rm_email: Annotated[list[str] | None, typer.Option(help="Remove this email.")] = None,
+    phone: Phones = None,
+    rm_phone: Annotated[
+        list[str] | None, typer.Option(help="Remove this phone (formatting ignored).")
+    ] = None,
+    company: Text = None,
+    title: Text = None,
+    street: Text = None,
+    city: Text = None,
+    region: Text = None,
+    postal_code: Text = None,
+    country: Text = None,
+    website: Text = None,
+    source: Text = None,
+    tag: Tags = None,
+    untag: Annotated[list[str] | None, typer.Option(help="Remove this tag.")] = None,
+    referred_by: Annotated[str | None, typer.Option(help="REF of the referrer; '' clears.")] = None,
+    birthday: Annotated[str | None, typer.Option(help="1980-04-15 or --04-15; '' clears.")] = None,
+    anniversary: Annotated[str | None, typer.Option(help="Like --birthday.")] = None,
+    field: Fields = None,
+    cadence: Annotated[
+        str | None, typer.Option(help="Keep-in-touch cadence: 30d; '' clears.")
+    ] = None,
+    clear: Annotated[
+        list[str] | None,
+        typer.Option(help="Clear a field: company, birthday, emails, tags, a custom field..."),
+    ] = None,
+    editor: Annotated[
+        bool, typer.Option("--editor", help="Edit in $EDITOR even when not on a terminal.")
+    ] = False,
+    fmt: FormatOpt = None,
+) -> None:
+    """Change a contact: set, change or clear fields; add or remove emails, phones, tags.
+
+    With no options on a terminal, opens the contact in $VISUAL/$EDITOR as a text form and
+    saves what you changed (after checking it). An empty value clears a field: --company "".
+
+    Example: crm contact edit ann --title CTO --tag customer --untag lead --rm-email old@acme.com
+    """
+    changes = ContactChanges(
+        text=_text_changes(
+            first_name=first,
+            last_name=last,
+            display_name=display,
+            company=company,
+            title=title,
+            street=street,
+            city=city,
+            region=region,
+            postal_code=postal_code,
+            country=country,
+            website=website,
+            source=source,
+        ),
+        add_emails=[parse_labeled(e) for e in email or []],
+        remove_emails=list(rm_email or []),
+        add_phones=[parse_labeled(p) for p in phone or []],
+        remove_phones=list(rm_phone or []),
+        add_tags=list(tag or []),
+        remove_tags=list(untag or []),
+    )
+    with database(ctx, write=True) as conn:
+        contact_id = contacts.resolve(conn, ref)
+        _common_changes(
+            conn,
+            changes,
+            fields=field,
+            birthday=birthday,
+            anniversary=anniversary,
+            referred_by=referred_by,
+            cadence=cadence,
+        )
+        for name in clear or []:
+            _clear(changes, name)
+        if changes.is_empty():
+            if not (editor or interactive()):
+                raise UsageError(
+                    "nothing to change: give options (see crm contact edit --help), "
+                    "or use --editor to edit the contact in $EDITOR"
+                )
+            changes = _edit_in_editor(conn, contact_id)
+            if changes.is_empty():
+                message("No changes.")
+                return
+        contacts.update(conn, contact_id, changes, now=now())
+        message(f"Updated contact {contact_id}: {contacts.get(conn, contact_id).name}")
+        if fmt is not None:
+            _print_contact(conn, contact_id, fmt)
+
+
+def _clear(changes: ContactChanges, name: str) -> None:
+    key = name.strip().lower().replace("-", "_")
+    if key in contacts.TEXT_FIELDS:
+        changes.text[key] = None
+    elif key in contacts.DATE_FIELDS:
+        changes.dates[key] = None
+    elif key == "emails":
+        changes.replace_emails = []
+    elif key == "phones":
+        changes.replace_phones = []
+    elif key == "tags":
+        changes.replace_tags = []
+    elif key == "referred_by":
+        changes.clear_referred_by = True
+    elif key == "cadence":
+        changes.clear_cadence = True
+    else:
+        # Not built in: a custom field (checked to exist on the contact when applied).
+        changes.clear_fields.append(name.strip().removeprefix("field."))
+
+
+def _edit_in_editor(conn: Any, contact_id: int) -> ContactChanges:
+    from crmcli import contact_form
+
+    contact = contacts.get(conn, contact_id)
+    text = contact_form.render(contact)
+    command = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+    # The form holds personal data: a private temporary file, removed afterwards.
+    fd, name = tempfile.mkstemp(prefix="crm-contact-", suffix=".txt")
+    path = Path(name)
+    try:
+        while True:
+            with os.fdopen(fd, "w", encoding="utf-8") if fd >= 0 else path.open("w") as handle:
+                handle.write(text)
+            fd = -1
+            try:
+                result = subprocess.run([*shlex.split(command), str(path)], check=False)
+            except OSError as error:
+                raise UsageError(
+                    f"cannot start editor {command!r} ({error.strerror}); set $EDITOR"
+                ) from None
+            if result.returncode != 0:
+                raise UsageError(
+                    f"editor {command!r} exited with {result.returncode}; nothing saved"
+                )
+            text = path.read_text(encoding="utf-8")
+            try:
+                return contact_form.parse(conn, text, contact)
+            except ValidationError as error:
+                message(f"Error: {error.message}")
+                if not interactive() or not typer.confirm("Edit again?", default=True, err=True):
+                    raise ValidationError(f"{error.message}; nothing was saved") from None
+    finally:
+        path.unlink(missing_ok=True)
+
+
+@app.command("rm")
+def remove(ctx: typer.Context, ref: Ref, yes: YesOpt = False) -> None:
+    """Move a contact to the trash (crm contact restore brings it back)."""
+    with database(ctx, write=True) as conn:
+        contact_id = contacts.resolve(conn, ref)
+        name = contacts.get(conn, contact_id).name
+        confirm(f"Move {name} (#{contact_id}) to the trash?", yes=yes)
+        contacts.trash(conn, contact_id, now=now())
+        message(
+            f"Moved contact {contact_id} ({name}) to the trash; undo: crm contact restore {contact_id}"
+        )
+
+
+@app.command("restore")
+def restore(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(help="Id, name or email of a contact in the trash.")],
+) -> None:
+    """Bring a contact back from the trash."""
+    with database(ctx, write=True) as conn:
+        contact_id = contacts.resolve(conn, ref, include_deleted=True)
+        contacts.restore(conn, contact_id)
+        message(f"Restored contact {contact_id}: {contacts.get(conn, contact_id).name}")
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    tag: Annotated[
+        list[str] | None, typer.Option("--tag", "-t", help="Has this tag (repeat: all of them).")
+    ] = None,
+    company: Annotated[str | None, typer.Option(help="Company contains this text.")] = None,
+    text: Annotated[
+        str | None, typer.Option("--text", "-q", help="Matches this text anywhere (full-text).")
+    ] = None,
+    created_since: Annotated[
+        str | None, typer.Option(help="Added on or after: 2026-01-01, -2w, 'last mon'.")
+    ] = None,
+    updated_since: Annotated[
+        str | None, typer.Option(help="Changed on or after (same forms).")
+    ] = None,
+    sort: Annotated[str, typer.Option(help="name, company, created, updated or id.")] = "name",
+    desc: Annotated[bool, typer.Option("--desc", help="Reverse the order.")] = False,
+    limit: Annotated[int | None, typer.Option(help="At most this many.", min=1)] = None,
+    trash: Annotated[bool, typer.Option("--trash", help="List the contacts in the trash.")] = False,
+    fmt: FormatOpt = None,
+) -> None:
+    """List contacts, filtered and sorted."""
+    filters = ListFilters(
+        tags=list(tag or []),
+        company=company,
+        text=text,
+        created_since=parse_when_option(created_since) if created_since else None,
+        updated_since=parse_when_option(updated_since) if updated_since else None,
+        sort=sort,
+        descending=desc,
+        limit=limit,
+        deleted=trash,
+    )
+    with database(ctx) as conn:
+        emit(
+            contacts.list_contacts(conn, filters),
+            LIST_COLUMNS,
+            fmt,
+            empty="No contacts." if not trash else "The trash is empty.",
+        )
+
+
+def search_command(
+    ctx: typer.Context,
+    text: Annotated[str, typer.Argument(help="Words (prefixes match) or a phone number.")],
+    limit: Annotated[int, typer.Option(help="At most this many.", min=1)] = 50,
+    fmt: FormatOpt = None,
+) -> None:
+    """Find contacts by name, email, phone, company, title, tags, custom fields and notes.
+
+    Every word must match (as a word prefix); best matches first. A phone number matches
+    however it is formatted: "+1 (555) 010-2000" finds 5550102000.
+    """
+    from crmcli.search import search_contacts
+
+    with database(ctx) as conn:
+        emit(
+            search_contacts(conn, text, limit=limit),
+            [*LIST_COLUMNS[:7], Column("matched", in_table=False)],
+            fmt,
+            empty=f"Nothing matches {text!r}.",
+        )
+    sys.stdout.flush()

@@ -1,0 +1,99 @@
+"""User settings: ``$XDG_CONFIG_HOME/crmcli/config.toml`` plus ``CRM_*`` environment overrides.
+
+The file is optional. Sections are plain TOML tables, for example::
+
+    [dates]
+    day_first = true      # 03/04 is 3 April (else 4 March)
+    feb29 = "mar1"        # a Feb 29 date in a non-leap year: "feb28" (default) or "mar1"
+
+    [deals]
+    currency = "EUR"
+
+An environment variable wins over the file: ``CRM_DAY_FIRST=1``, ``CRM_CURRENCY=EUR``...
+(see :data:`ENV_OVERRIDES`). Secrets never live here in clear: see the greetings docs.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from crmcli.errors import CrmError
+
+#: environment variable -> (section, key)
+ENV_OVERRIDES: dict[str, tuple[str, str]] = {
+    "CRM_DAY_FIRST": ("dates", "day_first"),
+    "CRM_FEB29": ("dates", "feb29"),
+    "CRM_CURRENCY": ("deals", "currency"),
+}
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+
+
+def config_dir(env: Mapping[str, str] | None = None) -> Path:
+    """``$XDG_CONFIG_HOME/crmcli`` (default ``~/.config/crmcli``)."""
+    env = os.environ if env is None else env
+    base = env.get("XDG_CONFIG_HOME") or str(Path.home() / ".config")
+    return Path(base) / "crmcli"
+
+
+@dataclass
+class Config:
+    """Settings by section; read with :meth:`get`, :meth:`flag`."""
+
+    path: Path
+    sections: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def get(self, section: str, key: str, default: Any = None) -> Any:
+        return self.sections.get(section, {}).get(key, default)
+
+    def flag(self, section: str, key: str, default: bool = False) -> bool:
+        value = self.get(section, key, default)
+        if isinstance(value, bool):
+            return value
+        text = str(value).strip().lower()
+        if text in _TRUE:
+            return True
+        if text in _FALSE:
+            return False
+        raise CrmError(
+            f"setting {section}.{key} = {value!r} is not true/false (in {self.path} or CRM_*)"
+        )
+
+    @property
+    def day_first(self) -> bool:
+        return self.flag("dates", "day_first")
+
+    @property
+    def feb29(self) -> str:
+        policy = str(self.get("dates", "feb29", "feb28")).lower()
+        if policy not in ("feb28", "mar1"):
+            raise CrmError(f"setting dates.feb29 = {policy!r} must be 'feb28' or 'mar1'")
+        return policy
+
+
+def load(env: Mapping[str, str] | None = None) -> Config:
+    """Read the config file (if any) and apply environment overrides."""
+    env = os.environ if env is None else env
+    path = config_dir(env) / "config.toml"
+    sections: dict[str, dict[str, Any]] = {}
+    if path.is_file():
+        if sys.version_info >= (3, 11):
+            import tomllib
+        else:  # pragma: no cover - exercised on Python 3.10 only
+            import tomli as tomllib
+        try:
+            with path.open("rb") as handle:
+                data = tomllib.load(handle)
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise CrmError(f"cannot read config file {path}: {exc}") from None
+        sections = {k: dict(v) for k, v in data.items() if isinstance(v, dict)}
+    for variable, (section, key) in ENV_OVERRIDES.items():
+        if variable in env:
+            sections.setdefault(section, {})[key] = env[variable]
+    return Config(path=path, sections=sections)

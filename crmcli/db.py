@@ -1,0 +1,198 @@
+"""Where the database lives, and the one function that opens (and upgrades) it."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from crmcli.errors import DatabaseError
+
+#: how long a writer waits for another process's transaction before giving up (milliseconds)
+BUSY_TIMEOUT_MS = 15_000
+
+
+@dataclass(frozen=True)
+class DbLocation:
+    """The database file in use, and why that one (for ``crm db path``)."""
+
+    path: Path
+    reason: str
+
+
+def data_dir(env: Mapping[str, str] | None = None) -> Path:
+    """``$XDG_DATA_HOME/crmcli`` (default ``~/.local/share/crmcli``)."""
+    env = os.environ if env is None else env
+    base = env.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "crmcli"
+
+
+def resolve_path(option: str | None, env: Mapping[str, str] | None = None) -> DbLocation:
+    """``--db``, else ``$CRM_DB``, else ``$XDG_DATA_HOME/crmcli/crm.db``."""
+    env = os.environ if env is None else env
+    if option:
+        return DbLocation(Path(option).expanduser(), "from the --db option")
+    if env.get("CRM_DB"):
+        return DbLocation(Path(env["CRM_DB"]).expanduser(), "from $CRM_DB")
+    if env.get("XDG_DATA_HOME"):
+        return DbLocation(data_dir(env) / "crm.db", "default under $XDG_DATA_HOME")
+    return DbLocation(data_dir(env) / "crm.db", "default (~/.local/share, $XDG_DATA_HOME unset)")
+
+
+def _create_private_file(path: Path) -> None:
+    """Create the folder (0700) and an empty database file (0600) before SQLite touches it.
+
+    SQLite gives its -wal and -shm files the main file's permissions, so they stay private too.
+    """
+    folder = path.parent
+    if not folder.exists():
+        folder.mkdir(mode=0o700, parents=True)
+    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    os.close(fd)
+
+
+def _configure(conn: sqlite3.Connection) -> None:
+    conn.row_factory = sqlite3.Row
+    conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+    conn.execute("PRAGMA foreign_keys = ON")
+
+
+def connect(location: DbLocation | Path, *, write: bool = True) -> sqlite3.Connection:
+    """Open the database: create it on first write, set pragmas, apply pending migrations.
+
+    A read (``write=False``) of a database that does not exist yet gets an empty in-memory
+    database instead, so ``crm contact list`` on a fresh machine prints nothing and creates nothing.
+    """
+    path = location.path if isinstance(location, DbLocation) else location
+    if path.is_dir():
+        raise DatabaseError(f"database path {path} is a folder; give a file name (--db FILE)")
+    fresh = not path.exists()
+    if fresh and not write:
+        conn = sqlite3.connect(":memory:", isolation_level=None)
+        _configure(conn)
+        migrate(conn)
+        return conn
+    if fresh:
+        try:
+            _create_private_file(path)
+        except FileExistsError:
+            pass  # another process created it a moment ago
+        except OSError as exc:
+            raise DatabaseError(f"cannot create database {path}: {exc.strerror}") from None
+    try:
+        # isolation_level=None: we issue BEGIN/COMMIT ourselves (see transaction()).
+        conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+        _configure(conn)
+        # Migrate (or refuse a newer schema) before anything else writes to the file.
+        migrate(conn, path=path)
+        if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+            conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+    except sqlite3.DatabaseError as exc:
+        raise DatabaseError(describe_sqlite_error(exc, path)) from None
+    return conn
+
+
+def describe_sqlite_error(exc: sqlite3.Error, path: Path | str) -> str:
+    """One plain sentence for a SQLite failure, naming the file and the way out."""
+    text = str(exc)
+    if "locked" in text or "busy" in text:
+        return (
+            f"database {path} is busy: another crm process kept it locked for "
+            f"{BUSY_TIMEOUT_MS // 1000}s; try again"
+        )
+    if "not a database" in text or "malformed" in text:
+        return f"{path} is not a crmcli database or is damaged ({text}); run 'crm db check'"
+    if "full" in text:
+        return f"the disk holding {path} is full; nothing was saved. Free some space and retry"
+    if "readonly" in text or "unable to open" in text:
+        return f"cannot write database {path} ({text}); check its permissions"
+    return f"database {path}: {text}"
+
+
+def migrate(
+    conn: sqlite3.Connection, *, path: Path | str = ":memory:", stop_before: str | None = None
+) -> int:
+    """Apply pending migrations in one transaction; return how many ran.
+
+    ``stop_before`` (a migration name) stops there: tests use it to build older schemas.
+    """
+    from crmcli.migrations import MIGRATIONS
+
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version > len(MIGRATIONS):
+        raise DatabaseError(
+            f"database {path} was written by a newer crmcli (schema {version}, this one knows "
+            f"{len(MIGRATIONS)}); upgrade crmcli. The file was left untouched"
+        )
+    if version == len(MIGRATIONS) and stop_before is None:
+        return 0
+    # sqlite-utils only when there is schema work to do: it costs ~100 ms to import.
+    import sqlite_utils
+
+    wrapped = sqlite_utils.Database(conn)
+    applied = 0
+    with transaction(conn):
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS _crm_migrations (name TEXT PRIMARY KEY, applied_at TEXT)"
+        )
+        done = {row[0] for row in conn.execute("SELECT name FROM _crm_migrations")}
+        for name, step in MIGRATIONS:
+            if name == stop_before:
+                break
+            if name in done:
+                continue
+            step(wrapped)
+            conn.execute(
+                "INSERT INTO _crm_migrations (name, applied_at) "
+                "VALUES (?, strftime('%Y-%m-%dT%H:%M:%SZ', 'now'))",
+                (name,),
+            )
+            applied += 1
+        count = conn.execute("SELECT count(*) FROM _crm_migrations").fetchone()[0]
+        conn.execute(f"PRAGMA user_version = {int(count)}")
+    return applied
+
+
+@contextmanager
+def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """One write transaction: all of it is saved, or none of it.
+
+    BEGIN IMMEDIATE takes the write lock up front, so two processes never deadlock upgrading a
+    read lock; the busy timeout makes the second one wait instead of failing. Nested use joins
+    the outer transaction.
+    """
+    if conn.in_transaction:
+        yield conn
+        return
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    conn.execute("COMMIT")
+
+
+def backup(conn: sqlite3.Connection, target: Path) -> None:
+    """A consistent copy of the open database at ``target`` (0600), even while others write."""
+    if target.exists():
+        raise DatabaseError(f"{target} already exists; choose another file or remove it first")
+    try:
+        _create_private_file(target)
+        with sqlite3.connect(target) as copy:
+            conn.backup(copy)
+        copy.close()
+    except OSError as exc:
+        raise DatabaseError(f"cannot write backup {target}: {exc.strerror}") from None
+
+
+def check(conn: sqlite3.Connection) -> list[str]:
+    """SQLite's integrity and foreign-key checks; an empty list means all is well."""
+    problems = [row[0] for row in conn.execute("PRAGMA integrity_check") if row[0] != "ok"]
+    for row in conn.execute("PRAGMA foreign_key_check"):
+        problems.append(f"table {row[0]} row {row[1]} points to a missing {row[2]} row")
+    return problems

@@ -1,0 +1,117 @@
+"""Realistic sample data for ``crm demo``: a salesperson's book of about thirty customers.
+
+Deterministic (a fixed random seed, dates relative to "now"), so the demo looks the same each
+run. Other capabilities add their own seeders to :data:`SEEDERS`.
+"""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+from collections.abc import Callable
+from datetime import datetime
+
+from crmcli import contacts
+from crmcli.contacts import ContactChanges, Labeled
+
+PEOPLE = [
+    ("Ana", "García", "Solaris Energía", "Head of Procurement", "Madrid", "ES", "+34 612 345 678"),
+    ("Ben", "Okafor", "Northwind Traders", "Operations Manager", "Leeds", "GB", "+44 7700 900123"),
+    ("Chloé", "Dubois", "Atelier Lumière", "Founder", "Lyon", "FR", "+33 6 12 34 56 78"),
+    ("Daniel", "Kim", "Bluefin Logistics", "CTO", "Seattle", "US", "+1 206 555 0143"),
+    ("Elif", "Yılmaz", "Anatolia Foods", "Purchasing Lead", "Izmir", "TR", "+90 532 555 0199"),
+    ("Farah", "Haddad", "Cedar Health", "IT Director", "Beirut", "LB", "+961 3 555 012"),
+    ("Gustav", "Lindqvist", "Nordlys AB", "CFO", "Stockholm", "SE", "+46 70 555 01 23"),
+    ("Hannah", "Schmidt", "Rheinwerk GmbH", "Plant Manager", "Köln", "DE", "+49 151 5550 1234"),
+    ("Ibrahim", "Diallo", "Sahel Telecom", "Network Architect", "Dakar", "SN", "+221 77 555 01 02"),
+    ("Julia", "Rossi", "Vigna Alta", "Export Manager", "Verona", "IT", "+39 345 555 0101"),
+    ("Kenji", "Watanabe", "Hikari Robotics", "Engineering Lead", "Osaka", "JP", "+81 90 5555 0123"),
+    ("Laura", "Jones", "Greenleaf Schools", "Principal", "Austin", "US", "+1 512 555 0170"),
+    ("Mateo", "Fernández", "Pampa Agro", "Owner", "Córdoba", "AR", "+54 9 351 555 0101"),
+    ("Nora", "Berg", "Fjord Design", "Creative Director", "Bergen", "NO", "+47 412 55 012"),
+    ("Omar", "Farouk", "Nile Freight", "COO", "Cairo", "EG", "+20 100 555 0123"),
+    ("Priya", "Sharma", "Lotus Analytics", "Data Lead", "Pune", "IN", "+91 98765 55012"),
+    ("Quentin", "Moreau", "Moreau & Fils", "Partner", "Bordeaux", "FR", "+33 7 55 50 12 34"),
+    ("Rosa", "Silva", "Atlântico Seguros", "Head of Claims", "Porto", "PT", "+351 912 555 012"),
+    ("Samuel", "Cohen", "Carmel Labs", "Research Director", "Haifa", "IL", "+972 52 555 0123"),
+    ("Tomás", "Novák", "Vltava Glass", "Sales Director", "Brno", "CZ", "+420 601 555 012"),
+    ("Uma", "Patel", "Brightside Retail", "Store Operations", "Leicester", "GB", "+44 7700 900456"),
+    ("Victor", "Ivanov", "Baltic Timber", "Buyer", "Riga", "LV", "+371 2555 0123"),
+    ("Wen", "Li", "Jade River Tech", "Product Manager", "Shenzhen", "CN", "+86 139 5555 0123"),
+    ("Ximena", "López", "Café Altura", "Co-founder", "Bogotá", "CO", "+57 310 555 0123"),
+    (
+        "Yusuf",
+        "Aydın",
+        "Bosphorus Textiles",
+        "Managing Director",
+        "Istanbul",
+        "TR",
+        "+90 533 555 0123",
+    ),
+    ("Zoe", "Taylor", "Harbour Dental", "Practice Manager", "Sydney", "AU", "+61 412 555 012"),
+    ("Aiko", "Tanaka", "Hikari Robotics", "Procurement", "Osaka", "JP", "+81 80 5555 0456"),
+    ("Bruno", "Costa", "Solaris Energía", "Site Engineer", "Sevilla", "ES", "+34 622 555 012"),
+]
+
+TAGS = ["customer", "lead", "vip", "partner", "trade-show-2026", "newsletter"]
+SOURCES = ["referral", "website", "trade show", "LinkedIn", "cold call"]
+
+Seeder = Callable[[sqlite3.Connection, datetime, random.Random, list[int]], None]
+
+
+def seed_contacts(
+    conn: sqlite3.Connection, now: datetime, rng: random.Random, ids: list[int]
+) -> None:
+    for first, last, company, title, city, country, phone in PEOPLE:
+        domain = company.lower().split()[0].replace("&", "") + ".example"
+        tags = rng.sample(TAGS, k=rng.randint(1, 2))
+        birthday = None
+        if rng.random() < 0.6:
+            month, day = rng.randint(1, 12), rng.randint(1, 28)
+            birthday = (
+                f"{rng.randint(1960, 1995)}-{month:02d}-{day:02d}"
+                if rng.random() < 0.7
+                else f"--{month:02d}-{day:02d}"
+            )
+        changes = ContactChanges(
+            text={
+                "first_name": first,
+                "last_name": last,
+                "company": company,
+                "title": title,
+                "city": city,
+                "country": country,
+                "source": rng.choice(SOURCES),
+                "website": f"https://{domain}",
+            },
+            add_emails=[Labeled(f"{_ascii(first)}.{_ascii(last)}@{domain}".lower(), "work")],
+            add_phones=[Labeled(phone, "mobile")],
+            add_tags=tags,
+            dates={"birthday": birthday} if birthday else {},
+        )
+        if rng.random() < 0.3:
+            changes.set_fields["territory"] = rng.choice(["EMEA", "AMER", "APAC"])
+        if ids and rng.random() < 0.2:
+            changes.referred_by_id = rng.choice(ids)
+        if rng.random() < 0.3:
+            changes.cadence_days = rng.choice([14, 30, 60])
+        ids.append(contacts.create(conn, changes, now=now))
+
+
+def _ascii(text: str) -> str:
+    import unicodedata
+
+    return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
+
+
+#: run in order; each may use the ids of the contacts made before it
+SEEDERS: list[Seeder] = [seed_contacts]
+
+
+def build(conn: sqlite3.Connection, now: datetime) -> list[int]:
+    """Fill an empty database with the demo book; returns the contact ids."""
+    rng = random.Random(2026)
+    ids: list[int] = []
+    for seeder in SEEDERS:
+        seeder(conn, now, rng, ids)
+    return ids

@@ -1,0 +1,154 @@
+"""The full-text index behind ``crm search``: one FTS5 document per contact.
+
+The document is an aggregate of several tables (emails, phones, tags, custom fields, notes), so it
+is rebuilt here, in one INSERT ... SELECT per batch, by the code that changes those tables, rather
+than by triggers on each of them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from crmcli.errors import UsageError
+
+# The search document of a contact. Phones are indexed by their digits, so "555 0100" and
+# "(555) 0100" are the same token stream; tags and custom fields by their text.
+_DOCUMENT_SELECT = """
+SELECT c.id, c.name,
+  coalesce((SELECT group_concat(email, ' ') FROM contact_emails WHERE contact_id = c.id), ''),
+  coalesce((SELECT group_concat(digits, ' ') FROM contact_phones WHERE contact_id = c.id), ''),
+  coalesce(c.company, ''),
+  coalesce(c.title, ''),
+  coalesce((SELECT group_concat(t.name, ' ') FROM contact_tags ct JOIN tags t ON t.id = ct.tag_id
+            WHERE ct.contact_id = c.id), ''),
+  coalesce((SELECT group_concat(key || ' ' || value, ' ') FROM contact_fields
+            WHERE contact_id = c.id), ''),
+  {notes}
+FROM contacts c
+"""
+
+# Column weights for bm25(): a hit in the name counts most, a hit in a note least.
+_WEIGHTS = "10.0, 6.0, 6.0, 4.0, 2.0, 3.0, 1.0, 1.0"
+
+_PHONE_LIKE = re.compile(r"[\d\s()+.\-/]+")
+_MIN_PHONE_DIGITS = 7
+
+
+def _notes_expression(conn: sqlite3.Connection) -> str:
+    has_notes = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'notes'"
+    ).fetchone()
+    if not has_notes:
+        return "''"
+    return (
+        "coalesce((SELECT group_concat(body, ' ') FROM notes "
+        "WHERE contact_id = c.id AND deleted_at IS NULL), '')"
+    )
+
+
+def reindex(conn: sqlite3.Connection, contact_ids: Iterable[int] | None = None) -> None:
+    """Rebuild the search documents of ``contact_ids`` (all contacts when None)."""
+    select = _DOCUMENT_SELECT.format(notes=_notes_expression(conn))
+    if contact_ids is None:
+        conn.execute("DELETE FROM contact_search")
+        conn.execute(
+            f"INSERT INTO contact_search(rowid, name, emails, phones, company, title, tags, fields, notes) {select}"
+        )
+        return
+    ids = json.dumps(sorted(set(contact_ids)))
+    conn.execute(
+        "DELETE FROM contact_search WHERE rowid IN (SELECT value FROM json_each(?))", (ids,)
+    )
+    conn.execute(
+        "INSERT INTO contact_search(rowid, name, emails, phones, company, title, tags, fields, notes) "
+        f"{select} WHERE c.id IN (SELECT value FROM json_each(?))",
+        (ids,),
+    )
+
+
+def fts_query(text: str) -> str:
+    """Turn what a user typed into an FTS5 query: every word must match, as a prefix.
+
+    Words are quoted, so FTS5 operators typed by accident (AND, NEAR, a stray quote) are plain text.
+    """
+    words = re.findall(r"\w+", text)
+    if not words:
+        raise UsageError(f"search text {text!r} has no letters or digits to look for")
+    return " ".join(f'"{word}"*' for word in words)
+
+
+def phone_digits(text: str) -> str | None:
+    """The digits of a query that looks like a phone number, else None."""
+    if not _PHONE_LIKE.fullmatch(text.strip()):
+        return None
+    digits = re.sub(r"\D", "", text)
+    return digits if len(digits) >= _MIN_PHONE_DIGITS else None
+
+
+def _phone_matches(conn: sqlite3.Connection, digits: str) -> list[int]:
+    """Contacts whose phone equals the digits, or ends with them, or is a suffix of them.
+
+    "+1 (555) 010-2000" (15550102000) finds a stored 5550102000 (a suffix of the query), and
+    "010-2000" finds 15550102000 (the stored number ends with the query).
+    """
+    reversed_digits = digits[::-1]
+    suffixes = [digits[-k:] for k in range(_MIN_PHONE_DIGITS, len(digits) + 1)]
+    rows = conn.execute(
+        "SELECT DISTINCT contact_id FROM contact_phones "
+        "WHERE (digits_rev >= ? AND digits_rev < ?) "
+        "   OR digits IN (SELECT value FROM json_each(?))",
+        # digits_rev starts with the reversed query: a range scan on its index (':' follows '9').
+        (reversed_digits, reversed_digits + ":", json.dumps(suffixes)),
+    )
+    return [row[0] for row in rows]
+
+
+def search_contacts(
+    conn: sqlite3.Connection, text: str, *, limit: int = 50, include_deleted: bool = False
+) -> Iterator[dict[str, Any]]:
+    """Contacts matching ``text``, best first: phone-number matches, then FTS5 by bm25 rank."""
+    from crmcli.contacts import LIST_COLUMNS_SQL
+
+    seen: set[int] = set()
+    live = "" if include_deleted else "AND c.deleted_at IS NULL"
+    digits = phone_digits(text)
+    if digits:
+        ids = _phone_matches(conn, digits)[:limit]
+        if ids:
+            rows = conn.execute(
+                f"SELECT {LIST_COLUMNS_SQL} FROM contacts c "
+                f"WHERE c.id IN (SELECT value FROM json_each(?)) {live} ORDER BY c.name",
+                (json.dumps(ids),),
+            )
+            for row in rows:
+                seen.add(row["id"])
+                yield _search_row(row, "phone")
+    words = re.findall(r"\w+", text)
+    if not words and digits:
+        return
+    query = fts_query(text)
+    rows = conn.execute(
+        f"SELECT {LIST_COLUMNS_SQL}, s.rank_ FROM ("
+        f"  SELECT rowid, bm25(contact_search, {_WEIGHTS}) AS rank_ FROM contact_search"
+        f"  WHERE contact_search MATCH ? ORDER BY rank_ LIMIT ?"
+        f") s JOIN contacts c ON c.id = s.rowid WHERE 1 {live} ORDER BY s.rank_",
+        (query, limit + len(seen)),
+    )
+    count = len(seen)
+    for row in rows:
+        if row["id"] in seen or count >= limit:
+            continue
+        count += 1
+        yield _search_row(row, "text")
+
+
+def _search_row(row: sqlite3.Row, matched: str) -> dict[str, Any]:
+    from crmcli.contacts import list_row
+
+    out = list_row(row)
+    out["matched"] = matched
+    return out
