@@ -91,6 +91,15 @@ def phone_digits(value: str) -> str:
     return re.sub(r"\D", "", main)
 
 
+def same_phone(a: str, b: str) -> bool:
+    """The same number however written, with or without the country code (+1 555... = 555...)."""
+    x, y = phone_digits(a), phone_digits(b)
+    if x == y:
+        return True
+    shorter, longer = sorted((x, y), key=len)
+    return len(shorter) >= 7 and longer.endswith(shorter)
+
+
 def validate_tag(name: str) -> str:
     name = name.strip()
     if not name or "," in name:
@@ -415,7 +424,8 @@ def list_contacts(conn: sqlite3.Connection, filters: ListFilters) -> Iterator[di
             f"cannot sort by {filters.sort!r} (choose one of: {', '.join(SORTS)})"
         )
     where, params = filter_sql(filters)
-    order = f"{SORTS[filters.sort]} {'DESC' if filters.descending else 'ASC'}, c.id"
+    direction = "DESC" if filters.descending else "ASC"
+    order = f"{SORTS[filters.sort]} {direction}, c.id {direction}"
     sql = f"SELECT {LIST_COLUMNS_SQL} FROM contacts c WHERE {where} ORDER BY {order}"
     if filters.limit is not None:
         sql += " LIMIT ?"
@@ -599,12 +609,12 @@ def _apply(
                 "nor a custom field of this contact"
             )
 
-    for label, value in changes.dates.items():
+    for label, date_value in changes.dates.items():
         conn.execute(
             "DELETE FROM contact_dates WHERE contact_id = ? AND label = ?", (contact_id, label)
         )
-        if value is not None:
-            yearly = parse_yearly(value)
+        if date_value is not None:
+            yearly = parse_yearly(date_value)
             conn.execute(
                 "INSERT INTO contact_dates (contact_id, kind, label, year, month, day) "
                 "VALUES (?, ?, ?, ?, ?, ?)",
@@ -662,8 +672,7 @@ def _apply_labeled(
 
 def _same_value(column: str, value: str, existing: Iterable[str]) -> bool:
     if column == "phone":
-        digits = phone_digits(value)
-        return any(phone_digits(v) == digits for v in existing)
+        return any(same_phone(value, v) for v in existing)
     return any(v.lower() == value.strip().lower() for v in existing)
 
 

@@ -37,6 +37,7 @@ def root(
         str | None,
         typer.Option(
             "--db",
+            metavar="PATH",
             help="Database file. [default: $CRM_DB, else $XDG_DATA_HOME/crmcli/crm.db]",
             show_default=False,
         ),

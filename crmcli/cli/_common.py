@@ -6,11 +6,11 @@ from __future__ import annotations
 import os
 import sqlite3
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import typer
 from typer.core import TyperCommand, TyperGroup
@@ -19,6 +19,8 @@ from crmcli import clock
 from crmcli.cli._output import OutputFormat
 from crmcli.db import DbLocation, connect, describe_sqlite_error, resolve_path
 from crmcli.errors import AmbiguousRef, CrmError, UsageError
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 # Help is plain text (no rich markup): rich costs ~50 ms at every `--help`, and plain help is
 # what docs/reference.md is generated from.
@@ -101,9 +103,10 @@ class CrmTyper(typer.Typer):
         kwargs.setdefault("add_completion", False)
         super().__init__(**kwargs)
 
-    def command(self, *args: Any, **kwargs: Any) -> Any:
+    def command(self, *args: Any, **kwargs: Any) -> Callable[[F], F]:
         kwargs.setdefault("cls", CrmCommand)
-        return super().command(*args, **kwargs)
+        decorator: Callable[[F], F] = super().command(*args, **kwargs)
+        return decorator
 
 
 def state(ctx: typer.Context) -> CliState:

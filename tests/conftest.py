@@ -1,0 +1,81 @@
+"""Every test runs in its own folder: database, HOME and XDG folders in tmp_path, a fixed clock."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from crmcli import db
+
+FIXED_NOW = "2026-11-23T09:00"  # a Monday
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "config"))
+    monkeypatch.setenv("CRM_NOW", FIXED_NOW)
+    monkeypatch.setenv("TZ", "UTC")
+    for name in (
+        "CRM_DB",
+        "CRM_DAY_FIRST",
+        "CRM_FEB29",
+        "CRM_CURRENCY",
+        "NO_COLOR",
+        "EDITOR",
+        "VISUAL",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    time.tzset()
+    yield tmp_path
+    monkeypatch.undo()
+    time.tzset()
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "data" / "crmcli" / "crm.db"
+
+
+@pytest.fixture
+def conn(db_path: Path) -> Iterator[sqlite3.Connection]:
+    connection = db.connect(db_path, write=True)
+    yield connection
+    connection.close()
+
+
+class Cli:
+    """Runs the crm app in-process, stdout and stderr kept apart."""
+
+    def __init__(self) -> None:
+        from crmcli.cli import app
+
+        self.app = app
+        self.runner = CliRunner()
+
+    def __call__(self, *args: str, input: str | None = None, code: int | None = 0) -> Any:
+        result = self.runner.invoke(self.app, list(args), input=input, catch_exceptions=False)
+        if code is not None:
+            assert result.exit_code == code, (
+                f"crm {' '.join(args)} exited {result.exit_code}, expected {code}\n"
+                f"stdout: {result.stdout}\nstderr: {result.stderr}"
+            )
+        return result
+
+    def json(self, *args: str, input: str | None = None) -> Any:
+        return json.loads(self(*args, "--format", "json", input=input).stdout)
+
+
+@pytest.fixture
+def cli() -> Cli:
+    return Cli()

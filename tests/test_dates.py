@@ -1,0 +1,906 @@
+"""Tests for crmcli.dates: every accepted form with its exact result.
+
+The clock is fixed at NOW = Monday 2026-11-23 09:00. Calendar around it, for checking by hand:
+
+    November 2026                December 2026               January 2027
+    Mo Tu We Th Fr Sa Su         Mo Tu We Th Fr Sa Su        Mo Tu We Th Fr Sa Su
+                       1             1  2  3  4  5  6                     1  2  3
+     2  3  4  5  6  7  8          7  8  9 10 11 12 13         4  5  6  7  8  9 10
+     9 10 11 12 13 14 15         14 15 16 17 18 19 20        11 12 13 14 15 16 17
+    16 17 18 19 20 21 22         21 22 23 24 25 26 27        18 19 20 21 22 23 24
+    23 24 25 26 27 28 29         28 29 30 31                 25 26 27 28 29 30 31
+    30
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import date, datetime, time
+from pathlib import Path
+
+import pytest
+
+from crmcli.dates import (
+    When,
+    YearlyDate,
+    describe_rule,
+    format_date,
+    format_when,
+    next_occurrence,
+    next_occurrence_of_rule,
+    occurrence_in_year,
+    parse_date,
+    parse_days,
+    parse_every,
+    parse_when,
+    parse_yearly,
+)
+from crmcli.errors import DateParseError, UsageError
+
+NOW = datetime(2026, 11, 23, 9, 0)  # a Monday
+TODAY = NOW.date()
+REPO = Path(__file__).resolve().parents[1]
+
+
+def dt(month: int, day: int, hour: int = 0, minute: int = 0, *, year: int = 2026) -> datetime:
+    return datetime(year, month, day, hour, minute)
+
+
+def date_message(text: str) -> str:
+    return f"cannot understand date {text!r} (try 2026-12-01, tomorrow, +3d, next fri)"
+
+
+# --- parse_when: every form, from NOW -------------------------------------------------------
+
+DATE_ONLY = [
+    # absolute
+    ("2026-12-01", dt(12, 1)),
+    ("12/01", dt(12, 1)),
+    ("12/01/2026", dt(12, 1)),
+    ("1 Dec", dt(12, 1)),
+    ("Dec 1", dt(12, 1)),
+    ("1 December 2026", dt(12, 1)),
+    ("December 1, 2026", dt(12, 1)),
+    ("Dec. 1st", dt(12, 1)),
+    ("1st of december", dt(12, 1)),
+    ("2026/12/01", dt(12, 1)),
+    ("20261201", dt(12, 1)),
+    ("--12-01", dt(12, 1)),
+    ("12-01", dt(12, 1)),
+    ("Tue 2026-12-01", dt(12, 1)),
+    ("tue, 1 dec 2026", dt(12, 1)),
+    ("2027-01-01", dt(1, 1, year=2027)),
+    # relative
+    ("today", dt(11, 23)),
+    ("tomorrow", dt(11, 24)),
+    ("yesterday", dt(11, 22)),
+    ("+3d", dt(11, 26)),
+    ("-1w", dt(11, 16)),
+    ("+2m", dt(1, 23, year=2027)),
+    ("+1y", dt(11, 23, year=2027)),
+    ("+ 10 days", dt(12, 3)),
+    ("in 2 weeks", dt(12, 7)),
+    ("in 3 days", dt(11, 26)),
+    ("in 1 month", dt(12, 23)),
+    ("in a week", dt(11, 30)),
+    ("3 days ago", dt(11, 20)),
+    ("2 weeks ago", dt(11, 9)),
+    ("1 month ago", dt(10, 23)),
+    ("1 year ago", dt(11, 23, year=2025)),
+    # weekdays: the first one after today, never today; "last" the most recent before today
+    ("mon", dt(11, 30)),
+    ("monday", dt(11, 30)),
+    ("tue", dt(11, 24)),
+    ("tues", dt(11, 24)),
+    ("wed", dt(11, 25)),
+    ("wednesday", dt(11, 25)),
+    ("thu", dt(11, 26)),
+    ("thursday", dt(11, 26)),
+    ("fri", dt(11, 27)),
+    ("sat", dt(11, 28)),
+    ("sun", dt(11, 29)),
+    ("sunday", dt(11, 29)),
+    ("next fri", dt(11, 27)),
+    ("next friday", dt(11, 27)),
+    ("this fri", dt(11, 27)),
+    ("next mon", dt(11, 30)),
+    ("this mon", dt(11, 30)),
+    ("last fri", dt(11, 20)),
+    ("last mon", dt(11, 16)),
+    ("last sun", dt(11, 22)),
+    # period ends
+    ("eod", dt(11, 23)),
+    ("end of day", dt(11, 23)),
+    ("eow", dt(11, 27)),
+    ("end of week", dt(11, 27)),
+    ("eom", dt(11, 30)),
+    ("end of month", dt(11, 30)),
+    ("eoq", dt(12, 31)),
+    ("end of quarter", dt(12, 31)),
+    ("eoy", dt(12, 31)),
+    ("end of year", dt(12, 31)),
+]
+
+WITH_TIME = [
+    ("now", dt(11, 23, 9, 0)),
+    ("+4h", dt(11, 23, 13, 0)),
+    ("-2h", dt(11, 23, 7, 0)),
+    ("+30h", dt(11, 24, 15, 0)),
+    ("in 2 hours", dt(11, 23, 11, 0)),
+    ("in an hour", dt(11, 23, 10, 0)),
+    ("2 hours ago", dt(11, 23, 7, 0)),
+    ("2026-12-01 15:00", dt(12, 1, 15, 0)),
+    ("2026-12-01T15:00", dt(12, 1, 15, 0)),
+    ("Dec 1 2026 15:00", dt(12, 1, 15, 0)),
+    ("tomorrow 10am", dt(11, 24, 10, 0)),
+    ("fri 14:30", dt(11, 27, 14, 30)),
+    ("+3d 9:15", dt(11, 26, 9, 15)),
+    ("next tue 10am", dt(11, 24, 10, 0)),
+    ("2026-12-01 3pm", dt(12, 1, 15, 0)),
+    ("tomorrow at 10:00", dt(11, 24, 10, 0)),
+    ("noon", dt(11, 23, 12, 0)),
+    ("tomorrow noon", dt(11, 24, 12, 0)),
+    ("12am", dt(11, 23, 0, 0)),
+    ("12pm", dt(11, 23, 12, 0)),
+    ("tomorrow 12am", dt(11, 24, 0, 0)),
+    ("12:30am", dt(11, 23, 0, 30)),
+    ("10:30pm", dt(11, 23, 22, 30)),
+    ("7 pm", dt(11, 23, 19, 0)),
+    ("9:05 a.m.", dt(11, 23, 9, 5)),
+    ("14:30", dt(11, 23, 14, 30)),
+    ("0:00", dt(11, 23, 0, 0)),
+    ("23:59", dt(11, 23, 23, 59)),
+    ("at 3pm", dt(11, 23, 15, 0)),
+    ("eom 17:00", dt(11, 30, 17, 0)),
+    ("in 2 weeks 9am", dt(12, 7, 9, 0)),
+    ("last fri 4pm", dt(11, 20, 16, 0)),
+    ("1 jan 9am", dt(1, 1, 9, 0, year=2027)),
+    ("Fri 2026-12-04 10:00", dt(12, 4, 10, 0)),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), DATE_ONLY)
+def test_parse_when_date_only(text: str, expected: datetime) -> None:
+    assert parse_when(text, NOW) == When(expected, False)
+
+
+@pytest.mark.parametrize(("text", "expected"), WITH_TIME)
+def test_parse_when_with_time(text: str, expected: datetime) -> None:
+    assert parse_when(text, NOW) == When(expected, True)
+
+
+def test_seconds_are_kept() -> None:
+    assert parse_when("2026-12-01 15:00:30", NOW) == When(datetime(2026, 12, 1, 15, 0, 30), True)
+    assert parse_when("now", datetime(2026, 11, 23, 9, 0, 42)).at == datetime(
+        2026, 11, 23, 9, 0, 42
+    )
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("  TOMORROW   10AM ", When(dt(11, 24, 10), True)),
+        ("Next Friday", When(dt(11, 27), False)),
+        ("EOM", When(dt(11, 30), False)),
+        ("\tDEC 1\n", When(dt(12, 1), False)),
+        ("In 2 Weeks", When(dt(12, 7), False)),
+    ],
+)
+def test_case_and_spaces_do_not_matter(text: str, expected: When) -> None:
+    assert parse_when(text, NOW) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "month_first", "day_first"),
+    [
+        ("12/01", dt(12, 1), dt(1, 12, year=2027)),
+        ("01/12", dt(1, 12, year=2027), dt(12, 1)),
+        ("12/01/2026", dt(12, 1), dt(1, 12)),
+        ("3/4/2027", dt(3, 4, year=2027), dt(4, 3, year=2027)),
+        ("1.12.2026", dt(1, 12), dt(12, 1)),  # through the dateutil fallback
+    ],
+)
+def test_day_first(text: str, month_first: datetime, day_first: datetime) -> None:
+    assert parse_when(text, NOW).at == month_first
+    assert parse_when(text, NOW, day_first=True).at == day_first
+
+
+def test_day_first_slash_date_after_12_only_valid_day_first() -> None:
+    assert parse_when("25/12", NOW, day_first=True).at == dt(12, 25)
+    with pytest.raises(DateParseError):
+        parse_when("25/12", NOW)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("11/23", date(2026, 11, 23)),  # today counts
+        ("11/22", date(2027, 11, 22)),  # yesterday's date is next year's
+        ("dec 31", date(2026, 12, 31)),
+        ("1 jan", date(2027, 1, 1)),
+        ("jan 1", date(2027, 1, 1)),
+        ("--01-01", date(2027, 1, 1)),
+        ("feb 29", date(2028, 2, 29)),  # the next leap year
+        ("2/29", date(2028, 2, 29)),
+    ],
+)
+def test_year_less_date_is_next_on_or_after_today(text: str, expected: date) -> None:
+    assert parse_when(text, NOW).at.date() == expected
+
+
+def test_year_less_feb_29_skips_1900_style_century() -> None:
+    assert parse_date("feb 29", date(2097, 1, 1)) == date(2104, 2, 29)
+
+
+@pytest.mark.parametrize(
+    ("now", "text", "expected"),
+    [
+        (datetime(2028, 2, 10, 9), "eom", date(2028, 2, 29)),  # leap year
+        (datetime(2027, 2, 10, 9), "eom", date(2027, 2, 28)),
+        (datetime(2026, 4, 30, 9), "eom", date(2026, 4, 30)),  # on the last day: today
+        (datetime(2026, 12, 5, 9), "eom", date(2026, 12, 31)),
+        (datetime(2026, 2, 10, 9), "eoq", date(2026, 3, 31)),
+        (datetime(2026, 3, 31, 9), "eoq", date(2026, 3, 31)),
+        (datetime(2026, 4, 1, 9), "eoq", date(2026, 6, 30)),
+        (datetime(2026, 8, 15, 9), "eoq", date(2026, 9, 30)),
+        (datetime(2026, 1, 1, 9), "eoy", date(2026, 12, 31)),
+        (datetime(2026, 11, 26, 9), "eow", date(2026, 11, 27)),  # Thursday
+        (datetime(2026, 11, 27, 9), "eow", date(2026, 11, 27)),  # Friday: today
+        (datetime(2026, 11, 28, 9), "eow", date(2026, 12, 4)),  # Saturday: next Friday
+        (datetime(2026, 11, 29, 9), "eow", date(2026, 12, 4)),  # Sunday: next Friday
+        (datetime(2026, 11, 27, 9), "fri", date(2026, 12, 4)),  # never today
+        (datetime(2026, 11, 27, 9), "this fri", date(2026, 12, 4)),
+        (datetime(2026, 11, 27, 9), "last fri", date(2026, 11, 20)),
+        (datetime(2026, 11, 27, 9), "sat", date(2026, 11, 28)),
+        (datetime(2026, 1, 31, 9), "+1m", date(2026, 2, 28)),  # clipped, not Mar 3
+        (datetime(2028, 1, 31, 9), "+1m", date(2028, 2, 29)),
+        (datetime(2026, 1, 31, 9), "in 1 month", date(2026, 2, 28)),
+        (datetime(2026, 3, 31, 9), "-1m", date(2026, 2, 28)),
+        (datetime(2026, 1, 31, 9), "+3m", date(2026, 4, 30)),
+        (datetime(2028, 2, 29, 9), "+1y", date(2029, 2, 28)),
+        (datetime(2026, 12, 31, 23, 0), "+2h", date(2027, 1, 1)),
+    ],
+)
+def test_relative_to_other_days(now: datetime, text: str, expected: date) -> None:
+    assert parse_when(text, now).at.date() == expected
+
+
+def test_default_time_is_used_but_has_time_stays_false() -> None:
+    assert parse_when("tomorrow", NOW, default_time=time(9, 30)) == When(dt(11, 24, 9, 30), False)
+    # A time in the text wins over the default.
+    assert parse_when("tomorrow 3pm", NOW, default_time=time(9, 30)) == When(dt(11, 24, 15), True)
+    assert parse_when("now", NOW, default_time=time(18)) == When(NOW, True)
+
+
+def test_parse_date_ignores_time() -> None:
+    assert parse_date("tomorrow 10am", TODAY) == date(2026, 11, 24)
+    assert parse_date("fri", TODAY) == date(2026, 11, 27)
+    assert parse_date("12/01", TODAY, day_first=True) == date(2027, 1, 12)
+    with pytest.raises(DateParseError):
+        parse_date("blurg", TODAY)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("01-dec-2026", When(dt(12, 1), False)),
+        ("2026.12.01", When(dt(12, 1), False)),
+        ("1.12.2026 15:00", When(dt(1, 12, 15), True)),
+        ("1-jan", When(dt(1, 1, year=2027), False)),  # year-less: the next Jan 1
+        ("2026-12-01 15:00:00.000", When(dt(12, 1, 15), True)),
+    ],
+)
+def test_dateutil_fallback_for_unusual_absolute_forms(text: str, expected: When) -> None:
+    assert parse_when(text, NOW) == expected
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   ",
+        "blurg",
+        "2026-02-30",  # not clipped to Feb 28
+        "2027-02-29",
+        "feb 30",
+        "13/01/2026",
+        "00/10",
+        "25:00",
+        "tomorrow 25:00",
+        "2026-12-01 24:00",
+        "10:60",
+        "13pm",
+        "0am",
+        "now 10am",  # two times
+        "+4h 9:00",
+        "dec",
+        "2026",
+        "1 2 3",
+        "dec 1 26",  # two-digit years are refused (dateutil would guess the century)
+        "next",
+        "next week",
+        "in weeks",
+        "+3x",
+        "+3",
+        "3 days",
+        "fri +3d",
+        "2026-12-01T10:00Z",  # time zones are refused: everything is local wall-clock time
+        "2026-12-01 10:00 XYZ",
+        "2026-12-01T10:00+01:00",
+        "2026-12-01 10:00 UTC",
+        "1/12/26",
+        "+99999999d",
+        "+9999y",
+        "tomorrow tomorrow",
+    ],
+)
+def test_invalid_dates_raise_with_exact_message(text: str) -> None:
+    with pytest.raises(DateParseError) as caught:
+        parse_when(text, NOW)
+    assert str(caught.value) == date_message(text)
+    assert caught.value.exit_code == 2
+
+
+def test_weekday_that_contradicts_the_date_is_refused_with_a_hint() -> None:
+    with pytest.raises(DateParseError) as caught:
+        parse_when("Tue 2026-12-04", NOW)
+    assert str(caught.value) == date_message("Tue 2026-12-04")
+    assert caught.value.hint == "2026-12-04 is a Fri"
+    with pytest.raises(DateParseError) as caught:
+        parse_when("friday, december 1, 2026", NOW)
+    assert caught.value.hint == "2026-12-01 is a Tue"
+
+
+def test_impossible_date_and_time_get_a_hint() -> None:
+    with pytest.raises(DateParseError) as caught:
+        parse_when("2026-02-30", NOW)
+    assert caught.value.hint == "no such day in the calendar"
+    with pytest.raises(DateParseError) as caught:
+        parse_when("tomorrow 25:00", NOW)
+    assert caught.value.hint == "no such time of day"
+
+
+# --- formatting -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("when", "expected"),
+    [
+        (When(dt(12, 4, 10, 0), True), "Fri 2026-12-04 10:00"),
+        (When(dt(12, 4), False), "Fri 2026-12-04"),
+        (When(dt(12, 4, 9, 30), False), "Fri 2026-12-04"),  # a default time is not shown
+        (When(dt(11, 23, 0, 5), True), "Mon 2026-11-23 00:05"),
+        (When(dt(11, 29, 23, 59), True), "Sun 2026-11-29 23:59"),
+    ],
+)
+def test_format_when(when: When, expected: str) -> None:
+    assert format_when(when) == expected
+
+
+@pytest.mark.parametrize(
+    ("day", "expected"),
+    [
+        (date(2026, 12, 4), "Fri 2026-12-04"),
+        (date(2026, 11, 24), "Tue 2026-11-24"),
+        (date(2026, 11, 25), "Wed 2026-11-25"),
+        (date(2026, 11, 26), "Thu 2026-11-26"),
+        (date(2026, 11, 28), "Sat 2026-11-28"),
+        (date(2028, 2, 29), "Tue 2028-02-29"),
+    ],
+)
+def test_format_date(day: date, expected: str) -> None:
+    assert format_date(day) == expected
+
+
+@pytest.mark.parametrize("text", ["tomorrow 10am", "eom", "next fri 14:30", "1 jan"])
+def test_echo_form_parses_back_to_the_same_value(text: str) -> None:
+    when = parse_when(text, NOW)
+    assert parse_when(format_when(when), NOW) == when
+
+
+# --- start-up cost ----------------------------------------------------------------------------
+
+COMMON_FORMS = [
+    "+3d",
+    "-1w",
+    "+2m",
+    "+1y",
+    "+4h",
+    "2026-12-01",
+    "2026-12-01 15:00",
+    "12/01",
+    "1 Dec 2026",
+    "today",
+    "now",
+    "tomorrow 10am",
+    "yesterday",
+    "in 2 weeks",
+    "3 days ago",
+    "fri",
+    "next fri",
+    "last mon",
+    "eow",
+    "eom",
+    "eoq",
+    "end of year",
+    "noon",
+]
+
+
+def run_python(code: str) -> str:
+    result = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
+    )
+    return result.stdout.strip()
+
+
+@pytest.mark.slow
+def test_the_exact_start_up_check_from_the_brief() -> None:
+    code = (
+        "import crmcli.dates as d, datetime, sys; "
+        "d.parse_when('+3d', datetime.datetime(2026,3,1,9)); "
+        "print('dateutil.parser' in sys.modules)"
+    )
+    assert run_python(code) == "False"
+
+
+@pytest.mark.slow
+def test_common_forms_do_not_import_dateutil_parser() -> None:
+    code = f"""
+import datetime, json, sys
+import crmcli.dates as d
+loaded_at_import = sorted(m for m in sys.modules if m.startswith("dateutil"))
+offenders = []
+for text in {COMMON_FORMS!r}:
+    d.parse_when(text, datetime.datetime(2026, 3, 1, 9))
+    if "dateutil.parser" in sys.modules:
+        offenders.append(text)
+d.parse_when("1.12.2026", datetime.datetime(2026, 3, 1, 9))
+print(json.dumps([loaded_at_import, offenders, "dateutil.parser" in sys.modules]))
+"""
+    loaded_at_import, offenders, fallback_loads_parser = json.loads(run_python(code))
+    assert loaded_at_import == []
+    assert offenders == []
+    assert fallback_loads_parser is True  # the check above can see the parser
+
+
+# --- yearly dates -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("1980-04-15", YearlyDate(4, 15, 1980)),
+        ("19800415", YearlyDate(4, 15, 1980)),
+        ("--04-15", YearlyDate(4, 15, None)),
+        ("--0415", YearlyDate(4, 15, None)),
+        ("04-15", YearlyDate(4, 15, None)),
+        ("15 Apr", YearlyDate(4, 15, None)),
+        ("Apr 15", YearlyDate(4, 15, None)),
+        ("April 15 1980", YearlyDate(4, 15, 1980)),
+        ("April 15, 1980", YearlyDate(4, 15, 1980)),
+        ("15 April 1980", YearlyDate(4, 15, 1980)),
+        ("15th april", YearlyDate(4, 15, None)),
+        ("4/15/1980", YearlyDate(4, 15, 1980)),
+        ("4/15", YearlyDate(4, 15, None)),
+        ("  APR 15  ", YearlyDate(4, 15, None)),
+        ("Feb 29", YearlyDate(2, 29, None)),
+        ("--02-29", YearlyDate(2, 29, None)),
+        ("1980-02-29", YearlyDate(2, 29, 1980)),
+        ("2000-02-29", YearlyDate(2, 29, 2000)),
+    ],
+)
+def test_parse_yearly(text: str, expected: YearlyDate) -> None:
+    assert parse_yearly(text) == expected
+
+
+def test_parse_yearly_day_first() -> None:
+    assert parse_yearly("15/4/1980", day_first=True) == YearlyDate(4, 15, 1980)
+    assert parse_yearly("15/4", day_first=True) == YearlyDate(4, 15, None)
+    assert parse_yearly("4/5", day_first=True) == YearlyDate(5, 4, None)
+    assert parse_yearly("4/5") == YearlyDate(4, 5, None)
+    # Hyphenated forms keep ISO order whatever day_first says.
+    assert parse_yearly("04-05", day_first=True) == YearlyDate(4, 5, None)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "x",
+        "Feb 29 1981",
+        "1981-02-29",
+        "2/29/1900",
+        "04-31",
+        "13/15",
+        "4/15x",
+        "15/4",  # month 15 without day_first
+        "1980-13-01",
+        "0000-01-01",
+        "tomorrow",
+        "--4-15",
+    ],
+)
+def test_parse_yearly_rejects(text: str) -> None:
+    with pytest.raises(UsageError) as caught:
+        parse_yearly(text)
+    assert str(caught.value) == (
+        f"cannot understand date {text!r} (try 1980-04-15 or --04-15 for no year)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("yearly", "expected"),
+    [
+        (YearlyDate(4, 15, 1980), "1980-04-15"),
+        (YearlyDate(4, 15, None), "--04-15"),
+        (YearlyDate(2, 29, None), "--02-29"),
+        (YearlyDate(1, 5, 987), "0987-01-05"),
+    ],
+)
+def test_yearly_iso(yearly: YearlyDate, expected: str) -> None:
+    assert yearly.iso() == expected
+    assert parse_yearly(expected) == yearly
+
+
+def test_yearly_date_refuses_impossible_values() -> None:
+    with pytest.raises(ValueError):
+        YearlyDate(2, 29, 1981)
+    with pytest.raises(ValueError):
+        YearlyDate(2, 30, None)
+
+
+@pytest.mark.parametrize(
+    ("month", "day", "year", "feb29", "expected"),
+    [
+        (2, 29, 2028, "feb28", date(2028, 2, 29)),
+        (2, 29, 2028, "mar1", date(2028, 2, 29)),
+        (2, 29, 2027, "feb28", date(2027, 2, 28)),
+        (2, 29, 2027, "mar1", date(2027, 3, 1)),
+        (2, 29, 2100, "feb28", date(2100, 2, 28)),  # not a leap year
+        (2, 29, 2000, "mar1", date(2000, 2, 29)),  # a leap year
+        (4, 15, 2027, "mar1", date(2027, 4, 15)),
+        (2, 28, 2027, "mar1", date(2027, 2, 28)),
+    ],
+)
+def test_occurrence_in_year(month: int, day: int, year: int, feb29: str, expected: date) -> None:
+    assert occurrence_in_year(month, day, year, feb29=feb29) == expected
+
+
+def test_occurrence_in_year_default_policy_is_feb28() -> None:
+    assert occurrence_in_year(2, 29, 2026) == date(2026, 2, 28)
+    with pytest.raises(ValueError):
+        occurrence_in_year(2, 29, 2026, feb29="feb30")
+
+
+@pytest.mark.parametrize(
+    ("month", "day", "on_or_after", "feb29", "expected"),
+    [
+        (4, 15, date(2026, 4, 15), "feb28", date(2026, 4, 15)),  # on the day itself
+        (4, 15, date(2026, 4, 16), "feb28", date(2027, 4, 15)),
+        (12, 31, date(2026, 11, 23), "feb28", date(2026, 12, 31)),
+        (1, 1, date(2026, 11, 23), "feb28", date(2027, 1, 1)),
+        (2, 29, date(2026, 11, 23), "feb28", date(2027, 2, 28)),
+        (2, 29, date(2026, 11, 23), "mar1", date(2027, 3, 1)),
+        (2, 29, date(2027, 2, 28), "feb28", date(2027, 2, 28)),
+        (2, 29, date(2027, 3, 1), "feb28", date(2028, 2, 29)),
+        (2, 29, date(2027, 3, 1), "mar1", date(2027, 3, 1)),
+        (2, 29, date(2027, 3, 2), "mar1", date(2028, 2, 29)),
+        (2, 29, date(2028, 1, 10), "mar1", date(2028, 2, 29)),
+    ],
+)
+def test_next_occurrence(
+    month: int, day: int, on_or_after: date, feb29: str, expected: date
+) -> None:
+    assert next_occurrence(month, day, on_or_after, feb29=feb29) == expected
+
+
+# --- durations --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("30d", 30),
+        ("30", 30),
+        ("1", 1),
+        ("2w", 14),
+        ("3m", 90),
+        ("1m", 30),
+        ("1y", 365),
+        ("2y", 730),
+        (" 45 days ", 45),
+        ("2 weeks", 14),
+        ("1 week", 7),
+        ("6 months", 180),
+        ("1 year", 365),
+        ("2W", 14),
+    ],
+)
+def test_parse_days(text: str, expected: int) -> None:
+    assert parse_days(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "0", "0d", "-3d", "abc", "3x", "1.5w", "d", "3 d ago"])
+def test_parse_days_rejects(text: str) -> None:
+    with pytest.raises(UsageError) as caught:
+        parse_days(text)
+    assert str(caught.value) == (
+        f"cannot understand number of days {text!r} (try 30, 30d, 2w, 3m or 1y)"
+    )
+
+
+# --- recurrences ------------------------------------------------------------------------------
+
+WEEKDAYS_RULE = "FREQ=DAILY;BYDAY=MO,TU,WE,TH,FR"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("daily", "FREQ=DAILY"),
+        ("day", "FREQ=DAILY"),
+        ("weekly", "FREQ=WEEKLY"),
+        ("week", "FREQ=WEEKLY"),
+        ("2w", "FREQ=WEEKLY;INTERVAL=2"),
+        ("1w", "FREQ=WEEKLY"),
+        ("3d", "FREQ=DAILY;INTERVAL=3"),
+        ("month", "FREQ=MONTHLY"),
+        ("monthly", "FREQ=MONTHLY"),
+        ("2m", "FREQ=MONTHLY;INTERVAL=2"),
+        ("quarter", "FREQ=MONTHLY;INTERVAL=3"),
+        ("quarterly", "FREQ=MONTHLY;INTERVAL=3"),
+        ("2 quarters", "FREQ=MONTHLY;INTERVAL=6"),
+        ("year", "FREQ=YEARLY"),
+        ("yearly", "FREQ=YEARLY"),
+        ("annually", "FREQ=YEARLY"),
+        ("2y", "FREQ=YEARLY;INTERVAL=2"),
+        ("weekday", WEEKDAYS_RULE),
+        ("weekdays", WEEKDAYS_RULE),
+        ("2nd tue", "FREQ=MONTHLY;BYDAY=+2TU"),
+        ("second tuesday", "FREQ=MONTHLY;BYDAY=+2TU"),
+        ("last fri", "FREQ=MONTHLY;BYDAY=-1FR"),
+        ("1st mon", "FREQ=MONTHLY;BYDAY=+1MO"),
+        ("3rd wed of the month", "FREQ=MONTHLY;BYDAY=+3WE"),
+        ("4th thu", "FREQ=MONTHLY;BYDAY=+4TH"),
+        ("every 2 weeks", "FREQ=WEEKLY;INTERVAL=2"),
+        ("every month", "FREQ=MONTHLY"),
+        ("every 2nd tue", "FREQ=MONTHLY;BYDAY=+2TU"),
+        ("every weekday", WEEKDAYS_RULE),
+        ("every 10 days", "FREQ=DAILY;INTERVAL=10"),
+        ("every fri", "FREQ=WEEKLY;BYDAY=FR"),
+        ("fri", "FREQ=WEEKLY;BYDAY=FR"),
+        ("mondays", "FREQ=WEEKLY;BYDAY=MO"),
+        ("  Every  Quarter ", "FREQ=MONTHLY;INTERVAL=3"),
+    ],
+)
+def test_parse_every(text: str, expected: str) -> None:
+    assert parse_every(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text", ["", "every", "blurg", "0d", "0w", "2x", "5th tue", "every other", "2nd", "-2w"]
+)
+def test_parse_every_rejects(text: str) -> None:
+    with pytest.raises(UsageError) as caught:
+        parse_every(text)
+    assert str(caught.value) == (
+        f'cannot understand recurrence {text!r} (try 2w, month, quarter, year, weekday, "2nd tue")'
+    )
+
+
+def occurrences(rule: str, dtstart: datetime, count: int) -> list[datetime]:
+    """The first ``count`` occurrences strictly after dtstart, by chaining next_occurrence."""
+    found: list[datetime] = []
+    after = dtstart
+    for _ in range(count):
+        following = next_occurrence_of_rule(rule, dtstart, after)
+        assert following is not None
+        found.append(following)
+        after = following
+    return found
+
+
+def test_monthly_from_jan_31_clips_to_month_end_for_a_whole_year() -> None:
+    start = datetime(2026, 1, 31, 10, 0)
+    days = [(2, 28), (3, 31), (4, 30), (5, 31), (6, 30), (7, 31), (8, 31), (9, 30)]
+    days += [(10, 31), (11, 30), (12, 31)]
+    expected = [datetime(2026, m, d, 10, 0) for m, d in days] + [datetime(2027, 1, 31, 10, 0)]
+    assert occurrences(parse_every("monthly"), start, 12) == expected
+
+
+def test_monthly_from_jan_31_in_a_leap_year_gives_feb_29() -> None:
+    start = datetime(2028, 1, 31, 8, 0)
+    assert occurrences("FREQ=MONTHLY", start, 3) == [
+        datetime(2028, 2, 29, 8, 0),
+        datetime(2028, 3, 31, 8, 0),
+        datetime(2028, 4, 30, 8, 0),
+    ]
+
+
+def test_monthly_from_the_30th_and_29th() -> None:
+    assert occurrences("FREQ=MONTHLY", datetime(2026, 1, 30, 9), 3) == [
+        datetime(2026, 2, 28, 9),
+        datetime(2026, 3, 30, 9),
+        datetime(2026, 4, 30, 9),
+    ]
+    assert occurrences("FREQ=MONTHLY", datetime(2026, 1, 29, 9), 2) == [
+        datetime(2026, 2, 28, 9),
+        datetime(2026, 3, 29, 9),
+    ]
+
+
+def test_monthly_from_the_15th_is_plain() -> None:
+    assert occurrences("FREQ=MONTHLY;INTERVAL=2", datetime(2026, 11, 15, 9), 3) == [
+        datetime(2027, 1, 15, 9),
+        datetime(2027, 3, 15, 9),
+        datetime(2027, 5, 15, 9),
+    ]
+
+
+def test_quarterly_from_nov_30() -> None:
+    assert occurrences(parse_every("quarterly"), datetime(2026, 11, 30, 10), 4) == [
+        datetime(2027, 2, 28, 10),
+        datetime(2027, 5, 30, 10),
+        datetime(2027, 8, 30, 10),
+        datetime(2027, 11, 30, 10),
+    ]
+
+
+def test_yearly_from_feb_29_fires_every_year() -> None:
+    assert occurrences(parse_every("yearly"), datetime(2024, 2, 29, 9), 5) == [
+        datetime(2025, 2, 28, 9),
+        datetime(2026, 2, 28, 9),
+        datetime(2027, 2, 28, 9),
+        datetime(2028, 2, 29, 9),
+        datetime(2029, 2, 28, 9),
+    ]
+
+
+def test_yearly_from_an_ordinary_day() -> None:
+    assert occurrences("FREQ=YEARLY", datetime(2026, 4, 15, 9), 2) == [
+        datetime(2027, 4, 15, 9),
+        datetime(2028, 4, 15, 9),
+    ]
+
+
+def test_weekday_rule_skips_the_weekend() -> None:
+    start = datetime(2026, 11, 26, 9, 0)  # Thursday
+    assert occurrences(WEEKDAYS_RULE, start, 4) == [
+        datetime(2026, 11, 27, 9, 0),  # Fri
+        datetime(2026, 11, 30, 9, 0),  # Mon
+        datetime(2026, 12, 1, 9, 0),
+        datetime(2026, 12, 2, 9, 0),
+    ]
+    # Asked on Saturday noon: the next one is Monday morning.
+    saturday = datetime(2026, 11, 28, 12, 0)
+    assert next_occurrence_of_rule(WEEKDAYS_RULE, start, saturday) == datetime(2026, 11, 30, 9)
+
+
+def test_second_tuesday_over_several_months() -> None:
+    assert occurrences(parse_every("2nd tue"), datetime(2026, 11, 23, 10), 5) == [
+        datetime(2026, 12, 8, 10),
+        datetime(2027, 1, 12, 10),
+        datetime(2027, 2, 9, 10),
+        datetime(2027, 3, 9, 10),
+        datetime(2027, 4, 13, 10),
+    ]
+
+
+def test_last_friday_and_first_monday() -> None:
+    assert occurrences(parse_every("last fri"), datetime(2026, 11, 23, 10), 3) == [
+        datetime(2026, 11, 27, 10),
+        datetime(2026, 12, 25, 10),
+        datetime(2027, 1, 29, 10),
+    ]
+    assert occurrences(parse_every("1st mon"), datetime(2026, 11, 23, 10), 3) == [
+        datetime(2026, 12, 7, 10),
+        datetime(2027, 1, 4, 10),
+        datetime(2027, 2, 1, 10),
+    ]
+
+
+def test_every_two_weeks_and_every_friday() -> None:
+    start = datetime(2026, 11, 23, 10, 0)
+    assert occurrences(parse_every("every 2 weeks"), start, 2) == [
+        datetime(2026, 12, 7, 10),
+        datetime(2026, 12, 21, 10),
+    ]
+    assert occurrences(parse_every("every fri"), start, 2) == [
+        datetime(2026, 11, 27, 10),
+        datetime(2026, 12, 4, 10),
+    ]
+
+
+def test_weekly_reminder_keeps_wall_clock_time_across_dst() -> None:
+    # Europe switches on 2026-03-29 and the US on 2026-03-08: the time stays 10:00.
+    start = datetime(2026, 3, 2, 10, 0)
+    assert occurrences("FREQ=WEEKLY", start, 5) == [
+        datetime(2026, 3, 9, 10, 0),
+        datetime(2026, 3, 16, 10, 0),
+        datetime(2026, 3, 23, 10, 0),
+        datetime(2026, 3, 30, 10, 0),
+        datetime(2026, 4, 6, 10, 0),
+    ]
+
+
+def test_next_occurrence_of_rule_is_strictly_after() -> None:
+    start = datetime(2026, 11, 23, 10, 0)
+    # Before the start: the start itself; exactly at an occurrence: the following one.
+    assert next_occurrence_of_rule("FREQ=DAILY", start, datetime(2026, 11, 1)) == start
+    assert next_occurrence_of_rule("FREQ=DAILY", start, start) == datetime(2026, 11, 24, 10, 0)
+    assert next_occurrence_of_rule("FREQ=DAILY", start, datetime(2026, 11, 24, 9, 59)) == (
+        datetime(2026, 11, 24, 10, 0)
+    )
+
+
+def test_finished_rule_gives_none() -> None:
+    start = datetime(2026, 1, 1, 9)
+    assert next_occurrence_of_rule("FREQ=DAILY;COUNT=2", start, datetime(2026, 1, 5)) is None
+    assert next_occurrence_of_rule("FREQ=DAILY;COUNT=2", start, start) == datetime(2026, 1, 2, 9)
+    until = "RRULE:FREQ=WEEKLY;UNTIL=20260115T235959Z"
+    assert next_occurrence_of_rule(until, start, datetime(2026, 1, 8, 9)) == datetime(
+        2026, 1, 15, 9
+    )
+    assert next_occurrence_of_rule(until, start, datetime(2026, 1, 15, 9)) is None
+
+
+def test_explicit_by_rules_are_left_alone() -> None:
+    # A rule that names its days (an imported one) keeps RFC 5545 meaning: months without a 31st
+    # are skipped. Only plain monthly/yearly rules are pinned to the month end.
+    start = datetime(2026, 1, 31, 9)
+    assert next_occurrence_of_rule("FREQ=MONTHLY;BYMONTHDAY=31", start, start) == datetime(
+        2026, 3, 31, 9
+    )
+
+
+@pytest.mark.parametrize("rule", ["", "blurg", "FREQ=SOMETIMES", "INTERVAL=2", "FREQ=DAILY;X"])
+def test_invalid_rule_raises(rule: str) -> None:
+    with pytest.raises(UsageError) as caught:
+        next_occurrence_of_rule(rule, NOW, NOW)
+    assert str(caught.value).startswith(f"cannot understand recurrence {rule!r}")
+
+
+@pytest.mark.parametrize(
+    ("rule", "expected"),
+    [
+        ("FREQ=DAILY", "every day"),
+        ("FREQ=DAILY;INTERVAL=3", "every 3 days"),
+        ("FREQ=WEEKLY", "every week"),
+        ("FREQ=WEEKLY;INTERVAL=2", "every 2 weeks"),
+        ("FREQ=MONTHLY", "every month"),
+        ("FREQ=MONTHLY;INTERVAL=2", "every 2 months"),
+        ("FREQ=MONTHLY;INTERVAL=3", "every quarter"),
+        ("FREQ=MONTHLY;INTERVAL=6", "every 6 months"),
+        ("FREQ=YEARLY", "every year"),
+        ("FREQ=YEARLY;INTERVAL=2", "every 2 years"),
+        (WEEKDAYS_RULE, "every weekday"),
+        ("FREQ=MONTHLY;BYDAY=+2TU", "every 2nd Tue"),
+        ("FREQ=MONTHLY;BYDAY=2TU", "every 2nd Tue"),
+        ("FREQ=MONTHLY;BYDAY=-1FR", "every last Fri"),
+        ("FREQ=MONTHLY;BYDAY=+1MO", "every 1st Mon"),
+        ("FREQ=MONTHLY;BYDAY=+3WE", "every 3rd Wed"),
+        ("FREQ=MONTHLY;INTERVAL=2;BYDAY=+1MO", "every 2 months on the 1st Mon"),
+        ("FREQ=WEEKLY;BYDAY=FR", "every Fri"),
+        ("FREQ=WEEKLY;BYDAY=MO,WE", "every Mon, Wed"),
+        ("FREQ=WEEKLY;INTERVAL=2;BYDAY=TU", "every 2 weeks on Tue"),
+        ("RRULE:FREQ=WEEKLY;COUNT=3", "every week, 3 times"),
+        ("FREQ=DAILY;UNTIL=20261231T000000Z", "every day, until 2026-12-31"),
+        # Shapes crmcli does not write come back as they are.
+        ("FREQ=MONTHLY;BYMONTHDAY=15", "FREQ=MONTHLY;BYMONTHDAY=15"),
+        ("FREQ=HOURLY", "FREQ=HOURLY"),
+        ("junk", "junk"),
+    ],
+)
+def test_describe_rule(rule: str, expected: str) -> None:
+    assert describe_rule(rule) == expected
+
+
+@pytest.mark.parametrize("text", ["2w", "month", "quarter", "year", "weekday", "2nd tue", "3d"])
+def test_describe_parsed_recurrences(text: str) -> None:
+    described = describe_rule(parse_every(text))
+    assert described.startswith("every ")
+    # What we show parses back to the same rule.
+    assert parse_every(described) == parse_every(text)
