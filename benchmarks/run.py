@@ -1,0 +1,333 @@
+"""crmcli benchmark: whole-process timings on generated databases, next to references.
+
+    python benchmarks/run.py            # 100,000 contacts, 7 runs each, writes docs/performance.md
+    python benchmarks/run.py --quick    # 2,000 contacts, 3 runs: a smoke test (CI runs this)
+
+Every figure is the median of several runs of a whole `crm` process (start-up included), with
+commands interleaved so that a noisy moment hurts all of them alike, and stands next to reference
+commands timed in the same run: `python -c "import sqlite3"` and a minimal Typer app.
+No assertions here: targets are read off the report, never enforced by tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import random
+import shutil
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+DATA = ROOT / "benchmarks" / ".data"
+NOW = "2026-11-23T09:00"
+
+FIRST = [
+    "Ann",
+    "Ben",
+    "Chloé",
+    "Daniel",
+    "Elif",
+    "Farah",
+    "Gustav",
+    "Hannah",
+    "Ibrahim",
+    "Julia",
+    "Kenji",
+    "Laura",
+    "Mateo",
+    "Nora",
+    "Omar",
+    "Priya",
+    "Quentin",
+    "Rosa",
+    "Samuel",
+    "Tomás",
+]
+LAST = [
+    "García",
+    "Okafor",
+    "Dubois",
+    "Kim",
+    "Yılmaz",
+    "Haddad",
+    "Lindqvist",
+    "Schmidt",
+    "Diallo",
+    "Rossi",
+    "Watanabe",
+    "Jones",
+    "Fernández",
+    "Berg",
+    "Farouk",
+    "Sharma",
+    "Moreau",
+    "Silva",
+]
+COMPANIES = [
+    "Acme",
+    "Northwind",
+    "Globex",
+    "Initech",
+    "Umbrella",
+    "Hooli",
+    "Vandelay",
+    "Stark",
+    "Wayne",
+    "Tyrell",
+    "Soylent",
+    "Cyberdyne",
+    "Wonka",
+    "Gringotts",
+    "Oscorp",
+]
+TAGS = ["customer", "lead", "vip", "partner", "newsletter", "trade-show-2026"]
+RARE_NAME = "Zebulon Quixwhistle"
+
+
+def build_contacts(path: Path, count: int, seed: int = 7) -> list[int]:
+    """A database with ``count`` realistic contacts, inserted in bulk (not through the CLI)."""
+    from crmcli import db, search
+
+    rng = random.Random(seed)
+    if path.exists():
+        path.unlink()
+    conn = db.connect(path)
+    stamp = "2026-01-15T10:00:00Z"
+    with db.transaction(conn):
+        conn.executemany("INSERT INTO tags (name) VALUES (?)", [(t,) for t in TAGS])
+        contacts, emails, phones, tags = [], [], [], []
+        for cid in range(1, count + 1):
+            first, last = rng.choice(FIRST), rng.choice(LAST)
+            name = RARE_NAME if cid == count // 2 else f"{first} {last}"
+            first, last = name.split(" ", 1)
+            company = rng.choice(COMPANIES)
+            contacts.append(
+                (cid, f"bench-{cid}", name, first, last, company, "Buyer", stamp, stamp)
+            )
+            emails.append((cid, f"{first}.{last}.{cid}@{company}.example".lower(), "work", 0))
+            digits = f"1555{cid:07d}"
+            phones.append((cid, f"+1 555 {cid:07d}", "mobile", digits, digits[::-1], 0))
+            tags.append((cid, rng.randint(1, len(TAGS))))
+        conn.executemany(
+            "INSERT INTO contacts (id, uid, name, first_name, last_name, company, title, "
+            "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            contacts,
+        )
+        conn.executemany(
+            "INSERT INTO contact_emails (contact_id, email, label, position) VALUES (?, ?, ?, ?)",
+            emails,
+        )
+        conn.executemany(
+            "INSERT INTO contact_phones (contact_id, phone, label, digits, digits_rev, position) "
+            "VALUES (?, ?, ?, ?, ?, ?)",
+            phones,
+        )
+        conn.executemany("INSERT INTO contact_tags (contact_id, tag_id) VALUES (?, ?)", tags)
+        search.reindex(conn)
+    conn.close()
+    return list(range(1, count + 1))
+
+
+TYPER_APP = """
+import typer
+app = typer.Typer()
+@app.command()
+def hello() -> None:
+    print("hello")
+@app.command()
+def bye() -> None:
+    print("bye")
+app()
+"""
+
+
+@dataclass
+class Case:
+    label: str
+    argv: list[str]
+    group: str = "start-up"
+    reference: bool = False
+    times: list[float] = field(default_factory=list)
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.times)
+
+
+def time_once(argv: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    done = subprocess.run(
+        argv, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False
+    )
+    elapsed = time.perf_counter() - start
+    if done.returncode not in (0, 3):
+        raise SystemExit(
+            f"benchmark command failed ({done.returncode}): {' '.join(argv)}\n"
+            f"{done.stderr.decode(errors='replace')}"
+        )
+    return elapsed
+
+
+def run_cases(cases: list[Case], runs: int, env: dict[str, str]) -> None:
+    for case in cases:  # warm-up: caches, bytecode
+        time_once(case.argv, env)
+    for _ in range(runs):
+        for case in cases:  # interleaved
+            case.times.append(time_once(case.argv, env))
+
+
+def crm() -> list[str]:
+    found = shutil.which("crm", path=str(Path(sys.executable).parent)) or shutil.which("crm")
+    return [found] if found else [sys.executable, "-m", "crmcli"]
+
+
+def versions() -> dict[str, str]:
+    from importlib.metadata import version
+
+    out = {"python": platform.python_version(), "sqlite": sqlite3.sqlite_version}
+    for package in ("crmcli", "typer", "rich", "sqlite-utils", "python-dateutil"):
+        try:
+            out[package] = version(package)
+        except Exception:  # pragma: no cover - not installed
+            out[package] = "?"
+    return out
+
+
+def machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{platform.system()} {platform.release()}, {os.cpu_count()} CPUs ({cpu})"
+
+
+def fmt_ms(seconds: float) -> str:
+    return f"{seconds * 1000:.0f} ms"
+
+
+def report(cases: list[Case], meta: dict[str, str], extra: list[str]) -> str:
+    refs = {c.label: c for c in cases if c.reference}
+    sqlite_ref = refs.get('python -c "import sqlite3"')
+    typer_ref = refs.get("minimal Typer app, trivial command")
+    lines = [
+        "# Performance",
+        "",
+        "Generated by `python benchmarks/run.py` (do not edit by hand). Whole processes, median of "
+        f"{meta['runs']} interleaved runs after a warm-up; min-max in brackets.",
+        "",
+        f"- Machine: {machine()}",
+        f"- Versions: {', '.join(f'{k} {v}' for k, v in versions().items())}",
+        f"- Data: {meta['data']}",
+        f"- Date of run: {meta['date']}",
+        "",
+        "| command | median | min-max | x import sqlite3 | x minimal Typer |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
+    for case in cases:
+        ratio_sqlite = f"{case.median / sqlite_ref.median:.2f}" if sqlite_ref else ""
+        ratio_typer = f"{case.median / typer_ref.median:.2f}" if typer_ref else ""
+        label = f"*{case.label}* (reference)" if case.reference else f"`{case.label}`"
+        lines.append(
+            f"| {label} | {fmt_ms(case.median)} | {fmt_ms(min(case.times))}-"
+            f"{fmt_ms(max(case.times))} | {ratio_sqlite} | {ratio_typer} |"
+        )
+    lines.extend(["", *extra])
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="small data, few runs (smoke test)")
+    parser.add_argument("--runs", type=int, help="runs per command")
+    parser.add_argument("--contacts", type=int, help="contacts in the database")
+    parser.add_argument("--no-write", action="store_true", help="print only; leave docs/ alone")
+    args = parser.parse_args()
+    count = args.contacts or (2_000 if args.quick else 100_000)
+    runs = args.runs or (3 if args.quick else 7)
+
+    DATA.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(prefix="crm-bench-", dir=DATA))
+    try:
+        db_path = work / "contacts.db"
+        started = time.perf_counter()
+        build_contacts(db_path, count)
+        build_seconds = time.perf_counter() - started
+        print(f"built {count:,} contacts in {build_seconds:.1f} s: {db_path}", file=sys.stderr)
+
+        typer_app = work / "minimal_typer.py"
+        typer_app.write_text(TYPER_APP)
+        env = {
+            **os.environ,
+            "CRM_DB": str(db_path),
+            "CRM_NOW": NOW,
+            "HOME": str(work),
+            "XDG_CONFIG_HOME": str(work / "config"),
+            "XDG_DATA_HOME": str(work / "data"),
+            "NO_COLOR": "1",
+            "COLUMNS": "100",
+        }
+        # Installed Python code is normally byte-compiled; time what a user's machine runs.
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        rare_id = count // 2
+        base = crm()
+        cases = [
+            Case(
+                'python -c "import sqlite3"',
+                [sys.executable, "-c", "import sqlite3"],
+                reference=True,
+            ),
+            Case(
+                "minimal Typer app, trivial command",
+                [sys.executable, str(typer_app), "hello"],
+                reference=True,
+            ),
+            Case("crm --help", [*base, "--help"]),
+            Case(
+                f"crm contact show {rare_id}", [*base, "contact", "show", str(rare_id), "-f", "tsv"]
+            ),
+            Case(
+                "crm contact show (table)", [*base, "contact", "show", str(rare_id), "-f", "table"]
+            ),
+            Case("crm search Quixwhistle", [*base, "search", "Quixwhistle", "-f", "tsv"]),
+            Case(
+                "crm search +1 555 phone", [*base, "search", f"+1 (555) {rare_id:07d}", "-f", "tsv"]
+            ),
+            Case(
+                "crm contact list --tag vip --limit 50",
+                [*base, "contact", "list", "--tag", "vip", "--limit", "50", "-f", "tsv"],
+            ),
+            Case(
+                f"crm contact list --format tsv (all {count:,})",
+                [*base, "contact", "list", "--format", "tsv"],
+            ),
+        ]
+        run_cases(cases, runs, env)
+        meta = {
+            "runs": str(runs),
+            "data": f"{count:,} contacts (built in bulk in {build_seconds:.1f} s)",
+            "date": datetime.now().strftime("%Y-%m-%d"),
+        }
+        text = report(cases, meta, [])
+        print(text)
+        if not args.no_write:
+            (ROOT / "docs" / "performance.md").write_text(text, encoding="utf-8")
+            print("wrote docs/performance.md", file=sys.stderr)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
