@@ -21,7 +21,7 @@ HEADER = """\
 #   birthday: 1980-04-15 or --04-15    (no year)
 #   referred_by: an id, name or email of another contact
 #   cadence: 30d                       (keep in touch at least this often)
-#   field.region: EMEA                 (custom fields)
+#   field.territory: North             (custom fields)
 """
 
 
@@ -114,4 +114,5 @@ def parse(conn: sqlite3.Connection, text: str, original: Contact) -> ContactChan
             changes.cadence_days = parse_days(cadence)
         else:
             changes.clear_cadence = True
+    contacts.validate_changes(changes)
     return changes

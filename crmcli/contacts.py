@@ -455,7 +455,7 @@ def _display_name(text: dict[str, str | None], emails: list[str]) -> str | None:
     return text.get("company")
 
 
-def _validate(changes: ContactChanges) -> None:
+def validate_changes(changes: ContactChanges) -> None:
     """Every check before any write: a bad value anywhere means nothing is saved."""
     from crmcli.dates import parse_yearly
 
@@ -486,7 +486,7 @@ def _tag_id(conn: sqlite3.Connection, name: str) -> int:
 
 def create(conn: sqlite3.Connection, changes: ContactChanges, *, now: datetime) -> int:
     """Add a contact described by ``changes``; returns its id."""
-    _validate(changes)
+    validate_changes(changes)
     text = {key: _clean_text(changes.text.get(key)) for key in TEXT_FIELDS}
     emails = [e.value for e in (changes.replace_emails or changes.add_emails)]
     name = _display_name(text, emails)
@@ -510,7 +510,7 @@ def update(
     conn: sqlite3.Connection, contact_id: int, changes: ContactChanges, *, now: datetime
 ) -> None:
     """Apply ``changes`` to an existing contact, all or nothing."""
-    _validate(changes)
+    validate_changes(changes)
     with transaction(conn):
         get(conn, contact_id)  # NotFound for a missing or trashed contact
         _apply(conn, contact_id, changes, now=now, touch=True)

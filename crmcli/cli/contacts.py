@@ -25,7 +25,7 @@ from crmcli.cli._common import (
 )
 from crmcli.cli._output import Column, OutputFormat, console, emit, emit_record, message
 from crmcli.contacts import ContactChanges, ListFilters, parse_labeled
-from crmcli.errors import UsageError, ValidationError
+from crmcli.errors import CrmError, UsageError
 
 app = CrmTyper(help="Add, show, change, find and remove contacts.")
 
@@ -230,8 +230,8 @@ def render_contact(record: dict[str, Any]) -> None:
     row("address", address)
     row("website", record.get("website"))
     row("tags", ", ".join(record["tags"]))
-    row("birthday", record.get("birthday"))
-    row("anniversary", record.get("anniversary"))
+    row("birthday", _yearly(record.get("birthday")))
+    row("anniversary", _yearly(record.get("anniversary")))
     row("source", record.get("source"))
     if record.get("referred_by"):
         row("referred by", f"{record['referred_by']['name']} (#{record['referred_by']['id']})")
@@ -247,6 +247,16 @@ def render_contact(record: dict[str, Any]) -> None:
 
 #: extra parts of the terminal view, added by other capabilities (notes, reminders, deals...)
 SHOW_SECTIONS: list[Any] = []
+
+
+def _yearly(value: str | None) -> str | None:
+    """``--04-15`` reads as "Apr 15 (year unknown)" for a person; full dates stay ISO."""
+    if not value or not value.startswith("--"):
+        return value
+    import calendar
+
+    month, day = int(value[2:4]), int(value[5:7])
+    return f"{calendar.month_abbr[month]} {day} (year unknown)"
 
 
 def _esc(text: str) -> str:
@@ -401,10 +411,11 @@ def _edit_in_editor(conn: Any, contact_id: int) -> ContactChanges:
             text = path.read_text(encoding="utf-8")
             try:
                 return contact_form.parse(conn, text, contact)
-            except ValidationError as error:
+            except CrmError as error:
                 message(f"Error: {error.message}")
                 if not interactive() or not typer.confirm("Edit again?", default=True, err=True):
-                    raise ValidationError(f"{error.message}; nothing was saved") from None
+                    error.message = f"{error.message}; nothing was saved"
+                    raise
     finally:
         path.unlink(missing_ok=True)
 
