@@ -34,3 +34,15 @@ def test_docs_pages_linked_from_guide_exist() -> None:
 
     for target in re.findall(r"\]\(([\w./-]+\.md)\)", guide):
         assert (DOCS / target).is_file(), f"guide.md links to missing {target}"
+
+
+def test_root_table_help_matches_each_command() -> None:
+    """`crm --help` lists commands from a table (no imports); it must say what each command says."""
+    from crmcli.cli import COMMANDS, load_command
+
+    for name, entry in COMMANDS.items():
+        command = load_command(name)
+        first_line = (command.help or "").strip().split("\n")[0].strip()
+        assert first_line == entry.help, (
+            f"crm {name}: table says {entry.help!r}, help says {first_line!r}"
+        )

@@ -1,20 +1,84 @@
 """The ``crm`` command: the root app, its global options, and ``main()``.
 
-Only this package imports typer and rich; each command group lives in its own module.
+Only this package imports typer and rich; each command group lives in its own module, and is
+imported only when it runs: ``crm contact show`` never loads the pipeline's or the importer's code.
+The table below is the whole top level of the command tree; its short help is what
+``crm --help`` lists (a test checks it against each command's own help).
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+import importlib
+from dataclasses import dataclass
+from typing import Annotated, Any
 
 import typer
 
 from crmcli import __version__
-from crmcli.cli import contacts, db, demo, tags
-from crmcli.cli._common import CliState, CrmTyper
+from crmcli.cli._common import CliState, CrmGroup, CrmTyper
+
+
+@dataclass(frozen=True)
+class Entry:
+    """A top-level command: where it lives (module, attribute) and its one-line help."""
+
+    module: str
+    attribute: str
+    help: str
+
+
+COMMANDS: dict[str, Entry] = {
+    "demo": Entry(
+        "crmcli.cli.demo",
+        "demo_command",
+        "Build a demo database with sample customers and show what a salesperson sees first.",
+    ),
+    "contact": Entry("crmcli.cli.contacts", "app", "Add, show, change, find and remove contacts."),
+    "search": Entry(
+        "crmcli.cli.contacts",
+        "search_command",
+        "Find contacts by name, email, phone, company, title, tags, custom fields and notes.",
+    ),
+    "tag": Entry("crmcli.cli.tags", "app", "List, rename and merge tags."),
+    "db": Entry("crmcli.cli.db", "app", "The database file: where it is, back it up, check it."),
+}
+
+
+def load_command(name: str) -> Any:
+    """Import the module of a top-level command and build its click command."""
+    entry = COMMANDS[name]
+    target = getattr(importlib.import_module(entry.module), entry.attribute)
+    if not isinstance(target, typer.Typer):
+        holder = CrmTyper()
+        holder.command(name)(target)
+        target = holder
+    command = typer.main.get_command(target)
+    command.name = name
+    return command
+
+
+class LazyRootGroup(CrmGroup):
+    """The root group: knows its commands by name, imports one only when it is used."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return list(COMMANDS)
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name not in COMMANDS:
+            return None
+        if cmd_name not in self.commands:
+            self.commands[cmd_name] = load_command(cmd_name)
+        return self.commands[cmd_name]
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        # From the table, so `crm --help` imports no command module at all.
+        with formatter.section("Commands"):
+            formatter.write_dl([(name, entry.help) for name, entry in COMMANDS.items()])
+
 
 app = CrmTyper(
     name="crm",
+    cls=LazyRootGroup,
     help=(
         "A contact manager and personal CRM for the terminal.\n\n"
         "The database is --db PATH, else $CRM_DB, else $XDG_DATA_HOME/crmcli/crm.db. "
@@ -48,13 +112,6 @@ def root(
     ] = False,
 ) -> None:
     ctx.obj = CliState(db_option=db_path)
-
-
-app.command("demo")(demo.demo_command)
-app.add_typer(contacts.app, name="contact")
-app.command("search")(contacts.search_command)
-app.add_typer(tags.app, name="tag")
-app.add_typer(db.app, name="db")
 
 
 def main() -> None:

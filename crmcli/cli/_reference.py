@@ -32,8 +32,10 @@ def command_paths() -> Iterator[list[str]]:
 
     def walk(command: Any, path: list[str]) -> Iterator[list[str]]:
         yield path
-        for name in sorted(getattr(command, "commands", {}) or {}):
-            sub = command.commands[name]
+        if not hasattr(command, "list_commands"):
+            return
+        for name in sorted(command.list_commands(None)):
+            sub = command.get_command(None, name)
             if not getattr(sub, "hidden", False):
                 yield from walk(sub, [*path, name])
 
