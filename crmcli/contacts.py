@@ -327,8 +327,10 @@ def _describe(row: sqlite3.Row) -> str:
 def resolve(conn: sqlite3.Connection, ref: str, *, include_deleted: bool = False) -> int:
     """A contact id from a REF: an id, or a unique fragment of a name or an email.
 
-    Exact matches win over fragments: "Ann" finds the contact named exactly "Ann" even when
-    "Anna" and "Joanne" exist too. Several matches raise AmbiguousRef with the candidates.
+    Closer matches win: an exact name or email first, then the start of a word of the name or
+    of an email, then any fragment. So "Ann" finds the contact named exactly "Ann" even when
+    "Anna" and "Joanne" exist too. Several matches at the first level that has any raise
+    AmbiguousRef with the candidates.
     """
     ref = ref.strip()
     if not ref:
@@ -349,6 +351,15 @@ def resolve(conn: sqlite3.Connection, ref: str, *, include_deleted: bool = False
     if len(exact) == 1:
         return int(exact[0]["id"])
     candidates = exact
+    if not candidates:
+        # A word of the name, or the start of an email: "ana" is Ana García, not Tanaka.
+        escaped = _escape_like(ref)
+        candidates = conn.execute(
+            f"{select} WHERE ((' ' || c.name) LIKE ? ESCAPE '\\' OR c.id IN ("
+            f"  SELECT contact_id FROM contact_emails WHERE email LIKE ? ESCAPE '\\')) {live} "
+            "ORDER BY c.name LIMIT 11",
+            (f"% {escaped}%", f"{escaped}%"),
+        ).fetchall()
     if not candidates:
         pattern = f"%{_escape_like(ref)}%"
         candidates = conn.execute(

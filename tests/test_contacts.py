@@ -248,3 +248,13 @@ def test_list_filters_and_sorting(conn: sqlite3.Connection) -> None:
     assert ids(limit=2) == [a, b]
     with pytest.raises(ValidationError, match="cannot sort by 'age'"):
         ids(sort="age")
+
+
+def test_word_start_beats_inner_fragment(conn: sqlite3.Connection) -> None:
+    ana = add(conn, "Ana", "García", add_emails=[Labeled("ana.garcia@solaris.example")])
+    add(conn, "Aiko", "Tanaka", add_emails=[Labeled("aiko@hikari.example")])
+    add(conn, "Elif", "Yilmaz", add_emails=[Labeled("elif@anatolia.example")])
+    assert contacts.resolve(conn, "ana") == ana
+    assert contacts.resolve(conn, "garc") == ana
+    with pytest.raises(AmbiguousRef):
+        contacts.resolve(conn, "a")  # Ana, Aiko (word starts) are both candidates
