@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from crmcli import __version__
-from crmcli.cli import contacts, db, demo, tags
+from crmcli.cli import contacts, dates, db, demo, greet, tags
 from crmcli.cli._common import CliState, CrmTyper
 
 app = CrmTyper(
@@ -55,6 +55,9 @@ app.add_typer(contacts.app, name="contact")
 app.command("search")(contacts.search_command)
 app.add_typer(tags.app, name="tag")
 app.add_typer(db.app, name="db")
+app.add_typer(dates.app, name="dates")
+app.add_typer(greet.template_app, name="template")
+app.add_typer(greet.greet_app, name="greet")
 
 
 def main() -> None:
