@@ -487,7 +487,7 @@ def _claim(conn: sqlite3.Connection, item: Due, outcome: Outcome, *, now: dateti
         if row["status"] == "sent":
             return "sent"
         if row["status"] == "claimed":
-            age = now - from_utc_text(row["claimed_at"])
+            age = now.astimezone() - from_utc_text(row["claimed_at"])
             if not (_owner_gone(row["claimed_by"]) or age >= CLAIM_TIMEOUT):
                 return "busy"
             outcome.warnings.append(

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import re
 import shlex
 import subprocess
 from collections.abc import Mapping
@@ -126,9 +125,14 @@ def password(settings: SmtpSettings, env: Mapping[str, str] | None = None) -> st
 
 
 def message_id(contact_uid: str, occasion: str, year: int, domain: str) -> str:
-    """The same Message-ID for every attempt at one greeting, so a duplicate is recognisable."""
-    slug = re.sub(r"[^a-z0-9]+", "-", occasion.lower()).strip("-") or "date"
-    return f"<greeting.{year}.{slug}.{contact_uid}@{domain or 'crmcli.invalid'}>"
+    """The same Message-ID for every attempt at one greeting, so a duplicate is recognisable.
+
+    Derived from the contact's uid, the occasion and the year; short enough for one header line.
+    """
+    import hashlib
+
+    digest = hashlib.sha256(f"{contact_uid}\0{occasion.lower()}".encode()).hexdigest()[:20]
+    return f"<greeting.{year}.{digest}@{domain or 'crmcli.invalid'}>"
 
 
 def build_message(

@@ -329,9 +329,13 @@ def greet(
         raise typer.Exit(1)
 
 
+def _short_time(value: Any) -> str:
+    return "" if not value else str(value)[:16].replace("T", " ")
+
+
 LOG_COLUMNS = [
     Column("id", "ID", justify="right"),
-    Column("sent_at", "Sent"),
+    Column("sent_at", "Sent (UTC)", show=_short_time),
     Column("status"),
     Column("method", in_table=False),
     Column("contact_id", in_table=False),
@@ -339,9 +343,9 @@ LOG_COLUMNS = [
     Column("occasion"),
     Column("year"),
     Column("occurs_on", in_table=False),
-    Column("to_email", "To"),
-    Column("subject"),
-    Column("attempts", justify="right"),
+    Column("to_email", in_table=False),
+    Column("subject", in_table=False),
+    Column("attempts", in_table=False),
     Column("claimed_at", in_table=False),
     Column("error"),
     Column("message_id", in_table=False),
