@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from crmcli import __version__
-from crmcli.cli import contacts, dates, db, demo, greet, tags
+from crmcli.cli import contacts, dates, db, demo, export_ics, greet, tags
 from crmcli.cli._common import CliState, CrmTyper
 
 app = CrmTyper(
@@ -58,6 +58,8 @@ app.add_typer(db.app, name="db")
 app.add_typer(dates.app, name="dates")
 app.add_typer(greet.template_app, name="template")
 app.add_typer(greet.greet_app, name="greet")
+# `crm export` for now holds only `ics`; the import/export capability adds the rest at merge.
+app.add_typer(export_ics.app, name="export")
 
 
 def main() -> None:
