@@ -282,7 +282,7 @@ def greet(
     cfg = config.load()
     today = now().date()
     if dry_run:
-        sender = mailer.sender_setting(cfg) or "you@example.invalid"
+        sender = mailer.sender_setting(cfg) or "Your Name <you@example.invalid>"
         with database(ctx) as conn:
             items = greetings.due(conn, today, feb29=cfg.feb29)
             domain = sender.rpartition("@")[2].rstrip(">")
