@@ -29,6 +29,15 @@ ENV_OVERRIDES: dict[str, tuple[str, str]] = {
     "CRM_DAY_FIRST": ("dates", "day_first"),
     "CRM_FEB29": ("dates", "feb29"),
     "CRM_CURRENCY": ("deals", "currency"),
+    "CRM_SMTP_HOST": ("smtp", "host"),
+    "CRM_SMTP_PORT": ("smtp", "port"),
+    "CRM_SMTP_SECURITY": ("smtp", "security"),
+    "CRM_SMTP_USER": ("smtp", "user"),
+    "CRM_SMTP_FROM": ("smtp", "from"),
+    "CRM_SMTP_PASSWORD_COMMAND": ("smtp", "password_command"),
+    "CRM_BIRTHDAY_LEAD_DAYS": ("dates", "birthday_lead_days"),
+    "CRM_ANNIVERSARY_LEAD_DAYS": ("dates", "anniversary_lead_days"),
+    "CRM_OTHER_LEAD_DAYS": ("dates", "other_lead_days"),
 }
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -75,6 +84,20 @@ class Config:
         if policy not in ("feb28", "mar1"):
             raise CrmError(f"setting dates.feb29 = {policy!r} must be 'feb28' or 'mar1'")
         return policy
+
+    def lead_days(self, kind: str) -> int:
+        """Days ahead the agenda shows a yearly date of ``kind`` (birthday 7, anniversary 14)."""
+        default = {"birthday": 7, "anniversary": 14}.get(kind, 7)
+        value = self.get("dates", f"{kind}_lead_days", default)
+        try:
+            days = int(value)
+        except (TypeError, ValueError):
+            days = -1
+        if days < 0:
+            raise CrmError(
+                f"setting dates.{kind}_lead_days = {value!r} must be a whole number of days >= 0"
+            )
+        return days
 
 
 def load(env: Mapping[str, str] | None = None) -> Config:

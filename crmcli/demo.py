@@ -115,3 +115,47 @@ def build(conn: sqlite3.Connection, now: datetime) -> list[int]:
     for seeder in SEEDERS:
         seeder(conn, now, rng, ids)
     return ids
+
+
+def seed_dates(conn: sqlite3.Connection, now: datetime, rng: random.Random, ids: list[int]) -> None:
+    """Anniversaries and labelled dates close to "now", a greeting template and two rules, so the
+    demo's upcoming dates and `crm greet --due --dry-run` have something to show."""
+    from datetime import timedelta
+
+    from crmcli import anniversaries, greetings, templates
+    from crmcli.dates import YearlyDate
+
+    today = now.date()
+    plan = [
+        (0, "birthday", 1984),
+        (1, "anniversary", 2021),
+        (3, "customer since", 2019),
+        (5, "birthday", None),
+        (9, "anniversary", 2016),
+        (12, "kid turns 21", 2005),
+        (20, "customer since", 2023),
+    ]
+    for index, (offset, label, year) in enumerate(plan):
+        on = today + timedelta(days=offset)
+        yearly = YearlyDate(on.month, on.day, year)
+        anniversaries.set_date(conn, ids[(index * 4 + 1) % len(ids)], label, yearly)
+    templates.add(
+        conn,
+        "birthday",
+        "Happy birthday, {first_name}!",
+        "Dear {first_name},\n\nHappy birthday from all of us.\n\nBest wishes,\n{sender}\n",
+        now=now,
+    )
+    templates.add(
+        conn,
+        "thank-you",
+        "{nth} year together, {first_name}: thank you",
+        "Dear {first_name},\n\n{years} years ago {company} placed its first order with us."
+        " Thank you for your trust.\n\n{sender}\n",
+        now=now,
+    )
+    greetings.add_rule(conn, "birthday", "birthday", now=now)
+    greetings.add_rule(conn, "customer since", "thank-you", days_before=3, now=now)
+
+
+SEEDERS.append(seed_dates)

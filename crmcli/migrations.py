@@ -116,3 +116,57 @@ def m001_contacts(db: Any) -> None:
             tokenize = "unicode61 remove_diacritics 2"
         )""",
     )
+
+
+@migration
+def m004_dates_greetings(db: Any) -> None:
+    _sql(
+        db,
+        # Per-date lead time for the agenda (NULL: the default for its kind, see docs).
+        "ALTER TABLE contact_dates ADD COLUMN lead_days INTEGER "
+        "CHECK (lead_days IS NULL OR lead_days >= 0)",
+        "CREATE INDEX contact_dates_contact ON contact_dates(contact_id)",
+        """CREATE TABLE templates (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+            subject TEXT NOT NULL,
+            body TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""",
+        # Which template goes with which yearly date (occasion = the date's label, any case),
+        # how many days ahead, and to whom (an optional tag).
+        """CREATE TABLE greeting_rules (
+            id INTEGER PRIMARY KEY,
+            occasion TEXT NOT NULL COLLATE NOCASE,
+            template_id INTEGER NOT NULL REFERENCES templates(id) ON DELETE RESTRICT,
+            days_before INTEGER NOT NULL DEFAULT 0 CHECK (days_before BETWEEN 0 AND 365),
+            tag TEXT COLLATE NOCASE,
+            created_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX greeting_rules_template ON greeting_rules(template_id)",
+        # The send log: one row per (contact, occasion, occurrence year), ever. The UNIQUE
+        # constraint is what makes a greeting go out once: a run claims the row before sending.
+        """CREATE TABLE greetings (
+            id INTEGER PRIMARY KEY,
+            contact_id INTEGER NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+            occasion TEXT NOT NULL,
+            year INTEGER NOT NULL,
+            occurs_on TEXT NOT NULL,
+            rule_id INTEGER REFERENCES greeting_rules(id) ON DELETE SET NULL,
+            template TEXT,
+            to_email TEXT,
+            subject TEXT,
+            message_id TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('claimed', 'sent', 'failed')),
+            method TEXT CHECK (method IN ('smtp', 'outbox')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            claimed_at TEXT,
+            claimed_by TEXT,
+            sent_at TEXT,
+            error TEXT,
+            UNIQUE (contact_id, occasion, year)
+        )""",
+        "CREATE INDEX greetings_status ON greetings(status)",
+        "CREATE INDEX greetings_sent_at ON greetings(sent_at)",
+    )

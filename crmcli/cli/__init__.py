@@ -41,6 +41,22 @@ COMMANDS: dict[str, Entry] = {
     ),
     "tag": Entry("crmcli.cli.tags", "app", "List, rename and merge tags."),
     "db": Entry("crmcli.cli.db", "app", "The database file: where it is, back it up, check it."),
+    "dates": Entry(
+        "crmcli.cli.dates",
+        "app",
+        "Upcoming yearly dates (birthdays, anniversaries, labelled dates); add and remove them.",
+    ),
+    "template": Entry(
+        "crmcli.cli.greet",
+        "template_app",
+        "Message templates for greetings: a subject and a body with {placeholders}.",
+    ),
+    "greet": Entry(
+        "crmcli.cli.greet",
+        "greet_app",
+        "Send the greetings due today (exactly once), show the send log, manage rules.",
+    ),
+    "export": Entry("crmcli.cli.export_ics", "app", "Export data to files other programs read."),
 }
 
 
@@ -48,11 +64,13 @@ def load_command(name: str) -> Any:
     """Import the module of a top-level command and build its click command."""
     entry = COMMANDS[name]
     target = getattr(importlib.import_module(entry.module), entry.attribute)
-    if not isinstance(target, typer.Typer):
+    if isinstance(target, typer.Typer):
+        # Always a group, even with a single subcommand for now (`crm export ics`).
+        command: Any = typer.main.get_group(target)
+    else:
         holder = CrmTyper()
         holder.command(name)(target)
-        target = holder
-    command = typer.main.get_command(target)
+        command = typer.main.get_command(holder)
     command.name = name
     return command
 

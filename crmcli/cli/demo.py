@@ -81,3 +81,16 @@ def demo_command(
     finally:
         conn.close()
     message(f"\nTry: crm --db {target} contact show ana   |   crm --db {target} search robotics")
+
+
+def upcoming_dates_view(conn: Any) -> None:
+    """The demo's next two weeks of birthdays and anniversaries."""
+    from crmcli import anniversaries, config
+    from crmcli.cli.dates import COLUMNS
+
+    print(file=__import__("sys").stderr)
+    found = anniversaries.upcoming(conn, now().date(), days=14, feb29=config.load().feb29)
+    emit((u.to_dict() for u in found), COLUMNS, None, title="Upcoming dates (next 14 days)")
+
+
+VIEWS.append(upcoming_dates_view)

@@ -1,0 +1,290 @@
+"""Yearly dates: birthdays, anniversaries and labelled dates ("customer since"), and when they
+come round next. Owns the SQL of ``contact_dates`` beyond the two dates ``crm contact`` sets.
+
+A date is stored as month, day and an optional year; the year is never invented. "Today" is a
+parameter everywhere; the Feb 29 policy (``feb28`` or ``mar1``) too.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from crmcli.dates import YearlyDate, format_date, next_occurrence
+from crmcli.db import transaction
+from crmcli.errors import NotFound, ValidationError
+
+#: labels that are their own kind; any other label is kind ``other``
+NAMED_KINDS = ("birthday", "anniversary")
+#: default agenda lead times in days, by kind (``[dates] <kind>_lead_days`` overrides)
+DEFAULT_LEAD_DAYS = {"birthday": 7, "anniversary": 14, "other": 7}
+
+_MAX_LABEL = 60
+
+
+def kind_of(label: str) -> str:
+    """``birthday``/``anniversary`` (any case) are their own kind; everything else ``other``."""
+    lowered = label.strip().lower()
+    return lowered if lowered in NAMED_KINDS else "other"
+
+
+def clean_label(label: str) -> str:
+    """A label as stored: trimmed; the two named kinds in lower case."""
+    text = " ".join(label.split())
+    if not text or len(text) > _MAX_LABEL or any(ord(c) < 32 for c in label if c not in "\t"):
+        raise ValidationError(
+            f"date label {label!r} is not valid (1-{_MAX_LABEL} characters, e.g. 'customer since')"
+        )
+    return text.lower() if text.lower() in NAMED_KINDS else text
+
+
+def ordinal(n: int) -> str:
+    """1st, 2nd, 3rd, 4th, 11th, 21st..."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
+
+
+def describe(kind: str, label: str, years: int | None) -> str:
+    """What the occasion is: "turns 40", "5th anniversary", "customer since: 3 years"."""
+    if years is None:
+        return label
+    if kind == "birthday":
+        return f"turns {years}"
+    if kind == "anniversary":
+        return f"{ordinal(years)} anniversary"
+    return f"{label}: {years} year{'s' if years != 1 else ''}"
+
+
+@dataclass(frozen=True)
+class Upcoming:
+    """One occurrence of a yearly date."""
+
+    contact_id: int
+    contact_uid: str
+    name: str
+    first_name: str | None
+    email: str | None
+    label: str
+    kind: str
+    yearly: YearlyDate
+    occurs_on: date
+    days_until: int
+    lead_days: int | None
+
+    @property
+    def years(self) -> int | None:
+        """Age or number of years at this occurrence; None when the year is unknown."""
+        if self.yearly.year is None:
+            return None
+        years = self.occurs_on.year - self.yearly.year
+        return years if years > 0 else None
+
+    @property
+    def what(self) -> str:
+        return describe(self.kind, self.label, self.years)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON shape of ``crm dates`` (docs/json.md)."""
+        return {
+            "date": self.occurs_on.isoformat(),
+            "weekday": format_date(self.occurs_on)[:3],
+            "days_until": self.days_until,
+            "contact_id": self.contact_id,
+            "name": self.name,
+            "email": self.email,
+            "label": self.label,
+            "kind": self.kind,
+            "original": self.yearly.iso(),
+            "years": self.years,
+            "what": self.what,
+        }
+
+
+_DATES_SQL = """
+SELECT d.contact_id, d.label, d.kind, d.year, d.month, d.day, d.lead_days,
+       c.uid, c.name, c.first_name,
+       (SELECT email FROM contact_emails WHERE contact_id = c.id ORDER BY position, id LIMIT 1)
+         AS email
+FROM contact_dates d JOIN contacts c ON c.id = d.contact_id
+WHERE c.deleted_at IS NULL
+"""
+
+
+def _rows(
+    conn: sqlite3.Connection,
+    *,
+    kind: str | None = None,
+    tags: Sequence[str] = (),
+    contact_id: int | None = None,
+) -> Iterable[sqlite3.Row]:
+    sql = _DATES_SQL
+    params: list[Any] = []
+    if kind:
+        if kind.lower() in (*NAMED_KINDS, "other"):
+            sql += " AND d.kind = ?"
+            params.append(kind.lower())
+        else:
+            sql += " AND d.label = ? COLLATE NOCASE"
+            params.append(kind.strip())
+    for tag in tags:
+        sql += (
+            " AND c.id IN (SELECT ct.contact_id FROM contact_tags ct JOIN tags t "
+            "ON t.id = ct.tag_id WHERE t.name = ?)"
+        )
+        params.append(tag)
+    if contact_id is not None:
+        sql += " AND c.id = ?"
+        params.append(contact_id)
+    return conn.execute(sql, params)
+
+
+def _upcoming(row: sqlite3.Row, today: date, feb29: str) -> Upcoming:
+    occurs = next_occurrence(row["month"], row["day"], today, feb29=feb29)
+    return Upcoming(
+        contact_id=row["contact_id"],
+        contact_uid=row["uid"],
+        name=row["name"],
+        first_name=row["first_name"],
+        email=row["email"],
+        label=row["label"],
+        kind=row["kind"],
+        yearly=YearlyDate(row["month"], row["day"], row["year"]),
+        occurs_on=occurs,
+        days_until=(occurs - today).days,
+        lead_days=row["lead_days"],
+    )
+
+
+def _sorted(items: Iterable[Upcoming]) -> list[Upcoming]:
+    return sorted(items, key=lambda u: (u.occurs_on, u.name.lower(), u.label.lower()))
+
+
+def upcoming(
+    conn: sqlite3.Connection,
+    today: date,
+    *,
+    days: int = 30,
+    kind: str | None = None,
+    tags: Sequence[str] = (),
+    feb29: str = "feb28",
+) -> list[Upcoming]:
+    """Occurrences from ``today`` to ``today + days`` (inclusive), soonest first.
+
+    ``kind`` is ``birthday``, ``anniversary``, ``other`` or a label ("customer since").
+    """
+    if days < 0:
+        raise ValidationError(f"--days {days} must be 0 or more")
+    found = (_upcoming(row, today, feb29) for row in _rows(conn, kind=kind, tags=tags))
+    return _sorted(u for u in found if u.days_until <= days)
+
+
+def upcoming_for_agenda(
+    conn: sqlite3.Connection,
+    today: date,
+    *,
+    lead_days: Mapping[str, int] | None = None,
+    feb29: str = "feb28",
+) -> list[Upcoming]:
+    """Dates within their lead time: what ``crm agenda`` shows, soonest first.
+
+    A date's own ``lead_days`` (``crm dates add ... --lead 3``) wins; otherwise the lead time of
+    its kind from ``lead_days`` (kind -> days; missing kinds use :data:`DEFAULT_LEAD_DAYS`).
+    """
+    leads = {**DEFAULT_LEAD_DAYS, **(lead_days or {})}
+    found = (_upcoming(row, today, feb29) for row in _rows(conn))
+    return _sorted(
+        u
+        for u in found
+        if u.days_until <= (u.lead_days if u.lead_days is not None else leads[u.kind])
+    )
+
+
+def dates_of(conn: sqlite3.Connection, contact_id: int) -> list[dict[str, Any]]:
+    """Every yearly date of one contact: ``{label, kind, date, lead_days}``, by label."""
+    return [
+        {
+            "label": row["label"],
+            "kind": row["kind"],
+            "date": YearlyDate(row["month"], row["day"], row["year"]).iso(),
+            "lead_days": row["lead_days"],
+        }
+        for row in conn.execute(
+            "SELECT label, kind, year, month, day, lead_days FROM contact_dates "
+            "WHERE contact_id = ? ORDER BY label COLLATE NOCASE",
+            (contact_id,),
+        )
+    ]
+
+
+def set_date(
+    conn: sqlite3.Connection,
+    contact_id: int,
+    label: str,
+    yearly: YearlyDate,
+    *,
+    lead_days: int | None = None,
+) -> bool:
+    """Add or replace the date called ``label``; returns True when it was new."""
+    label = clean_label(label)
+    if lead_days is not None and not 0 <= lead_days <= 365:
+        raise ValidationError(f"lead time {lead_days} must be between 0 and 365 days")
+    with transaction(conn):
+        live = conn.execute(
+            "SELECT 1 FROM contacts WHERE id = ? AND deleted_at IS NULL", (contact_id,)
+        ).fetchone()
+        if live is None:
+            raise NotFound(f"no contact with id {contact_id}")
+        existing = conn.execute(
+            "SELECT id, lead_days FROM contact_dates WHERE contact_id = ? AND label = ? "
+            "COLLATE NOCASE",
+            (contact_id, label),
+        ).fetchone()
+        if existing:
+            conn.execute(
+                "UPDATE contact_dates SET label = ?, kind = ?, year = ?, month = ?, day = ?, "
+                "lead_days = ? WHERE id = ?",
+                (
+                    label,
+                    kind_of(label),
+                    yearly.year,
+                    yearly.month,
+                    yearly.day,
+                    lead_days if lead_days is not None else existing["lead_days"],
+                    existing["id"],
+                ),
+            )
+        else:
+            conn.execute(
+                "INSERT INTO contact_dates (contact_id, kind, label, year, month, day, lead_days)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    contact_id,
+                    kind_of(label),
+                    label,
+                    yearly.year,
+                    yearly.month,
+                    yearly.day,
+                    lead_days,
+                ),
+            )
+    return existing is None
+
+
+def remove_date(conn: sqlite3.Connection, contact_id: int, label: str) -> str:
+    """Remove the date called ``label`` (any case); returns the label as it was stored."""
+    with transaction(conn):
+        row = conn.execute(
+            "SELECT id, label FROM contact_dates WHERE contact_id = ? AND label = ? COLLATE NOCASE",
+            (contact_id, label.strip()),
+        ).fetchone()
+        if row is None:
+            known = [d["label"] for d in dates_of(conn, contact_id)]
+            raise NotFound(
+                f"the contact has no date {label.strip()!r}"
+                + (f" (it has: {', '.join(known)})" if known else "")
+            )
+        conn.execute("DELETE FROM contact_dates WHERE id = ?", (row["id"],))
+    return str(row["label"])

@@ -1,0 +1,91 @@
+"""``crm export ics``: yearly dates (and reminders) as an iCalendar file."""
+
+from __future__ import annotations
+
+import sqlite3
+import sys
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from crmcli.cli._common import CrmTyper, database, now
+from crmcli.cli._output import message
+from crmcli.errors import CrmError
+
+#: the reminders query, ``f(conn) -> ReminderData...``; set by the reminders capability
+REMINDER_SOURCE: Callable[[sqlite3.Connection], Iterable[object]] | None = None
+
+app = CrmTyper(help="Export data to files other programs read.")
+
+
+def _reminders(conn: sqlite3.Connection) -> Iterable[object]:
+    has_table = conn.execute(
+        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'reminders'"
+    ).fetchone()
+    if not has_table or REMINDER_SOURCE is None:
+        raise CrmError(
+            "--reminders: this crm has no reminders to export yet; export the dates "
+            "without --reminders"
+        )
+    return REMINDER_SOURCE(conn)
+
+
+@app.command("ics")
+def ics(
+    ctx: typer.Context,
+    kind: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--kind",
+            "-k",
+            help="Only birthday, anniversary, other, or a label. Repeatable. [default: all]",
+        ),
+    ] = None,
+    reminders: Annotated[
+        bool, typer.Option("--reminders", help="Add open reminders as to-dos (VTODO).")
+    ] = False,
+    output: Annotated[
+        Path | None,
+        typer.Option("--output", "-o", metavar="FILE", help="Write to FILE instead of stdout."),
+    ] = None,
+) -> None:
+    """Write yearly dates as an iCalendar file a calendar app can import or subscribe to.
+
+    Each date is an all-day event repeating every year (Feb 29 on the last day of February)
+    with a stable UID, so importing again updates the events instead of duplicating them.
+    Example: crm export ics -o ~/crm-dates.ics
+    """
+    from crmcli import anniversaries, config
+    from crmcli.io import ical
+
+    cfg = config.load()
+    moment = now()
+    with database(ctx) as conn:
+        found: list[anniversaries.Upcoming] = []
+        seen: set[tuple[int, str]] = set()
+        for wanted in kind or [None]:  # type: ignore[list-item]
+            for item in anniversaries.upcoming(
+                conn, moment.date(), days=366, kind=wanted, feb29=cfg.feb29
+            ):
+                if (item.contact_id, item.label.lower()) not in seen:
+                    seen.add((item.contact_id, item.label.lower()))
+                    found.append(item)
+        todo = list(_reminders(conn)) if reminders else []
+        text = ical.calendar(found, dtstamp=moment, reminders=todo)  # type: ignore[arg-type]
+    data = text.encode("utf-8")
+    if output is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return
+    temp = output.with_name(f".{output.name}.tmp")
+    try:
+        temp.write_bytes(data)
+        temp.replace(output)
+    except OSError as exc:
+        temp.unlink(missing_ok=True)
+        raise CrmError(f"cannot write {output}: {exc.strerror}") from None
+    message(
+        f"Wrote {len(found)} dates{f' and {len(todo)} reminders' if reminders else ''} to {output}"
+    )

@@ -1,0 +1,445 @@
+"""``crm template ...`` and ``crm greet ...``: message templates, greeting rules, sending greetings
+exactly once, and the send log."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from crmcli import contacts
+from crmcli.cli._common import CrmTyper, FormatOpt, YesOpt, confirm, database, interactive, now
+from crmcli.cli._output import Column, OutputFormat, console, emit, emit_record, message
+from crmcli.errors import UsageError
+
+# --- templates --------------------------------------------------------------------------------
+
+template_app = CrmTyper(
+    help="Message templates for greetings: a subject and a body with {placeholders}.",
+    epilog=(
+        "Placeholders: {first_name} {last_name} {name} {company} {title} {city} {email} "
+        "{occasion} {date} {day} {weekday} {years} {nth} {sender}; {{ and }} are literal braces."
+    ),
+)
+
+TemplateName = Annotated[str, typer.Argument(help="Template name (letters, digits, _ . -).")]
+Subject = Annotated[str | None, typer.Option("--subject", "-s", help="Subject line.")]
+Body = Annotated[str | None, typer.Option("--body", "-b", help="Body text.")]
+BodyFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--body-file", help="Read the body from this file ('-' for stdin).", dir_okay=False
+    ),
+]
+
+TEMPLATE_COLUMNS = [
+    Column("id", "ID", justify="right"),
+    Column("name"),
+    Column("subject"),
+    Column("body", in_table=False),
+    Column("placeholders"),
+    Column("created_at", in_table=False),
+    Column("updated_at", in_table=False),
+]
+
+_FORM_HELP = "Subject: {subject}\n\n{body}"
+
+
+def _body_from(body: str | None, body_file: Path | None) -> str | None:
+    if body is not None and body_file is not None:
+        raise UsageError("give --body or --body-file, not both")
+    if body_file is None:
+        return body
+    if str(body_file) == "-":
+        return sys.stdin.read()
+    try:
+        return body_file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise UsageError(f"cannot read --body-file {body_file}: {exc}") from None
+
+
+def _edit_form(subject: str, body: str) -> tuple[str, str]:
+    """Open $VISUAL/$EDITOR on a ``Subject:`` + body form in a private temporary file."""
+    import os
+    import shlex
+    import subprocess
+    import tempfile
+
+    from crmcli import templates
+
+    command = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+    fd, name = tempfile.mkstemp(prefix="crm-template-", suffix=".txt")
+    path = Path(name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(_FORM_HELP.format(subject=subject, body=body))
+        try:
+            result = subprocess.run([*shlex.split(command), str(path)], check=False)
+        except OSError as error:
+            raise UsageError(
+                f"cannot start editor {command!r} ({error.strerror}); set $EDITOR"
+            ) from None
+        if result.returncode != 0:
+            raise UsageError(f"editor {command!r} exited with {result.returncode}; nothing saved")
+        return templates.parse_form(path.read_text(encoding="utf-8"))
+    finally:
+        path.unlink(missing_ok=True)
+
+
+@template_app.command("add")
+def template_add(
+    ctx: typer.Context,
+    name: TemplateName,
+    subject: Subject = None,
+    body: Body = None,
+    body_file: BodyFile = None,
+    fmt: FormatOpt = None,
+) -> None:
+    """Save a new template; an unknown {placeholder} is refused now, not when sending.
+
+    Without --subject/--body on a terminal, opens $EDITOR with a form.
+    """
+    from crmcli import templates
+
+    text = _body_from(body, body_file)
+    if (subject is None or text is None) and interactive():
+        subject, text = _edit_form(subject or "", text or "")
+    if subject is None or text is None:
+        raise UsageError("give --subject and --body (or --body-file)")
+    with database(ctx, write=True) as conn:
+        templates.add(conn, name, subject, text, now=now())
+        tpl = templates.get(conn, name)
+    message(f"Added template {tpl.name}")
+    if fmt is not None:
+        emit_record(tpl.to_dict(), fmt)
+
+
+@template_app.command("edit")
+def template_edit(
+    ctx: typer.Context,
+    name: TemplateName,
+    subject: Subject = None,
+    body: Body = None,
+    body_file: BodyFile = None,
+    fmt: FormatOpt = None,
+) -> None:
+    """Change a template's subject or body; with neither, on a terminal, opens $EDITOR."""
+    from crmcli import templates
+
+    text = _body_from(body, body_file)
+    with database(ctx, write=True) as conn:
+        if subject is None and text is None:
+            if not interactive():
+                raise UsageError("give --subject or --body (or run on a terminal for $EDITOR)")
+            current = templates.get(conn, name)
+            subject, text = _edit_form(current.subject, current.body)
+        tpl = templates.edit(conn, name, subject=subject, body=text, now=now())
+    message(f"Changed template {tpl.name}")
+    if fmt is not None:
+        emit_record(tpl.to_dict(), fmt)
+
+
+@template_app.command("list")
+def template_list(ctx: typer.Context, fmt: FormatOpt = None) -> None:
+    """List templates."""
+    from crmcli import templates
+
+    with database(ctx) as conn:
+        rows = [t.to_dict() for t in templates.list_templates(conn)]
+    emit(rows, TEMPLATE_COLUMNS, fmt, empty="No templates yet (crm template add NAME).")
+
+
+def _render_template(record: dict[str, Any]) -> None:
+    from rich.markup import escape
+
+    out = console()
+    out.print(f"[bold]{escape(record['name'])}[/bold]  [dim]#{record['id']}[/dim]")
+    out.print(f"Subject: {escape(record['subject'])}\n")
+    out.print(escape(record["body"].rstrip("\n")))
+
+
+@template_app.command("show")
+def template_show(ctx: typer.Context, name: TemplateName, fmt: FormatOpt = None) -> None:
+    """Show one template."""
+    from crmcli import templates
+
+    with database(ctx) as conn:
+        record = templates.get(conn, name).to_dict()
+    emit_record(record, fmt, render=_render_template)
+
+
+@template_app.command("rm")
+def template_rm(ctx: typer.Context, name: TemplateName, yes: YesOpt = False) -> None:
+    """Delete a template (refused while a greeting rule uses it)."""
+    from crmcli import templates
+
+    with database(ctx, write=True) as conn:
+        tpl = templates.get(conn, name)
+        confirm(f"Delete template {tpl.name}?", yes=yes)
+        templates.remove(conn, tpl.name)
+    message(f"Deleted template {tpl.name}")
+
+
+# --- greet ------------------------------------------------------------------------------------
+
+greet_app = CrmTyper(
+    help="Send the greetings due today (exactly once), show the send log, manage rules.",
+    invoke_without_command=True,
+    epilog=(
+        "Examples: crm greet --due --dry-run | crm greet --due --outbox ~/outbox | "
+        "crm greet --due (SMTP) | crm greet log. Exit codes: 0 all due greetings delivered "
+        "(or none due); 1 a greeting failed or a contact has no email (retried next run)."
+    ),
+)
+rule_app = CrmTyper(help="Greeting rules: which template for which yearly date, when, to whom.")
+greet_app.add_typer(rule_app, name="rule")
+
+RESULT_COLUMNS = [
+    Column("log_id", "Log", justify="right"),
+    Column("status"),
+    Column("contact_id", "ID", justify="right"),
+    Column("name"),
+    Column("occasion"),
+    Column("year", in_table=False),
+    Column("occurs_on", "Date"),
+    Column("rule_id", in_table=False),
+    Column("template", in_table=False),
+    Column("to_email", "To"),
+    Column("subject"),
+    Column("body", in_table=False),
+    Column("message_id", in_table=False),
+    Column("error"),
+    Column("retried", in_table=False),
+]
+
+
+def _print_messages(outcomes: list[Any]) -> None:
+    """--dry-run on a terminal: each message as it would go out."""
+    for index, outcome in enumerate(outcomes):
+        if index:
+            print("-" * 60)
+        print(f"To: {outcome.item.upcoming.name} <{outcome.to_email or 'NO EMAIL ADDRESS'}>")
+        print(f"Subject: {outcome.subject}")
+        print(
+            f"Occasion: {outcome.item.upcoming.label} {outcome.item.upcoming.occurs_on.isoformat()}"
+        )
+        print()
+        print(outcome.body.rstrip("\n"))
+
+
+def _say(outcome: Any) -> None:
+    d = outcome.item.upcoming
+    what = f"{outcome.item.occasion} greeting to {d.name}"
+    for warning in outcome.warnings:
+        message(f"Warning: {what}: {warning}")
+    if outcome.status == "sent":
+        message(f"Sent {what} <{outcome.to_email}> (log {outcome.log_id})")
+    elif outcome.status == "failed":
+        message(f"Failed: {what} <{outcome.to_email}>: {outcome.error}; retried next run")
+    elif outcome.status == "no-email":
+        message(
+            f"Not sent: {what}: the contact has no email address "
+            f"(add one: crm contact edit {d.contact_id} -e ADDRESS)"
+        )
+    elif outcome.status == "busy":
+        message(f"Skipped {what}: another crm run is sending it right now")
+
+
+@greet_app.callback()
+def greet(
+    ctx: typer.Context,
+    due: Annotated[bool, typer.Option("--due", help="Send every greeting due today.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print what would be sent; write nothing.")
+    ] = False,
+    outbox: Annotated[
+        Path | None,
+        typer.Option(
+            "--outbox",
+            metavar="DIR",
+            help="Write each greeting as a .eml file in DIR instead of sending (logged as sent).",
+            file_okay=False,
+        ),
+    ] = None,
+    fmt: FormatOpt = None,
+) -> None:
+    """Send the greetings due today through SMTP, each exactly once, and log them.
+
+    Rules (crm greet rule add) say which template goes with which date and how many days
+    ahead. A failed send is logged and retried on the next run. Run it daily from cron; see
+    docs/dates-greetings.md for SMTP settings and the exactly-once rule.
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    if not due:
+        raise UsageError("add --due to send the greetings due today (or see crm greet --help)")
+    if dry_run and outbox is not None:
+        raise UsageError("give --dry-run or --outbox, not both")
+    from crmcli import config, greetings, mailer
+
+    cfg = config.load()
+    today = now().date()
+    if dry_run:
+        sender = mailer.sender_setting(cfg) or "Your Name <you@example.invalid>"
+        with database(ctx) as conn:
+            items = greetings.due(conn, today, feb29=cfg.feb29)
+            domain = sender.rpartition("@")[2].rstrip(">")
+            outcomes = [
+                greetings.prepare(conn, i, sender=sender, sender_domain=domain) for i in items
+            ]
+        if not outcomes:
+            message("No greetings due today.")
+        elif (fmt is None and sys.stdout.isatty()) or fmt is OutputFormat.table:
+            _print_messages(outcomes)
+        else:
+            emit([o.to_dict() for o in outcomes], RESULT_COLUMNS, fmt)
+        return
+
+    transport: Any
+    if outbox is not None:
+        sender = mailer.sender_setting(cfg) or "crm@localhost"
+        transport = greetings.OutboxTransport(outbox)
+    else:
+        settings = mailer.load_settings(cfg)
+        sender = settings.sender
+        transport = None  # made below, after we know something is due (no password prompt else)
+    with database(ctx, write=True) as conn:
+        items = greetings.due(conn, today, feb29=cfg.feb29)
+        if not items:
+            message("No greetings due today.")
+            if fmt is not None:
+                emit([], RESULT_COLUMNS, fmt)
+            return
+        if transport is None:
+            transport = greetings.SmtpTransport(
+                mailer.SmtpMailer(settings, mailer.password(settings))
+            )
+        outcomes = greetings.deliver_due(
+            conn, items, transport=transport, sender=sender, now=now, report=_say
+        )
+    counts: dict[str, int] = {}
+    for outcome in outcomes:
+        counts[outcome.status] = counts.get(outcome.status, 0) + 1
+    message("Greetings: " + ", ".join(f"{n} {status}" for status, n in sorted(counts.items())))
+    if fmt is not None:
+        emit([o.to_dict() for o in outcomes], RESULT_COLUMNS, fmt)
+    if counts.get("failed") or counts.get("no-email"):
+        raise typer.Exit(1)
+
+
+def _short_time(value: Any) -> str:
+    return "" if not value else str(value)[:16].replace("T", " ")
+
+
+LOG_COLUMNS = [
+    Column("id", "ID", justify="right"),
+    Column("sent_at", "Sent (UTC)", show=_short_time),
+    Column("status"),
+    Column("method", in_table=False),
+    Column("contact_id", in_table=False),
+    Column("name"),
+    Column("occasion"),
+    Column("year"),
+    Column("occurs_on", in_table=False),
+    Column("to_email", in_table=False),
+    Column("subject", in_table=False),
+    Column("attempts", in_table=False),
+    Column("claimed_at", in_table=False),
+    Column("error"),
+    Column("message_id", in_table=False),
+]
+
+
+@greet_app.command("log")
+def greet_log(
+    ctx: typer.Context,
+    status: Annotated[
+        str | None, typer.Option("--status", help="Only sent, failed or claimed.")
+    ] = None,
+    contact: Annotated[
+        str | None, typer.Option("--contact", "-c", metavar="REF", help="Only this contact.")
+    ] = None,
+    limit: Annotated[int | None, typer.Option("--limit", "-n", help="At most N entries.")] = None,
+    fmt: FormatOpt = None,
+) -> None:
+    """Show what went out (and what failed), newest first."""
+    from crmcli import greetings
+
+    with database(ctx) as conn:
+        contact_id = contacts.resolve(conn, contact) if contact else None
+        emit(
+            greetings.log(conn, status=status, contact_id=contact_id, limit=limit),
+            LOG_COLUMNS,
+            fmt,
+            empty="No greetings sent yet.",
+        )
+
+
+RULE_COLUMNS = [
+    Column("id", "ID", justify="right"),
+    Column("occasion"),
+    Column("template"),
+    Column("days_before", "Days before", justify="right"),
+    Column("tag"),
+    Column("created_at", in_table=False),
+]
+
+
+@rule_app.command("add")
+def rule_add(
+    ctx: typer.Context,
+    occasion: Annotated[
+        str, typer.Argument(help="birthday, anniversary, or a date label ('customer since').")
+    ],
+    template: Annotated[str, typer.Argument(help="Template name.")],
+    days_before: Annotated[
+        int, typer.Option("--days-before", help="Send this many days ahead (0 = on the day).")
+    ] = 0,
+    tag: Annotated[
+        str | None, typer.Option("--tag", "-t", help="Only contacts with this tag.")
+    ] = None,
+    fmt: FormatOpt = None,
+) -> None:
+    """Greet contacts on a yearly date with a template.
+
+    One greeting per contact, occasion and year: when several rules fit a contact, a rule
+    with a matching --tag wins over one for everyone.
+    """
+    from crmcli import greetings
+
+    with database(ctx, write=True) as conn:
+        rule = greetings.add_rule(
+            conn, occasion, template, days_before=days_before, tag=tag, now=now()
+        )
+    ahead = f"{rule.days_before} days ahead" if rule.days_before else "on the day"
+    who = f"contacts tagged {rule.tag}" if rule.tag else "every contact"
+    message(f"Added rule {rule.id}: {rule.occasion} -> {rule.template}, {ahead}, to {who}")
+    if fmt is not None:
+        emit_record(rule.to_dict(), fmt)
+
+
+@rule_app.command("list")
+def rule_list(ctx: typer.Context, fmt: FormatOpt = None) -> None:
+    """List greeting rules."""
+    from crmcli import greetings
+
+    with database(ctx) as conn:
+        rows = [r.to_dict() for r in greetings.list_rules(conn)]
+    emit(rows, RULE_COLUMNS, fmt, empty="No greeting rules yet (crm greet rule add).")
+
+
+@rule_app.command("rm")
+def rule_rm(
+    ctx: typer.Context,
+    rule_id: Annotated[int, typer.Argument(metavar="ID", help="Rule id (crm greet rule list).")],
+    yes: YesOpt = False,
+) -> None:
+    """Remove a greeting rule (the send log keeps what it sent)."""
+    from crmcli import greetings
+
+    with database(ctx, write=True) as conn:
+        confirm(f"Remove greeting rule {rule_id}?", yes=yes)
+        rule = greetings.remove_rule(conn, rule_id)
+    message(f"Removed rule {rule.id}: {rule.occasion} -> {rule.template}")

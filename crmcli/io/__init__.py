@@ -1,0 +1,1 @@
+"""File formats (CSV, vCard, iCalendar): reading and writing, no Typer."""
