@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from crmcli import __version__
-from crmcli.cli import contacts, db, demo, tags
+from crmcli.cli import contacts, db, deals, demo, pipeline, stages, tags
 from crmcli.cli._common import CliState, CrmTyper
 
 app = CrmTyper(
@@ -55,6 +55,11 @@ app.add_typer(contacts.app, name="contact")
 app.command("search")(contacts.search_command)
 app.add_typer(tags.app, name="tag")
 app.add_typer(db.app, name="db")
+app.add_typer(deals.app, name="deal")
+app.add_typer(stages.app, name="stage")
+app.add_typer(pipeline.app, name="pipeline")
+app.command("forecast")(pipeline.forecast_command)
+app.add_typer(pipeline.goal_app, name="goal")
 
 
 def main() -> None:

@@ -81,3 +81,15 @@ def demo_command(
     finally:
         conn.close()
     message(f"\nTry: crm --db {target} contact show ana   |   crm --db {target} search robotics")
+
+
+def _pipeline_view(conn: sqlite3.Connection) -> None:
+    from crmcli import pipeline
+    from crmcli.cli._output import console
+    from crmcli.cli.pipeline import render_board
+
+    message("")
+    render_board(pipeline.board(conn, now=now(), per_stage=3), console())
+
+
+VIEWS.append(_pipeline_view)
