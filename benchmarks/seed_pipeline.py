@@ -42,7 +42,8 @@ def seed(
         created = now - timedelta(days=rng.uniform(1, 400))
         fate = rng.random()
         if fate < 0.35:
-            # open: early stages hold more deals
+            # open: younger, and early stages hold more deals
+            created = now - timedelta(days=rng.uniform(1, 90))
             depth = min(int(rng.expovariate(0.9)), len(open_stages) - 1)
             path = open_stages[: depth + 1]
             end = None
