@@ -159,3 +159,58 @@ def seed_dates(conn: sqlite3.Connection, now: datetime, rng: random.Random, ids:
 
 
 SEEDERS.append(seed_dates)
+
+
+def seed_deals(conn: sqlite3.Connection, now: datetime, rng: random.Random, ids: list[int]) -> None:
+    """A pipeline: deals in every stage, some stale, some won and lost, a quarterly goal."""
+    from datetime import timedelta
+
+    from crmcli import deals, forecast
+
+    plan = [
+        # title, value (minor units), currency, stages walked, days ago created, days per step
+        ("Solar farm monitoring", 4_800_000, "EUR", ["negotiation"], 40, 9),
+        ("Fleet tracking pilot", 1_250_000, "USD", ["proposal"], 25, 8),
+        ("Wine export labels", 620_000, "EUR", ["qualified"], 50, 40),
+        ("Robot arm service plan", 3_000_000, "JPY", ["proposal"], 20, 5),
+        ("Clinic network upgrade", 2_200_000, "USD", ["qualified", "proposal"], 30, 6),
+        ("Glassworks ERP", 1_800_000, "EUR", [], 45, 0),
+        ("Retail analytics", 950_000, "GBP", ["qualified"], 12, 4),
+        ("Timber yard sensors", 400_000, "EUR", [], 5, 0),
+        ("Dental chairs", 780_000, "AUD", ["negotiation"], 60, 15),
+        ("Coffee roaster line", 300_000, "USD", [], 2, 0),
+        ("Textile CAD seats", 1_500_000, "EUR", ["proposal", "won"], 70, 12),
+        ("Freight portal", 2_600_000, "USD", ["negotiation", "won"], 90, 20),
+        ("Telecom backhaul", 5_000_000, "EUR", ["proposal", "lost"], 80, 15),
+        ("School tablets", 1_100_000, "USD", ["qualified", "lost"], 65, 10),
+        ("Design studio licences", 450_000, "EUR", ["won"], 20, 7),
+    ]
+    reasons = ["price", "competitor", "timing"]
+    for index, (title, value, currency, path, ago, step) in enumerate(plan):
+        start = now - timedelta(days=ago)
+        close = (now + timedelta(days=rng.randint(-5, 75))).date()
+        deal_id = deals.add(
+            conn,
+            deals.NewDeal(
+                contact_id=ids[index % len(ids)],
+                title=title,
+                value_minor=value,
+                currency=currency,
+                expected_close=close,
+                source=rng.choice(["referral", "website", "trade show"]),
+            ),
+            now=start,
+        )
+        for number, stage in enumerate(path, 1):
+            at = start + timedelta(days=step * number)
+            if stage == "won":
+                deals.win(conn, deal_id, now=at)
+            elif stage == "lost":
+                deals.lose(conn, deal_id, reasons[index % len(reasons)], now=at)
+            else:
+                deals.move(conn, deal_id, stage, now=at)
+    quarter = (now.month - 1) // 3 + 1
+    forecast.set_goal(conn, f"{now.year}-Q{quarter}", 8_000_000, "EUR", now=now)
+
+
+SEEDERS.append(seed_deals)

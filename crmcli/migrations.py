@@ -119,6 +119,76 @@ def m001_contacts(db: Any) -> None:
 
 
 @migration
+def m003_pipeline(db: Any) -> None:
+    _sql(
+        db,
+        # The sales process. Open stages are ordered by position; won and lost are the two fixed
+        # end states (kind), one of each, never removed.
+        """CREATE TABLE stages (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+            kind TEXT NOT NULL CHECK (kind IN ('open', 'won', 'lost')),
+            position INTEGER NOT NULL,
+            probability INTEGER NOT NULL CHECK (probability BETWEEN 0 AND 100),
+            stale_days INTEGER CHECK (stale_days IS NULL OR stale_days > 0)
+        )""",
+        "CREATE UNIQUE INDEX stages_one_won ON stages(kind) WHERE kind IN ('won', 'lost')",
+        """INSERT INTO stages (name, kind, position, probability, stale_days) VALUES
+            ('lead', 'open', 1, 10, 30),
+            ('qualified', 'open', 2, 25, 21),
+            ('proposal', 'open', 3, 50, 14),
+            ('negotiation', 'open', 4, 75, 10),
+            ('won', 'won', 1000, 100, NULL),
+            ('lost', 'lost', 1001, 0, NULL)""",
+        """CREATE TABLE deals (
+            id INTEGER PRIMARY KEY,
+            contact_id INTEGER NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+            title TEXT NOT NULL,
+            value_minor INTEGER NOT NULL CHECK (value_minor >= 0),
+            currency TEXT NOT NULL CHECK (length(currency) = 3),
+            stage_id INTEGER NOT NULL REFERENCES stages(id),
+            -- a per-deal override of the stage's probability (percent), NULL = the stage's
+            probability INTEGER CHECK (probability IS NULL OR probability BETWEEN 0 AND 100),
+            expected_close TEXT,
+            source TEXT,
+            notes TEXT,
+            lost_reason TEXT,
+            stage_changed_at TEXT NOT NULL,
+            closed_at TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            deleted_at TEXT
+        )""",
+        "CREATE INDEX deals_stage ON deals(stage_id, deleted_at)",
+        "CREATE INDEX deals_contact ON deals(contact_id)",
+        "CREATE INDEX deals_close ON deals(expected_close)",
+        "CREATE INDEX deals_closed_at ON deals(closed_at)",
+        # Every stage change, with its time: the deal's history and the time spent per stage.
+        # The stage names are kept as they were, so the history survives renames and removals.
+        """CREATE TABLE deal_stage_changes (
+            id INTEGER PRIMARY KEY,
+            deal_id INTEGER NOT NULL REFERENCES deals(id) ON DELETE CASCADE,
+            from_stage_id INTEGER REFERENCES stages(id) ON DELETE SET NULL,
+            from_stage TEXT,
+            to_stage_id INTEGER REFERENCES stages(id) ON DELETE SET NULL,
+            to_stage TEXT NOT NULL,
+            at TEXT NOT NULL,
+            note TEXT
+        )""",
+        "CREATE INDEX deal_stage_changes_deal ON deal_stage_changes(deal_id, at)",
+        "CREATE INDEX deal_stage_changes_at ON deal_stage_changes(at)",
+        """CREATE TABLE goals (
+            id INTEGER PRIMARY KEY,
+            period TEXT NOT NULL,
+            currency TEXT NOT NULL CHECK (length(currency) = 3),
+            amount_minor INTEGER NOT NULL CHECK (amount_minor >= 0),
+            created_at TEXT NOT NULL,
+            UNIQUE (period, currency)
+        )""",
+    )
+
+
+@migration
 def m004_dates_greetings(db: Any) -> None:
     _sql(
         db,

@@ -56,6 +56,31 @@ COMMANDS: dict[str, Entry] = {
         "greet_app",
         "Send the greetings due today (exactly once), show the send log, manage rules.",
     ),
+    "deal": Entry(
+        "crmcli.cli.deals",
+        "app",
+        "Add deals and move them through the pipeline: won, lost, reopened.",
+    ),
+    "stage": Entry(
+        "crmcli.cli.stages",
+        "app",
+        "List and adapt the pipeline's stages (won and lost are fixed end states).",
+    ),
+    "pipeline": Entry(
+        "crmcli.cli.pipeline",
+        "app",
+        "The pipeline board: open deals by stage, with totals. 'crm pipeline stats' for rates.",
+    ),
+    "forecast": Entry(
+        "crmcli.cli.pipeline",
+        "forecast_command",
+        "Forecast: weighted value of open deals by expected close period, and won so far.",
+    ),
+    "goal": Entry(
+        "crmcli.cli.pipeline",
+        "goal_app",
+        "Sales goals per period (month, quarter, year) and currency.",
+    ),
     "export": Entry("crmcli.cli.export_ics", "app", "Export data to files other programs read."),
 }
 

@@ -104,7 +104,11 @@ def _print_contact(conn: Any, contact_id: int, fmt: OutputFormat | None) -> None
 
 def contact_record(conn: Any, contact_id: int) -> dict[str, Any]:
     """The contact as JSON-ready data, with what other capabilities know of it."""
-    return contacts.get(conn, contact_id).to_dict()
+    record = contacts.get(conn, contact_id).to_dict()
+    from crmcli.deals import contact_deals
+
+    record["deals"] = contact_deals(conn, contact_id)
+    return record
 
 
 @app.command("add")
@@ -257,6 +261,15 @@ def _yearly(value: str | None) -> str | None:
 
     month, day = int(value[2:4]), int(value[5:7])
     return f"{calendar.month_abbr[month]} {day} (year unknown)"
+
+
+def _deals_section(out: Any, record: dict[str, Any]) -> None:
+    from crmcli.cli.deals import contact_deals_section
+
+    contact_deals_section(out, record)
+
+
+SHOW_SECTIONS.append(_deals_section)
 
 
 def _esc(text: str) -> str:

@@ -94,3 +94,15 @@ def upcoming_dates_view(conn: Any) -> None:
 
 
 VIEWS.append(upcoming_dates_view)
+
+
+def _pipeline_view(conn: sqlite3.Connection) -> None:
+    from crmcli import pipeline
+    from crmcli.cli._output import console
+    from crmcli.cli.pipeline import render_board
+
+    message("")
+    render_board(pipeline.board(conn, now=now(), per_stage=3), console())
+
+
+VIEWS.append(_pipeline_view)

@@ -1,0 +1,342 @@
+"""``crm pipeline`` (the board, and ``pipeline stats``), ``crm forecast`` and ``crm goal ...``."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Annotated, Any
+
+import typer
+
+from crmcli import forecast, money, pipeline
+from crmcli.cli._common import (
+    CrmTyper,
+    FormatOpt,
+    database,
+    now,
+    parse_when_option,
+)
+from crmcli.cli._output import (
+    Column,
+    OutputFormat,
+    console,
+    emit,
+    emit_record,
+    message,
+    resolve_format,
+    styled,
+)
+from crmcli.cli.deals import LIST_COLUMNS, default_currency
+
+app = CrmTyper(
+    help="The pipeline board: open deals by stage, with totals. 'crm pipeline stats' for rates.",
+    invoke_without_command=True,
+    no_args_is_help=False,
+)
+goal_app = CrmTyper(help="Sales goals per period (month, quarter, year) and currency.")
+
+#: columns a stage gets on the board at least; fewer fit -> stages wrap onto another band
+_MIN_STAGE_WIDTH = 19
+
+
+@app.callback()
+def board(
+    ctx: typer.Context,
+    limit: Annotated[
+        int,
+        typer.Option("--limit", "-n", help="Deals shown per stage (the rest: '+N more').", min=1),
+    ] = 8,
+    tag: Annotated[
+        list[str] | None, typer.Option("--tag", "-t", help="Only contacts with this tag.")
+    ] = None,
+    currency: Annotated[
+        str | None, typer.Option("--currency", "-c", help="Only deals in this currency.")
+    ] = None,
+    fmt: FormatOpt = None,
+) -> None:
+    """Show the pipeline board: one column per open stage with its deals.
+
+    Each stage shows its deals (stale ones first, marked !), the number of deals, and per
+    currency the total and weighted (~) value. With --format json/tsv/csv it is a plain list
+    of the open deals (the keys of crm deal list).
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    filters = pipeline.DealFilters(tags=list(tag or []), currency=currency)
+    with database(ctx) as conn:
+        if resolve_format(fmt) is not OutputFormat.table:
+            filters.status = "open"
+            rows = pipeline.list_deals(conn, filters, now=now())
+            emit(rows, [c for c in LIST_COLUMNS if c.key != "display_value"], fmt)
+            return
+        data = pipeline.board(conn, now=now(), per_stage=limit, filters=filters)
+    render_board(data, console())
+
+
+def _money(minor: int, currency: str) -> str:
+    return money.format_money(minor, currency, cents=False)
+
+
+def _totals_line(totals: list[dict[str, Any]]) -> str:
+    return " · ".join(
+        f"{_money(t['total_minor'], t['currency'])} (~{_money(t['weighted_minor'], t['currency'])})"
+        for t in totals
+    )
+
+
+def render_board(data: dict[str, Any], out: Any) -> None:
+    """Draw the board on ``out`` (a rich Console), fitting its width: stages that do not fit
+    side by side wrap onto another band."""
+    from rich import box
+    from rich.markup import escape
+    from rich.table import Table
+    from rich.text import Text
+
+    fancy = styled()
+    columns = data["stages"]
+    stale = sum(c["stale"] for c in columns)
+    head = f"[bold]Pipeline[/bold]: {data['count']} open deal{'s' if data['count'] != 1 else ''}"
+    if data["totals"]:
+        head += f" · {escape(_totals_line(data['totals']))}"
+    if stale:
+        head += f" · [red]{stale} stale[/red]"
+    out.print(head)
+    if not columns:
+        return
+    per_band = max(1, min(len(columns), out.width // _MIN_STAGE_WIDTH))
+    for start in range(0, len(columns), per_band):
+        band = columns[start : start + per_band]
+        table = Table(
+            box=box.SIMPLE_HEAD if fancy else box.ASCII2,
+            expand=True,
+            show_footer=True,
+            pad_edge=False,
+            padding=(0, 1),
+        )
+        for column in band:
+            header = Text(f"{column['stage']} {column['probability']}%", style="bold")
+            header.append(f"\n{column['count']} deal{'s' if column['count'] != 1 else ''}")
+            # every header has three lines, so the columns line up
+            header.append("\n")
+            if column["stale"]:
+                header.append(f"{column['stale']} stale", style="red")
+            footer = Text()
+            for index, total in enumerate(column["totals"]):
+                if index:
+                    footer.append("\n")
+                footer.append(_money(total["total_minor"], total["currency"]))
+                footer.append(f"\n~{_money(total['weighted_minor'], total['currency'])}", "dim")
+            table.add_column(
+                header, footer=footer, ratio=1, no_wrap=True, overflow="ellipsis", min_width=8
+            )
+        cells = [_cards(column, Text) for column in band]
+        table.add_row(*cells)
+        out.print(table)
+    out.print(
+        "[dim]~ weighted by probability · ! stale (idle longer than its stage allows) · "
+        "Nd: days in stage[/dim]"
+    )
+
+
+def _cards(column: dict[str, Any], text_type: Any) -> Any:
+    cell = text_type()
+    for index, deal in enumerate(column["deals"]):
+        if index:
+            cell.append("\n")
+        if deal["stale"]:
+            cell.append("! ", style="bold red")
+        cell.append(f"{deal['title']}\n", style="bold")
+        cell.append(f"{deal['contact']}\n", style="dim")
+        cell.append(f"{_money(deal['value_minor'], deal['currency'])} ")
+        cell.append(f"{deal['days_in_stage']}d\n", style="red" if deal["stale"] else "")
+    if column["more"]:
+        cell.append(f"+{column['more']} more", style="italic")
+    elif not column["deals"]:
+        cell.append("-", style="dim")
+    cell.rstrip()
+    return cell
+
+
+@app.command("stats")
+def stats_command(
+    ctx: typer.Context,
+    since: Annotated[
+        str | None, typer.Option(help="Deals closed on or after: 2026-01-01, -90d, 'last mon'.")
+    ] = None,
+    fmt: FormatOpt = None,
+) -> None:
+    """Show win rate, average deal size, time to close, time per stage, lost reasons.
+
+    Over the deals closed since --since (all of them by default). Time per stage averages the
+    stays that ended (the deal moved on); averages of money are per currency.
+    """
+    moment = parse_when_option(since) if since else None
+    with database(ctx) as conn:
+        record = forecast.stats(conn, since=moment, now=now())
+    emit_record(record, fmt, render=render_stats)
+
+
+def render_stats(record: dict[str, Any]) -> None:
+    from rich.markup import escape
+
+    out = console()
+    since = f" since {record['since'][:10]}" if record["since"] else ""
+    out.print(f"[bold]Pipeline statistics{since}[/bold]")
+    if not record["closed"]:
+        out.print("No closed deals yet.")
+    else:
+        out.print(
+            f"Closed {record['closed']}: won {record['won']}, lost {record['lost']}, "
+            f"win rate {record['win_rate_pct']}%"
+        )
+    if record["avg_days_to_close"] is not None:
+        out.print(f"Average time to close (won): {record['avg_days_to_close']} days")
+    for entry in record["average_won"]:
+        out.print(
+            f"Average won deal: {money.format_money(entry['average_minor'], entry['currency'])} "
+            f"over {entry['deals']} (total {_money(entry['total_minor'], entry['currency'])})"
+        )
+    if record["stages"]:
+        out.print("\n[bold]Time per stage[/bold] (average of finished stays)")
+        for entry in record["stages"]:
+            out.print(
+                f"  {escape(entry['stage']):<16} {entry['avg_days']:>7} days  ({entry['stays']})"
+            )
+    if record["lost_reasons"]:
+        out.print("\n[bold]Lost reasons[/bold]")
+        for entry in record["lost_reasons"]:
+            out.print(f"  {entry['deals']:>4}  {entry['pct']:>5}%  {escape(entry['reason'])}")
+
+
+# --- forecast ---------------------------------------------------------------------------------
+
+FORECAST_COLUMNS = [
+    Column("period", "Period"),
+    Column("start", in_table=False),
+    Column("end", in_table=False),
+    Column("currency", "Cur"),
+    Column("open_deals", "Deals", justify="right"),
+    Column("open_minor", "Open", justify="right"),
+    Column("weighted_minor", "~Weighted", justify="right"),
+    Column("won_deals", in_table=False),
+    Column("won_minor", "Won", justify="right"),
+    Column("goal_minor", "Goal", justify="right"),
+    Column("goal_pct", "Won%", justify="right", show=lambda v: "" if v is None else f"{v}%"),
+    Column("projected_minor", in_table=False),
+    Column("projected_pct", "+Wtd%", justify="right", show=lambda v: "" if v is None else f"{v}%"),
+]
+_MONEY_KEYS = ("open_minor", "weighted_minor", "won_minor", "goal_minor", "projected_minor")
+
+
+def _for_table(rows: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    """Money columns in the table are formatted in the row's currency; scripts get integers."""
+    for row in rows:
+        shown = dict(row)
+        for key in _MONEY_KEYS:
+            if shown.get(key) is not None:
+                shown[key] = money.format_money(shown[key], row["currency"], cents=False).rsplit(
+                    " ", 1
+                )[0]
+        yield shown
+
+
+def forecast_command(
+    ctx: typer.Context,
+    by: Annotated[str, typer.Option(help="month or quarter.")] = "month",
+    months: Annotated[
+        int | None,
+        typer.Option(help="How far ahead, in months. [default: 3 by month, 12 by quarter]", min=1),
+    ] = None,
+    fmt: FormatOpt = None,
+) -> None:
+    """Forecast: weighted value of open deals by expected close period, and won so far.
+
+    Per period and currency: open deals expected to close in it (count, total, weighted by
+    probability), deals won in it so far, and the goal with progress (won, and won plus
+    weighted) when one is set with crm goal set. Rows 'overdue' (expected close already past),
+    'undated' and 'open' (every open deal) follow. Never sums across currencies.
+    """
+    by = by.lower()
+    span = months if months is not None else (12 if by == "quarter" else 3)
+    with database(ctx) as conn:
+        rows = forecast.forecast(conn, today=now().date(), by=by, months=span)
+    fmt_resolved = resolve_format(fmt)
+    emit(
+        _for_table(rows) if fmt_resolved is OutputFormat.table else rows,
+        FORECAST_COLUMNS,
+        fmt,
+        title="Forecast (amounts in the row's currency)",
+        empty="No open deals and no goals: nothing to forecast.",
+    )
+
+
+# --- goals ------------------------------------------------------------------------------------
+
+GOAL_COLUMNS = [
+    Column("period", "Period"),
+    Column("start", in_table=False),
+    Column("end", in_table=False),
+    Column("currency", "Cur"),
+    Column("goal_minor", "Goal", justify="right"),
+    Column("won_deals", "Won deals", justify="right"),
+    Column("won_minor", "Won", justify="right"),
+    Column("weighted_minor", "Weighted open", justify="right"),
+    Column("goal_pct", "Won %", justify="right", show=lambda v: "" if v is None else f"{v}%"),
+    Column(
+        "projected_pct",
+        "+Weighted %",
+        justify="right",
+        show=lambda v: "" if v is None else f"{v}%",
+    ),
+]
+
+
+@goal_app.command("set")
+def goal_set(
+    ctx: typer.Context,
+    period: Annotated[str, typer.Argument(help="2026-Q4, 2026-11 or 2026.")],
+    amount: Annotated[str, typer.Argument(help="The goal: 50000, 50,000.00.")],
+    currency: Annotated[
+        str | None,
+        typer.Option(
+            "--currency", "-c", help="ISO 4217 code. [default: [deals] currency, else USD]"
+        ),
+    ] = None,
+) -> None:
+    """Set the sales goal (won value) for a period; crm forecast shows the progress.
+
+    Example: crm goal set 2026-Q4 50000 --currency EUR
+    """
+    code = money.currency_code(currency) if currency else default_currency()
+    minor = money.parse_amount(amount, code, what="goal")
+    forecast.parse_period(period)
+    with database(ctx, write=True) as conn:
+        span = forecast.set_goal(conn, period, minor, code, now=now())
+    message(f"Goal for {span.key} ({span.start} to {span.end}): {money.format_money(minor, code)}")
+
+
+@goal_app.command("list")
+def goal_list(ctx: typer.Context, fmt: FormatOpt = None) -> None:
+    """List goals with their progress: won in the period, and weighted open deals closing in it."""
+    with database(ctx) as conn:
+        rows = forecast.goal_progress(conn)
+    emit(
+        _for_table(rows) if resolve_format(fmt) is OutputFormat.table else rows,
+        GOAL_COLUMNS,
+        fmt,
+        empty="No goals yet (crm goal set 2026-Q4 50000).",
+    )
+
+
+@goal_app.command("rm")
+def goal_rm(
+    ctx: typer.Context,
+    period: Annotated[str, typer.Argument(help="2026-Q4, 2026-11 or 2026.")],
+    currency: Annotated[
+        str | None, typer.Option("--currency", "-c", help="[default: [deals] currency, else USD]")
+    ] = None,
+) -> None:
+    """Remove a goal."""
+    code = money.currency_code(currency) if currency else default_currency()
+    with database(ctx, write=True) as conn:
+        span = forecast.remove_goal(conn, period, code)
+    message(f"Removed the {code} goal for {span.key}")

@@ -1,0 +1,270 @@
+"""Seeing the pipeline: deal listings and filters, the board, stale deals.
+
+A deal is *stale* when its last activity (its last stage change, or the latest note on its
+contact once notes exist) is more than its stage's ``stale_days`` ago: exactly N days is not
+stale yet, N days and one second is.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from itertools import islice
+from typing import Any
+
+from crmcli import money, stages
+from crmcli.clock import to_utc_text
+from crmcli.errors import NotFound, ValidationError
+
+_DAY = 86_400
+
+#: the keys of a deal listing row (``crm deal list``, ``crm pipeline --format json``)
+ROW_KEYS = (
+    "id",
+    "title",
+    "contact_id",
+    "contact",
+    "stage",
+    "status",
+    "value_minor",
+    "currency",
+    "value",
+    "probability",
+    "weighted_minor",
+    "expected_close",
+    "days_in_stage",
+    "idle_days",
+    "stale",
+    "last_activity_at",
+    "stage_changed_at",
+    "closed_at",
+    "lost_reason",
+    "created_at",
+    "updated_at",
+)
+
+
+def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
+    return {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+
+
+def _last_activity_expression(conn: sqlite3.Connection) -> str:
+    """The deal's last stage change, or the latest note on its contact when a notes table exists."""
+    columns = _columns(conn, "notes")
+    if not {"contact_id", "at"} <= columns:
+        return "d.stage_changed_at"
+    live = " AND n.deleted_at IS NULL" if "deleted_at" in columns else ""
+    note = f"(SELECT max(n.at) FROM notes n WHERE n.contact_id = d.contact_id{live})"
+    return f"max(d.stage_changed_at, coalesce({note}, ''))"
+
+
+def _select(conn: sqlite3.Connection) -> str:
+    return f"""
+SELECT d.id, d.title, d.contact_id, c.name AS contact, s.name AS stage, s.kind AS status,
+  s.position AS stage_position, s.stale_days, d.value_minor, d.currency,
+  CASE WHEN s.kind = 'open' THEN coalesce(d.probability, s.probability) ELSE s.probability END
+    AS probability,
+  d.expected_close, d.stage_changed_at, d.closed_at, d.lost_reason, d.created_at, d.updated_at,
+  d.deleted_at, {_last_activity_expression(conn)} AS last_activity_at
+FROM deals d JOIN stages s ON s.id = d.stage_id JOIN contacts c ON c.id = d.contact_id"""
+
+
+def _wrap(inner: str) -> str:
+    return (
+        "SELECT b.*, CAST(strftime('%s', :now) AS INTEGER) "
+        "- CAST(strftime('%s', b.last_activity_at) AS INTEGER) AS idle_seconds, "
+        "CAST(strftime('%s', :now) AS INTEGER) "
+        "- CAST(strftime('%s', b.stage_changed_at) AS INTEGER) AS stage_seconds "
+        f"FROM ({inner}) b"
+    )
+
+
+_STALE_SQL = "status = 'open' AND stale_days IS NOT NULL AND idle_seconds > stale_days * 86400"
+
+
+def _to_dict(row: sqlite3.Row) -> dict[str, Any]:
+    value = row["value_minor"]
+    stale = row["status"] == "open" and row["stale_days"] is not None
+    stale = stale and row["idle_seconds"] > row["stale_days"] * _DAY
+    return {
+        "id": row["id"],
+        "title": row["title"],
+        "contact_id": row["contact_id"],
+        "contact": row["contact"],
+        "stage": row["stage"],
+        "status": row["status"],
+        "value_minor": value,
+        "currency": row["currency"],
+        "value": money.to_decimal_text(value, row["currency"]),
+        "probability": row["probability"],
+        "weighted_minor": money.weighted(value * row["probability"]),
+        "expected_close": row["expected_close"],
+        "days_in_stage": max(0, row["stage_seconds"] // _DAY),
+        "idle_days": max(0, row["idle_seconds"] // _DAY),
+        "stale": bool(stale),
+        "last_activity_at": row["last_activity_at"],
+        "stage_changed_at": row["stage_changed_at"],
+        "closed_at": row["closed_at"],
+        "lost_reason": row["lost_reason"],
+        "created_at": row["created_at"],
+        "updated_at": row["updated_at"],
+    }
+
+
+STATUSES = ("open", "won", "lost", "all")
+SORTS = {
+    "stage": "CASE status WHEN 'open' THEN 0 WHEN 'won' THEN 1 ELSE 2 END, stage_position, "
+    "expected_close IS NULL, expected_close",
+    "close": "expected_close IS NULL, expected_close",
+    "value": "value_minor DESC",
+    "idle": "idle_seconds DESC",
+    "created": "created_at",
+    "updated": "updated_at DESC",
+    "title": "title COLLATE NOCASE",
+    "id": "id",
+}
+
+
+@dataclass
+class DealFilters:
+    """Filters of ``crm deal list`` (and of the board, the stale list, exports)."""
+
+    stages: list[str] = field(default_factory=list)
+    status: str = "all"
+    contact_id: int | None = None
+    tags: list[str] = field(default_factory=list)
+    closing_after: date | None = None
+    closing_before: date | None = None
+    min_value: Decimal | None = None
+    max_value: Decimal | None = None
+    currency: str | None = None
+    stale: bool = False
+    deleted: bool = False
+    sort: str = "stage"
+    limit: int | None = None
+
+
+def list_deals(
+    conn: sqlite3.Connection, filters: DealFilters, *, now: datetime
+) -> Iterator[dict[str, Any]]:
+    """Deals matching ``filters`` as listing rows (see :data:`ROW_KEYS`), streamed."""
+    if filters.status not in STATUSES:
+        raise ValidationError(f"status {filters.status!r} is not one of: {', '.join(STATUSES)}")
+    if filters.sort not in SORTS:
+        raise ValidationError(f"cannot sort deals by {filters.sort!r} (choose: {', '.join(SORTS)})")
+    where = ["d.deleted_at IS NOT NULL" if filters.deleted else "d.deleted_at IS NULL"]
+    where.append("c.deleted_at IS NULL")
+    params: dict[str, Any] = {"now": to_utc_text(now)}
+    if filters.stages:
+        ids = sorted({stages.find(conn, name).id for name in filters.stages})
+        where.append(f"d.stage_id IN ({', '.join(str(i) for i in ids)})")
+    if filters.status != "all":
+        where.append("s.kind = :status")
+        params["status"] = filters.status
+    if filters.contact_id is not None:
+        where.append("d.contact_id = :contact_id")
+        params["contact_id"] = filters.contact_id
+    for index, tag in enumerate(filters.tags):
+        where.append(
+            "d.contact_id IN (SELECT ct.contact_id FROM contact_tags ct JOIN tags t "
+            f"ON t.id = ct.tag_id WHERE t.name = :tag{index})"
+        )
+        params[f"tag{index}"] = tag
+    if filters.closing_after:
+        where.append("d.expected_close >= :after")
+        params["after"] = filters.closing_after.isoformat()
+    if filters.closing_before:
+        where.append("d.expected_close <= :before")
+        params["before"] = filters.closing_before.isoformat()
+    if filters.currency:
+        where.append("d.currency = :currency")
+        params["currency"] = money.currency_code(filters.currency)
+    sql = _wrap(f"{_select(conn)} WHERE {' AND '.join(where)}")
+    if filters.stale:
+        sql += f" WHERE {_STALE_SQL}"
+    sql += f" ORDER BY {SORTS[filters.sort]}, id"
+    rows = (_to_dict(row) for row in conn.execute(sql, params))
+    if filters.min_value is not None or filters.max_value is not None:
+        rows = (row for row in rows if _in_range(row, filters.min_value, filters.max_value))
+    yield from islice(rows, filters.limit)
+
+
+def _in_range(row: dict[str, Any], low: Decimal | None, high: Decimal | None) -> bool:
+    value = Decimal(row["value_minor"]).scaleb(-money.CURRENCIES.get(row["currency"], 2))
+    return (low is None or value >= low) and (high is None or value <= high)
+
+
+def deal_row_by_id(conn: sqlite3.Connection, deal_id: int, *, now: datetime) -> dict[str, Any]:
+    """One deal as a listing row, trash included."""
+    sql = _wrap(f"{_select(conn)} WHERE d.id = :id")
+    row = conn.execute(sql, {"id": deal_id, "now": to_utc_text(now)}).fetchone()
+    if row is None:
+        raise NotFound(f"no deal with id {deal_id} (see crm deal list)")
+    return _to_dict(row)
+
+
+def stale_deals(conn: sqlite3.Connection, now: datetime) -> list[dict[str, Any]]:
+    """Open deals idle longer than their stage's threshold, the longest idle first.
+
+    Each is a listing row (:data:`ROW_KEYS`): ``id``, ``title``, ``contact_id``, ``contact``,
+    ``stage``, ``idle_days``, ``last_activity_at``... For ``crm agenda`` and ``deal list --stale``.
+    """
+    return list(list_deals(conn, DealFilters(status="open", stale=True, sort="idle"), now=now))
+
+
+# --- the board --------------------------------------------------------------------------------
+
+
+def _totals(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per currency (never summed across currencies): count, total and weighted, exact."""
+    sums: dict[str, list[int]] = {}
+    for row in rows:
+        entry = sums.setdefault(row["currency"], [0, 0, 0])
+        entry[0] += 1
+        entry[1] += row["value_minor"]
+        entry[2] += row["value_minor"] * row["probability"]
+    return [
+        {
+            "currency": code,
+            "deals": count,
+            "total_minor": total,
+            "weighted_minor": money.weighted(weighted),
+        }
+        for code, (count, total, weighted) in sorted(sums.items())
+    ]
+
+
+def board(
+    conn: sqlite3.Connection,
+    *,
+    now: datetime,
+    per_stage: int = 8,
+    filters: DealFilters | None = None,
+) -> dict[str, Any]:
+    """The board: one column per open stage with its deals (stale first, then soonest to close),
+    at most ``per_stage`` of them (``more`` says how many are left out), and per stage the count
+    and per-currency totals and weighted values; plus the same totals for the whole pipeline.
+    """
+    base = filters or DealFilters()
+    base.status, base.sort = "open", "stage"
+    rows = list(list_deals(conn, base, now=now))
+    columns = []
+    for stage in stages.open_stages(conn):
+        in_stage = [r for r in rows if r["stage"] == stage.name]
+        in_stage.sort(key=lambda r: (not r["stale"], r["expected_close"] or "9999", r["id"]))
+        columns.append(
+            {
+                "stage": stage.name,
+                "probability": stage.probability,
+                "stale_days": stage.stale_days,
+                "count": len(in_stage),
+                "stale": sum(1 for r in in_stage if r["stale"]),
+                "totals": _totals(in_stage),
+                "deals": in_stage[:per_stage],
+                "more": max(0, len(in_stage) - per_stage),
+            }
+        )
+    return {"stages": columns, "totals": _totals(rows), "count": len(rows)}
