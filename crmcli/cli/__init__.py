@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 
 from crmcli import __version__
-from crmcli.cli import contacts, db, demo, tags
+from crmcli.cli import agenda, contacts, db, demo, notes, reminders, tags
 from crmcli.cli._common import CliState, CrmTyper
 
 app = CrmTyper(
@@ -55,6 +55,16 @@ app.add_typer(contacts.app, name="contact")
 app.command("search")(contacts.search_command)
 app.add_typer(tags.app, name="tag")
 app.add_typer(db.app, name="db")
+app.command("note")(notes.note_command)
+app.add_typer(notes.app, name="notes")
+app.command("history")(notes.history_command)
+app.command("remind")(reminders.remind_command)
+app.add_typer(reminders.app, name="reminders")
+app.command("done")(reminders.done_command)
+app.command("snooze")(reminders.snooze_command)
+app.command("when")(reminders.when_command)
+app.command("agenda")(agenda.agenda_command)
+demo.VIEWS.append(agenda.demo_view)
 
 
 def main() -> None:

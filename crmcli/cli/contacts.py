@@ -104,7 +104,12 @@ def _print_contact(conn: Any, contact_id: int, fmt: OutputFormat | None) -> None
 
 def contact_record(conn: Any, contact_id: int) -> dict[str, Any]:
     """The contact as JSON-ready data, with what other capabilities know of it."""
-    return contacts.get(conn, contact_id).to_dict()
+    record = contacts.get(conn, contact_id).to_dict()
+    from crmcli import notes, reminders
+
+    record["notes"] = [n.to_dict() for n in notes.recent(conn, contact_id, limit=5)]
+    record["reminders"] = [r.to_dict() for r in reminders.open_for_contact(conn, contact_id)]
+    return record
 
 
 @app.command("add")
