@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
 
@@ -43,7 +43,7 @@ SECTIONS: list[Section] = [
 ]
 
 
-@dataclass(frozen=True)
+@dataclass
 class AgendaItem:
     """One line of the agenda. ``when`` is naive local time (midnight when not ``has_time``);
     ``ref`` names the record to act on ("reminder 12", "contact 7", "deal 3")."""
@@ -58,6 +58,8 @@ class AgendaItem:
     company: str | None = None
     phone: str | None = None
     email: str | None = None
+    #: ``when`` as stored UTC text, when the provider has it (saves a conversion)
+    when_utc: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """The stable JSON shape of an agenda item (documented in docs/json.md)."""
@@ -65,7 +67,7 @@ class AgendaItem:
             "section": self.section,
             "date": self.when.date().isoformat(),
             "time": self.when.strftime("%H:%M") if self.has_time else None,
-            "when": to_utc_text(self.when),
+            "when": self.when_utc or to_utc_text(self.when),
             "text": self.text,
             "ref": self.ref,
             "contact_id": self.contact_id,
@@ -79,32 +81,46 @@ class AgendaItem:
 AgendaProvider = Callable[[sqlite3.Connection, datetime, int], list[AgendaItem]]
 
 
+def _local(utc_text: str) -> datetime:
+    """Stored UTC text -> naive local wall-clock time."""
+    moment = datetime.fromisoformat(utc_text.replace("Z", "+00:00"))
+    return moment.astimezone().replace(tzinfo=None)
+
+
 def reminder_items(conn: sqlite3.Connection, now: datetime, days: int) -> list[AgendaItem]:
     """Open reminders: overdue, due today, and due in the next ``days`` days."""
     from crmcli import reminders
+    from crmcli.dates import describe_rule
 
     today = now.date()
-    end = reminders.day_start_utc(today + timedelta(days=days + 1))
-    tomorrow = datetime.combine(today + timedelta(days=1), time())
+    now_utc = to_utc_text(now)
+    today_utc = reminders.day_start_utc(today)
+    tomorrow_utc = reminders.day_start_utc(today + timedelta(days=1))
+    end_utc = reminders.day_start_utc(today + timedelta(days=days + 1))
     items: list[AgendaItem] = []
-    for reminder in reminders.open_due_before(conn, end):
-        due = reminder.due.at
-        overdue = due < now if reminder.has_time else due.date() < today
-        if overdue:
+    for row in reminders.agenda_rows(conn, end_utc):
+        rid, contact_id, body, due_at, has_time, rule, name, company, phone, email = row
+        # Text comparisons of UTC timestamps: a timed reminder is overdue once its time has
+        # passed, a date-only one once its day is over.
+        if due_at < (now_utc if has_time else today_utc):
             section = "overdue"
-        elif due < tomorrow:
+        elif due_at < tomorrow_utc:
             section = "today"
         else:
             section = "upcoming"
-        text = reminder.body + (f" ({reminder.every})" if reminder.rule else "")
         items.append(
             AgendaItem(
                 section,
-                due,
-                text,
-                f"reminder {reminder.id}",
-                has_time=reminder.has_time,
-                contact_id=reminder.contact_id,
+                _local(due_at),
+                f"{body} ({describe_rule(rule)})" if rule else body,
+                f"reminder {rid}",
+                has_time=bool(has_time),
+                contact_id=contact_id,
+                contact=name,
+                company=company,
+                phone=phone,
+                email=email,
+                when_utc=due_at,
             )
         )
     return items
@@ -171,16 +187,13 @@ def build(conn: sqlite3.Connection, now: datetime, days: int = 7) -> list[Agenda
     details = _contact_details(
         conn, {i.contact_id for i in items if i.contact_id is not None and i.contact is None}
     )
-    filled = []
     for item in items:
         if item.contact_id in details and item.contact is None:
-            name, company, phone, email = details[item.contact_id]
-            item = replace(item, contact=name, company=company, phone=phone, email=email)
-        filled.append(item)
+            item.contact, item.company, item.phone, item.email = details[item.contact_id]
     order = {section.key: index for index, section in enumerate(SECTIONS)}
     # A section nobody registered in SECTIONS goes last.
-    filled.sort(key=lambda i: (order.get(i.section, len(order)), i.when, i.ref))
-    return filled
+    items.sort(key=lambda i: (order.get(i.section, len(order)), i.when))
+    return items
 
 
 def is_due(items: list[AgendaItem]) -> bool:

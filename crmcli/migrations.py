@@ -133,12 +133,14 @@ def m002_notes_reminders(db: Any) -> None:
             updated_at TEXT NOT NULL,
             deleted_at TEXT
         )""",
-        # History, "last note" (keep-in-touch cadence) and per-contact listings.
-        "CREATE INDEX notes_contact_at ON notes(contact_id, at)",
+        # History, per-contact listings and the cadence check's "last live note": with
+        # deleted_at in the middle, max(at) of a contact's live notes is one index seek.
+        "CREATE INDEX notes_contact_at ON notes(contact_id, deleted_at, at)",
         # `crm notes` across contacts, newest first, with --since/--until.
         "CREATE INDEX notes_at ON notes(at)",
-        # The cadence check reads only the contacts that have a cadence.
-        "CREATE INDEX contacts_cadence ON contacts(cadence_days) WHERE cadence_days IS NOT NULL",
+        # The cadence check reads only the contacts that have a cadence (a covering index).
+        "CREATE INDEX contacts_cadence ON contacts(cadence_days, deleted_at, created_at) "
+        "WHERE cadence_days IS NOT NULL",
         # due_at is UTC; a reminder without a time of day (has_time = 0) is due at local midnight
         # of its day. A recurring one has an RRULE (`rule`) anchored at `rule_start` (UTC),
         # evaluated in local wall-clock time. Completing it records it as done and creates the

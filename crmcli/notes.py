@@ -252,27 +252,32 @@ def due_a_touch(conn: sqlite3.Connection, today: date) -> list[TouchDue]:
 
     Days are calendar days: a contact with a 30-day cadence whose last note was on Oct 24 is
     due on Nov 23 (and stays due until a note is added). A contact with no note counts from
-    when it was added. The query reads the contacts_cadence index, then does one
-    notes_contact_at lookup per contact with a cadence.
+    when it was added. One query per distinct cadence reads the covering contacts_cadence
+    index and does one notes_contact_at seek per contact: fast with 100,000 contacts.
     """
-    rows = conn.execute(
-        "SELECT c.id, c.cadence_days, c.created_at, "
-        "  (SELECT max(n.at) FROM notes n WHERE n.contact_id = c.id AND n.deleted_at IS NULL) "
-        "  AS last_at "
-        "FROM contacts c INDEXED BY contacts_cadence "
-        "WHERE c.cadence_days IS NOT NULL AND c.deleted_at IS NULL"
-    )
-    # Due when the local date of `since` is on or before today - cadence, that is when `since`
-    # is before local midnight starting the day after that: one text comparison per row.
-    thresholds: dict[int, str] = {}
+    cadences = [
+        row[0]
+        for row in conn.execute(
+            "SELECT DISTINCT cadence_days FROM contacts INDEXED BY contacts_cadence "
+            "WHERE cadence_days IS NOT NULL"
+        )
+    ]
     out: list[TouchDue] = []
-    for contact_id, cadence, created_at, last_at in rows:
-        threshold = thresholds.get(cadence)
-        if threshold is None:
-            threshold = _local_midnight_utc(today - timedelta(days=cadence - 1))
-            thresholds[cadence] = threshold
-        since = last_at or created_at
-        if since < threshold:
+    for cadence in cadences:
+        # Due when the local date of `since` is on or before today - cadence, that is when
+        # `since` is before the local midnight that starts the day after: a text comparison.
+        threshold = _local_midnight_utc(today - timedelta(days=cadence - 1))
+        rows = conn.execute(
+            "SELECT id, created_at, last_at FROM ("
+            "  SELECT c.id, c.created_at, (SELECT max(n.at) FROM notes n"
+            "    WHERE n.contact_id = c.id AND n.deleted_at IS NULL) AS last_at"
+            "  FROM contacts c INDEXED BY contacts_cadence"
+            "  WHERE c.cadence_days = ? AND c.deleted_at IS NULL"
+            ") WHERE coalesce(last_at, created_at) < ?",
+            (cadence, threshold),
+        )
+        for contact_id, created_at, last_at in rows:
+            since = last_at or created_at
             due_on = from_utc_text(since).date() + timedelta(days=cadence)
             out.append(TouchDue(contact_id, cadence, last_at, since, due_on))
     out.sort(key=lambda t: (t.due_on, t.since, t.contact_id))

@@ -377,13 +377,16 @@ def open_for_contact(conn: sqlite3.Connection, contact_id: int) -> list[Reminder
     return list(list_reminders(conn, ReminderFilters(contact_id=contact_id)))
 
 
-def open_due_before(conn: sqlite3.Connection, before_utc: str) -> Iterator[Reminder]:
-    """Open reminders (of live contacts, or of none) due before ``before_utc``: the agenda's
-    query, a range scan on the reminders_open_due partial index."""
-    rows = conn.execute(
-        f"{_SELECT} WHERE r.done_at IS NULL AND r.deleted_at IS NULL AND r.due_at < ? "
+def agenda_rows(conn: sqlite3.Connection, before_utc: str) -> list[tuple[Any, ...]]:
+    """Open reminders (of live contacts, or of none) due before ``before_utc``, soonest first,
+    as tuples (id, contact_id, body, due_at, has_time, rule, contact name, company, first
+    phone, first email): the agenda's query, a range scan on the reminders_open_due index."""
+    return conn.execute(
+        "SELECT r.id, r.contact_id, r.body, r.due_at, r.has_time, r.rule, c.name, c.company, "
+        "(SELECT phone FROM contact_phones WHERE contact_id = c.id ORDER BY position, id LIMIT 1),"
+        "(SELECT email FROM contact_emails WHERE contact_id = c.id ORDER BY position, id LIMIT 1) "
+        "FROM reminders r LEFT JOIN contacts c ON c.id = r.contact_id "
+        "WHERE r.done_at IS NULL AND r.deleted_at IS NULL AND r.due_at < ? "
         "AND (r.contact_id IS NULL OR c.deleted_at IS NULL) ORDER BY r.due_at, r.id",
         (before_utc,),
-    )
-    for row in rows:
-        yield _reminder(row)
+    ).fetchall()
