@@ -18,10 +18,31 @@ from datetime import datetime, time, timedelta
 from pathlib import Path
 
 KINDS = ["note"] * 4 + ["call"] * 3 + ["email"] * 3 + ["meeting"] * 2
-WORDS = (
-    "quote renewal pilot invoice delivery pricing discount contract demo team budget order "
-    "meeting lunch referral proposal trial support upgrade warehouse shipment samples terms"
-).split()
+WORDS = [
+    "quote",
+    "renewal",
+    "pilot",
+    "invoice",
+    "delivery",
+    "pricing",
+    "discount",
+    "contract",
+    "demo",
+    "team",
+    "budget",
+    "order",
+    "meeting",
+    "lunch",
+    "referral",
+    "proposal",
+    "trial",
+    "support",
+    "upgrade",
+    "warehouse",
+    "shipment",
+    "samples",
+    "terms",
+]
 TASKS = [
     "Call back about the quote",
     "Send the revised proposal",
@@ -114,8 +135,39 @@ def seed(
 def _seed_contacts(conn: sqlite3.Connection, count: int, now: datetime, rng: random.Random) -> None:
     from crmcli.db import transaction
 
-    first = "Ann Ben Chloé Dan Elif Farah Gus Hana Ivo Jo Ken Lea Mo Nia Omar Pia".split()
-    last = "Lee Okafor Dubois Kim Yilmaz Haddad Berg Rossi Silva Novak Patel Li Costa".split()
+    first = [
+        "Ann",
+        "Ben",
+        "Chloé",
+        "Dan",
+        "Elif",
+        "Farah",
+        "Gus",
+        "Hana",
+        "Ivo",
+        "Jo",
+        "Ken",
+        "Lea",
+        "Mo",
+        "Nia",
+        "Omar",
+        "Pia",
+    ]
+    last = [
+        "Lee",
+        "Okafor",
+        "Dubois",
+        "Kim",
+        "Yilmaz",
+        "Haddad",
+        "Berg",
+        "Rossi",
+        "Silva",
+        "Novak",
+        "Patel",
+        "Li",
+        "Costa",
+    ]
     rows = []
     emails = []
     phones = []
