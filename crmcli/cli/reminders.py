@@ -96,15 +96,14 @@ def _recurrence(every: str) -> str:
 
 def remind_command(
     ctx: typer.Context,
-    first: Annotated[
-        str,
+    words: Annotated[
+        list[str],
         typer.Argument(
             metavar="[REF] TEXT",
             help="Contact (id, name or email fragment) and what to do; TEXT alone: no contact.",
             show_default=False,
         ),
     ],
-    second: Annotated[str | None, typer.Argument(hidden=True, show_default=False)] = None,
     due: Annotated[
         str | None,
         typer.Option(
@@ -123,7 +122,12 @@ def remind_command(
     Examples: crm remind ann "call back about the quote" --due "next tue 10am";
     crm remind "renew the domain" --due eom;  crm remind ben "weekly check-in" -d "mon 10:00" -e week
     """
-    ref, text = (first, second) if second is not None else (None, first)
+    if len(words) > 2:
+        raise UsageError(
+            f"expected [REF] TEXT, got {len(words)} words; quote the text: "
+            'crm remind ann "call back about the quote"'
+        )
+    ref, text = (words[0], words[1]) if len(words) == 2 else (None, words[0])
     rule = _recurrence(every) if every else None
     if due:
         when = parse_when_text(due)
