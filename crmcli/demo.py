@@ -214,3 +214,57 @@ def seed_deals(conn: sqlite3.Connection, now: datetime, rng: random.Random, ids:
 
 
 SEEDERS.append(seed_deals)
+NOTE_SAMPLES = [
+    ("call", "Called about the renewal; wants a revised quote with volume pricing."),
+    ("email", "Sent the product sheet and the reference list."),
+    ("meeting", "Demo with the team went well; next step is a pilot."),
+    ("note", "Prefers mornings; assistant handles the calendar."),
+    ("call", "Left a voicemail about the Q1 order."),
+    ("meeting", "Lunch at the trade show: interested in the new range."),
+    ("email", "Asked for payment terms of 60 days."),
+]
+REMINDER_SAMPLES = [
+    "Send the revised quote",
+    "Follow up on the pilot",
+    "Call back about the invoice",
+    "Check in after the delivery",
+    "Ask for a referral",
+    "Book the quarterly review",
+]
+
+
+def seed_notes_reminders(
+    conn: sqlite3.Connection, now: datetime, rng: random.Random, ids: list[int]
+) -> None:
+    """Notes over the last months and reminders around today: an agenda with every section."""
+    from datetime import time, timedelta
+
+    from crmcli import notes, reminders
+    from crmcli.clock import local_naive
+    from crmcli.dates import When
+
+    local = local_naive(now).replace(second=0, microsecond=0)
+    for contact_id in ids:
+        for _ in range(rng.randint(0, 3)):
+            kind, body = rng.choice(NOTE_SAMPLES)
+            at = local - timedelta(days=rng.randint(0, 90), minutes=rng.randint(0, 600))
+            notes.add(conn, contact_id, body, now=local, kind=kind, at=at)
+    today = local.date()
+    plan = [(-3, True), (-1, False), (0, True), (0, False), (1, True), (3, False), (5, True)]
+    for offset, timed in plan:
+        day = today + timedelta(days=offset)
+        hour = rng.choice([9, 10, 14, 16]) if timed else 0
+        due = When(datetime.combine(day, time(hour)), timed)
+        reminders.add(conn, rng.choice(REMINDER_SAMPLES), due, now=now, contact_id=rng.choice(ids))
+    weekly = When(datetime.combine(today + timedelta(days=2), time(10)), True)
+    reminders.add(conn, "Pipeline review", weekly, now=now, rule="FREQ=WEEKLY")
+    reminders.add(
+        conn,
+        "Send the monthly newsletter",
+        When(datetime.combine(today, time()), False),
+        now=now,
+        rule="FREQ=MONTHLY",
+    )
+
+
+SEEDERS.append(seed_notes_reminders)

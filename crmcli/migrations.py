@@ -119,6 +119,54 @@ def m001_contacts(db: Any) -> None:
 
 
 @migration
+def m002_notes_reminders(db: Any) -> None:
+    _sql(
+        db,
+        # A note is something that happened (`at`, UTC); `kind` is free text (call, email...).
+        """CREATE TABLE notes (
+            id INTEGER PRIMARY KEY,
+            contact_id INTEGER NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL DEFAULT 'note',
+            body TEXT NOT NULL,
+            at TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            deleted_at TEXT
+        )""",
+        # History, per-contact listings and the cadence check's "last live note": with
+        # deleted_at in the middle, max(at) of a contact's live notes is one index seek.
+        "CREATE INDEX notes_contact_at ON notes(contact_id, deleted_at, at)",
+        # `crm notes` across contacts, newest first, with --since/--until.
+        "CREATE INDEX notes_at ON notes(at)",
+        # The cadence check reads only the contacts that have a cadence (a covering index).
+        "CREATE INDEX contacts_cadence ON contacts(cadence_days, deleted_at, created_at) "
+        "WHERE cadence_days IS NOT NULL",
+        # due_at is UTC; a reminder without a time of day (has_time = 0) is due at local midnight
+        # of its day. A recurring one has an RRULE (`rule`) anchored at `rule_start` (UTC),
+        # evaluated in local wall-clock time. Completing it records it as done and creates the
+        # next occurrence, which points back at it through `previous_id` (UNIQUE: at most one).
+        """CREATE TABLE reminders (
+            id INTEGER PRIMARY KEY,
+            contact_id INTEGER REFERENCES contacts(id) ON DELETE CASCADE,
+            body TEXT NOT NULL,
+            due_at TEXT NOT NULL,
+            has_time INTEGER NOT NULL DEFAULT 1 CHECK (has_time IN (0, 1)),
+            rule TEXT,
+            rule_start TEXT,
+            previous_id INTEGER UNIQUE REFERENCES reminders(id) ON DELETE SET NULL,
+            done_at TEXT,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            deleted_at TEXT,
+            CHECK ((rule IS NULL) = (rule_start IS NULL))
+        )""",
+        "CREATE INDEX reminders_open_due ON reminders(due_at) "
+        "WHERE done_at IS NULL AND deleted_at IS NULL",
+        "CREATE INDEX reminders_contact ON reminders(contact_id, due_at)",
+    )
+
+
+@migration
 def m003_pipeline(db: Any) -> None:
     _sql(
         db,

@@ -47,17 +47,11 @@ ROW_KEYS = (
 )
 
 
-def _columns(conn: sqlite3.Connection, table: str) -> set[str]:
-    return {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
-
-
 def _last_activity_expression(conn: sqlite3.Connection) -> str:
-    """The deal's last stage change, or the latest note on its contact when a notes table exists."""
-    columns = _columns(conn, "notes")
-    if not {"contact_id", "at"} <= columns:
-        return "d.stage_changed_at"
-    live = " AND n.deleted_at IS NULL" if "deleted_at" in columns else ""
-    note = f"(SELECT max(n.at) FROM notes n WHERE n.contact_id = d.contact_id{live})"
+    """The deal's last stage change, or the latest live note on its contact if later."""
+    note = (
+        "(SELECT max(n.at) FROM notes n WHERE n.contact_id = d.contact_id AND n.deleted_at IS NULL)"
+    )
     return f"max(d.stage_changed_at, coalesce({note}, ''))"
 
 

@@ -27,7 +27,8 @@ SELECT c.id, c.name,
             WHERE ct.contact_id = c.id), ''),
   coalesce((SELECT group_concat(key || ' ' || value, ' ') FROM contact_fields
             WHERE contact_id = c.id), ''),
-  {notes}
+  coalesce((SELECT group_concat(body, ' ') FROM notes
+            WHERE contact_id = c.id AND deleted_at IS NULL), '')
 FROM contacts c
 """
 
@@ -38,21 +39,9 @@ _PHONE_LIKE = re.compile(r"[\d\s()+.\-/]+")
 _MIN_PHONE_DIGITS = 7
 
 
-def _notes_expression(conn: sqlite3.Connection) -> str:
-    has_notes = conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'notes'"
-    ).fetchone()
-    if not has_notes:
-        return "''"
-    return (
-        "coalesce((SELECT group_concat(body, ' ') FROM notes "
-        "WHERE contact_id = c.id AND deleted_at IS NULL), '')"
-    )
-
-
 def reindex(conn: sqlite3.Connection, contact_ids: Iterable[int] | None = None) -> None:
     """Rebuild the search documents of ``contact_ids`` (all contacts when None)."""
-    select = _DOCUMENT_SELECT.format(notes=_notes_expression(conn))
+    select = _DOCUMENT_SELECT
     if contact_ids is None:
         conn.execute("DELETE FROM contact_search")
         conn.execute(

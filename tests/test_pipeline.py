@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from crmcli import contacts, deals, forecast, pipeline, stages
+from crmcli import contacts, deals, forecast, notes, pipeline, stages
 from crmcli.contacts import ContactChanges
 from crmcli.errors import NotFound, UsageError, ValidationError
 
@@ -187,17 +187,10 @@ def test_stale_considers_latest_note_when_notes_exist(conn: sqlite3.Connection) 
     ann = _contact(conn)
     deal_id = _deal(conn, ann, stage="proposal", at=NOW - 30 * DAY)
     assert [d["id"] for d in pipeline.stale_deals(conn, NOW)] == [deal_id]
-    # the notes capability's table (another branch): a recent note on the contact counts
-    conn.execute(
-        "CREATE TABLE notes (id INTEGER PRIMARY KEY, contact_id INTEGER, body TEXT, at TEXT, "
-        "deleted_at TEXT)"
-    )
-    conn.execute(
-        "INSERT INTO notes (contact_id, body, at) VALUES (?, 'call', '2026-11-20T09:00:00Z')",
-        (ann,),
-    )
+    # a recent note on the contact is activity; a note in the trash is not
+    note_id = notes.add(conn, ann, "call", now=NOW, at=NOW - 3 * DAY)
     assert pipeline.stale_deals(conn, NOW) == []
-    conn.execute("UPDATE notes SET deleted_at = '2026-11-21T00:00:00Z'")
+    notes.trash(conn, note_id, now=NOW)
     assert [d["id"] for d in pipeline.stale_deals(conn, NOW)] == [deal_id]
 
 

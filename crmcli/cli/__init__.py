@@ -33,6 +33,12 @@ COMMANDS: dict[str, Entry] = {
         "demo_command",
         "Build a demo database with sample customers and show what a salesperson sees first.",
     ),
+    "agenda": Entry(
+        "crmcli.cli.agenda",
+        "agenda_command",
+        "Show what to do: overdue reminders, today's, the coming days, contacts due a touch.",
+    ),
+    # contacts
     "contact": Entry("crmcli.cli.contacts", "app", "Add, show, change, find and remove contacts."),
     "search": Entry(
         "crmcli.cli.contacts",
@@ -40,22 +46,46 @@ COMMANDS: dict[str, Entry] = {
         "Find contacts by name, email, phone, company, title, tags, custom fields and notes.",
     ),
     "tag": Entry("crmcli.cli.tags", "app", "List, rename and merge tags."),
-    "db": Entry("crmcli.cli.db", "app", "The database file: where it is, back it up, check it."),
-    "dates": Entry(
-        "crmcli.cli.dates",
+    # the customer's history and follow-ups
+    "note": Entry(
+        "crmcli.cli.notes",
+        "note_command",
+        "Write down what happened with a contact: a call, an email, a meeting.",
+    ),
+    "notes": Entry(
+        "crmcli.cli.notes", "app", "List notes across contacts; edit, remove and restore them."
+    ),
+    "history": Entry(
+        "crmcli.cli.notes",
+        "history_command",
+        "Show a contact's whole journey, newest first: notes, reminders set and done, and more.",
+    ),
+    "remind": Entry(
+        "crmcli.cli.reminders",
+        "remind_command",
+        "Set a follow-up reminder, for a contact or (with TEXT alone) a general to-do.",
+    ),
+    "reminders": Entry(
+        "crmcli.cli.reminders",
         "app",
-        "Upcoming yearly dates (birthdays, anniversaries, labelled dates); add and remove them.",
+        "List follow-up reminders; edit, remove and restore them.",
     ),
-    "template": Entry(
-        "crmcli.cli.greet",
-        "template_app",
-        "Message templates for greetings: a subject and a body with {placeholders}.",
+    "done": Entry(
+        "crmcli.cli.reminders",
+        "done_command",
+        "Mark reminders done. A recurring one gets its next occurrence (a new id).",
     ),
-    "greet": Entry(
-        "crmcli.cli.greet",
-        "greet_app",
-        "Send the greetings due today (exactly once), show the send log, manage rules.",
+    "snooze": Entry(
+        "crmcli.cli.reminders",
+        "snooze_command",
+        "Put a reminder off to a later date (a date alone keeps its time of day).",
     ),
+    "when": Entry(
+        "crmcli.cli.reminders",
+        "when_command",
+        "Show what a date expression (or a recurrence) resolves to, without changing anything.",
+    ),
+    # the pipeline
     "deal": Entry(
         "crmcli.cli.deals",
         "app",
@@ -81,7 +111,25 @@ COMMANDS: dict[str, Entry] = {
         "goal_app",
         "Sales goals per period (month, quarter, year) and currency.",
     ),
+    # yearly dates and greetings
+    "dates": Entry(
+        "crmcli.cli.dates",
+        "app",
+        "Upcoming yearly dates (birthdays, anniversaries, labelled dates); add and remove them.",
+    ),
+    "template": Entry(
+        "crmcli.cli.greet",
+        "template_app",
+        "Message templates for greetings: a subject and a body with {placeholders}.",
+    ),
+    "greet": Entry(
+        "crmcli.cli.greet",
+        "greet_app",
+        "Send the greetings due today (exactly once), show the send log, manage rules.",
+    ),
+    # files in and out, and the database itself
     "export": Entry("crmcli.cli.export_ics", "app", "Export data to files other programs read."),
+    "db": Entry("crmcli.cli.db", "app", "The database file: where it is, back it up, check it."),
 }
 
 

@@ -108,6 +108,10 @@ def contact_record(conn: Any, contact_id: int) -> dict[str, Any]:
     from crmcli.deals import contact_deals
 
     record["deals"] = contact_deals(conn, contact_id)
+    from crmcli import notes, reminders
+
+    record["notes"] = [n.to_dict() for n in notes.recent(conn, contact_id, limit=5)]
+    record["reminders"] = [r.to_dict() for r in reminders.open_for_contact(conn, contact_id)]
     return record
 
 

@@ -93,6 +93,14 @@ def upcoming_dates_view(conn: Any) -> None:
     emit((u.to_dict() for u in found), COLUMNS, None, title="Upcoming dates (next 14 days)")
 
 
+def _agenda_view(conn: Any) -> None:
+    from crmcli.cli.agenda import demo_view
+
+    demo_view(conn)
+
+
+# The order a salesperson reads the morning in: what to do, who to greet, the pipeline.
+VIEWS.append(_agenda_view)
 VIEWS.append(upcoming_dates_view)
 
 

@@ -1,0 +1,113 @@
+"""``crm agenda``: the day's picture, grouped on a terminal, flat for scripts and cron."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from crmcli.cli._common import FormatOpt, database, now
+from crmcli.cli._output import OutputFormat, console, emit, message, resolve_format
+
+#: exit status of `crm agenda --exit-code` when something is due
+EXIT_DUE = 3
+
+AGENDA_KEYS = [
+    "section",
+    "date",
+    "time",
+    "when",
+    "text",
+    "ref",
+    "contact_id",
+    "contact",
+    "company",
+    "phone",
+    "email",
+]
+
+
+def agenda_command(
+    ctx: typer.Context,
+    days: Annotated[
+        int, typer.Option("--days", "-d", help="How many coming days to look ahead.", min=0)
+    ] = 7,
+    quiet: Annotated[
+        bool,
+        typer.Option("--quiet", "-q", help="Print nothing at all when nothing is due."),
+    ] = False,
+    exit_code: Annotated[
+        bool,
+        typer.Option("--exit-code", help=f"Exit {EXIT_DUE} when something is due, 0 when not."),
+    ] = False,
+    fmt: FormatOpt = None,
+) -> None:
+    """Show what to do: overdue reminders, today's, the coming days, contacts due a touch.
+
+    "Due" means overdue, today and due a touch (the coming days are shown, not due). With
+    --quiet nothing is printed when nothing is due; with --exit-code the exit status is 3 when
+    something is due and 0 when not. CRM_NOW=2026-12-01T08:00 shows the agenda of that morning.
+
+    Cron: crm agenda --quiet --exit-code --format tsv > /tmp/agenda.txt || mail -s Agenda me < /tmp/agenda.txt
+    """
+    from crmcli import agenda
+    from crmcli.clock import local_naive
+
+    with database(ctx) as conn:
+        items = agenda.build(conn, local_naive(now()), days)
+    due = agenda.is_due(items)
+    if not (quiet and not due):
+        show(items, days, fmt)
+    if exit_code and due:
+        raise typer.Exit(EXIT_DUE)
+
+
+def show(items: list[Any], days: int, fmt: OutputFormat | None) -> None:
+    """The agenda in ``fmt``: grouped sections on a terminal, a flat list otherwise."""
+    resolved = resolve_format(fmt)
+    if resolved is not OutputFormat.table:
+        emit((item.to_dict() for item in items), AGENDA_KEYS, resolved)
+        return
+    if not items:
+        message("Nothing on the agenda.")
+        return
+    render(items, days)
+
+
+def render(items: list[Any], days: int) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    from crmcli import agenda
+    from crmcli.dates import When, format_when
+
+    out = console()
+    section = None
+    table = None
+    for item in items:
+        if item.section != section:
+            if table is not None:
+                out.print(table)
+            section = item.section
+            count = sum(1 for i in items if i.section == section)
+            out.print(f"\n[bold]{escape(agenda.section_title(section, days))}[/bold] ({count})")
+            table = Table.grid(padding=(0, 2))
+            table.add_column(no_wrap=True)
+            table.add_column()
+        assert table is not None
+        about = [p for p in (item.contact, item.company, item.phone, item.email) if p]
+        line = f"{escape(item.text)}  [dim]{escape(item.ref)}[/dim]"
+        if about:
+            line += "\n" + escape(" · ".join(about))
+        table.add_row(f"[dim]{format_when(When(item.when, item.has_time))}[/dim]", line)
+    if table is not None:
+        out.print(table)
+
+
+def demo_view(conn: Any) -> None:
+    """``crm demo``: the agenda of the demo book."""
+    from crmcli import agenda
+    from crmcli.clock import local_naive
+
+    message("\nAgenda (crm agenda):")
+    render(agenda.build(conn, local_naive(now()), 7), 7)

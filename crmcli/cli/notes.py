@@ -1,0 +1,310 @@
+"""``crm note``, ``crm notes [edit|rm|restore]`` and ``crm history``."""
+
+from __future__ import annotations
+
+import os
+import shlex
+import subprocess
+import sys
+import tempfile
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from crmcli import contacts, notes
+from crmcli.cli._common import CrmTyper, FormatOpt, YesOpt, confirm, database, interactive, now
+from crmcli.cli._output import Column, OutputFormat, emit, emit_record, message
+from crmcli.cli.contacts import SHOW_SECTIONS
+from crmcli.errors import UsageError
+
+app = CrmTyper(
+    help="List notes across contacts; edit, remove and restore them.",
+    invoke_without_command=True,
+    no_args_is_help=False,
+)
+
+
+def local_time(value: str | None) -> str:
+    """A stored UTC timestamp as local ``2026-11-23 09:00`` for tables."""
+    if not value:
+        return ""
+    from crmcli.clock import from_utc_text
+
+    return from_utc_text(value).strftime("%Y-%m-%d %H:%M")
+
+
+NOTE_COLUMNS = [
+    Column("id", "ID", justify="right"),
+    Column("at", "When", show=local_time),
+    Column("contact_id", in_table=False),
+    Column("contact"),
+    Column("kind"),
+    Column("body", "Note"),
+    Column("created_at", in_table=False),
+    Column("updated_at", in_table=False),
+    Column("deleted_at", in_table=False),
+]
+
+NoteId = Annotated[int, typer.Argument(help="Note id (see: crm notes).", show_default=False)]
+KindOpt = Annotated[
+    str | None,
+    typer.Option("--kind", "-k", help="call, email, meeting, note (default), or any word."),
+]
+AtOpt = Annotated[
+    str | None,
+    typer.Option("--at", help="When it happened, if not now: yesterday, 'fri 14:30', -2d."),
+]
+EditorOpt = Annotated[
+    bool, typer.Option("--editor", help="Write the text in $EDITOR even when not on a terminal.")
+]
+
+
+def parse_when_text(text: str) -> Any:
+    """A date expression as a :class:`crmcli.dates.When` (naive local)."""
+    from crmcli import clock, config
+    from crmcli.dates import parse_when
+
+    return parse_when(text, clock.local_naive(clock.now()), day_first=config.load().day_first)
+
+
+def edit_text(initial: str, *, what: str) -> str:
+    """Open $VISUAL/$EDITOR on ``initial`` in a private temporary file; return what was saved."""
+    command = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+    fd, name = tempfile.mkstemp(prefix=f"crm-{what}-", suffix=".txt")
+    path = Path(name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(initial)
+        try:
+            result = subprocess.run([*shlex.split(command), str(path)], check=False)
+        except OSError as error:
+            raise UsageError(
+                f"cannot start editor {command!r} ({error.strerror}); set $EDITOR"
+            ) from None
+        if result.returncode != 0:
+            raise UsageError(f"editor {command!r} exited with {result.returncode}; nothing saved")
+        return path.read_text(encoding="utf-8")
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def note_text(text: str | None, *, editor: bool, initial: str = "") -> str | None:
+    """TEXT as given, stdin for ``-``, $EDITOR when asked or on a terminal; None: none given."""
+    if text == "-":
+        return sys.stdin.read()
+    if text is not None:
+        return text
+    if editor or interactive():
+        return edit_text(initial, what="note")
+    return None
+
+
+def _print_note(note: notes.Note, fmt: OutputFormat | None) -> None:
+    if fmt is not None:
+        emit_record(note.to_dict(), fmt)
+
+
+def note_command(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(help="Contact id, or a unique fragment of name or email.")],
+    text: Annotated[
+        str | None,
+        typer.Argument(help="The note; '-' reads it from stdin; omitted: opens $EDITOR."),
+    ] = None,
+    kind: KindOpt = None,
+    at: AtOpt = None,
+    editor: EditorOpt = False,
+    fmt: FormatOpt = None,
+) -> None:
+    """Write down what happened with a contact: a call, an email, a meeting.
+
+    The text comes from the argument, from stdin with '-', or from $EDITOR when omitted on a
+    terminal. --at records something that happened earlier.
+
+    Examples: crm note ann "Called, wants a quote by Friday" --kind call;
+    crm note ann --at "yesterday 16:00" -k meeting "Demo went well";  mail.txt | crm note ann -
+    """
+    moment = parse_when_text(at).at if at else None
+    with database(ctx, write=True) as conn:
+        contact_id = contacts.resolve(conn, ref)
+        body = note_text(text, editor=editor)
+        if body is None:
+            raise UsageError(
+                "no note text: give it as an argument, '-' to read it from stdin, "
+                "or --editor to write it in $EDITOR"
+            )
+        from crmcli.clock import local_naive
+
+        current = local_naive(now())
+        note_id = notes.add(conn, contact_id, body, now=current, kind=kind or "note", at=moment)
+        note = notes.get(conn, note_id)
+        message(f"Added note {note_id} to {note.contact} ({note.kind}, {local_time(note.at)})")
+        _print_note(note, fmt)
+
+
+@app.callback()
+def list_notes(
+    ctx: typer.Context,
+    contact: Annotated[
+        str | None, typer.Option("--contact", "-c", help="Only this contact (REF).")
+    ] = None,
+    kind: Annotated[
+        list[str] | None, typer.Option("--kind", "-k", help="Only this kind. Repeatable.")
+    ] = None,
+    tag: Annotated[
+        list[str] | None,
+        typer.Option("--tag", "-t", help="Only contacts with this tag (repeat: all of them)."),
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Happened on or after: 2026-11-01, -2w, 'last mon'.")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option(help="Happened before (a date alone: up to its end).")
+    ] = None,
+    text: Annotated[
+        str | None, typer.Option("--text", "-q", help="The note contains this text.")
+    ] = None,
+    limit: Annotated[int | None, typer.Option(help="At most this many.", min=1)] = None,
+    oldest_first: Annotated[bool, typer.Option("--oldest-first", help="Oldest first.")] = False,
+    trash: Annotated[bool, typer.Option("--trash", help="List the notes in the trash.")] = False,
+    fmt: FormatOpt = None,
+) -> None:
+    """List notes across contacts, newest first; or edit, remove, restore one.
+
+    Example: crm notes --kind call --since -2w --tag vip --format csv
+    """
+    if ctx.invoked_subcommand is not None:
+        return
+    filters = notes.NoteFilters(
+        kinds=list(kind or []),
+        tags=list(tag or []),
+        text=text,
+        limit=limit,
+        deleted=trash,
+        oldest_first=oldest_first,
+    )
+    if since:
+        filters.since = parse_when_text(since).at
+    if until:
+        end = parse_when_text(until)
+        filters.until = end.at if end.has_time else end.at + timedelta(days=1)
+    with database(ctx) as conn:
+        if contact:
+            filters.contact_id = contacts.resolve(conn, contact)
+        emit(
+            (note.to_dict() for note in notes.list_notes(conn, filters)),
+            NOTE_COLUMNS,
+            fmt,
+            empty="The trash has no notes." if trash else "No notes.",
+        )
+
+
+@app.command("edit")
+def edit(
+    ctx: typer.Context,
+    note_id: NoteId,
+    text: Annotated[
+        str | None,
+        typer.Argument(help="The new text; '-' reads stdin; omitted: $EDITOR (on a terminal)."),
+    ] = None,
+    kind: KindOpt = None,
+    at: AtOpt = None,
+    editor: EditorOpt = False,
+    fmt: FormatOpt = None,
+) -> None:
+    """Change a note's text, kind or time.
+
+    Without new text or options, on a terminal (or with --editor), opens the note in $EDITOR.
+    """
+    moment = parse_when_text(at).at if at else None
+    with database(ctx, write=True) as conn:
+        note = notes.get(conn, note_id)
+        body: str | None = None
+        if text is not None or editor or (kind is None and at is None):
+            body = note_text(text, editor=editor, initial=note.body + "\n")
+            if body is None:
+                raise UsageError(
+                    "nothing to change: give new text, '-' for stdin, --kind, --at or --editor"
+                )
+            if body.strip() == note.body and kind is None and moment is None:
+                message("No changes.")
+                return
+        from crmcli.clock import local_naive
+
+        saved = notes.edit(conn, note_id, now=local_naive(now()), body=body, kind=kind, at=moment)
+        message(f"Updated note {note_id} ({saved.contact}, {saved.kind}, {local_time(saved.at)})")
+        _print_note(saved, fmt)
+
+
+@app.command("rm")
+def remove(ctx: typer.Context, note_id: NoteId, yes: YesOpt = False) -> None:
+    """Move a note to the trash (crm notes restore brings it back)."""
+    with database(ctx, write=True) as conn:
+        note = notes.get(conn, note_id)
+        confirm(
+            f"Move note {note_id} ({note.contact}, {local_time(note.at)}) to the trash?", yes=yes
+        )
+        notes.trash(conn, note_id, now=now())
+        message(f"Moved note {note_id} to the trash; undo: crm notes restore {note_id}")
+
+
+@app.command("restore")
+def restore(ctx: typer.Context, note_id: NoteId) -> None:
+    """Bring a note back from the trash (crm notes --trash lists them)."""
+    with database(ctx, write=True) as conn:
+        note = notes.restore(conn, note_id)
+        message(f"Restored note {note_id} ({note.contact}, {local_time(note.at)})")
+
+
+HISTORY_COLUMNS = [
+    Column("at", "When", show=local_time),
+    Column("event"),
+    Column("text"),
+    Column("ref"),
+]
+
+
+def history_command(
+    ctx: typer.Context,
+    ref: Annotated[str, typer.Argument(help="Contact id, or a unique fragment of name or email.")],
+    limit: Annotated[int | None, typer.Option(help="Only the latest N events.", min=1)] = None,
+    fmt: FormatOpt = None,
+) -> None:
+    """Show a contact's whole journey, newest first: notes, reminders set and done, and more.
+
+    Example: crm history ann --limit 20
+    """
+    from crmcli import history
+
+    with database(ctx) as conn:
+        contact_id = contacts.resolve(conn, ref)
+        events = history.timeline(conn, contact_id, limit=limit)
+        emit(
+            (event.to_dict() for event in events),
+            HISTORY_COLUMNS,
+            fmt,
+            title=None,
+            empty="No history yet (add one: crm note REF TEXT).",
+        )
+
+
+def render_show_notes(out: Any, record: dict[str, Any]) -> None:
+    """``crm contact show``: the last notes."""
+    from rich.markup import escape
+
+    shown = record.get("notes") or []
+    if not shown:
+        return
+    out.print("\n[bold]Latest notes[/bold]")
+    for note in shown:
+        first, *rest = note["body"].splitlines() or [""]
+        more = " …" if rest else ""
+        out.print(
+            f"  [dim]{local_time(note['at'])}[/dim]  {escape(note['kind'])}: "
+            f"{escape(first)}{more}  [dim]note {note['id']}[/dim]"
+        )
+
+
+SHOW_SECTIONS.append(render_show_notes)
