@@ -2,11 +2,12 @@
 
 A provider is a function ``(conn, now, days) -> list[AgendaItem]`` where ``now`` is naive local
 wall-clock time and ``days`` the look-ahead ("the coming N days"). Reminders and the
-keep-in-touch cadence are here; other capabilities add a section and a provider::
+keep-in-touch cadence, yearly dates within their lead time and stale deals are here; a new
+capability adds a section and a provider::
 
     from crmcli import agenda
-    agenda.SECTIONS.append(agenda.Section("deals", "Stale deals", due=True))
-    agenda.PROVIDERS.append(stale_deal_items)
+    agenda.SECTIONS.append(agenda.Section("calls", "Calls to return", due=True))
+    agenda.PROVIDERS.append(call_items)
 
 A provider only needs to set ``contact_id``: :func:`build` fills in the contact's name,
 company, first phone and first email.
@@ -38,8 +39,11 @@ class Section:
 SECTIONS: list[Section] = [
     Section("overdue", "Overdue", True),
     Section("today", "Today", True),
+    Section("dates_today", "Birthdays and anniversaries today", True),
     Section("upcoming", "Next {days} days", False),
+    Section("dates", "Coming birthdays and anniversaries", False),
     Section("touch", "Due a touch", True),
+    Section("deals", "Stale deals", True),
 ]
 
 
@@ -150,8 +154,51 @@ def touch_items(conn: sqlite3.Connection, now: datetime, days: int) -> list[Agen
     return items
 
 
-#: run in order; append yours (stale deals, upcoming birthdays...)
-PROVIDERS: list[AgendaProvider] = [reminder_items, touch_items]
+def date_items(conn: sqlite3.Connection, now: datetime, days: int) -> list[AgendaItem]:
+    """Yearly dates within their lead time (birthday 7 days ahead, anniversary 14...).
+
+    The lead time, not ``days``, decides how far ahead a date shows: a salesperson wants a
+    week's warning for a birthday card whatever the agenda's look-ahead.
+    """
+    from crmcli import anniversaries, config
+
+    settings = config.load()
+    leads = {kind: settings.lead_days(kind) for kind in ("birthday", "anniversary", "other")}
+    upcoming = anniversaries.upcoming_for_agenda(
+        conn, now.date(), lead_days=leads, feb29=settings.feb29
+    )
+    return [
+        AgendaItem(
+            "dates_today" if occurrence.days_until == 0 else "dates",
+            datetime.combine(occurrence.occurs_on, time()),
+            occurrence.what,
+            f"contact {occurrence.contact_id}",
+            contact_id=occurrence.contact_id,
+        )
+        for occurrence in upcoming
+    ]
+
+
+def stale_deal_items(conn: sqlite3.Connection, now: datetime, days: int) -> list[AgendaItem]:
+    """Open deals with no stage change or note for longer than their stage allows."""
+    from crmcli import money, pipeline
+
+    return [
+        AgendaItem(
+            "deals",
+            _local(deal["last_activity_at"]),
+            f"{deal['title']} ({deal['stage']}, "
+            f"{money.format_money(deal['value_minor'], deal['currency'])}): "
+            f"no activity for {deal['idle_days']} days",
+            f"deal {deal['id']}",
+            contact_id=deal["contact_id"],
+        )
+        for deal in pipeline.stale_deals(conn, now.astimezone())
+    ]
+
+
+#: run in order; append yours
+PROVIDERS: list[AgendaProvider] = [reminder_items, touch_items, date_items, stale_deal_items]
 
 
 def section_title(key: str, days: int) -> str:

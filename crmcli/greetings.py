@@ -263,7 +263,21 @@ class SentGreeting:
 #: functions ``f(conn, sent)`` run after each greeting is marked sent, in their own transaction
 #: (the notes capability adds one that records the greeting on the contact's history). A hook
 #: that fails is reported; it never makes a greeting go out twice.
-SENT_HOOKS: list[Callable[[sqlite3.Connection, SentGreeting], None]] = []
+def record_as_note(conn: sqlite3.Connection, sent: SentGreeting) -> None:
+    """A greeting that went out is part of the customer's history: a note of kind "greeting"."""
+    from crmcli import notes
+
+    notes.add(
+        conn,
+        sent.contact_id,
+        f"{sent.occasion} greeting sent to {sent.to_email} ({sent.method}): {sent.subject}",
+        now=sent.sent_at,
+        kind="greeting",
+        at=sent.sent_at,
+    )
+
+
+SENT_HOOKS: list[Callable[[sqlite3.Connection, SentGreeting], None]] = [record_as_note]
 
 
 def _sent_from_row(row: sqlite3.Row) -> SentGreeting:

@@ -2,10 +2,10 @@
 
 Each capability that knows something about a contact's past registers a provider in
 :data:`PROVIDERS`: a function ``(conn, contact_id) -> list[HistoryEvent]``. Notes and reminders
-are here; the pipeline (deal stage changes) and greetings append theirs::
+and deal stage changes are here; a new capability appends its own::
 
     from crmcli import history
-    history.PROVIDERS.append(deal_events)
+    history.PROVIDERS.append(invoice_events)
 """
 
 from __future__ import annotations
@@ -68,8 +68,19 @@ def reminder_events(conn: sqlite3.Connection, contact_id: int) -> list[HistoryEv
     return events
 
 
-#: run in order; append yours (deal stage changes, greetings sent...)
-PROVIDERS: list[HistoryProvider] = [note_events, reminder_events]
+def deal_events(conn: sqlite3.Connection, contact_id: int) -> list[HistoryEvent]:
+    """Deals created, moved between stages, won, lost and reopened."""
+    from crmcli.deals import history_events
+
+    return [
+        HistoryEvent(event["at"], event["kind"], event["text"], event["ref"])
+        for event in history_events(conn, contact_id)
+    ]
+
+
+#: run in order; append yours. Greetings sent are notes of kind "greeting" (see greetings.py),
+#: so they come with note_events.
+PROVIDERS: list[HistoryProvider] = [note_events, reminder_events, deal_events]
 
 
 def timeline(

@@ -65,12 +65,24 @@ def test_kind_filter_and_stdout(cli: Cli) -> None:
     assert list(empty.walk("VEVENT")) == []
 
 
-def test_reminders_without_reminders_table_is_a_clear_error(cli: Cli) -> None:
-    result = cli("export", "ics", "--reminders", code=1)
-    assert result.stderr == (
-        "Error: --reminders: this crm has no reminders to export yet; export the dates without "
-        "--reminders\n"
-    )
+def test_open_reminders_export_as_todos(cli: Cli) -> None:
+    cli("contact", "add", "Ann Lee")
+    cli("remind", "ann", "call back about the quote", "--due", "2026-12-01 10:00", "--every", "2w")
+    cli("remind", "renew the domain", "--due", "2026-12-04")
+    cli("remind", "ann", "already handled", "--due", "2026-11-24")
+    cli("done", "3")
+    cal = icalendar.Calendar.from_ical(cli("export", "ics", "--reminders").stdout)
+    todos = {str(t["SUMMARY"]): t for t in cal.walk("VTODO")}
+    assert set(todos) == {"call back about the quote (Ann Lee)", "renew the domain"}
+    call = todos["call back about the quote (Ann Lee)"]
+    assert call["DUE"].dt == datetime(2026, 12, 1, 10, 0)  # floating local time
+    assert "RRULE" not in call  # the next occurrence is a new reminder, never a duplicate
+    domain = todos["renew the domain"]
+    assert domain["DUE"].dt == date(2026, 12, 4)
+    uids = [str(t["UID"]) for t in todos.values()]
+    assert len(set(uids)) == 2
+    again = icalendar.Calendar.from_ical(cli("export", "ics", "--reminders").stdout)
+    assert sorted(str(t["UID"]) for t in again.walk("VTODO")) == sorted(uids)  # stable
 
 
 def test_long_non_ascii_lines_fold_at_75_octets(cli: Cli) -> None:

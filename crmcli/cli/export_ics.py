@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Annotated
 
@@ -14,22 +14,26 @@ from crmcli.cli._common import CrmTyper, database, now
 from crmcli.cli._output import message
 from crmcli.errors import CrmError
 
-#: the reminders query, ``f(conn) -> ReminderData...``; set by the reminders capability
-REMINDER_SOURCE: Callable[[sqlite3.Connection], Iterable[object]] | None = None
+
+def open_reminders(conn: sqlite3.Connection) -> Iterable[object]:
+    """Open reminders as VTODO data. A recurring one is exported as its next occurrence only:
+    completing it makes a new reminder (a new UID), so an RRULE here would show it twice."""
+    from crmcli import reminders
+    from crmcli.io.ical import ReminderData
+
+    for reminder in reminders.list_reminders(conn, reminders.ReminderFilters()):
+        due = reminder.due
+        yield ReminderData(
+            id=reminder.id,
+            text=reminder.body,
+            due=due.at,
+            has_time=due.has_time,
+            contact_name=reminder.contact,
+            rule=None,
+        )
+
 
 app = CrmTyper(help="Export data to files other programs read.")
-
-
-def _reminders(conn: sqlite3.Connection) -> Iterable[object]:
-    has_table = conn.execute(
-        "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'reminders'"
-    ).fetchone()
-    if not has_table or REMINDER_SOURCE is None:
-        raise CrmError(
-            "--reminders: this crm has no reminders to export yet; export the dates "
-            "without --reminders"
-        )
-    return REMINDER_SOURCE(conn)
 
 
 @app.command("ics")
@@ -72,7 +76,7 @@ def ics(
                 if (item.contact_id, item.label.lower()) not in seen:
                     seen.add((item.contact_id, item.label.lower()))
                     found.append(item)
-        todo = list(_reminders(conn)) if reminders else []
+        todo = list(open_reminders(conn)) if reminders else []
         text = ical.calendar(found, dtstamp=moment, reminders=todo)  # type: ignore[arg-type]
     data = text.encode("utf-8")
     if output is None:
