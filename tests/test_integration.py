@@ -78,3 +78,29 @@ def test_greeting_sent_becomes_a_note(cli: Cli, tmp_path: Path) -> None:
     assert any(e["event"] == "greeting" for e in cli.json("history", "ann"))
     cli("greet", "--due", "--outbox", str(tmp_path / "outbox"))  # exactly once: no second note
     assert len(cli.json("notes", "--contact", "ann")) == 1
+
+
+def test_contact_show_gathers_everything(cli: Cli) -> None:
+    cli("contact", "add", "Ann Lee", "--birthday", "--04-15")
+    cli("dates", "add", "ann", "customer since", "2019-03-01")
+    cli("note", "ann", "met at the fair")
+    cli("remind", "ann", "send brochure", "--due", "tomorrow")
+    cli("deal", "add", "ann", "Pilot", "--value", "500", "--currency", "EUR")
+    record = cli.json("contact", "show", "ann")
+    assert [d["label"] for d in record["dates"]] == ["birthday", "customer since"]
+    assert [n["body"] for n in record["notes"]] == ["met at the fair"]
+    assert [r["body"] for r in record["reminders"]] == ["send brochure"]
+    assert [d["title"] for d in record["deals"]] == ["Pilot"]
+    table = cli("contact", "show", "ann", "--format", "table").stdout
+    for expected in (
+        "Apr 15 (year unknown)",
+        "customer since",
+        "2019-03-01",
+        "Open reminders",
+        "send brochure",
+        "Latest notes",
+        "met at the fair",
+        "Deals",
+        "Pilot",
+    ):
+        assert expected in table, expected

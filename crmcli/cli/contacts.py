@@ -103,15 +103,14 @@ def _print_contact(conn: Any, contact_id: int, fmt: OutputFormat | None) -> None
 
 
 def contact_record(conn: Any, contact_id: int) -> dict[str, Any]:
-    """The contact as JSON-ready data, with what other capabilities know of it."""
+    """The contact as JSON-ready data, with what the other capabilities know of it."""
+    from crmcli import anniversaries, deals, notes, reminders
+
     record = contacts.get(conn, contact_id).to_dict()
-    from crmcli.deals import contact_deals
-
-    record["deals"] = contact_deals(conn, contact_id)
-    from crmcli import notes, reminders
-
-    record["notes"] = [n.to_dict() for n in notes.recent(conn, contact_id, limit=5)]
+    record["dates"] = anniversaries.dates_of(conn, contact_id)
     record["reminders"] = [r.to_dict() for r in reminders.open_for_contact(conn, contact_id)]
+    record["notes"] = [n.to_dict() for n in notes.recent(conn, contact_id, limit=5)]
+    record["deals"] = deals.contact_deals(conn, contact_id)
     return record
 
 
@@ -240,6 +239,9 @@ def render_contact(record: dict[str, Any]) -> None:
     row("tags", ", ".join(record["tags"]))
     row("birthday", _yearly(record.get("birthday")))
     row("anniversary", _yearly(record.get("anniversary")))
+    for other in record.get("dates", []):
+        if other["kind"] == "other":
+            row(other["label"], _yearly(other["date"]))
     row("source", record.get("source"))
     if record.get("referred_by"):
         row("referred by", f"{record['referred_by']['name']} (#{record['referred_by']['id']})")
@@ -267,13 +269,26 @@ def _yearly(value: str | None) -> str | None:
     return f"{calendar.month_abbr[month]} {day} (year unknown)"
 
 
+def _reminders_section(out: Any, record: dict[str, Any]) -> None:
+    from crmcli.cli.reminders import render_show_reminders
+
+    render_show_reminders(out, record)
+
+
+def _notes_section(out: Any, record: dict[str, Any]) -> None:
+    from crmcli.cli.notes import render_show_notes
+
+    render_show_notes(out, record)
+
+
 def _deals_section(out: Any, record: dict[str, Any]) -> None:
     from crmcli.cli.deals import contact_deals_section
 
     contact_deals_section(out, record)
 
 
-SHOW_SECTIONS.append(_deals_section)
+# Imported only when a contact is shown on a terminal: what to do next, then what happened.
+SHOW_SECTIONS.extend([_reminders_section, _notes_section, _deals_section])
 
 
 def _esc(text: str) -> str:

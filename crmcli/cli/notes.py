@@ -16,7 +16,6 @@ import typer
 from crmcli import contacts, notes
 from crmcli.cli._common import CrmTyper, FormatOpt, YesOpt, confirm, database, interactive, now
 from crmcli.cli._output import Column, OutputFormat, emit, emit_record, message
-from crmcli.cli.contacts import SHOW_SECTIONS
 from crmcli.errors import UsageError
 
 app = CrmTyper(
@@ -305,6 +304,3 @@ def render_show_notes(out: Any, record: dict[str, Any]) -> None:
             f"  [dim]{local_time(note['at'])}[/dim]  {escape(note['kind'])}: "
             f"{escape(first)}{more}  [dim]note {note['id']}[/dim]"
         )
-
-
-SHOW_SECTIONS.append(render_show_notes)

@@ -12,7 +12,6 @@ import typer
 from crmcli import contacts, reminders
 from crmcli.cli._common import CrmTyper, FormatOpt, YesOpt, confirm, database, now
 from crmcli.cli._output import Column, OutputFormat, emit, emit_record, message, resolve_format
-from crmcli.cli.contacts import SHOW_SECTIONS
 from crmcli.cli.notes import parse_when_text
 from crmcli.clock import to_utc_text
 from crmcli.errors import UsageError
@@ -366,6 +365,3 @@ def render_show_reminders(out: Any, record: dict[str, Any]) -> None:
             f"  [dim]{due}[/dim]  {escape(item['body'])}{escape(every)}  "
             f"[dim]reminder {item['id']}[/dim]"
         )
-
-
-SHOW_SECTIONS.append(render_show_reminders)
