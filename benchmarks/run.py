@@ -27,6 +27,7 @@ from datetime import datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # the seed_* modules beside this file
 DATA = ROOT / "benchmarks" / ".data"
 NOW = "2026-11-23T09:00"
 
@@ -135,6 +136,25 @@ def build_contacts(path: Path, count: int, seed: int = 7) -> list[int]:
         search.reindex(conn)
     conn.close()
     return list(range(1, count + 1))
+
+
+def build_book(path: Path, contacts: int, deals: int) -> None:
+    """Contacts, two notes per contact, reminders and cadences, ``deals`` deals; then the index."""
+    import seed_notes
+    import seed_pipeline
+
+    from crmcli import db, search
+
+    ids = build_contacts(path, contacts)
+    conn = db.connect(path)
+    now = datetime.fromisoformat(NOW).astimezone()
+    rng = random.Random(11)
+    seed_notes.seed(conn, ids, now, rng, notes_per_contact=2.0)
+    seed_pipeline.seed(conn, ids, now, rng, deals=deals)
+    with db.transaction(conn):
+        search.reindex(conn)
+    conn.execute("ANALYZE")
+    conn.close()
 
 
 TYPER_APP = """
@@ -263,9 +283,10 @@ def main() -> None:
     try:
         db_path = work / "contacts.db"
         started = time.perf_counter()
-        build_contacts(db_path, count)
+        deal_count = 500 if args.quick else 10_000
+        build_book(db_path, count, deal_count)
         build_seconds = time.perf_counter() - started
-        print(f"built {count:,} contacts in {build_seconds:.1f} s: {db_path}", file=sys.stderr)
+        print(f"built the database in {build_seconds:.1f} s: {db_path}", file=sys.stderr)
 
         typer_app = work / "minimal_typer.py"
         typer_app.write_text(TYPER_APP)
@@ -313,11 +334,17 @@ def main() -> None:
                 f"crm contact list --format tsv (all {count:,})",
                 [*base, "contact", "list", "--format", "tsv"],
             ),
+            Case("crm agenda --format tsv", [*base, "agenda", "--format", "tsv"]),
+            Case("crm agenda (table)", [*base, "agenda", "--format", "table"]),
+            Case("crm pipeline --format tsv", [*base, "pipeline", "--format", "tsv"]),
+            Case("crm pipeline (board)", [*base, "pipeline", "--format", "table"]),
+            Case("crm forecast --format tsv", [*base, "forecast", "--format", "tsv"]),
         ]
         run_cases(cases, runs, env)
         meta = {
             "runs": str(runs),
-            "data": f"{count:,} contacts (built in bulk in {build_seconds:.1f} s)",
+            "data": f"{count:,} contacts, {2 * count:,} notes, reminders and cadences for some, "
+            f"{deal_count:,} deals (built in bulk in {build_seconds:.1f} s)",
             "date": datetime.now().strftime("%Y-%m-%d"),
         }
         text = report(cases, meta, [])

@@ -13,7 +13,6 @@ import argparse
 import random
 import sqlite3
 import sys
-import uuid
 from datetime import datetime, time, timedelta
 from pathlib import Path
 
@@ -132,68 +131,6 @@ def seed(
         )
 
 
-def _seed_contacts(conn: sqlite3.Connection, count: int, now: datetime, rng: random.Random) -> None:
-    from crmcli.db import transaction
-
-    first = [
-        "Ann",
-        "Ben",
-        "Chloé",
-        "Dan",
-        "Elif",
-        "Farah",
-        "Gus",
-        "Hana",
-        "Ivo",
-        "Jo",
-        "Ken",
-        "Lea",
-        "Mo",
-        "Nia",
-        "Omar",
-        "Pia",
-    ]
-    last = [
-        "Lee",
-        "Okafor",
-        "Dubois",
-        "Kim",
-        "Yilmaz",
-        "Haddad",
-        "Berg",
-        "Rossi",
-        "Silva",
-        "Novak",
-        "Patel",
-        "Li",
-        "Costa",
-    ]
-    rows = []
-    emails = []
-    phones = []
-    for i in range(1, count + 1):
-        created = _utc(now - timedelta(days=rng.randint(0, 1500)))
-        f, la = rng.choice(first), rng.choice(last)
-        rows.append((i, str(uuid.uuid4()), f"{f} {la}", f, la, f"Company {i % 5000}", created))
-        emails.append((i, f"{f.lower()}.{la.lower()}{i}@example.com"))
-        digits = f"555{i:07d}"
-        phones.append((i, f"+1 {digits}", digits, digits[::-1]))
-    with transaction(conn):
-        conn.executemany(
-            "INSERT INTO contacts (id, uid, name, first_name, last_name, company, created_at, "
-            "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?7)",
-            rows,
-        )
-        conn.executemany(
-            "INSERT INTO contact_emails (contact_id, email, label) VALUES (?, ?, 'work')", emails
-        )
-        conn.executemany(
-            "INSERT INTO contact_phones (contact_id, phone, label, digits, digits_rev) "
-            "VALUES (?, ?, 'mobile', ?, ?)",
-            phones,
-        )
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("db", type=Path)
@@ -203,14 +140,14 @@ def main(argv: list[str] | None = None) -> int:
     if args.db.exists():
         print(f"{args.db} exists; give a new file", file=sys.stderr)
         return 1
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from run import build_contacts
+
     from crmcli import clock, db, search
 
+    ids = build_contacts(args.db, args.contacts)
     conn = db.connect(args.db)
-    now = clock.now()
-    rng = random.Random(2026)
-    _seed_contacts(conn, args.contacts, now, rng)
-    ids = [row[0] for row in conn.execute("SELECT id FROM contacts")]
-    seed(conn, ids, now, rng, args.notes_per_contact)
+    seed(conn, ids, clock.now(), random.Random(2026), args.notes_per_contact)
     with db.transaction(conn):
         search.reindex(conn)
     conn.execute("ANALYZE")
