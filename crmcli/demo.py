@@ -63,7 +63,7 @@ def seed_contacts(
     conn: sqlite3.Connection, now: datetime, rng: random.Random, ids: list[int]
 ) -> None:
     for first, last, company, title, city, country, phone in PEOPLE:
-        domain = company.lower().split()[0].replace("&", "") + ".example"
+        domain = _ascii(company.lower().split()[0].replace("&", "")) + ".example"
         tags = rng.sample(TAGS, k=rng.randint(1, 2))
         birthday = None
         if rng.random() < 0.6:

@@ -70,14 +70,17 @@ def demo_command(
             conn.execute("CREATE TABLE _crm_demo (built_at TEXT)")
             conn.execute("INSERT INTO _crm_demo VALUES (?)", (to_utc_text(now()),))
         message(f"Demo database with {len(ids)} contacts: {target}\n")
-        emit(
-            contacts.list_contacts(conn, contacts.ListFilters(limit=12)),
-            LIST_COLUMNS,
-            None,
-            title="Contacts (first 12)",
-        )
         for view in VIEWS:
             view(conn)
+        message("")
+        emit(
+            contacts.list_contacts(
+                conn, contacts.ListFilters(sort="updated", descending=True, limit=8)
+            ),
+            LIST_COLUMNS,
+            None,
+            title="Contacts (8 of them: crm contact list shows all)",
+        )
     finally:
         conn.close()
     message(f"\nTry: crm --db {target} contact show ana   |   crm --db {target} search robotics")
@@ -88,7 +91,7 @@ def upcoming_dates_view(conn: Any) -> None:
     from crmcli import anniversaries, config
     from crmcli.cli.dates import COLUMNS
 
-    print(file=__import__("sys").stderr)
+    message("")
     found = anniversaries.upcoming(conn, now().date(), days=14, feb29=config.load().feb29)
     emit((u.to_dict() for u in found), COLUMNS, None, title="Upcoming dates (next 14 days)")
 
@@ -99,7 +102,8 @@ def _agenda_view(conn: Any) -> None:
     demo_view(conn)
 
 
-# The order a salesperson reads the morning in: what to do, who to greet, the pipeline.
+# The order a salesperson reads the morning in: what to do, who to greet, the pipeline; the
+# contacts come last.
 VIEWS.append(_agenda_view)
 VIEWS.append(upcoming_dates_view)
 
