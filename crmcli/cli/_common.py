@@ -4,12 +4,16 @@ option aliases and small helpers for dates and confirmations."""
 from __future__ import annotations
 
 import os
+import shlex
 import sqlite3
+import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
@@ -175,3 +179,24 @@ def confirm(question: str, *, yes: bool) -> None:
         raise UsageError(f"{question.rstrip('?')}: not on a terminal, so add --yes to confirm")
     if not typer.confirm(question, default=False, err=True):
         raise CrmError("cancelled; nothing was changed")
+
+
+def edit_text(initial: str, *, what: str) -> str:
+    """Open $VISUAL/$EDITOR on ``initial`` in a private temporary file; return what was saved."""
+    command = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+    fd, name = tempfile.mkstemp(prefix=f"crm-{what}-", suffix=".txt")
+    path = Path(name)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(initial)
+        try:
+            result = subprocess.run([*shlex.split(command), str(path)], check=False)
+        except OSError as error:
+            raise UsageError(
+                f"cannot start editor {command!r} ({error.strerror}); set $EDITOR"
+            ) from None
+        if result.returncode != 0:
+            raise UsageError(f"editor {command!r} exited with {result.returncode}; nothing saved")
+        return path.read_text(encoding="utf-8")
+    finally:
+        path.unlink(missing_ok=True)

@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-import os
-import shlex
-import subprocess
 import sys
-import tempfile
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
@@ -19,6 +14,7 @@ from crmcli.cli._common import (
     YesOpt,
     confirm,
     database,
+    edit_text,
     interactive,
     now,
     parse_when_option,
@@ -421,35 +417,15 @@ def _edit_in_editor(conn: Any, contact_id: int) -> ContactChanges:
 
     contact = contacts.get(conn, contact_id)
     text = contact_form.render(contact)
-    command = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
-    # The form holds personal data: a private temporary file, removed afterwards.
-    fd, name = tempfile.mkstemp(prefix="crm-contact-", suffix=".txt")
-    path = Path(name)
-    try:
-        while True:
-            with os.fdopen(fd, "w", encoding="utf-8") if fd >= 0 else path.open("w") as handle:
-                handle.write(text)
-            fd = -1
-            try:
-                result = subprocess.run([*shlex.split(command), str(path)], check=False)
-            except OSError as error:
-                raise UsageError(
-                    f"cannot start editor {command!r} ({error.strerror}); set $EDITOR"
-                ) from None
-            if result.returncode != 0:
-                raise UsageError(
-                    f"editor {command!r} exited with {result.returncode}; nothing saved"
-                )
-            text = path.read_text(encoding="utf-8")
-            try:
-                return contact_form.parse(conn, text, contact)
-            except CrmError as error:
-                message(f"Error: {error.message}")
-                if not interactive() or not typer.confirm("Edit again?", default=True, err=True):
-                    error.message = f"{error.message}; nothing was saved"
-                    raise
-    finally:
-        path.unlink(missing_ok=True)
+    while True:
+        text = edit_text(text, what="contact")
+        try:
+            return contact_form.parse(conn, text, contact)
+        except CrmError as error:
+            message(f"Error: {error.message}")
+            if not interactive() or not typer.confirm("Edit again?", default=True, err=True):
+                error.message = f"{error.message}; nothing was saved"
+                raise
 
 
 @app.command("rm")

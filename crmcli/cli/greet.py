@@ -10,7 +10,16 @@ from typing import Annotated, Any
 import typer
 
 from crmcli import contacts
-from crmcli.cli._common import CrmTyper, FormatOpt, YesOpt, confirm, database, interactive, now
+from crmcli.cli._common import (
+    CrmTyper,
+    FormatOpt,
+    YesOpt,
+    confirm,
+    database,
+    edit_text,
+    interactive,
+    now,
+)
 from crmcli.cli._output import Column, OutputFormat, console, emit, emit_record, message
 from crmcli.errors import UsageError
 
@@ -62,30 +71,12 @@ def _body_from(body: str | None, body_file: Path | None) -> str | None:
 
 def _edit_form(subject: str, body: str) -> tuple[str, str]:
     """Open $VISUAL/$EDITOR on a ``Subject:`` + body form in a private temporary file."""
-    import os
-    import shlex
-    import subprocess
-    import tempfile
 
     from crmcli import templates
 
-    command = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
-    fd, name = tempfile.mkstemp(prefix="crm-template-", suffix=".txt")
-    path = Path(name)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(_FORM_HELP.format(subject=subject, body=body))
-        try:
-            result = subprocess.run([*shlex.split(command), str(path)], check=False)
-        except OSError as error:
-            raise UsageError(
-                f"cannot start editor {command!r} ({error.strerror}); set $EDITOR"
-            ) from None
-        if result.returncode != 0:
-            raise UsageError(f"editor {command!r} exited with {result.returncode}; nothing saved")
-        return templates.parse_form(path.read_text(encoding="utf-8"))
-    finally:
-        path.unlink(missing_ok=True)
+    return templates.parse_form(
+        edit_text(_FORM_HELP.format(subject=subject, body=body), what="template")
+    )
 
 
 @template_app.command("add")

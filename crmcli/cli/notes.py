@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
-import os
-import shlex
-import subprocess
 import sys
-import tempfile
 from datetime import timedelta
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
 from crmcli import contacts, notes
-from crmcli.cli._common import CrmTyper, FormatOpt, YesOpt, confirm, database, interactive, now
+from crmcli.cli._common import (
+    CrmTyper,
+    FormatOpt,
+    YesOpt,
+    confirm,
+    database,
+    edit_text,
+    interactive,
+    now,
+)
 from crmcli.cli._output import Column, OutputFormat, emit, emit_record, message
 from crmcli.errors import UsageError
 
@@ -66,27 +70,6 @@ def parse_when_text(text: str) -> Any:
     from crmcli.dates import parse_when
 
     return parse_when(text, clock.local_naive(clock.now()), day_first=config.load().day_first)
-
-
-def edit_text(initial: str, *, what: str) -> str:
-    """Open $VISUAL/$EDITOR on ``initial`` in a private temporary file; return what was saved."""
-    command = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
-    fd, name = tempfile.mkstemp(prefix=f"crm-{what}-", suffix=".txt")
-    path = Path(name)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(initial)
-        try:
-            result = subprocess.run([*shlex.split(command), str(path)], check=False)
-        except OSError as error:
-            raise UsageError(
-                f"cannot start editor {command!r} ({error.strerror}); set $EDITOR"
-            ) from None
-        if result.returncode != 0:
-            raise UsageError(f"editor {command!r} exited with {result.returncode}; nothing saved")
-        return path.read_text(encoding="utf-8")
-    finally:
-        path.unlink(missing_ok=True)
 
 
 def note_text(text: str | None, *, editor: bool, initial: str = "") -> str | None:
