@@ -116,3 +116,17 @@ def m001_contacts(db: Any) -> None:
             tokenize = "unicode61 remove_diacritics 2"
         )""",
     )
+
+
+@migration
+def m005_import_export(db: Any) -> None:
+    # Column mappings saved by `crm import --save-map NAME`, reused with --use-map NAME.
+    _sql(
+        db,
+        """CREATE TABLE import_maps (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+            mapping_json TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""",
+    )

@@ -11,6 +11,7 @@ import typer
 
 from crmcli import __version__
 from crmcli.cli import contacts, db, demo, tags
+from crmcli.cli import io as io_cli
 from crmcli.cli._common import CliState, CrmTyper
 
 app = CrmTyper(
@@ -55,6 +56,8 @@ app.add_typer(contacts.app, name="contact")
 app.command("search")(contacts.search_command)
 app.add_typer(tags.app, name="tag")
 app.add_typer(db.app, name="db")
+app.command("import")(io_cli.import_command)
+app.add_typer(io_cli.export_app, name="export")
 
 
 def main() -> None:
