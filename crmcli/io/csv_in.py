@@ -689,6 +689,9 @@ def build_mapper(header: list[str], overrides: dict[str, str] | None = None) -> 
         kind, arg, group = target
         if kind == "ignore":
             continue
+        original = header_name.strip()
+        if key.startswith(("field:", "date:")) and key not in by_name:
+            arg = original.partition(":")[2].strip()  # keep the name's case
         if kind == "text":
             mapper.text.append((index, str(arg)))
         elif kind == "name":
@@ -723,6 +726,13 @@ def mapping_of(mapper: Mapper, overrides: dict[str, str]) -> dict[str, str]:
     return dict(overrides)
 
 
+def unneutralise(cell: str) -> str:
+    """``'=1+1`` -> ``=1+1``: the ' that crmcli's export puts before formula-like cells."""
+    if cell[:1] == "'" and cell[1:2] in ("=", "+", "-", "@", "\t", "\r", "\0"):
+        return cell[1:]
+    return cell
+
+
 # --- reading --------------------------------------------------------------------------------------
 
 
@@ -744,12 +754,16 @@ class CsvSource:
         reader = self.reader
         record = self.mapper.record
         last = reader.line_num
+        # crmcli's own CSV put a ' before cells a spreadsheet would run as formulas: undo it
+        own = self.mapper.fmt == "crmcli"
         try:
             for row in reader:
                 start = last + 1
                 last = reader.line_num
                 if not row or (len(row) == 1 and not row[0].strip()):
                     continue
+                if own:
+                    row = [unneutralise(c) for c in row]
                 yield record(row, f"line {start}")
         except UnicodeDecodeError:
             raise ValidationError(
