@@ -25,12 +25,83 @@ HEADER = [
     "Custom Field 1 - Value",
 ]  # fmt: skip
 
-FIRST = "Ana Ben Chloé Daniel Elif Farah Gustav Hannah Ibrahim Julia Kenji Laura Mateo Nora Omar Priya Quentin Rosa Samuel Tomás Uma Victor Wen Xavier Yara Zoe".split()
-LAST = "García Okafor Dubois Kim Yılmaz Haddad Lindqvist Schmidt Diallo Rossi Watanabe Jones Fernández Berg Farouk Sharma Moreau Silva Cohen Novák Patel Ivanov Li Smith Brown Müller".split()
+FIRST = [
+    "Ana",
+    "Ben",
+    "Chloé",
+    "Daniel",
+    "Elif",
+    "Farah",
+    "Gustav",
+    "Hannah",
+    "Ibrahim",
+    "Julia",
+    "Kenji",
+    "Laura",
+    "Mateo",
+    "Nora",
+    "Omar",
+    "Priya",
+    "Quentin",
+    "Rosa",
+    "Samuel",
+    "Tomás",
+    "Uma",
+    "Victor",
+    "Wen",
+    "Xavier",
+    "Yara",
+    "Zoe",
+]
+LAST = [
+    "García",
+    "Okafor",
+    "Dubois",
+    "Kim",
+    "Yılmaz",
+    "Haddad",
+    "Lindqvist",
+    "Schmidt",
+    "Diallo",
+    "Rossi",
+    "Watanabe",
+    "Jones",
+    "Fernández",
+    "Berg",
+    "Farouk",
+    "Sharma",
+    "Moreau",
+    "Silva",
+    "Cohen",
+    "Novák",
+    "Patel",
+    "Ivanov",
+    "Li",
+    "Smith",
+    "Brown",
+    "Müller",
+]
 COMPANIES = ["Acme Corp", "Northwind Traders", "Solaris Energía", "Bluefin Logistics", "Cedar Health", "Nordlys AB", "Rheinwerk GmbH", "Vigna Alta", "Hikari Robotics", "Greenleaf Schools", "Pampa Agro, S.A.", ""]  # fmt: skip
 TITLES = ["CTO", "Buyer", "Head of Procurement", "Operations Manager", "Founder", "CFO", ""]
 CITIES = [("Madrid", "", "28001", "Spain"), ("Leeds", "", "LS1 4AP", "United Kingdom"), ("Austin", "TX", "78701", "USA"), ("Osaka", "", "530-0001", "Japan")]  # fmt: skip
-SYLLABLES = "ka ri mo se la do vi na to be lu ga fe ho ni pa".split()
+SYLLABLES = [
+    "ka",
+    "ri",
+    "mo",
+    "se",
+    "la",
+    "do",
+    "vi",
+    "na",
+    "to",
+    "be",
+    "lu",
+    "ga",
+    "fe",
+    "ho",
+    "ni",
+    "pa",
+]
 LABELS = ["* myContacts", "* myContacts ::: coworkers", "* myContacts ::: clients ::: vip", "* myContacts ::: family"]  # fmt: skip
 
 
