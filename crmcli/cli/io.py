@@ -89,6 +89,8 @@ class _Rejects:
             lines = text.split("\n")
             if lines and lines[-1].strip().upper() == "END:VCARD":
                 lines.insert(len(lines) - 1, f"X-CRM-IMPORT-ERROR:{reason}")
+            else:
+                lines += [f"X-CRM-IMPORT-ERROR:{reason}", "END:VCARD"]
             self.handle.write("\r\n".join(line.rstrip("\r") for line in lines) + "\r\n")
         else:
             try:

@@ -381,9 +381,6 @@ _ALIAS_GROUPS: list[tuple[Target, tuple[str, ...]]] = [
     (("notes", None, None), ("notes", "note", "comments", "comment", "description")),
     (("text", "source", None), ("source", "lead source")),
     (("uid", None, None), ("uid",)),
-    (("birth_y", None, None), ("birth year",)),
-    (("birth_m", None, None), ("birth month",)),
-    (("birth_d", None, None), ("birth day",)),
 ]
 for _target, _names in _ALIAS_GROUPS:
     for _name in _names:
@@ -413,6 +410,10 @@ def _generic(header: str) -> Target | None:
         return (match.group(1), normalize_label(match.group(2)), key)
     if key.startswith("field:") or key.startswith("date:") or _OWN_NUMBERED.match(key):
         return _own(key)
+    # Thunderbird splits the birthday ("Birth Day" would read as "Birthday" once compacted)
+    split_birthday = {"birth year": "birth_y", "birth month": "birth_m", "birth day": "birth_d"}
+    if key in split_birthday:
+        return (split_birthday[key], None, None)
     compact = re.sub(r"[^a-z0-9()/]", "", key).replace("(", "").replace(")", "").replace("/", "")
     if compact in ALIASES:
         return ALIASES[compact]
@@ -760,8 +761,8 @@ class CsvSource:
             for row in reader:
                 start = last + 1
                 last = reader.line_num
-                if not row or (len(row) == 1 and not row[0].strip()):
-                    continue
+                if not any(cell.strip() for cell in row):
+                    continue  # an empty line, or a row of empty cells a spreadsheet left
                 if own:
                     row = [unneutralise(c) for c in row]
                 yield record(row, f"line {start}")
