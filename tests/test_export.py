@@ -78,17 +78,21 @@ def test_csv_layout_and_formula_neutralisation(cli: Any, filled: None) -> None:
     assert ann["phone_1"] == "'+1 555 0100"  # a + cell would be run as a formula
     assert ann["birthday"] == "1980-04-15"
     assert ann["tags"] == "coworkers, vip"
-    eve = list(
-        csv.DictReader(io.StringIO(cli("export", "contacts", "--company", "HYPERLINK").stdout))
-    )[0]
+    eve = next(
+        iter(
+            csv.DictReader(io.StringIO(cli("export", "contacts", "--company", "HYPERLINK").stdout))
+        )
+    )
     assert eve["company"] == '\'=HYPERLINK("http://x")'
     assert eve["field:memo"] == "'@SUM(A1)"
     assert eve["referred_by_uid"] == "4B1C2D3E-0000-4000-8000-000000000001"
-    raw = list(
-        csv.DictReader(
-            io.StringIO(cli("export", "contacts", "--company", "HYPERLINK", "--raw").stdout)
+    raw = next(
+        iter(
+            csv.DictReader(
+                io.StringIO(cli("export", "contacts", "--company", "HYPERLINK", "--raw").stdout)
+            )
         )
-    )[0]
+    )
     assert raw["company"] == '=HYPERLINK("http://x")'
     assert raw["phone_1"] == "+44 20 7946 0958"
 
