@@ -288,3 +288,17 @@ def m004_dates_greetings(db: Any) -> None:
         "CREATE INDEX greetings_status ON greetings(status)",
         "CREATE INDEX greetings_sent_at ON greetings(sent_at)",
     )
+
+
+@migration
+def m005_import_export(db: Any) -> None:
+    # Column mappings saved by `crm import --save-map NAME`, reused with --use-map NAME.
+    _sql(
+        db,
+        """CREATE TABLE import_maps (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+            mapping_json TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""",
+    )

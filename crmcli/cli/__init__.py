@@ -128,7 +128,16 @@ COMMANDS: dict[str, Entry] = {
         "Send the greetings due today (exactly once), show the send log, manage rules.",
     ),
     # files in and out, and the database itself
-    "export": Entry("crmcli.cli.export_ics", "app", "Export data to files other programs read."),
+    "import": Entry(
+        "crmcli.cli.io",
+        "import_command",
+        "Import contacts from CSV (Google, Outlook, LinkedIn, crmcli, any), vCard or JSON.",
+    ),
+    "export": Entry(
+        "crmcli.cli.io",
+        "export_app",
+        "Export contacts, notes, reminders, deals (CSV, JSON, vCard) and dates (iCalendar).",
+    ),
     "db": Entry("crmcli.cli.db", "app", "The database file: where it is, back it up, check it."),
 }
 

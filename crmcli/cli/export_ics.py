@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from crmcli.cli._common import CrmTyper, database, now
+from crmcli.cli._common import database, now
 from crmcli.cli._output import message
 from crmcli.errors import CrmError
 
@@ -33,10 +33,6 @@ def open_reminders(conn: sqlite3.Connection) -> Iterable[object]:
         )
 
 
-app = CrmTyper(help="Export data to files other programs read.")
-
-
-@app.command("ics")
 def ics(
     ctx: typer.Context,
     kind: Annotated[

@@ -1,0 +1,550 @@
+"""``crm import FILE`` and ``crm export ...``."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sys
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from enum import Enum
+from pathlib import Path
+from typing import IO, Annotated, Any
+
+import typer
+
+from crmcli.cli import export_ics
+from crmcli.cli._common import CrmTyper, database, now, parse_when_option
+from crmcli.cli._output import message
+from crmcli.contacts import ListFilters
+from crmcli.errors import UsageError
+
+
+class ImportFormat(str, Enum):
+    auto = "auto"
+    csv = "csv"
+    vcf = "vcf"
+    json = "json"
+
+
+class Duplicate(str, Enum):
+    merge = "merge"
+    update = "update"
+    skip = "skip"
+    create = "create"
+
+
+class ExportFormat(str, Enum):
+    csv = "csv"
+    json = "json"
+    jsonl = "jsonl"
+    vcf = "vcf"
+
+
+_EXTENSIONS = {
+    ".vcf": "vcf",
+    ".vcard": "vcf",
+    ".json": "json",
+    ".jsonl": "json",
+    ".ndjson": "json",
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".txt": "csv",
+}
+
+
+def _guess_format(name: str, sample: str) -> str:
+    suffix = Path(name).suffix.lower()
+    if suffix in _EXTENSIONS:
+        return _EXTENSIONS[suffix]
+    start = sample.lstrip("\ufeff \r\n\t")
+    if start[:11].upper() == "BEGIN:VCARD":
+        return "vcf"
+    if start[:1] in ("[", "{"):
+        return "json"
+    return "csv"
+
+
+class _Rejects:
+    """The rejects file of --skip-invalid, created at the first rejected row."""
+
+    def __init__(self, path: Path, kind: str, header: list[str] | None) -> None:
+        self.path = path
+        self.kind = kind
+        self.header = header
+        self.handle: IO[str] | None = None
+        self.writer: Any = None
+
+    def __call__(self, problem: Any, raw: Any) -> None:
+        if self.handle is None:
+            self.handle = open(self.path, "w", encoding="utf-8", newline="")  # noqa: SIM115
+            if self.kind == "csv":
+                self.writer = csv.writer(self.handle, lineterminator="\r\n")
+                self.writer.writerow([*(self.header or []), "crm_import_error"])
+        reason = f"{problem.position}: {problem.reason}"
+        if self.kind == "csv":
+            self.writer.writerow([*(raw or []), reason])
+        elif self.kind == "vcf":
+            text = str(raw or "")
+            lines = text.split("\n")
+            if lines and lines[-1].strip().upper() == "END:VCARD":
+                lines.insert(len(lines) - 1, f"X-CRM-IMPORT-ERROR:{reason}")
+            else:
+                lines += [f"X-CRM-IMPORT-ERROR:{reason}", "END:VCARD"]
+            self.handle.write("\r\n".join(line.rstrip("\r") for line in lines) + "\r\n")
+        else:
+            try:
+                obj = json.loads(raw) if isinstance(raw, str) else {}
+            except json.JSONDecodeError:
+                obj = {"raw": raw}
+            if not isinstance(obj, dict):
+                obj = {"raw": obj}
+            obj["crm_import_error"] = reason
+            self.handle.write(json.dumps(obj, ensure_ascii=False) + "\n")
+
+    def close(self) -> None:
+        if self.handle is not None:
+            self.handle.close()
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[Callable[[int], None] | None]:
+    """A progress line on stderr, only when stderr is a terminal."""
+    if not enabled:
+        yield None
+        return
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    from crmcli.cli._output import console
+
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("Importing: {task.completed:,} rows read"),
+        TimeElapsedColumn(),
+        console=console(stderr=True),
+        transient=True,
+    ) as bar:
+        task = bar.add_task("import", total=None)
+        yield lambda rows: bar.update(task, completed=rows)
+
+
+def import_command(
+    ctx: typer.Context,
+    file: Annotated[str, typer.Argument(help="CSV, vCard (.vcf) or JSON file; - for stdin.")],
+    fmt: Annotated[
+        ImportFormat,
+        typer.Option("--format", "-f", help="File format (auto: by extension and content)."),
+    ] = ImportFormat.auto,
+    map_: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--map",
+            help="Column to field: 'Mail=email', 'Region=field:region', 'Fax=ignore'. Repeatable.",
+        ),
+    ] = None,
+    save_map: Annotated[
+        str | None, typer.Option(help="Save this import's --map choices under a name.")
+    ] = None,
+    use_map: Annotated[
+        str | None, typer.Option(help="Use a mapping saved with --save-map.")
+    ] = None,
+    encoding: Annotated[
+        str | None,
+        typer.Option(help="Text encoding (default: detected; UTF-8/UTF-16 BOM, UTF-8, cp1252)."),
+    ] = None,
+    delimiter: Annotated[
+        str | None, typer.Option(help="CSV delimiter: ',' ';' or tab (default: detected).")
+    ] = None,
+    tag: Annotated[
+        list[str] | None,
+        typer.Option("--tag", "-t", help="Add this tag to every imported contact. Repeatable."),
+    ] = None,
+    on_duplicate: Annotated[
+        Duplicate,
+        typer.Option(help="A row matching a contact: merge (fill gaps), update, skip or create."),
+    ] = Duplicate.merge,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show what would happen; save nothing.")
+    ] = False,
+    skip_invalid: Annotated[
+        bool,
+        typer.Option(
+            "--skip-invalid", help="Import the good rows; write the bad ones to a rejects file."
+        ),
+    ] = False,
+    rejects: Annotated[
+        Path | None,
+        typer.Option(help="Rejects file for --skip-invalid [default: FILE.rejects.csv/.vcf]."),
+    ] = None,
+) -> None:
+    """Import contacts from CSV (Google, Outlook, LinkedIn, crmcli, any), vCard or JSON.
+
+    Known exports are recognised by their headers; other CSV columns by name (see
+    docs/import-export.md for the aliases), with --map for the rest. A row matching an existing
+    contact (same email, else phone, else name and company) is merged by default. All or
+    nothing: a bad row stops the whole import and every bad row is listed, unless --skip-invalid.
+
+    Examples: crm import contacts.csv --tag trade-show-2026 --dry-run ;
+    crm import export.csv --map 'Mail=email' --map 'Region=field:region' --save-map shop
+    """
+    from crmcli import config, importer
+    from crmcli.io import csv_in
+
+    overrides: dict[str, str] = {}
+    for item in map_ or []:
+        column, target = csv_in.parse_map_option(item)
+        overrides[column] = target
+    binary: IO[bytes]
+    if file == "-":
+        binary = sys.stdin.buffer
+        name = "stdin"
+    else:
+        path = Path(file)
+        if path.is_dir():
+            raise UsageError(f"{file} is a folder; give a file to import")
+        binary = open(path, "rb")  # noqa: SIM115
+        name = path.name
+    try:
+        text = csv_in.open_text(binary, encoding)
+        kind = fmt.value if fmt is not ImportFormat.auto else _guess_format(name, text.sample)
+        if kind != "csv" and (overrides or use_map or save_map or delimiter):
+            raise UsageError("--map, --use-map, --save-map and --delimiter apply to CSV files only")
+        with database(ctx, write=not dry_run) as conn:
+            if use_map:
+                overrides = {**importer.load_map(conn, use_map), **overrides}
+            options = importer.ImportOptions(
+                on_duplicate=on_duplicate.value,
+                dry_run=dry_run,
+                skip_invalid=skip_invalid,
+                tags=list(tag or []),
+                day_first=config.load().day_first,
+                save_map=(save_map, overrides) if save_map else None,
+            )
+            header: list[str] | None = None
+            described = kind
+            records: Any
+            if kind == "csv":
+                source = csv_in.open_csv(text, delimiter=delimiter, overrides=overrides)
+                header = source.mapper.header
+                records = source.records()
+                described = (
+                    f"{csv_in.FORMAT_NAMES[source.fmt]}, {text.encoding.replace('-sig', '')}, "
+                    f"delimiter {'tab' if source.delimiter == chr(9) else source.delimiter!r}"
+                )
+                if source.mapper.ignored:
+                    shown = ", ".join(source.mapper.ignored[:8])
+                    more = (
+                        f" and {len(source.mapper.ignored) - 8} more"
+                        if len(source.mapper.ignored) > 8
+                        else ""
+                    )
+                    message(
+                        f"Ignored columns: {shown}{more} (to keep one: --map 'COLUMN=field:NAME')"
+                    )
+            elif kind == "vcf":
+                from crmcli.io.vcard import read_vcards
+
+                records = read_vcards(text.stream)
+                described = "vCard"
+            else:
+                from crmcli.io.json_in import read_json
+
+                records = read_json(text.stream)
+                described = "JSON"
+            reject_file: _Rejects | None = None
+            if skip_invalid and not dry_run:
+                suffix = {"csv": ".csv", "vcf": ".vcf", "json": ".jsonl"}[kind]
+                reject_path = rejects or (
+                    Path(file).with_name(Path(file).stem + ".rejects" + suffix)
+                    if file != "-"
+                    else Path("import-rejects" + suffix)
+                )
+                reject_file = _Rejects(reject_path, kind, header)
+            on_action = None
+            if dry_run:
+                sys.stdout.write("position\taction\tname\tcontact_id\n")
+
+                def on_action(position: str, action: str, name: str, cid: int | None) -> None:
+                    sys.stdout.write(f"{position}\t{action}\t{name}\t{cid or ''}\n")
+
+            try:
+                with _progress(sys.stderr.isatty() and not dry_run) as progress:
+                    result = importer.import_records(
+                        conn,
+                        records,
+                        options,
+                        now=now(),
+                        on_reject=reject_file,
+                        on_action=on_action,
+                        on_progress=progress,
+                    )
+            finally:
+                if reject_file is not None:
+                    reject_file.close()
+    finally:
+        if binary is not sys.stdin.buffer:
+            binary.close()
+    counts = result.summary()
+    parts = ", ".join(
+        f"{counts[k]} {k}" for k in ("created", "updated", "merged", "skipped", "rejected")
+    )
+    head = "Dry run, nothing saved: would have" if dry_run else "Imported"
+    message(f"{head} {counts['rows']} rows from {name} ({described}): {parts}")
+    if reject_file is not None and reject_file.handle is not None:
+        message(
+            f"Rejected rows written to {reject_file.path}: fix them and run "
+            f"crm import {reject_file.path}"
+        )
+    if save_map and not dry_run:
+        message(f"Saved the column mapping as {save_map!r} (reuse: --use-map {save_map})")
+
+
+export_app = CrmTyper(
+    help="Export contacts, notes, reminders, deals (CSV, JSON, vCard) and dates (iCalendar)."
+)
+
+
+@contextmanager
+def _output(path: Path | None, excel: bool) -> Iterator[IO[str]]:
+    """stdout, or a file written whole or not at all (a temporary file renamed at the end)."""
+    if path is None or str(path) == "-":
+        yield sys.stdout
+        sys.stdout.flush()
+        return
+    temp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        with open(temp, "w", encoding="utf-8", newline="") as handle:
+            yield handle
+        os.replace(temp, path)
+    finally:
+        if temp.exists():
+            temp.unlink()
+
+
+@export_app.command("contacts")
+def export_contacts_command(
+    ctx: typer.Context,
+    fmt: Annotated[
+        ExportFormat, typer.Option("--format", "-f", help="csv (spreadsheets), json, jsonl, vcf.")
+    ] = ExportFormat.csv,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write to this file (default: stdout).")
+    ] = None,
+    fields: Annotated[
+        list[str] | None,
+        typer.Option(help="Only these fields, in order: 'name,email,phone,tags'. Repeatable."),
+    ] = None,
+    excel: Annotated[
+        bool, typer.Option("--excel", help="CSV for Excel: UTF-8 with BOM, CRLF line ends.")
+    ] = False,
+    raw: Annotated[
+        bool,
+        typer.Option("--raw", help="CSV cells as they are (no ' before =, +, -, @): for scripts."),
+    ] = False,
+    vcard_version: Annotated[
+        str, typer.Option(help="vCard version: 4.0 or 3.0 (Apple, older phones).")
+    ] = "4.0",
+    tag: Annotated[
+        list[str] | None, typer.Option("--tag", "-t", help="Has this tag (repeat: all of them).")
+    ] = None,
+    company: Annotated[str | None, typer.Option(help="Company contains this text.")] = None,
+    text: Annotated[
+        str | None, typer.Option("--text", "-q", help="Matches this text anywhere (full-text).")
+    ] = None,
+    created_since: Annotated[
+        str | None, typer.Option(help="Added on or after: 2026-01-01, -2w, 'last mon'.")
+    ] = None,
+    updated_since: Annotated[
+        str | None, typer.Option(help="Changed on or after (same forms).")
+    ] = None,
+    sort: Annotated[str, typer.Option(help="name, company, created, updated or id.")] = "name",
+    desc: Annotated[bool, typer.Option("--desc", help="Reverse the order.")] = False,
+    limit: Annotated[int | None, typer.Option(help="At most this many.", min=1)] = None,
+    trash: Annotated[
+        bool, typer.Option("--trash", help="Export the contacts in the trash.")
+    ] = False,
+) -> None:
+    """Export contacts, with the same filters as 'crm contact list'.
+
+    CSV has a header row and one contact per row (emails and phones in numbered columns); it is
+    crmcli's own format, so 'crm import' reads it back. Cells starting with = + - @ get a leading
+    ' so a spreadsheet shows them instead of running them (phone numbers like +44... too); --raw
+    turns that off.
+
+    Examples: crm export contacts --excel -o contacts.csv ;
+    crm export contacts -f vcf --tag vip > vip.vcf ; crm export contacts -f json --fields name,email
+    """
+    from crmcli.io import csv_out
+
+    if vcard_version not in ("3.0", "4.0"):
+        raise UsageError(f"--vcard-version {vcard_version!r} must be 4.0 or 3.0")
+    chosen = csv_out.parse_fields(fields)
+    filters = ListFilters(
+        tags=list(tag or []),
+        company=company,
+        text=text,
+        created_since=parse_when_option(created_since) if created_since else None,
+        updated_since=parse_when_option(updated_since) if updated_since else None,
+        sort=sort,
+        descending=desc,
+        limit=limit,
+        deleted=trash,
+    )
+    with database(ctx) as conn, _output(output, excel) as out:
+        rows = csv_out.export_contacts(conn, filters)
+        if fmt is ExportFormat.csv:
+            columns = csv_out.csv_columns(csv_out.csv_shape(conn, filters), chosen)
+            count = csv_out.write_csv(
+                (csv_out.flatten(row, columns) for row in rows),
+                columns,
+                out,
+                excel=excel,
+                raw=raw,
+            )
+        elif fmt is ExportFormat.vcf:
+            from crmcli.io.vcard import write_card
+
+            count = 0
+            for count, row in enumerate(rows, 1):  # noqa: B007
+                out.write(write_card(row, vcard_version))
+        else:
+            keys = chosen or list(csv_out.EXPORT_KEYS)
+            count = csv_out.write_json(
+                csv_out.select_keys(rows, keys), out, lines=fmt is ExportFormat.jsonl
+            )
+    where = f" to {output}" if output else ""
+    message(f"Exported {count} contact{'s' if count != 1 else ''}{where}")
+
+
+# --- the other tables: notes, reminders, deals (same files, same spreadsheet safety) ----------
+
+
+class TableFormat(str, Enum):
+    csv = "csv"
+    json = "json"
+    jsonl = "jsonl"
+
+
+TableFormatOpt = Annotated[
+    TableFormat, typer.Option("--format", "-f", help="csv (spreadsheets), json, jsonl.")
+]
+OutputOpt = Annotated[
+    Path | None, typer.Option("--output", "-o", help="Write to this file (default: stdout).")
+]
+ExcelOpt = Annotated[
+    bool, typer.Option("--excel", help="CSV for Excel: UTF-8 with BOM, CRLF line ends.")
+]
+RawOpt = Annotated[
+    bool, typer.Option("--raw", help="Do not neutralise cells a spreadsheet would run as formulas.")
+]
+ContactOpt = Annotated[str | None, typer.Option("--contact", "-c", help="Only this contact (REF).")]
+
+
+def _export_table(
+    rows: Iterable[dict[str, Any]],
+    keys: Sequence[str],
+    fmt: TableFormat,
+    output: Path | None,
+    *,
+    excel: bool,
+    raw: bool,
+    what: str,
+) -> None:
+    """Stream ``rows`` to stdout or a file (written whole or not at all)."""
+    from crmcli.io import csv_out
+
+    with _output(output, excel and fmt is TableFormat.csv) as out:
+        if fmt is TableFormat.csv:
+            count = csv_out.write_csv(
+                ([row.get(key) for key in keys] for row in rows), keys, out, excel=excel, raw=raw
+            )
+        else:
+            count = csv_out.write_json(
+                ({key: row.get(key) for key in keys} for row in rows),
+                out,
+                lines=fmt is TableFormat.jsonl,
+            )
+    where = f" to {output}" if output else ""
+    message(f"Exported {count} {what}{where}")
+
+
+@export_app.command("notes")
+def export_notes_command(
+    ctx: typer.Context,
+    fmt: TableFormatOpt = TableFormat.csv,
+    output: OutputOpt = None,
+    contact: ContactOpt = None,
+    since: Annotated[str | None, typer.Option(help="Happened on or after (a date).")] = None,
+    until: Annotated[str | None, typer.Option(help="Happened before (a date).")] = None,
+    excel: ExcelOpt = False,
+    raw: RawOpt = False,
+) -> None:
+    """Export notes (the customers' history), oldest first.
+
+    Example: crm export notes --since 2026-01-01 --excel -o notes.csv
+    """
+    from crmcli import contacts, notes
+    from crmcli.cli._common import parse_when_option
+
+    keys = ("id", "contact_id", "contact", "kind", "at", "body", "created_at", "updated_at")
+    with database(ctx) as conn:
+        filters = notes.NoteFilters(
+            contact_id=contacts.resolve(conn, contact) if contact else None,
+            since=parse_when_option(since) if since else None,
+            until=parse_when_option(until) if until else None,
+            oldest_first=True,
+        )
+        rows = (note.to_dict() for note in notes.list_notes(conn, filters))
+        _export_table(rows, keys, fmt, output, excel=excel, raw=raw, what="notes")
+
+
+@export_app.command("reminders")
+def export_reminders_command(
+    ctx: typer.Context,
+    fmt: TableFormatOpt = TableFormat.csv,
+    output: OutputOpt = None,
+    contact: ContactOpt = None,
+    all_: Annotated[bool, typer.Option("--all", help="Done reminders too.")] = False,
+    excel: ExcelOpt = False,
+    raw: RawOpt = False,
+) -> None:
+    """Export reminders (open ones unless --all), soonest due first."""
+    from crmcli import contacts, reminders
+
+    keys = (
+        "id", "contact_id", "contact", "body", "due_at", "due_date", "due_time", "every",
+        "rule", "status", "done_at", "created_at", "updated_at",
+    )  # fmt: skip
+    with database(ctx) as conn:
+        filters = reminders.ReminderFilters(
+            contact_id=contacts.resolve(conn, contact) if contact else None,
+            include_done=all_,
+        )
+        rows = (r.to_dict() for r in reminders.list_reminders(conn, filters))
+        _export_table(rows, keys, fmt, output, excel=excel, raw=raw, what="reminders")
+
+
+@export_app.command("deals")
+def export_deals_command(
+    ctx: typer.Context,
+    fmt: TableFormatOpt = TableFormat.csv,
+    output: OutputOpt = None,
+    contact: ContactOpt = None,
+    status: Annotated[str, typer.Option(help="open, won, lost or all.")] = "all",
+    excel: ExcelOpt = False,
+    raw: RawOpt = False,
+) -> None:
+    """Export deals with their stage, value (exact, in minor units too) and dates."""
+    from crmcli import contacts, pipeline
+
+    with database(ctx) as conn:
+        filters = pipeline.DealFilters(
+            status=status, contact_id=contacts.resolve(conn, contact) if contact else None
+        )
+        rows = pipeline.list_deals(conn, filters, now=now())
+        _export_table(rows, pipeline.ROW_KEYS, fmt, output, excel=excel, raw=raw, what="deals")
+
+
+# The calendar export lives in its own module (crmcli.cli.export_ics).
+export_app.command("ics")(export_ics.ics)

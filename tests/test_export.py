@@ -1,0 +1,251 @@
+"""crm export contacts, vCard reading and writing, and the round trips."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from crmcli.io import vcard
+
+FIXTURES = Path(__file__).parent / "fixtures"
+SOURCES = [
+    "google.csv",
+    "google-old-utf16.csv",
+    "outlook.csv",
+    "linkedin.csv",
+    "generic.tsv",
+    "android-2.1.vcf",
+    "apple-3.0.vcf",
+    "rfc-4.0.vcf",
+]
+
+
+@pytest.fixture
+def filled(cli: Any) -> None:
+    for name in SOURCES:
+        cli("import", str(FIXTURES / name))
+    cli(
+        "contact",
+        "add",
+        "Eve Formula",
+        "--company",
+        '=HYPERLINK("http://x")',
+        "-p",
+        "+44 20 7946 0958",
+    )
+    cli("contact", "edit", "Eve Formula", "--field", "memo=@SUM(A1)", "--cadence", "30d")
+    cli("contact", "edit", "Eve Formula", "--referred-by", "julia@vigna.example")
+
+
+@pytest.mark.parametrize(
+    ("fmt", "extra"),
+    [
+        ("csv", []),
+        ("csv", ["--excel"]),
+        ("json", []),
+        ("jsonl", []),
+        ("vcf", []),
+        ("vcf", ["--vcard-version", "3.0"]),
+    ],
+)
+def test_round_trip(cli: Any, filled: None, tmp_path: Path, fmt: str, extra: list[str]) -> None:
+    first = tmp_path / f"first.{fmt}"
+    second = tmp_path / f"second.{fmt}"
+    cli("export", "contacts", "--format", fmt, "-o", str(first), *extra)
+    empty = tmp_path / "empty.db"
+    result = cli("--db", str(empty), "import", str(first))
+    assert "0 rejected" in result.stderr
+    cli("--db", str(empty), "export", "contacts", "--format", fmt, "-o", str(second), *extra)
+    assert first.read_bytes() == second.read_bytes()
+    assert len(cli.json("--db", str(empty), "contact", "list")) == len(cli.json("contact", "list"))
+
+
+def test_csv_layout_and_formula_neutralisation(cli: Any, filled: None) -> None:
+    text = cli("export", "contacts", "--tag", "vip").stdout
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert [r["name"] for r in rows] == ["Ann Lee", "Julia Rossi"]
+    ann = rows[0]
+    assert (ann["email_1"], ann["email_1_label"], ann["email_3"]) == (
+        "ann@acme.example",
+        "work",
+        "ann@home.example",
+    )
+    assert ann["phone_1"] == "'+1 555 0100"  # a + cell would be run as a formula
+    assert ann["birthday"] == "1980-04-15"
+    assert ann["tags"] == "coworkers, vip"
+    eve = next(
+        iter(
+            csv.DictReader(io.StringIO(cli("export", "contacts", "--company", "HYPERLINK").stdout))
+        )
+    )
+    assert eve["company"] == '\'=HYPERLINK("http://x")'
+    assert eve["field:memo"] == "'@SUM(A1)"
+    assert eve["referred_by_uid"] == "4B1C2D3E-0000-4000-8000-000000000001"
+    raw = next(
+        iter(
+            csv.DictReader(
+                io.StringIO(cli("export", "contacts", "--company", "HYPERLINK", "--raw").stdout)
+            )
+        )
+    )
+    assert raw["company"] == '=HYPERLINK("http://x")'
+    assert raw["phone_1"] == "+44 20 7946 0958"
+
+
+def test_excel_has_bom_and_crlf(cli: Any, filled: None, tmp_path: Path) -> None:
+    out = tmp_path / "x.csv"
+    cli("export", "contacts", "--excel", "-o", str(out))
+    data = out.read_bytes()
+    assert data.startswith(b"\xef\xbb\xbfuid,name,")
+    assert data.count(b"\r\n") >= len(cli.json("contact", "list")) + 1
+    assert data.endswith(b"\r\n")
+    plain = cli("export", "contacts").stdout
+    assert "\r\n" not in plain.split("\n")[0]
+
+
+def test_fields_and_json_shape(cli: Any, filled: None) -> None:
+    rows = cli(
+        "export", "contacts", "-f", "csv", "--fields", "name,email,phone", "--tag", "wine"
+    ).stdout
+    assert rows.splitlines() == [
+        "name,email,phone",
+        "Julia Rossi,julia@vigna.example,'+39 345 555 0101",
+    ]
+    data = json.loads(cli("export", "contacts", "-f", "json", "--tag", "wine").stdout)
+    assert set(data[0]) == {
+        "uid", "name", "first_name", "last_name", "display_name", "company", "title", "street",
+        "city", "region", "postal_code", "country", "website", "source", "emails", "phones",
+        "tags", "fields", "birthday", "anniversary", "dates", "cadence_days", "referred_by_uid",
+        "created_at", "updated_at",
+    }  # fmt: skip
+    assert data[0]["dates"] == [{"label": "first order", "date": "2020-01-10"}]
+    bad = cli("export", "contacts", "--fields", "name,shoe", code=2)
+    assert "--fields: unknown field 'shoe'" in bad.stderr
+    assert cli("export", "contacts", "-f", "json", "--tag", "nothing").stdout == "[]\n"
+
+
+# --- vCard --------------------------------------------------------------------------------------------
+
+
+def read(text: str) -> list[Any]:
+    return list(vcard.read_vcards(io.StringIO(text)))
+
+
+def card(*lines: str) -> str:
+    return "\r\n".join(["BEGIN:VCARD", "VERSION:3.0", "FN:Ann Lee", *lines, "END:VCARD"]) + "\r\n"
+
+
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("BDAY:--0415", ("birthday", "birthday", "--0415")),
+        ("BDAY:--04-15", ("birthday", "birthday", "--04-15")),
+        ("BDAY;X-APPLE-OMIT-YEAR=1604:1604-04-15", ("birthday", "birthday", "--04-15")),
+        ("BDAY:16040415", ("birthday", "birthday", "16040415")),
+        ("BDAY:1980-04-15", ("birthday", "birthday", "1980-04-15")),
+        ("BDAY:19800415T000000Z", ("birthday", "birthday", "19800415")),
+        ("ANNIVERSARY:20050610", ("anniversary", "anniversary", "20050610")),
+        ("X-ANNIVERSARY:2005-06-10", ("anniversary", "anniversary", "2005-06-10")),
+        ("X-MS-ANNIVERSARY:2005-06-10", ("anniversary", "anniversary", "2005-06-10")),
+    ],
+)
+def test_vcard_dates(line: str, expected: tuple[str, str, str]) -> None:
+    assert read(card(line))[0].dates == [expected]
+
+
+@pytest.mark.parametrize(
+    ("text", "year", "month", "day"),
+    [
+        ("--0415", None, 4, 15),
+        ("16040415", None, 4, 15),
+        ("1604-04-15", None, 4, 15),
+        ("19800415", 1980, 4, 15),
+    ],
+)
+def test_yearless_forms_store_no_year(text: str, year: int | None, month: int, day: int) -> None:
+    from crmcli.importer import _parse_date
+
+    assert _parse_date(text, False) == (year, month, day)
+
+
+def test_vcard_apple_labels_groups_and_pref(cli: Any) -> None:
+    cli("import", str(FIXTURES / "apple-3.0.vcf"))
+    julia = cli.json("contact", "show", "julia@vigna.example")
+    assert julia["phones"] == [
+        {"phone": "+39 345 555 0101", "label": "mobile"},
+        {"phone": "+39 045 555 0102", "label": "studio"},
+    ]
+    assert julia["anniversary"] == "2015-09-19"
+    nora = cli.json("contact", "show", "nora@fjord.example")
+    assert (nora["birthday"], nora["anniversary"]) == ("--07-22", "2012-08-18")
+    dates = json.loads(cli("export", "contacts", "-f", "json", "--tag", "wine").stdout)[0]["dates"]
+    assert dates == [{"label": "first order", "date": "2020-01-10"}]
+
+
+def test_vcard_21_quoted_printable(cli: Any) -> None:
+    cli("import", str(FIXTURES / "android-2.1.vcf"))
+    juergen = cli.json("contact", "show", "juergen@home.example")
+    assert (juergen["first_name"], juergen["last_name"], juergen["company"]) == (
+        "Jürgen",
+        "Müller",
+        "Müller GmbH",
+    )
+    assert juergen["phones"][0] == {"phone": "+49 151 5550 1234", "label": "mobile"}
+    assert juergen["fields"]["import note"] == (
+        "Erste Zeile\r\nZweite Zeile mit einem sehr langen Text, der umbrochen wurde"
+    )
+
+
+def test_vcard_40_uri_phone_and_text_birthday(cli: Any) -> None:
+    cli("import", str(FIXTURES / "rfc-4.0.vcf"))
+    omar = cli.json("contact", "show", "omar@nile.example")
+    assert omar["uid"] == "urn:uuid:2f0c1a7e-0000-4000-8000-000000000002"
+    assert omar["phones"] == [{"phone": "+20-100-555-0123", "label": "mobile"}]
+    assert (omar["birthday"], omar["anniversary"]) == ("--02-03", "2005-06-10")
+    assert cli.json("contact", "show", "priya@lotus.example")["fields"] == {
+        "birthday text": "circa 1985"
+    }
+
+
+def test_vcard_writer_escapes_folds_and_versions() -> None:
+    contact = {
+        "uid": "u-1",
+        "name": "Ann Lee",
+        "first_name": "Ann",
+        "last_name": "Lee",
+        "company": "Lee, Sons; Co",
+        "emails": [{"email": "ann@example.com", "label": "work"}],
+        "phones": [{"phone": "+1 555 0100", "label": "mobile"}],
+        "tags": ["a", "b"],
+        "fields": {"import note": "line one\nline two " + "x" * 80},
+        "birthday": "--04-15",
+        "anniversary": "2010-06-12",
+        "dates": [],
+    }
+    v4 = vcard.write_card(contact)
+    assert "ORG:Lee\\, Sons\\; Co\r\n" in v4
+    assert "TEL;TYPE=cell:+1 555 0100\r\n" in v4
+    assert "BDAY:--0415\r\n" in v4 and "ANNIVERSARY:20100612\r\n" in v4
+    assert all(len(line.encode()) <= 75 for line in v4.split("\r\n"))
+    assert "NOTE:line one\\nline two" in v4
+    v3 = vcard.write_card(contact, "3.0")
+    assert "BDAY;X-APPLE-OMIT-YEAR=1604:1604-04-15\r\n" in v3
+    assert "X-ANNIVERSARY:2010-06-12\r\n" in v3
+    back = read(v3)[0]
+    assert back.text["company"] == "Lee, Sons; Co"
+    assert back.notes == ["line one\nline two " + "x" * 80]
+    assert back.dates == [
+        ("birthday", "birthday", "--04-15"),
+        ("anniversary", "anniversary", "2010-06-12"),
+    ]
+
+
+def test_unfolding_and_escapes() -> None:
+    rec = read(card("NOTE:one\\, two\\;", " three\\nfour", "CATEGORIES:x\\,y,z"))[0]
+    assert rec.notes == ["one, two;three\nfour"]
+    assert rec.tags == ["x,y", "z"]
