@@ -28,14 +28,13 @@ from crmcli.clock import to_utc_text
 from crmcli.contacts import TEXT_FIELDS, phone_digits, same_phone
 from crmcli.db import transaction
 from crmcli.errors import NotFound, UsageError, ValidationError
-from crmcli.io.record import Record, Rejected
+from crmcli.io.record import NOTES_SEPARATOR, Record, Rejected
 
 POLICIES = ("skip", "update", "merge", "create")
 BATCH_SIZE = 5000
 #: how many bad rows an all-or-nothing failure lists (the count is always exact)
 MAX_LISTED = 1000
 #: the custom field that keeps imported notes until the notes module is connected
-IMPORT_NOTE_FIELD = "import note"
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$|^[^@\s]+@[^@\s.]+$")
 _PHONE = re.compile(r"^\+?[\d\s().\-/]+((ext\.?|x|#)\s*\d+)?$", re.IGNORECASE)
@@ -694,33 +693,43 @@ class _Importer:
 def store_imported_notes(
     conn: sqlite3.Connection, notes: list[tuple[int, str]], *, stamp: str, new_contacts: bool
 ) -> None:
-    """Keep the notes text that came with imported contacts.
+    """The notes text that came with imported contacts becomes notes of kind ``imported``.
 
-    INTEGRATION POINT: on this branch there is no notes table yet, so the text goes to the
-    custom field ``import note`` (appended when the contact has one already). When the notes
-    module is merged, this one function should create a note per (contact id, text) instead,
-    dated ``stamp``. ``new_contacts`` says the contacts were created by this import.
+    Dated ``stamp`` (the import's time). A text the contact has already, as one note or as all
+    its notes together (what ``crm export contacts`` writes in its ``notes`` column), is not
+    added again, so importing the same file twice, or an export back, adds nothing.
+    ``new_contacts`` says the contacts were created by this import (then nothing can clash).
     """
-    rows: dict[int, list[str]] = {}
+    rows: list[tuple[int, str]] = []
+    seen: dict[int, set[str]] = {}
     for contact_id, text in notes:
-        rows.setdefault(contact_id, []).append(text)
-    if new_contacts:  # contacts created by this import have no note yet: one bulk insert
-        conn.executemany(
-            "INSERT OR REPLACE INTO contact_fields (contact_id, key, value) VALUES (?, ?, ?)",
-            [(cid, IMPORT_NOTE_FIELD, "\n\n".join(texts)) for cid, texts in rows.items()],
+        body = text.strip()
+        if not body:
+            continue
+        known = seen.get(contact_id)
+        if known is None:
+            known = set() if new_contacts else _note_texts(conn, contact_id)
+            seen[contact_id] = known
+        if body in known:
+            continue
+        known.add(body)
+        rows.append((contact_id, body))
+    conn.executemany(
+        "INSERT INTO notes (contact_id, kind, body, at, created_at, updated_at) "
+        "VALUES (?, 'imported', ?, ?, ?, ?)",
+        [(contact_id, body, stamp, stamp, stamp) for contact_id, body in rows],
+    )
+
+
+def _note_texts(conn: sqlite3.Connection, contact_id: int) -> set[str]:
+    bodies = [
+        row[0]
+        for row in conn.execute(
+            "SELECT body FROM notes WHERE contact_id = ? AND deleted_at IS NULL ORDER BY at, id",
+            (contact_id,),
         )
-        return
-    for contact_id, texts in rows.items():
-        row = conn.execute(
-            "SELECT value FROM contact_fields WHERE contact_id = ? AND key = ?",
-            (contact_id, IMPORT_NOTE_FIELD),
-        ).fetchone()
-        parts = [row[0]] if row else []
-        parts.extend(t for t in texts if not (row and t in row[0]))
-        conn.execute(
-            "INSERT OR REPLACE INTO contact_fields (contact_id, key, value) VALUES (?, ?, ?)",
-            (contact_id, IMPORT_NOTE_FIELD, "\n\n".join(parts)),
-        )
+    ]
+    return {*bodies, NOTES_SEPARATOR.join(bodies)}
 
 
 def import_records(

@@ -120,8 +120,8 @@ def test_fields_and_json_shape(cli: Any, filled: None) -> None:
     assert set(data[0]) == {
         "uid", "name", "first_name", "last_name", "display_name", "company", "title", "street",
         "city", "region", "postal_code", "country", "website", "source", "emails", "phones",
-        "tags", "fields", "birthday", "anniversary", "dates", "cadence_days", "referred_by_uid",
-        "created_at", "updated_at",
+        "tags", "fields", "birthday", "anniversary", "dates", "notes", "cadence_days",
+        "referred_by_uid", "created_at", "updated_at",
     }  # fmt: skip
     assert data[0]["dates"] == [{"label": "first order", "date": "2020-01-10"}]
     bad = cli("export", "contacts", "--fields", "name,shoe", code=2)
@@ -196,9 +196,9 @@ def test_vcard_21_quoted_printable(cli: Any) -> None:
         "Müller GmbH",
     )
     assert juergen["phones"][0] == {"phone": "+49 151 5550 1234", "label": "mobile"}
-    assert juergen["fields"]["import note"] == (
+    assert [n["body"] for n in juergen["notes"]] == [
         "Erste Zeile\r\nZweite Zeile mit einem sehr langen Text, der umbrochen wurde"
-    )
+    ]
 
 
 def test_vcard_40_uri_phone_and_text_birthday(cli: Any) -> None:
@@ -222,7 +222,8 @@ def test_vcard_writer_escapes_folds_and_versions() -> None:
         "emails": [{"email": "ann@example.com", "label": "work"}],
         "phones": [{"phone": "+1 555 0100", "label": "mobile"}],
         "tags": ["a", "b"],
-        "fields": {"import note": "line one\nline two " + "x" * 80},
+        "fields": {},
+        "notes": "line one\nline two " + "x" * 80,
         "birthday": "--04-15",
         "anniversary": "2010-06-12",
         "dates": [],
@@ -249,3 +250,24 @@ def test_unfolding_and_escapes() -> None:
     rec = read(card("NOTE:one\\, two\\;", " three\\nfour", "CATEGORIES:x\\,y,z"))[0]
     assert rec.notes == ["one, two;three\nfour"]
     assert rec.tags == ["x,y", "z"]
+
+
+def test_notes_travel_with_contacts_and_are_not_duplicated(cli: Any, tmp_path: Path) -> None:
+    cli("contact", "add", "Ann Lee", "-e", "ann@lee.example")
+    cli("note", "ann", "Met at the fair.", "--at", "2026-10-01 10:00")
+    cli("note", "ann", "Called about = pricing", "--kind", "call")
+    first = cli("export", "contacts", "-f", "csv").stdout
+    assert '"Met at the fair.\n\nCalled about = pricing"' in first
+    file = tmp_path / "contacts.csv"
+    file.write_text(first, encoding="utf-8")
+    other = str(tmp_path / "other.db")
+    cli("--db", other, "import", str(file))
+    imported = cli.json("--db", other, "contact", "show", "ann")["notes"]
+    assert [(n["kind"], n["body"]) for n in imported] == [
+        ("imported", "Met at the fair.\n\nCalled about = pricing")
+    ]
+    assert cli("--db", other, "export", "contacts", "-f", "csv").stdout == first
+    cli("import", str(file))  # back into the first database: nothing new
+    assert len(cli.json("contact", "show", "ann")["notes"]) == 2
+    vcf = cli("export", "contacts", "-f", "vcf").stdout
+    assert "NOTE:Met at the fair.\\n\\nCalled about = pricing\n" in vcf.replace("\r\n", "\n")

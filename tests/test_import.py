@@ -66,7 +66,10 @@ def test_google_current_with_bom_multiline_notes_and_multi_values(cli: Any) -> N
     assert ann["website"] == "https://ann.example"
     assert ann["birthday"] == "1980-04-15"
     assert ann["anniversary"] == "2010-06-12"
-    assert ann["fields"]["import note"] == "Met at the fair.\nLikes tea, not coffee."
+    assert [(n["kind"], n["body"]) for n in ann["notes"]] == [
+        ("imported", "Met at the fair.\nLikes tea, not coffee.")
+    ]
+    assert "import note" not in ann["fields"]
     assert ann["fields"]["nickname"] == "Annie"
     assert ann["source"] == "Google Contacts"
     bob = show(cli, "bob@stone.example")

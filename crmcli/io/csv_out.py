@@ -35,6 +35,7 @@ EXPORT_KEYS = (
     "birthday",
     "anniversary",
     "dates",
+    "notes",
     "cadence_days",
     "referred_by_uid",
     "created_at",
@@ -60,7 +61,10 @@ SELECT c.id, c.uid, c.name, {text}, c.cadence_days, c.created_at, c.updated_at,
   (SELECT group_concat(kind || char(31) || label || char(31) || coalesce(year, '')
                        || char(31) || month || char(31) || day, char(30)) FROM
      (SELECT * FROM contact_dates WHERE contact_id = c.id ORDER BY kind, label COLLATE NOCASE))
-     AS dates
+     AS dates,
+  (SELECT group_concat(body, char(10) || char(10)) FROM  -- record.NOTES_SEPARATOR
+     (SELECT body FROM notes WHERE contact_id = c.id AND deleted_at IS NULL ORDER BY at, id))
+     AS notes
 FROM contacts c WHERE {where} ORDER BY {order}
 """
 
@@ -120,6 +124,7 @@ def export_contacts(conn: sqlite3.Connection, filters: ListFilters) -> Iterator[
                 else:
                     out[kind] = _yearly(year, month, day)
         out["dates"] = others
+        out["notes"] = row[base + 9]
         yield out
 
 

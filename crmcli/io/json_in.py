@@ -35,6 +35,8 @@ def object_record(obj: Any, position: str, raw: str) -> Record | Rejected:
     for entry in obj.get("dates") or []:
         if isinstance(entry, dict) and entry.get("date"):
             rec.dates.append(("other", str(entry.get("label") or "other"), str(entry["date"])))
+    if isinstance(obj.get("notes"), str) and obj["notes"].strip():
+        rec.notes.append(obj["notes"])
     rec.uid = obj.get("uid") or None
     rec.created_at = obj.get("created_at") or None
     rec.updated_at = obj.get("updated_at") or None

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+#: how ``crm export contacts`` joins a contact's notes in one cell (CSV ``notes``, vCard NOTE)
+NOTES_SEPARATOR = "\n\n"
+
 
 class Record:
     """One incoming contact, as read from a file, before validation.

@@ -16,7 +16,6 @@ from crmcli.io.record import Record, Rejected, normalize_label
 
 VERSIONS = ("3.0", "4.0")
 #: imported notes live in this custom field until the notes module is connected (see importer)
-IMPORT_NOTE_FIELD = "import note"
 # TYPE values that say nothing about which address or number it is
 _NOISE_TYPES = {"pref", "internet", "voice", "x400", "msg", "text", "uri", "x-internet"}
 _APPLE_LABEL = re.compile(r"^_\$!<(.*)>!\$_$")
@@ -433,10 +432,9 @@ def write_card(contact: dict[str, Any], version: str = "4.0") -> str:
     if contact.get("tags"):
         add("CATEGORIES:" + ",".join(escape(t) for t in contact["tags"]))
     for key, value in (contact.get("fields") or {}).items():
-        if key == IMPORT_NOTE_FIELD:
-            add(f"NOTE:{escape(value)}")
-        else:
-            add(f"X-CRM-FIELD;X-KEY={_param(key)}:{escape(value)}")
+        add(f"X-CRM-FIELD;X-KEY={_param(key)}:{escape(value)}")
+    if contact.get("notes"):
+        add(f"NOTE:{escape(contact['notes'])}")
     if contact.get("source"):
         add(f"X-CRM-SOURCE:{escape(contact['source'])}")
     if contact.get("cadence_days"):
