@@ -157,6 +157,135 @@ def build_book(path: Path, contacts: int, deals: int) -> None:
     conn.close()
 
 
+EXPORT_SCRIPT = """
+import csv, sqlite3, sys
+conn = sqlite3.connect(sys.argv[1])
+out = csv.writer(sys.stdout)
+out.writerow(["uid", "name", "company", "title", "email", "phone"])
+for row in conn.execute(
+    "SELECT c.uid, c.name, c.company, c.title, e.email, p.phone FROM contacts c "
+    "LEFT JOIN contact_emails e ON e.contact_id = c.id AND e.position = 0 "
+    "LEFT JOIN contact_phones p ON p.contact_id = c.id AND p.position = 0 ORDER BY c.name"
+):
+    out.writerow(row)
+"""
+
+
+def peak_rss_mib(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall seconds and peak resident memory (MiB) of one whole process."""
+    start = time.perf_counter()
+    with open(os.devnull, "w") as sink:
+        process = subprocess.Popen(argv, env=env, stdout=sink, stderr=subprocess.PIPE)
+        _, status, usage = os.wait4(process.pid, 0)
+    elapsed = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"benchmark command failed: {' '.join(argv)}")
+    return elapsed, usage.ru_maxrss / 1024  # Linux reports KiB
+
+
+def files_section(
+    work: Path, base: list[str], env: dict[str, str], *, quick: bool, runs: int, db_path: Path
+) -> list[str]:
+    """Import and export of a Google Contacts CSV, next to sqlite3 and sqlite-utils; memory."""
+    from gen_csv import write_google_csv
+
+    rows = 2_000 if quick else 100_000
+    big = 20_000 if quick else 1_000_000
+    csv_path = work / "google.csv"
+    write_google_csv(csv_path, rows)
+    target = work / "imported.db"
+    sqlite_utils_db = work / "sqlite-utils.db"
+    script = work / "export_script.py"
+    script.write_text(EXPORT_SCRIPT)
+    shell = "/bin/sh"
+    crm_cmd = " ".join(base)
+    cases = [
+        Case(
+            "sqlite3 :memory: .import --csv",
+            ["sqlite3", ":memory:", f".import --csv {csv_path} t"],
+            reference=True,
+        ),
+        Case(
+            "sqlite-utils insert --csv",
+            [
+                shell,
+                "-c",
+                f"rm -f {sqlite_utils_db}; sqlite-utils insert {sqlite_utils_db} t "
+                f"{csv_path} --csv",
+            ],
+            reference=True,
+        ),
+        Case(
+            f"crm import (Google CSV, {rows:,} rows, fresh db)",
+            [
+                shell,
+                "-c",
+                f"rm -f {target} {target}-wal {target}-shm; "
+                f"{crm_cmd} --db {target} import {csv_path}",
+            ],
+        ),
+        Case(
+            "plain csv-module script (same rows)",
+            [sys.executable, str(script), str(db_path)],
+            reference=True,
+        ),
+        Case(
+            "crm export contacts --format csv (every contact of the timing db)",
+            [*base, "export", "contacts", "--format", "csv"],
+        ),
+    ]
+    available = [
+        c
+        for c in cases
+        if shutil.which(c.argv[0]) or c.argv[0] == shell or os.path.exists(c.argv[0])
+    ]
+    if not shutil.which("sqlite3"):
+        available = [c for c in available if not c.label.startswith("sqlite3")]
+    if not shutil.which("sqlite-utils", path=str(Path(sys.executable).parent)):
+        available = [c for c in available if not c.label.startswith("sqlite-utils")]
+    run_cases(available, max(3, runs // 2), env)
+    by_label = {c.label: c for c in available}
+    lines = [
+        "## Import and export",
+        "",
+        "| command | median | min-max | ratio |",
+        "| --- | ---: | ---: | --- |",
+    ]
+    sqlite_import = by_label.get("sqlite3 :memory: .import --csv")
+    su_import = by_label.get("sqlite-utils insert --csv")
+    plain = by_label.get("plain csv-module script (same rows)")
+    for case in available:
+        ratio = ""
+        if case.label.startswith("crm import") and sqlite_import and su_import:
+            ratio = (
+                f"{case.median / sqlite_import.median:.1f}x sqlite3 .import; "
+                f"{su_import.median / case.median:.1f}x faster than sqlite-utils"
+            )
+        elif case.label.startswith("crm export") and plain:
+            ratio = f"{case.median / plain.median:.2f}x the plain script"
+        label = f"*{case.label}* (reference)" if case.reference else f"`{case.label}`"
+        lines.append(
+            f"| {label} | {fmt_ms(case.median)} | {fmt_ms(min(case.times))}-"
+            f"{fmt_ms(max(case.times))} | {ratio} |"
+        )
+
+    big_csv = work / "big.csv"
+    write_google_csv(big_csv, big, seed=2)
+    big_db = work / "big.db"
+    seconds_in, rss_in = peak_rss_mib([*base, "--db", str(big_db), "import", str(big_csv)], env)
+    seconds_out, rss_out = peak_rss_mib(
+        [*base, "--db", str(big_db), "export", "contacts", "--format", "csv"], env
+    )
+    big_csv.unlink()
+    lines += [
+        "",
+        f"Peak memory (one run each, {big:,} rows): `crm import` {rss_in:.0f} MiB in "
+        f"{seconds_in:.1f} s; `crm export contacts --format csv` {rss_out:.0f} MiB in "
+        f"{seconds_out:.1f} s.",
+    ]
+    return lines
+
+
 TYPER_APP = """
 import typer
 app = typer.Typer()
@@ -341,13 +470,14 @@ def main() -> None:
             Case("crm forecast --format tsv", [*base, "forecast", "--format", "tsv"]),
         ]
         run_cases(cases, runs, env)
+        extra = files_section(work, base, env, quick=args.quick, runs=runs, db_path=db_path)
         meta = {
             "runs": str(runs),
             "data": f"{count:,} contacts, {2 * count:,} notes, reminders and cadences for some, "
             f"{deal_count:,} deals (built in bulk in {build_seconds:.1f} s)",
             "date": datetime.now().strftime("%Y-%m-%d"),
         }
-        text = report(cases, meta, [])
+        text = report(cases, meta, extra)
         print(text)
         if not args.no_write:
             (ROOT / "docs" / "performance.md").write_text(text, encoding="utf-8")
