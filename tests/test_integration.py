@@ -104,3 +104,13 @@ def test_contact_show_gathers_everything(cli: Cli) -> None:
         "Pilot",
     ):
         assert expected in table, expected
+
+
+def test_agenda_on_a_terminal_shows_a_screenful_per_section(cli: Cli) -> None:
+    for i in range(30):
+        cli("remind", f"task {i:02d}", "--due", "yesterday")
+    table = cli("agenda", "--format", "table").stdout
+    assert "Overdue (30)" in table
+    assert "task 24" in table and "task 25" not in table
+    assert "… and 5 more (all of them: crm agenda --format tsv)" in table
+    assert len(cli.json("agenda")) == 30  # scripts get everything

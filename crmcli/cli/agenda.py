@@ -74,7 +74,11 @@ def show(items: list[Any], days: int, fmt: OutputFormat | None) -> None:
     render(items, days)
 
 
-def render(items: list[Any], days: int) -> None:
+#: items shown per section on a terminal; the rest is counted (scripts get everything)
+SECTION_LIMIT = 25
+
+
+def render(items: list[Any], days: int, *, limit: int = SECTION_LIMIT) -> None:
     from rich.markup import escape
     from rich.table import Table
 
@@ -82,26 +86,28 @@ def render(items: list[Any], days: int) -> None:
     from crmcli.dates import When, format_when
 
     out = console()
-    section = None
-    table = None
+    sections: dict[str, list[Any]] = {}
     for item in items:
-        if item.section != section:
-            if table is not None:
-                out.print(table)
-            section = item.section
-            count = sum(1 for i in items if i.section == section)
-            out.print(f"\n[bold]{escape(agenda.section_title(section, days))}[/bold] ({count})")
-            table = Table.grid(padding=(0, 2))
-            table.add_column(no_wrap=True)
-            table.add_column()
-        assert table is not None
-        about = [p for p in (item.contact, item.company, item.phone, item.email) if p]
-        line = f"{escape(item.text)}  [dim]{escape(item.ref)}[/dim]"
-        if about:
-            line += "\n" + escape(" · ".join(about))
-        table.add_row(f"[dim]{format_when(When(item.when, item.has_time))}[/dim]", line)
-    if table is not None:
+        sections.setdefault(item.section, []).append(item)
+    for section, members in sections.items():
+        title = agenda.section_title(section, days)
+        out.print(f"\n[bold]{escape(title)}[/bold] ({len(members)})")
+        table = Table.grid(padding=(0, 2))
+        table.add_column(no_wrap=True)
+        table.add_column()
+        for item in members[:limit]:
+            about = [p for p in (item.contact, item.company, item.phone, item.email) if p]
+            line = f"{escape(item.text)}  [dim]{escape(item.ref)}[/dim]"
+            if about:
+                line += "\n" + escape(" · ".join(about))
+            table.add_row(f"[dim]{format_when(When(item.when, item.has_time))}[/dim]", line)
         out.print(table)
+        if len(members) > limit:
+            # A morning screen, not a report: the full list is one command away.
+            out.print(
+                f"[dim]  … and {len(members) - limit} more (all of them: "
+                f"crm agenda --format tsv)[/dim]"
+            )
 
 
 def demo_view(conn: Any) -> None:
