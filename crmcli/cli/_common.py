@@ -4,11 +4,8 @@ option aliases and small helpers for dates and confirmations."""
 from __future__ import annotations
 
 import os
-import shlex
 import sqlite3
-import subprocess
 import sys
-import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -183,6 +180,10 @@ def confirm(question: str, *, yes: bool) -> None:
 
 def edit_text(initial: str, *, what: str) -> str:
     """Open $VISUAL/$EDITOR on ``initial`` in a private temporary file; return what was saved."""
+    import shlex
+    import subprocess
+    import tempfile
+
     command = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
     fd, name = tempfile.mkstemp(prefix=f"crm-{what}-", suffix=".txt")
     path = Path(name)

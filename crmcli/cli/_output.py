@@ -8,8 +8,6 @@ which must measure its columns).
 
 from __future__ import annotations
 
-import csv
-import json
 import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
@@ -82,6 +80,8 @@ def _plain(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return ", ".join(_plain(v) for v in value)
     if isinstance(value, dict):
+        import json
+
         return json.dumps(value, ensure_ascii=False, sort_keys=True)
     return str(value)
 
@@ -122,6 +122,10 @@ def emit(
     ``columns`` fixes which keys go out and in what order (JSON gets exactly these keys too).
     ``empty`` is said on stderr, for a person, when there is nothing to show.
     """
+    # csv and json only for the formats that need them (start-up time of every command).
+    import csv
+    import json
+
     fmt = resolve_format(fmt)
     cols = _keys(columns)
     stream = out or sys.stdout
@@ -186,6 +190,8 @@ def emit_record(
     render: Callable[[dict[str, Any]], None] | None = None,
 ) -> None:
     """Write one record: an object in JSON, ``key<TAB>value`` lines in TSV/CSV, or ``render``."""
+    import json
+
     fmt = resolve_format(fmt)
     if fmt is OutputFormat.json:
         sys.stdout.write(json.dumps(record, ensure_ascii=False, indent=2) + "\n")
