@@ -548,8 +548,8 @@ def _apply(
     if changes.clear_referred_by:
         conn.execute("UPDATE contacts SET referred_by_id = NULL WHERE id = ?", (contact_id,))
     if changes.cadence_days is not None:
-        if changes.cadence_days <= 0:
-            raise ValidationError("a keep-in-touch cadence must be at least 1 day")
+        if not 0 < changes.cadence_days <= 3650:
+            raise ValidationError("a keep-in-touch cadence is from 1 day to 3650 days (10 years)")
         conn.execute(
             "UPDATE contacts SET cadence_days = ? WHERE id = ?", (changes.cadence_days, contact_id)
         )

@@ -316,7 +316,10 @@ def _resolve(ymd: tuple[int | None, int, int], today: date, text: str) -> date:
             return date(year, month, day)
         date(2000, month, day)  # a leap year: Feb 29 is a real year-less date
     except ValueError:
-        raise _date_error(text, "no such day in the calendar") from None
+        if not 1 <= month <= 12:
+            raise _date_error(text, f"there is no month {month}") from None
+        where = f"{_MONTH_NAMES[month - 1]} {year}" if year is not None else _MONTH_NAMES[month - 1]
+        raise _date_error(text, f"{where} has no day {day}") from None
     for candidate_year in range(today.year, today.year + 9):
         # Feb 29 may be up to 8 years away (2096 -> 2104 skips 2100).
         try:
@@ -328,9 +331,17 @@ def _resolve(ymd: tuple[int | None, int, int], today: date, text: str) -> date:
     raise DateParseError(text)  # only past year 9999
 
 
-def _date_error(text: str, hint: str) -> DateParseError:
+_MONTH_NAMES = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
+
+
+def _date_error(text: str, reason: str) -> DateParseError:
+    """The date error with the reason said on the same line (one line, always)."""
     error = DateParseError(text)
-    error.hint = hint
+    error.message = f"cannot understand date {text!r}: {reason}"
+    error.reason = reason
     return error
 
 
@@ -452,7 +463,13 @@ def parse_days(text: str) -> int:
     days = int(m[1]) * _DAYS_PER_UNIT[(m[2] or "d")[0]] if m else 0
     if days < 1:
         raise UsageError(f"cannot understand number of days {text!r} (try 30, 30d, 2w, 3m or 1y)")
+    if days > MAX_DAYS:
+        raise UsageError(f"{text!r} is more than {MAX_DAYS} days (10 years); give a shorter span")
     return days
+
+
+#: the longest cadence or threshold: longer ones are typos, and would run past the calendar
+MAX_DAYS = 3650
 
 
 _WEEKDAYS_RULE = "FREQ=DAILY;BYDAY=MO,TU,WE,TH,FR"

@@ -35,6 +35,8 @@ class DateParseError(UsageError):
             f"cannot understand date {text!r} (try 2026-12-01, tomorrow, +3d, next fri)"
         )
         self.text = text
+        #: what exactly is wrong, when the parser knows ("February 2026 has no day 30")
+        self.reason: str | None = None
 
 
 class NotFound(CrmError):

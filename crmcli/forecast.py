@@ -53,6 +53,9 @@ def parse_period(text: str) -> Period:
     """``2026-Q4`` (also ``2026q4``, ``Q4 2026``), ``2026-11`` or ``2026``."""
     raw = text.strip()
     s = raw.upper().replace(" ", "-")
+    year_text = re.match(r"Q[1-4]-?(\d{4})|(\d{4})", s)
+    if year_text and not 1900 <= int(year_text.group(1) or year_text.group(2)) <= 2999:
+        raise UsageError(f"period {raw!r}: give a year from 1900 to 2999")
     if match := re.fullmatch(r"(\d{4})-?Q([1-4])", s) or re.fullmatch(r"Q([1-4])-?(\d{4})", s):
         year, quarter = match.groups() if s[0] != "Q" else match.groups()[::-1]
         return quarter_period(int(year), int(quarter))

@@ -48,46 +48,60 @@ def _report(error: CrmError) -> None:
         print(error.hint, file=sys.stderr)
 
 
+def _guarded(invoke: Callable[[Any], Any], ctx: Any) -> Any:
+    """Run a command (or a group's callback) so that a user-caused failure is one line."""
+    try:
+        result = invoke(ctx)
+        # Flush here, not at exit: a reader that left (`| head`) is then handled below.
+        sys.stdout.flush()
+        return result
+    except CrmError as error:
+        _report(error)
+        raise typer.Exit(error.exit_code) from None
+    except sqlite3.Error as error:
+        state = ctx.find_object(CliState)
+        path = state.location.path if state else "the database"
+        _report(CrmError(describe_sqlite_error(error, path)))
+        raise typer.Exit(1) from None
+    except KeyboardInterrupt:
+        print("Interrupted; the current change was not saved.", file=sys.stderr)
+        raise typer.Exit(130) from None
+    except BrokenPipeError:
+        # `crm contact list | head`: the reader left; say nothing, and keep Python from
+        # complaining again when it flushes stdout at exit.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        raise typer.Exit(0) from None
+    except OSError as error:
+        if error.filename:
+            _report(CrmError(f"{error.filename}: {error.strerror}"))
+        else:
+            _report(CrmError(error.strerror or str(error)))
+        raise typer.Exit(1) from None
+    except OverflowError:
+        # An id, amount or count too large for SQLite's 64-bit integers or for the calendar.
+        _report(UsageError("a number or date given is out of range; check the values"))
+        raise typer.Exit(2) from None
+    except ValueError as error:
+        # date arithmetic past year 9999 (or before year 1): a value the user gave is too far out
+        if "out of range" not in str(error):
+            raise
+        _report(UsageError("a date is out of range (the calendar ends at year 9999)"))
+        raise typer.Exit(2) from None
+
+
 class CrmCommand(TyperCommand):
     """A command whose user-caused failures become one ``Error:`` line and an exit code."""
 
     def invoke(self, ctx: Any) -> Any:
-        try:
-            return super().invoke(ctx)
-        except CrmError as error:
-            _report(error)
-            raise typer.Exit(error.exit_code) from None
-        except sqlite3.Error as error:
-            state = ctx.find_object(CliState)
-            path = state.location.path if state else "the database"
-            _report(CrmError(describe_sqlite_error(error, path)))
-            raise typer.Exit(1) from None
-        except KeyboardInterrupt:
-            print("Interrupted; the current change was not saved.", file=sys.stderr)
-            raise typer.Exit(130) from None
-        except BrokenPipeError:
-            # `crm contact list | head`: the reader left; say nothing, and keep Python from
-            # complaining again when it flushes stdout at exit.
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, sys.stdout.fileno())
-            raise typer.Exit(0) from None
-        except OSError as error:
-            if error.filename:
-                _report(CrmError(f"{error.filename}: {error.strerror}"))
-            else:
-                _report(CrmError(error.strerror or str(error)))
-            raise typer.Exit(1) from None
+        return _guarded(super().invoke, ctx)
 
 
 class CrmGroup(TyperGroup):
     """A command group; errors in its callback are reported like a command's."""
 
     def invoke(self, ctx: Any) -> Any:
-        try:
-            return super().invoke(ctx)
-        except CrmError as error:
-            _report(error)
-            raise typer.Exit(error.exit_code) from None
+        return _guarded(super().invoke, ctx)
 
 
 class CrmTyper(typer.Typer):
@@ -201,3 +215,15 @@ def edit_text(initial: str, *, what: str) -> str:
         return path.read_text(encoding="utf-8")
     finally:
         path.unlink(missing_ok=True)
+
+
+def read_stdin_text(what: str) -> str:
+    """All of stdin as UTF-8 text; anything else is a clear error, not a crash later on."""
+    data = sys.stdin.buffer.read()
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise CrmError(
+            f"the {what} on stdin is not UTF-8 text; convert it first "
+            "(e.g. iconv -f latin1 -t utf-8)"
+        ) from None

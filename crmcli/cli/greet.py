@@ -19,6 +19,7 @@ from crmcli.cli._common import (
     edit_text,
     interactive,
     now,
+    read_stdin_text,
 )
 from crmcli.cli._output import Column, OutputFormat, console, emit, emit_record, message
 from crmcli.errors import UsageError
@@ -62,7 +63,7 @@ def _body_from(body: str | None, body_file: Path | None) -> str | None:
     if body_file is None:
         return body
     if str(body_file) == "-":
-        return sys.stdin.read()
+        return read_stdin_text("template body")
     try:
         return body_file.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:

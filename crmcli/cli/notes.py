@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from datetime import timedelta
 from typing import Annotated, Any
 
@@ -18,6 +17,7 @@ from crmcli.cli._common import (
     edit_text,
     interactive,
     now,
+    read_stdin_text,
 )
 from crmcli.cli._output import Column, OutputFormat, emit, emit_record, message
 from crmcli.errors import UsageError
@@ -75,7 +75,7 @@ def parse_when_text(text: str) -> Any:
 def note_text(text: str | None, *, editor: bool, initial: str = "") -> str | None:
     """TEXT as given, stdin for ``-``, $EDITOR when asked or on a terminal; None: none given."""
     if text == "-":
-        return sys.stdin.read()
+        return read_stdin_text("note")
     if text is not None:
         return text
     if editor or interactive():

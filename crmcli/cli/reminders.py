@@ -253,6 +253,7 @@ def done_command(
     from crmcli.db import transaction
 
     changed: list[reminders.Reminder] = []
+    lines: list[str] = []
     with database(ctx, write=True) as conn, transaction(conn):
         for reminder_id in dict.fromkeys(reminder_ids):
             done, following = reminders.complete(conn, reminder_id, now=now())
@@ -263,7 +264,11 @@ def done_command(
                 line += f"; next: {_say_due(following)}"
             elif done.rule:
                 line += "; its recurrence has ended"
-            message(line)
+            lines.append(line)
+    # Said only once all of them are saved: one bad id means none was done, and nothing
+    # claims otherwise.
+    for line in lines:
+        message(line)
     if fmt is not None:
         emit_reminders(changed, fmt)
 
@@ -298,7 +303,10 @@ def when_command(
     ] = None,
     every: EveryOpt = None,
     count: Annotated[
-        int, typer.Option("--count", "-n", help="With --every: how many dates.", min=1)
+        int,
+        typer.Option(
+            "--count", "-n", help="With --every: how many dates (at most 500).", min=1, max=500
+        ),
     ] = 5,
     fmt: FormatOpt = None,
 ) -> None:
