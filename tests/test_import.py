@@ -397,6 +397,29 @@ def test_skip_invalid_writes_rejects_that_reimport(
     assert count(conn) == 5
 
 
+@pytest.mark.parametrize(
+    ("data", "error"),
+    [
+        (
+            'Name,Mail\nAnn Lee,ann@example.com\n"Bob Stone,bob@example.com\nCarl,c@example.com\n',
+            "Error: line 3: a quoted cell starts here and is never closed;",
+        ),
+        (
+            'Name,Mail\nAnn Lee,ann@example.com\n"Bob"Stone,bob@example.com\n',
+            "Error: line 3: the CSV cannot be read (',' expected after '\"')",
+        ),
+    ],
+    ids=["unclosed-quote", "text-after-quote"],
+)
+def test_malformed_quotes_name_the_line_and_import_nothing(
+    cli: Any, conn: sqlite3.Connection, data: str, error: str
+) -> None:
+    result = cli("import", "-", input=data, code=1)
+    assert result.stderr.startswith(error)
+    assert len(result.stderr.splitlines()) == 1
+    assert count(conn) == 0
+
+
 def test_broken_vcard_reported_by_position(cli: Any, tmp_path: Path) -> None:
     card = "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Ok Person\r\nEND:VCARD\r\n"
     broken = "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:No End\r\n"

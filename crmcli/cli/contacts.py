@@ -47,7 +47,7 @@ Emails = Annotated[
 Phones = Annotated[
     list[str] | None,
     typer.Option(
-        "--phone", "-p", help="Phone, optionally labelled: mobile:+1 555 0100. Repeatable."
+        "--phone", "-p", help="Phone, optionally labelled: 'mobile:+1 555 0100'. Repeatable."
     ),
 ]
 Tags = Annotated[list[str] | None, typer.Option("--tag", "-t", help="Tag. Repeatable.")]
@@ -152,7 +152,7 @@ def add(
     Give a name (or --first/--last, or --display), and any of the other fields.
     Emails and phones take an optional label: --email work:ann@example.com.
 
-    Example: crm contact add "Ann Lee" --company Acme -e ann@acme.com -p mobile:+1 555 0100 -t lead
+    Example: crm contact add "Ann Lee" --company Acme -e ann@acme.com -p 'mobile:+1 555 0100' -t lead
     """
     if name and not (first or last):
         parts = name.split(None, 1)

@@ -772,7 +772,14 @@ class CsvSource:
                 "give its encoding, e.g. --encoding cp1252"
             ) from None
         except csv.Error as exc:
-            raise ValidationError(f"line {last + 1}: the CSV cannot be read ({exc})") from None
+            if "end of data" in str(exc):
+                raise ValidationError(
+                    f"line {last + 1}: a quoted cell starts here and is never closed; "
+                    'fix the stray " in the file and import again (nothing was imported)'
+                ) from None
+            raise ValidationError(
+                f"line {last + 1}: the CSV cannot be read ({exc}); fix that line and import again"
+            ) from None
 
 
 def open_csv(
@@ -789,7 +796,8 @@ def open_csv(
         if len(delimiter) != 1:
             raise UsageError(f"--delimiter {delimiter!r} must be one character (or 'tab')")
     used = delimiter or sniff_delimiter(text.sample)
-    reader = csv.reader(text.stream, delimiter=used)
+    # strict: a quote that is never closed is an error, not the rest of the file in one cell
+    reader = csv.reader(text.stream, delimiter=used, strict=True)
     header: list[str] = []
     try:
         for row in reader:
