@@ -34,7 +34,7 @@ from crmcli import anniversaries, contacts, templates
 from crmcli.anniversaries import Upcoming
 from crmcli.clock import from_utc_text, to_utc_text
 from crmcli.db import transaction
-from crmcli.errors import CrmError, NotFound, ValidationError
+from crmcli.errors import CrmError, NotFound, UsageError, ValidationError
 from crmcli.mailer import SendError
 from crmcli.templates import Template
 
@@ -387,14 +387,19 @@ class OutboxTransport:
     method = "outbox"
 
     def __init__(self, folder: Path) -> None:
+        # A typo in the path must not quietly create a folder nobody reads.
+        if not folder.is_dir():
+            raise UsageError(f"--outbox {folder}: no such folder; create it first (mkdir -p)")
         self.folder = folder
 
     def deliver(self, msg: Any, stem: str) -> None:
         target = self.folder / f"{stem}.eml"
         temp = self.folder / f".{stem}.eml.tmp"
         try:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            temp.write_bytes(msg.as_bytes())
+            # Messages carry names, addresses and dates: readable by their owner only.
+            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "wb") as out:
+                out.write(msg.as_bytes())
             os.replace(temp, target)
         except OSError as exc:
             raise SendError(f"cannot write {target}: {exc.strerror}") from None

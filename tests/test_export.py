@@ -108,6 +108,24 @@ def test_excel_has_bom_and_crlf(cli: Any, filled: None, tmp_path: Path) -> None:
     assert "\r\n" not in plain.split("\n")[0]
 
 
+def test_output_file_is_private_and_errors_name_the_target(
+    cli: Any, filled: None, tmp_path: Path
+) -> None:
+    folder_path = tmp_path / "exports"
+    folder_path.mkdir()
+    out = folder_path / "contacts.csv"
+    cli("export", "contacts", "-o", str(out))
+    assert out.stat().st_mode & 0o777 == 0o600
+    folder = cli("export", "contacts", "-o", str(folder_path), code=2)
+    assert (
+        folder.stderr == f"Error: --output {folder_path} is a folder; give a file name inside it\n"
+    )
+    missing = folder_path / "nope" / "x.csv"
+    gone = cli("export", "contacts", "-o", str(missing), code=1)
+    assert gone.stderr == f"Error: cannot write {missing}: No such file or directory\n"
+    assert sorted(p.name for p in folder_path.iterdir()) == ["contacts.csv"]
+
+
 def test_fields_and_json_shape(cli: Any, filled: None) -> None:
     rows = cli(
         "export", "contacts", "-f", "csv", "--fields", "name,email,phone", "--tag", "wine"

@@ -508,9 +508,16 @@ def test_sent_hooks_run_once_per_greeting(
 
 def test_outbox_writes_eml_files_once(cli: Cli, book: sqlite3.Connection, tmp_path: Path) -> None:
     outbox = tmp_path / "outbox"
+    missing = cli("greet", "--due", "--outbox", str(outbox), code=2)
+    assert (
+        missing.stderr == f"Error: --outbox {outbox}: no such folder; create it first (mkdir -p)\n"
+    )
+    assert cli.json("greet", "log") == []
+    outbox.mkdir()
     result = cli("greet", "--due", "--outbox", str(outbox))
     assert result.stderr.endswith("Greetings: 4 sent\n")
     files = sorted(p.name for p in outbox.iterdir())
+    assert {(outbox / f).stat().st_mode & 0o777 for f in files} == {0o600}
     assert files == [
         "2026-11-23-contact1-birthday.eml",
         "2026-11-23-contact2-birthday.eml",

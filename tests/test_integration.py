@@ -71,6 +71,7 @@ def test_greeting_sent_becomes_a_note(cli: Cli, tmp_path: Path) -> None:
         "Many happy returns, {first_name}.",
     )
     cli("greet", "rule", "add", "birthday", "bday")
+    (tmp_path / "outbox").mkdir()
     cli("greet", "--due", "--outbox", str(tmp_path / "outbox"))
     notes = cli.json("notes", "--contact", "ann")
     assert [n["kind"] for n in notes] == ["greeting"]

@@ -10,10 +10,14 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import Enum
-from typing import Any, TextIO
+from pathlib import Path
+from typing import IO, Any, TextIO
+
+from crmcli.errors import CrmError, UsageError
 
 
 class OutputFormat(str, Enum):
@@ -216,3 +220,37 @@ def _flatten(record: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
         else:
             out.append((name, value))
     return out
+
+
+def open_private(path: Path) -> IO[str]:
+    """A new text file (replacing any) readable by its owner only: it holds customer data."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    return open(fd, "w", encoding="utf-8", newline="")
+
+
+@contextmanager
+def output_file(path: Path | None) -> Iterator[IO[str]]:
+    """stdout, or a file written whole or not at all (a private temporary file renamed at the end).
+
+    Errors name the file the user asked for, never the temporary one.
+    """
+    if path is None or str(path) == "-":
+        yield sys.stdout
+        sys.stdout.flush()
+        return
+    if path.is_dir():
+        raise UsageError(f"--output {path} is a folder; give a file name inside it")
+    temp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    try:
+        handle = open_private(temp)
+    except OSError as exc:
+        raise CrmError(f"cannot write {path}: {exc.strerror}") from None
+    try:
+        with handle:
+            yield handle
+        os.replace(temp, path)
+    except OSError as exc:
+        raise CrmError(f"cannot write {path}: {exc.strerror}") from None
+    finally:
+        if temp.exists():
+            temp.unlink()

@@ -11,8 +11,7 @@ from typing import Annotated
 import typer
 
 from crmcli.cli._common import database, now
-from crmcli.cli._output import message
-from crmcli.errors import CrmError
+from crmcli.cli._output import message, output_file
 
 
 def open_reminders(conn: sqlite3.Connection) -> Iterable[object]:
@@ -74,18 +73,12 @@ def ics(
                     found.append(item)
         todo = list(open_reminders(conn)) if reminders else []
         text = ical.calendar(found, dtstamp=moment, reminders=todo)  # type: ignore[arg-type]
-    data = text.encode("utf-8")
-    if output is None:
-        sys.stdout.buffer.write(data)
+    if output is None or str(output) == "-":
+        sys.stdout.buffer.write(text.encode("utf-8"))  # UTF-8 whatever the locale says
         sys.stdout.flush()
         return
-    temp = output.with_name(f".{output.name}.tmp")
-    try:
-        temp.write_bytes(data)
-        temp.replace(output)
-    except OSError as exc:
-        temp.unlink(missing_ok=True)
-        raise CrmError(f"cannot write {output}: {exc.strerror}") from None
+    with output_file(output) as out:
+        out.write(text)
     message(
         f"Wrote {len(found)} dates{f' and {len(todo)} reminders' if reminders else ''} to {output}"
     )

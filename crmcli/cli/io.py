@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import json
-import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -16,7 +15,7 @@ import typer
 
 from crmcli.cli import export_ics
 from crmcli.cli._common import CrmTyper, database, now, parse_when_option
-from crmcli.cli._output import message
+from crmcli.cli._output import message, open_private, output_file
 from crmcli.contacts import ListFilters
 from crmcli.errors import UsageError
 
@@ -78,7 +77,7 @@ class _Rejects:
 
     def __call__(self, problem: Any, raw: Any) -> None:
         if self.handle is None:
-            self.handle = open(self.path, "w", encoding="utf-8", newline="")  # noqa: SIM115
+            self.handle = open_private(self.path)
             if self.kind == "csv":
                 self.writer = csv.writer(self.handle, lineterminator="\r\n")
                 self.writer.writerow([*(self.header or []), "crm_import_error"])
@@ -305,23 +304,6 @@ export_app = CrmTyper(
 )
 
 
-@contextmanager
-def _output(path: Path | None, excel: bool) -> Iterator[IO[str]]:
-    """stdout, or a file written whole or not at all (a temporary file renamed at the end)."""
-    if path is None or str(path) == "-":
-        yield sys.stdout
-        sys.stdout.flush()
-        return
-    temp = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    try:
-        with open(temp, "w", encoding="utf-8", newline="") as handle:
-            yield handle
-        os.replace(temp, path)
-    finally:
-        if temp.exists():
-            temp.unlink()
-
-
 @export_app.command("contacts")
 def export_contacts_command(
     ctx: typer.Context,
@@ -391,7 +373,7 @@ def export_contacts_command(
         limit=limit,
         deleted=trash,
     )
-    with database(ctx) as conn, _output(output, excel) as out:
+    with database(ctx) as conn, output_file(output) as out:
         rows = csv_out.export_contacts(conn, filters)
         if fmt is ExportFormat.csv:
             columns = csv_out.csv_columns(csv_out.csv_shape(conn, filters), chosen)
@@ -454,7 +436,7 @@ def _export_table(
     """Stream ``rows`` to stdout or a file (written whole or not at all)."""
     from crmcli.io import csv_out
 
-    with _output(output, excel and fmt is TableFormat.csv) as out:
+    with output_file(output) as out:
         if fmt is TableFormat.csv:
             count = csv_out.write_csv(
                 ([row.get(key) for key in keys] for row in rows), keys, out, excel=excel, raw=raw
