@@ -9,7 +9,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
-from crmcli.errors import DatabaseError
+from crmcli.errors import DatabaseError, UsageError
 
 #: how long a writer waits for another process's transaction before giving up (milliseconds)
 BUSY_TIMEOUT_MS = 15_000
@@ -33,6 +33,9 @@ def data_dir(env: Mapping[str, str] | None = None) -> Path:
 def resolve_path(option: str | None, env: Mapping[str, str] | None = None) -> DbLocation:
     """``--db``, else ``$CRM_DB``, else ``$XDG_DATA_HOME/crmcli/crm.db``."""
     env = os.environ if env is None else env
+    if option is not None and not option.strip():
+        # e.g. --db "$UNSET_VARIABLE": falling back to the real database would be a surprise
+        raise UsageError("--db is empty; give the database file, e.g. --db ~/crm/work.db")
     if option:
         return DbLocation(Path(option).expanduser(), "from the --db option")
     if env.get("CRM_DB"):

@@ -6,6 +6,7 @@ import sqlite3
 import stat
 import threading
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -23,6 +24,11 @@ def test_resolve_path_order(tmp_path: Path) -> None:
     home_default = db.resolve_path(None, {})
     assert home_default.path == Path.home() / ".local" / "share" / "crmcli" / "crm.db"
     assert "XDG_DATA_HOME unset" in home_default.reason
+
+
+def test_empty_db_option_is_refused_not_ignored(cli: Any, db_path: Path) -> None:
+    result = cli("--db", "", "contact", "list", code=2)
+    assert result.stderr == "Error: --db is empty; give the database file, e.g. --db ~/crm/work.db\n"
 
 
 def test_created_private_on_first_write(db_path: Path) -> None:
