@@ -28,7 +28,9 @@ def test_resolve_path_order(tmp_path: Path) -> None:
 
 def test_empty_db_option_is_refused_not_ignored(cli: Any, db_path: Path) -> None:
     result = cli("--db", "", "contact", "list", code=2)
-    assert result.stderr == "Error: --db is empty; give the database file, e.g. --db ~/crm/work.db\n"
+    assert (
+        result.stderr == "Error: --db is empty; give the database file, e.g. --db ~/crm/work.db\n"
+    )
 
 
 def test_created_private_on_first_write(db_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Iterator
 from datetime import datetime, timezone
 
 import pytest
@@ -42,6 +43,18 @@ def test_tsv_escapes_keep_one_row_per_line() -> None:
 def test_csv_quotes() -> None:
     text = render(OutputFormat.csv)
     assert text.startswith('id,name,tags,note\n1,Ann,"a, b","line1\nline2\tx\\y"\n')
+
+
+@pytest.mark.parametrize("fmt", [OutputFormat.tsv, OutputFormat.csv, OutputFormat.json])
+def test_an_error_before_the_first_row_writes_no_header(fmt: OutputFormat) -> None:
+    def failing() -> Iterator[dict[str, object]]:
+        raise UsageError("no contact matches 'zed'")
+        yield {}  # a generator, like the lazy queries behind every listing
+
+    out = io.StringIO()
+    with pytest.raises(UsageError):
+        emit(failing(), COLS, fmt, out=out)
+    assert out.getvalue() == ""
 
 
 def test_default_format_depends_on_terminal(monkeypatch: pytest.MonkeyPatch) -> None:

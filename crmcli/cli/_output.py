@@ -8,6 +8,7 @@ which must measure its columns).
 
 from __future__ import annotations
 
+import itertools
 import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -133,6 +134,7 @@ def emit(
     fmt = resolve_format(fmt)
     cols = _keys(columns)
     stream = out or sys.stdout
+    rows = _primed(rows)
     count = 0
     if fmt is OutputFormat.table:
         count = _table(rows, cols, title=title)
@@ -162,6 +164,15 @@ def emit(
     if count == 0 and empty and fmt is OutputFormat.table:
         message(empty)
     return count
+
+
+def _primed(rows: Iterable[dict[str, Any]]) -> Iterable[dict[str, Any]]:
+    """Take the first row before anything is written: a lazy query that fails on bad input
+    (a bad filter, a missing contact) then fails with an error alone, not after a header."""
+    iterator = iter(rows)
+    for first in iterator:
+        return itertools.chain((first,), iterator)
+    return ()
 
 
 def _table(rows: Iterable[dict[str, Any]], cols: list[Column], *, title: str | None) -> int:
