@@ -13,7 +13,7 @@ from typing import Any
 from crmcli import search
 from crmcli.clock import to_utc_text
 from crmcli.db import transaction
-from crmcli.errors import AmbiguousRef, NotFound, ValidationError
+from crmcli.errors import AmbiguousRef, NotFound, UsageError, ValidationError
 
 #: plain text columns a user sets directly, in the order forms and JSON show them
 TEXT_FIELDS = (
@@ -428,15 +428,18 @@ def filter_sql(filters: ListFilters) -> tuple[str, list[Any]]:
     return " AND ".join(where), params
 
 
+def order_sql(filters: ListFilters) -> str:
+    """The ORDER BY of a listing; an unknown --sort is a usage error (exit 2)."""
+    if filters.sort not in SORTS:
+        raise UsageError(f"cannot sort by {filters.sort!r} (choose one of: {', '.join(SORTS)})")
+    direction = "DESC" if filters.descending else "ASC"
+    return f"{SORTS[filters.sort]} {direction}, c.id {direction}"
+
+
 def list_contacts(conn: sqlite3.Connection, filters: ListFilters) -> Iterator[dict[str, Any]]:
     """Contacts matching ``filters``, streamed row by row (never the whole result in memory)."""
-    if filters.sort not in SORTS:
-        raise ValidationError(
-            f"cannot sort by {filters.sort!r} (choose one of: {', '.join(SORTS)})"
-        )
     where, params = filter_sql(filters)
-    direction = "DESC" if filters.descending else "ASC"
-    order = f"{SORTS[filters.sort]} {direction}, c.id {direction}"
+    order = order_sql(filters)
     sql = f"SELECT {LIST_COLUMNS_SQL} FROM contacts c WHERE {where} ORDER BY {order}"
     if filters.limit is not None:
         sql += " LIMIT ?"

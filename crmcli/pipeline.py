@@ -17,7 +17,7 @@ from typing import Any
 
 from crmcli import money, stages
 from crmcli.clock import to_utc_text
-from crmcli.errors import NotFound, ValidationError
+from crmcli.errors import NotFound, UsageError
 
 _DAY = 86_400
 
@@ -146,9 +146,9 @@ def list_deals(
 ) -> Iterator[dict[str, Any]]:
     """Deals matching ``filters`` as listing rows (see :data:`ROW_KEYS`), streamed."""
     if filters.status not in STATUSES:
-        raise ValidationError(f"status {filters.status!r} is not one of: {', '.join(STATUSES)}")
+        raise UsageError(f"status {filters.status!r} is not one of: {', '.join(STATUSES)}")
     if filters.sort not in SORTS:
-        raise ValidationError(f"cannot sort deals by {filters.sort!r} (choose: {', '.join(SORTS)})")
+        raise UsageError(f"cannot sort deals by {filters.sort!r} (choose: {', '.join(SORTS)})")
     where = ["d.deleted_at IS NOT NULL" if filters.deleted else "d.deleted_at IS NULL"]
     where.append("c.deleted_at IS NULL")
     params: dict[str, Any] = {"now": to_utc_text(now)}

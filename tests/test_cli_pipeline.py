@@ -180,7 +180,7 @@ def test_list_filters(cli: Cli, ann: None) -> None:
     assert titles("--max-value", "5,000") == ["Small", "Yen"]
     assert titles("--currency", "jpy") == ["Yen"]
     assert titles("--limit", "1") == ["Small"]
-    result = cli("deal", "list", "--status", "pending", code=1)
+    result = cli("deal", "list", "--status", "pending", code=2)
     assert result.stderr == "Error: status 'pending' is not one of: open, won, lost, all\n"
     csv_out = cli("deal", "list", "--format", "csv").stdout
     assert csv_out.splitlines()[0].startswith(

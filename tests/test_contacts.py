@@ -9,7 +9,7 @@ import pytest
 
 from crmcli import contacts
 from crmcli.contacts import ContactChanges, Labeled, ListFilters, parse_labeled
-from crmcli.errors import AmbiguousRef, NotFound, ValidationError
+from crmcli.errors import AmbiguousRef, NotFound, UsageError, ValidationError
 
 NOW = datetime(2026, 11, 23, 9, 0)
 
@@ -246,7 +246,7 @@ def test_list_filters_and_sorting(conn: sqlite3.Connection) -> None:
     assert ids(created_since=datetime(2026, 11, 30)) == [c]
     assert ids(sort="created", descending=True) == [c, b, a]
     assert ids(limit=2) == [a, b]
-    with pytest.raises(ValidationError, match="cannot sort by 'age'"):
+    with pytest.raises(UsageError, match="cannot sort by 'age'"):
         ids(sort="age")
 
 

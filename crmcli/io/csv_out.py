@@ -16,7 +16,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 
-from crmcli.contacts import SORTS, TEXT_FIELDS, ListFilters, filter_sql
+from crmcli.contacts import TEXT_FIELDS, ListFilters, filter_sql, order_sql
 from crmcli.errors import UsageError
 
 _US, _RS = "\x1f", "\x1e"
@@ -76,11 +76,9 @@ def _yearly(year: str, month: str, day: str) -> str:
 
 
 def _where(filters: ListFilters) -> tuple[str, list[Any], str]:
-    if filters.sort not in SORTS:
-        raise UsageError(f"cannot sort by {filters.sort!r} (choose one of: {', '.join(SORTS)})")
+    order = order_sql(filters)
     where, params = filter_sql(filters)
-    direction = "DESC" if filters.descending else "ASC"
-    return where, params, f"{SORTS[filters.sort]} {direction}, c.id {direction}"
+    return where, params, order
 
 
 def export_contacts(conn: sqlite3.Connection, filters: ListFilters) -> Iterator[dict[str, Any]]:
