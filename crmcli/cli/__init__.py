@@ -8,6 +8,7 @@ The table below is the whole top level of the command tree; its short help is wh
 
 from __future__ import annotations
 
+import copy
 import importlib
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -147,8 +148,13 @@ def load_command(name: str) -> Any:
     entry = COMMANDS[name]
     target = getattr(importlib.import_module(entry.module), entry.attribute)
     if isinstance(target, typer.Typer):
-        # Always a group, even with a single subcommand for now (`crm export ics`).
-        command: Any = typer.main.get_group(target)
+        # Always a group, even with a single subcommand for now (`crm export ics`). The group
+        # itself (its callback and options) is built now, its subcommands when one is used.
+        shell = copy.copy(target)
+        shell.registered_commands = []
+        shell.registered_groups = []
+        command: Any = typer.main.get_group(shell)
+        command.lazy_source = target
     else:
         holder = CrmTyper()
         holder.command(name)(target)

@@ -98,10 +98,63 @@ class CrmCommand(TyperCommand):
 
 
 class CrmGroup(TyperGroup):
-    """A command group; errors in its callback are reported like a command's."""
+    """A command group; errors in its callback are reported like a command's.
+
+    With ``lazy_source`` (a typer.Typer) its subcommands are built from their functions only
+    when one is used: `crm contact show` pays for one signature, not for the whole group's.
+    """
+
+    lazy_source: typer.Typer | None = None
 
     def invoke(self, ctx: Any) -> Any:
         return _guarded(super().invoke, ctx)
+
+    def _sources(self) -> dict[str, Any]:
+        from typer.main import get_command_name
+
+        assert self.lazy_source is not None
+        found: dict[str, Any] = {}
+        for info in self.lazy_source.registered_commands:
+            assert info.callback is not None
+            found[info.name or get_command_name(info.callback.__name__)] = info
+        for group in self.lazy_source.registered_groups:
+            found[group.name or group.typer_instance.info.name] = group  # type: ignore[union-attr,index]
+        return found
+
+    def _build(self, info: Any) -> Any:
+        from typer.main import get_command_from_info, get_group_from_info
+        from typer.models import CommandInfo
+
+        source = self.lazy_source
+        assert source is not None
+        if isinstance(info, CommandInfo):
+            return get_command_from_info(
+                info,
+                pretty_exceptions_short=source.pretty_exceptions_short,
+                rich_markup_mode=source.rich_markup_mode,
+            )
+        return get_group_from_info(
+            info,
+            pretty_exceptions_short=source.pretty_exceptions_short,
+            rich_markup_mode=source.rich_markup_mode,
+            suggest_commands=source.suggest_commands,
+        )
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        if self.lazy_source is None:
+            return super().list_commands(ctx)
+        return list(self._sources())
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if self.lazy_source is not None and cmd_name not in self.commands:
+            sources = self._sources()
+            if cmd_name in sources:
+                self.commands[cmd_name] = self._build(sources[cmd_name])
+            else:
+                # An unknown name: build them all, so "did you mean" can suggest any of them.
+                for name, info in sources.items():
+                    self.commands.setdefault(name, self._build(info))
+        return super().get_command(ctx, cmd_name)
 
 
 class CrmTyper(typer.Typer):
