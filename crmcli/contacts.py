@@ -43,10 +43,13 @@ KNOWN_FIELDS = (
     "tags",
 )
 
-_LABEL_PREFIX = re.compile(r"^([A-Za-z][A-Za-z0-9 _-]{0,29}):(?!//)(.+)$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+$")
-_PHONE = re.compile(r"^\+?[\d\s().\-/]+((ext\.?|x|#)\s*\d+)?$", re.IGNORECASE)
-_FIELD_KEY = re.compile(r"^[A-Za-z][A-Za-z0-9_. -]{0,63}$")
+# Patterns as text, matched through re's own cache: compiled on first use, not at import
+# (every command imports this module; few validate anything).
+_LABEL_PREFIX = r"^([A-Za-z][A-Za-z0-9 _-]{0,29}):(?!//)(.+)$"
+# a domain may not end with a dot (ann@example. is a typo)
+EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$|^[^@\s]+@[^@\s.]+$"
+PHONE_PATTERN = r"^\+?[\d\s().\-/]+((ext\.?|x|#)\s*\d+)?$"
+_FIELD_KEY = r"^[A-Za-z][A-Za-z0-9_. -]{0,63}$"
 
 
 @dataclass(frozen=True)
@@ -63,7 +66,7 @@ class Labeled:
 def parse_labeled(text: str) -> Labeled:
     """``"work:alice@example.com"`` -> Labeled("alice@example.com", "work"); the label is optional."""
     text = text.strip()
-    match = _LABEL_PREFIX.match(text)
+    match = re.match(_LABEL_PREFIX, text)
     if match:
         return Labeled(match.group(2).strip(), match.group(1).strip().lower())
     return Labeled(text)
@@ -71,14 +74,14 @@ def parse_labeled(text: str) -> Labeled:
 
 def validate_email(value: str) -> str:
     value = value.strip()
-    if not _EMAIL.match(value) or value.startswith("@") or value.endswith("@"):
+    if not re.match(EMAIL_PATTERN, value) or value.startswith("@") or value.endswith("@"):
         raise ValidationError(f"email {value!r} is not an address (expected name@example.com)")
     return value
 
 
 def validate_phone(value: str) -> str:
     value = value.strip()
-    if not _PHONE.match(value) or len(re.sub(r"\D", "", value)) < 3:
+    if not re.match(PHONE_PATTERN, value, re.IGNORECASE) or len(re.sub(r"\D", "", value)) < 3:
         raise ValidationError(
             f"phone {value!r} is not a phone number (digits, spaces, + ( ) - . / and ext)"
         )
@@ -109,7 +112,7 @@ def validate_tag(name: str) -> str:
 
 def validate_field_key(key: str) -> str:
     key = key.strip()
-    if not _FIELD_KEY.match(key):
+    if not re.match(_FIELD_KEY, key):
         raise ValidationError(
             f"custom field name {key!r} is not valid (start with a letter; letters, digits, "
             "space, _ - . up to 64)"

@@ -25,7 +25,13 @@ from typing import Any
 
 from crmcli import search
 from crmcli.clock import to_utc_text
-from crmcli.contacts import TEXT_FIELDS, phone_digits, same_phone
+from crmcli.contacts import (
+    EMAIL_PATTERN,
+    PHONE_PATTERN,
+    TEXT_FIELDS,
+    phone_digits,
+    same_phone,
+)
 from crmcli.db import transaction
 from crmcli.errors import NotFound, UsageError, ValidationError
 from crmcli.io.record import NOTES_SEPARATOR, Record, Rejected
@@ -36,8 +42,9 @@ BATCH_SIZE = 5000
 MAX_LISTED = 1000
 #: the custom field that keeps imported notes until the notes module is connected
 
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$|^[^@\s]+@[^@\s.]+$")
-_PHONE = re.compile(r"^\+?[\d\s().\-/]+((ext\.?|x|#)\s*\d+)?$", re.IGNORECASE)
+# the same rules as crm contact add, compiled once for the row loop
+_EMAIL = re.compile(EMAIL_PATTERN)
+_PHONE = re.compile(PHONE_PATTERN, re.IGNORECASE)
 _FIELD_KEY_BAD = re.compile(r"[^A-Za-z0-9_. -]+")
 _BUILTIN_KEYS = {*TEXT_FIELDS, "birthday", "anniversary", "referred_by", "cadence", "emails",
                  "phones", "tags", "email", "phone", "tag", "name", "id"}  # fmt: skip

@@ -20,7 +20,7 @@ from crmcli.errors import NotFound, ValidationError
 
 #: kinds suggested in help and docs; any short lowercase word is accepted
 KINDS = ("note", "call", "email", "meeting", "message", "visit")
-_KIND = re.compile(r"^[a-z][a-z0-9_-]{0,29}$")
+_KIND = r"^[a-z][a-z0-9_-]{0,29}$"  # matched via re's cache: compiled on first use
 
 
 @dataclass(frozen=True)
@@ -65,7 +65,7 @@ def _note(row: sqlite3.Row) -> Note:
 def validate_kind(kind: str) -> str:
     """A kind is one short lowercase word: call, email, meeting, note..."""
     value = kind.strip().lower()
-    if not _KIND.match(value):
+    if not re.match(_KIND, value):
         raise ValidationError(
             f"note kind {kind!r} is not valid (one word, e.g. {', '.join(KINDS)})"
         )

@@ -7,7 +7,6 @@ than by triggers on each of them.
 
 from __future__ import annotations
 
-import json
 import re
 import sqlite3
 from collections.abc import Iterable, Iterator
@@ -48,6 +47,8 @@ def reindex(conn: sqlite3.Connection, contact_ids: Iterable[int] | None = None) 
             f"INSERT INTO contact_search(rowid, name, emails, phones, company, title, tags, fields, notes) {select}"
         )
         return
+    import json  # here, not at the top: a plain word search never needs it
+
     ids = json.dumps(sorted(set(contact_ids)))
     conn.execute(
         "DELETE FROM contact_search WHERE rowid IN (SELECT value FROM json_each(?))", (ids,)
@@ -84,6 +85,8 @@ def _phone_matches(conn: sqlite3.Connection, digits: str) -> list[int]:
     "+1 (555) 010-2000" (15550102000) finds a stored 5550102000 (a suffix of the query), and
     "010-2000" finds 15550102000 (the stored number ends with the query).
     """
+    import json
+
     reversed_digits = digits[::-1]
     suffixes = [digits[-k:] for k in range(_MIN_PHONE_DIGITS, len(digits) + 1)]
     rows = conn.execute(
@@ -108,6 +111,8 @@ def search_contacts(
     if digits:
         ids = _phone_matches(conn, digits)[:limit]
         if ids:
+            import json
+
             rows = conn.execute(
                 f"SELECT {LIST_COLUMNS_SQL} FROM contacts c "
                 f"WHERE c.id IN (SELECT value FROM json_each(?)) {live} ORDER BY c.name",

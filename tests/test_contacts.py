@@ -92,6 +92,10 @@ def test_parse_labeled(text: str, value: str, label: str | None) -> None:
             "email 'a@' is not an address (expected name@example.com)",
         ),
         (
+            ContactChanges(text={"first_name": "A"}, add_emails=[Labeled("a@example.")]),
+            "email 'a@example.' is not an address (expected name@example.com)",
+        ),
+        (
             ContactChanges(text={"first_name": "A"}, add_phones=[Labeled("call me")]),
             "phone 'call me' is not a phone number (digits, spaces, + ( ) - . / and ext)",
         ),

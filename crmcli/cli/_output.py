@@ -153,10 +153,6 @@ def emit(
     ``columns`` fixes which keys go out and in what order (JSON gets exactly these keys too).
     ``empty`` is said on stderr, for a person, when there is nothing to show.
     """
-    # csv and json only for the formats that need them (start-up time of every command).
-    import csv
-    import json
-
     fmt = resolve_format(fmt)
     cols = _keys(columns)
     stream = out or sys.stdout
@@ -165,6 +161,9 @@ def emit(
     if fmt is OutputFormat.table:
         count = _table(rows, cols, title=title)
     elif fmt is OutputFormat.json:
+        # json and csv only for the formats that need them (start-up time of every command)
+        import json
+
         stream.write("[")
         for row in rows:
             stream.write(",\n  " if count else "\n  ")
@@ -172,11 +171,15 @@ def emit(
             count += 1
         stream.write("\n]\n" if count else "]\n")
     elif fmt is OutputFormat.jsonl:
+        import json
+
         for row in rows:
             stream.write(json.dumps({c.key: row.get(c.key) for c in cols}, ensure_ascii=False))
             stream.write("\n")
             count += 1
     elif fmt is OutputFormat.csv:
+        import csv
+
         writer = csv.writer(stream, lineterminator="\n")
         writer.writerow([c.key for c in cols])
         for row in rows:
