@@ -8,7 +8,6 @@ anything it would have to round.
 from __future__ import annotations
 
 import re
-from decimal import Decimal, InvalidOperation
 
 from crmcli.errors import ValidationError
 
@@ -77,6 +76,8 @@ def parse_amount(text: str, currency: str, *, what: str = "value") -> int:
         raise ValidationError(
             f"{what} {raw!r} is not an amount (examples: 12000, 12000.50, 12,000.50)"
         )
+    from decimal import Decimal, InvalidOperation  # parsing only: showing an amount needs none
+
     try:
         amount = Decimal(cleaned.replace(",", ""))
     except InvalidOperation:  # pragma: no cover - the pattern already checked the form

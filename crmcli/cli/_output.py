@@ -231,13 +231,12 @@ def emit_record(
     render: Callable[[dict[str, Any]], None] | None = None,
 ) -> None:
     """Write one record: an object in JSON, ``key<TAB>value`` lines in TSV/CSV, or ``render``."""
-    import json
-
     fmt = resolve_format(fmt)
-    if fmt is OutputFormat.json:
-        sys.stdout.write(json.dumps(record, ensure_ascii=False, indent=2) + "\n")
-    elif fmt is OutputFormat.jsonl:
-        sys.stdout.write(json.dumps(record, ensure_ascii=False) + "\n")
+    if fmt in (OutputFormat.json, OutputFormat.jsonl):
+        import json
+
+        indent = 2 if fmt is OutputFormat.json else None
+        sys.stdout.write(json.dumps(record, ensure_ascii=False, indent=indent) + "\n")
     elif fmt is OutputFormat.table and render is not None:
         render(record)
     else:
