@@ -378,7 +378,7 @@ def export_contacts_command(
         if fmt is ExportFormat.csv:
             columns = csv_out.csv_columns(csv_out.csv_shape(conn, filters), chosen)
             count = csv_out.write_csv(
-                (csv_out.flatten(row, columns) for row in rows),
+                csv_out.csv_rows(conn, filters, columns),
                 columns,
                 out,
                 excel=excel,

@@ -81,8 +81,7 @@ def _where(filters: ListFilters) -> tuple[str, list[Any], str]:
     return where, params, order
 
 
-def export_contacts(conn: sqlite3.Connection, filters: ListFilters) -> Iterator[dict[str, Any]]:
-    """Contacts matching ``filters`` as export dictionaries (:data:`EXPORT_KEYS` and ``id``)."""
+def _export_cursor(conn: sqlite3.Connection, filters: ListFilters) -> sqlite3.Cursor:
     where, params, order = _where(filters)
     sql = _QUERY.format(text=", ".join(f"c.{k}" for k in TEXT_FIELDS), where=where, order=order)
     if filters.limit is not None:
@@ -90,18 +89,29 @@ def export_contacts(conn: sqlite3.Connection, filters: ListFilters) -> Iterator[
         params.append(filters.limit)
     cursor = conn.cursor()
     cursor.row_factory = None  # plain tuples: faster than sqlite3.Row for 100,000 rows
-    cursor.execute(sql, params)
-    n = len(TEXT_FIELDS)
-    for row in cursor:
-        out: dict[str, Any] = {"id": row[0], "uid": row[1], "name": row[2]}
-        for i, key in enumerate(TEXT_FIELDS, 3):
-            out[key] = row[i]
-        base = 3 + n
-        out["cadence_days"] = row[base]
-        out["created_at"] = row[base + 1]
-        out["updated_at"] = row[base + 2]
-        out["referred_by_uid"] = row[base + 3]
-        emails, phones, tags, fields, dates = row[base + 4 : base + 9]
+    return cursor.execute(sql, params)
+
+
+#: where each plain key sits in a row of _QUERY; the packed lists follow them
+_AT = {
+    "id": 0,
+    "uid": 1,
+    "name": 2,
+    **{key: 3 + i for i, key in enumerate(TEXT_FIELDS)},
+    "cadence_days": 3 + len(TEXT_FIELDS),
+    "created_at": 4 + len(TEXT_FIELDS),
+    "updated_at": 5 + len(TEXT_FIELDS),
+    "referred_by_uid": 6 + len(TEXT_FIELDS),
+    "notes": 12 + len(TEXT_FIELDS),
+}
+_PACKED = slice(7 + len(TEXT_FIELDS), 12 + len(TEXT_FIELDS))  # emails .. dates
+
+
+def export_contacts(conn: sqlite3.Connection, filters: ListFilters) -> Iterator[dict[str, Any]]:
+    """Contacts matching ``filters`` as export dictionaries (:data:`EXPORT_KEYS` and ``id``)."""
+    for row in _export_cursor(conn, filters):
+        out: dict[str, Any] = {key: row[index] for key, index in _AT.items()}
+        emails, phones, tags, fields, dates = row[_PACKED]
         out["emails"] = [
             {"email": e, "label": label or None}
             for e, label in (p.split(_US) for p in emails.split(_RS))
@@ -122,8 +132,37 @@ def export_contacts(conn: sqlite3.Connection, filters: ListFilters) -> Iterator[
                 else:
                     out[kind] = _yearly(year, month, day)
         out["dates"] = others
-        out["notes"] = row[base + 9]
         yield out
+
+
+def csv_rows(
+    conn: sqlite3.Connection, filters: ListFilters, columns: Sequence[str]
+) -> Iterator[list[Any]]:
+    """The cells of ``columns`` (see :func:`csv_columns`) for each contact, straight from the
+    query's tuples: the CSV export builds no dictionaries of lists per contact."""
+    plan = [(_AT.get(column), column) for column in columns]
+    for row in _export_cursor(conn, filters):
+        emails, phones, tags, fields, dates = row[_PACKED]
+        more: dict[str, Any] = {"tags": tags.replace(_RS, ", ") if tags else ""}
+        if emails:
+            for i, packed in enumerate(emails.split(_RS), 1):
+                more[f"email_{i}"], label = packed.split(_US)
+                more[f"email_{i}_label"] = label or None
+            more["email"] = more["email_1"]
+        if phones:
+            for i, packed in enumerate(phones.split(_RS), 1):
+                more[f"phone_{i}"], label = packed.split(_US)
+                more[f"phone_{i}_label"] = label or None
+            more["phone"] = more["phone_1"]
+        if fields:
+            for packed in fields.split(_RS):
+                key, value = packed.split(_US, 1)
+                more[f"field:{key}"] = value
+        if dates:
+            for packed in dates.split(_RS):
+                kind, label, year, month, day = packed.split(_US)
+                more[f"date:{label}" if kind == "other" else kind] = _yearly(year, month, day)
+        yield [row[index] if index is not None else more.get(column) for index, column in plan]
 
 
 @dataclass
@@ -185,27 +224,6 @@ def csv_columns(shape: Shape, fields: Sequence[str] | None = None) -> list[str]:
         else:
             columns.append(key)
     return columns
-
-
-def flatten(contact: dict[str, Any], columns: Sequence[str]) -> list[Any]:
-    """One export dictionary as the cells of ``columns``."""
-    flat: dict[str, Any] = {}
-    for i, entry in enumerate(contact["emails"], 1):
-        flat[f"email_{i}"] = entry["email"]
-        flat[f"email_{i}_label"] = entry["label"]
-    for i, entry in enumerate(contact["phones"], 1):
-        flat[f"phone_{i}"] = entry["phone"]
-        flat[f"phone_{i}_label"] = entry["label"]
-    for key, value in contact["fields"].items():
-        flat[f"field:{key}"] = value
-    for entry in contact["dates"]:
-        flat[f"date:{entry['label']}"] = entry["date"]
-    if contact["emails"]:
-        flat["email"] = contact["emails"][0]["email"]
-    if contact["phones"]:
-        flat["phone"] = contact["phones"][0]["phone"]
-    flat["tags"] = ", ".join(contact["tags"])
-    return [flat[c] if c in flat else contact.get(c) for c in columns]
 
 
 def neutralise(value: str) -> str:
