@@ -379,6 +379,44 @@ def resolve(conn: sqlite3.Connection, ref: str, *, include_deleted: bool = False
     )
 
 
+def look_alike(conn: sqlite3.Connection, contact_id: int) -> tuple[int, str] | None:
+    """Another live contact that looks the same as ``contact_id``: (its id, "name, email").
+
+    The same email (any case); else, when this contact has no email, the same name and the same
+    company (the import's duplicate rules, without phones). None when there is none. Every
+    lookup is an index seek (contact_emails_email, contacts_name), so an add stays fast.
+    """
+    emails = [
+        r[0]
+        for r in conn.execute(
+            "SELECT email FROM contact_emails WHERE contact_id = ? ORDER BY position", (contact_id,)
+        )
+    ]
+    row: sqlite3.Row | None = None
+    for email in emails:
+        row = conn.execute(
+            "SELECT c.id, c.name, e.email AS shown FROM contact_emails e "
+            "JOIN contacts c ON c.id = e.contact_id AND c.deleted_at IS NULL "
+            "WHERE e.email = ? COLLATE NOCASE AND c.id != ? ORDER BY c.id LIMIT 1",
+            (email, contact_id),
+        ).fetchone()
+        if row:
+            break
+    if row is None and not emails:
+        row = conn.execute(
+            "SELECT o.id, o.name, o.company AS shown FROM contacts c "
+            "JOIN contacts o ON o.name = c.name COLLATE NOCASE "
+            "AND coalesce(o.company, '') = coalesce(c.company, '') COLLATE NOCASE "
+            "AND o.deleted_at IS NULL AND o.id != c.id "
+            "WHERE c.id = ? ORDER BY o.id LIMIT 1",
+            (contact_id,),
+        ).fetchone()
+    if row is None:
+        return None
+    shown = row["shown"] if row["shown"] and row["shown"].lower() != row["name"].lower() else None
+    return int(row["id"]), ", ".join(p for p in (row["name"], shown) if p)
+
+
 @dataclass
 class ListFilters:
     """Filters of ``crm contact list`` (and of ``crm export contacts``)."""

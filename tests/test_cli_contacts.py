@@ -39,6 +39,22 @@ def test_add_show_json(cli: Cli, db_path: Path) -> None:
     assert data["name"] == "Ann Lee" and data["emails"][0]["email"] == "ann@acme.example"
 
 
+def test_add_warns_about_an_exact_duplicate_but_adds_it(cli: Cli) -> None:
+    cli("contact", "add", "Ann Lee", "-e", "ann@acme.example", "--company", "Acme")
+    result = cli("contact", "add", "Ann Lee", "-e", "Ann@ACME.example")
+    assert result.stderr == (
+        "Added contact 2: Ann Lee\n"
+        "Warning: contact 1 (Ann Lee, ann@acme.example) looks the same; compare with "
+        "crm contact show 1 (crm contact rm 2 if this is a copy)\n"
+    )
+    result = cli("contact", "add", "Ann Lee", "--company", "acme")
+    assert result.stderr.splitlines()[1].startswith("Warning: contact 1 (Ann Lee, Acme) looks")
+    # a namesake at another company is no warning
+    result = cli("contact", "add", "Ann Lee", "--company", "Beta")
+    assert result.stderr == "Added contact 4: Ann Lee\n"
+    assert len(cli.json("contact", "list")) == 4
+
+
 def test_add_prints_record_with_format(cli: Cli) -> None:
     data = cli.json("contact", "add", "--first", "Mary Ann", "--last", "Jones", "-t", "vip")
     assert (data["first_name"], data["last_name"], data["tags"]) == ("Mary Ann", "Jones", ["vip"])
