@@ -36,6 +36,7 @@ from crmcli.dates import (
     parse_every,
     parse_when,
     parse_yearly,
+    rule_has_end,
 )
 from crmcli.errors import DateParseError, UsageError
 
@@ -863,6 +864,19 @@ def test_finished_rule_gives_none() -> None:
         2026, 1, 15, 9
     )
     assert next_occurrence_of_rule(until, start, datetime(2026, 1, 15, 9)) is None
+
+
+@pytest.mark.parametrize("rule", ["FREQ=WEEKLY", "FREQ=DAILY", "FREQ=MONTHLY", "FREQ=YEARLY"])
+@pytest.mark.parametrize("day", [25, 31])
+def test_past_the_end_of_the_calendar_gives_none(rule: str, day: int) -> None:
+    # dateutil raises "year 10000 is out of range" for some of these and returns None for others
+    start = datetime(9999, 12, day)
+    if rule == "FREQ=DAILY" and day == 25:
+        assert next_occurrence_of_rule(rule, start, start) == datetime(9999, 12, 26)
+    else:
+        assert next_occurrence_of_rule(rule, start, start) is None
+    assert rule_has_end(rule) is False
+    assert rule_has_end(f"{rule};COUNT=3") and rule_has_end(f"{rule};UNTIL=20261231T000000Z")
 
 
 def test_explicit_by_rules_are_left_alone() -> None:
