@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from crmcli.dates import YearlyDate, format_date, next_occurrence
+from crmcli.dates import YearlyDate, check_birthday, format_date, next_occurrence
 from crmcli.db import transaction
 from crmcli.errors import NotFound, ValidationError
 
@@ -225,10 +225,16 @@ def set_date(
     label: str,
     yearly: YearlyDate,
     *,
+    today: date,
     lead_days: int | None = None,
 ) -> bool:
-    """Add or replace the date called ``label``; returns True when it was new."""
+    """Add or replace the date called ``label``; returns True when it was new.
+
+    A birthday after ``today`` is refused; other dates may lie ahead (a planned wedding).
+    """
     label = clean_label(label)
+    if kind_of(label) == "birthday":
+        check_birthday(yearly, today)
     if lead_days is not None and not 0 <= lead_days <= 365:
         raise ValidationError(f"lead time {lead_days} must be between 0 and 365 days")
     with transaction(conn):

@@ -7,11 +7,11 @@ import sqlite3
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from crmcli import search
-from crmcli.clock import to_utc_text
+from crmcli.clock import local_naive, to_utc_text
 from crmcli.db import transaction
 from crmcli.errors import AmbiguousRef, NotFound, UsageError, ValidationError
 
@@ -507,9 +507,9 @@ def _display_name(text: dict[str, str | None], emails: list[str]) -> str | None:
     return text.get("company")
 
 
-def validate_changes(changes: ContactChanges) -> None:
+def validate_changes(changes: ContactChanges, *, today: date) -> None:
     """Every check before any write: a bad value anywhere means nothing is saved."""
-    from crmcli.dates import parse_yearly
+    from crmcli.dates import check_birthday, parse_yearly
 
     for key in changes.text:
         if key not in TEXT_FIELDS:
@@ -526,7 +526,9 @@ def validate_changes(changes: ContactChanges) -> None:
         if label not in DATE_FIELDS:
             raise ValidationError(f"unknown date field {label!r} (known: {', '.join(DATE_FIELDS)})")
         if value is not None:
-            parse_yearly(value)
+            yearly = parse_yearly(value)
+            if label == "birthday":
+                check_birthday(yearly, today)
 
 
 def _tag_id(conn: sqlite3.Connection, name: str) -> int:
@@ -538,7 +540,7 @@ def _tag_id(conn: sqlite3.Connection, name: str) -> int:
 
 def create(conn: sqlite3.Connection, changes: ContactChanges, *, now: datetime) -> int:
     """Add a contact described by ``changes``; returns its id."""
-    validate_changes(changes)
+    validate_changes(changes, today=local_naive(now).date())
     text = {key: _clean_text(changes.text.get(key)) for key in TEXT_FIELDS}
     emails = [e.value for e in (changes.replace_emails or changes.add_emails)]
     name = _display_name(text, emails)
@@ -562,7 +564,7 @@ def update(
     conn: sqlite3.Connection, contact_id: int, changes: ContactChanges, *, now: datetime
 ) -> None:
     """Apply ``changes`` to an existing contact, all or nothing."""
-    validate_changes(changes)
+    validate_changes(changes, today=local_naive(now).date())
     with transaction(conn):
         get(conn, contact_id)  # NotFound for a missing or trashed contact
         _apply(conn, contact_id, changes, now=now, touch=True)

@@ -17,7 +17,7 @@ import warnings
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from crmcli.errors import DateParseError, UsageError
+from crmcli.errors import DateParseError, UsageError, ValidationError
 
 __all__ = [
     "When",
@@ -421,6 +421,18 @@ def parse_yearly(text: str, *, day_first: bool = False) -> YearlyDate:
         except ValueError:
             pass  # no such day (Feb 29 1981, 04-31): same message as an unknown form
     raise UsageError(f"cannot understand date {text!r} (try 1980-04-15 or --04-15 for no year)")
+
+
+def check_birthday(yearly: YearlyDate, today: date) -> None:
+    """Refuse a birthday after ``today``: a typo, or this year's party given as the birth date.
+
+    Anniversaries and labelled dates may lie ahead (a wedding being planned); birthdays not.
+    """
+    if yearly.year is not None and date(yearly.year, yearly.month, yearly.day) > today:
+        raise ValidationError(
+            f"birthday {yearly.iso()} is in the future; give the year it happened, "
+            f"or --{yearly.month:02d}-{yearly.day:02d} without a year"
+        )
 
 
 def occurrence_in_year(month: int, day: int, year: int, *, feb29: str = "feb28") -> date:

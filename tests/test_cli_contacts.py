@@ -72,6 +72,33 @@ def test_user_errors_are_one_line(cli: Cli) -> None:
     assert cli("contact", "list", "--format", "json").stdout == "[]\n"
 
 
+def test_a_birthday_in_the_future_is_refused_everywhere(
+    cli: Cli, tmp_path: Path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    error = (
+        "Error: birthday 2031-05-01 is in the future; give the year it happened, "
+        "or --05-01 without a year\n"
+    )
+    assert cli("contact", "add", "Ann Lee", "--birthday", "2031-05-01", code=1).stderr == error
+    assert cli("contact", "list", "--format", "json").stdout == "[]\n"
+    # today is fine, and an anniversary may lie ahead (a planned wedding)
+    cli("contact", "add", "Ann Lee", "--birthday", "2026-11-23", "--anniversary", "2031-05-01")
+    assert cli("contact", "edit", "ann", "--birthday", "May 1 2031", code=1).stderr == error
+    assert cli("dates", "add", "ann", "Birthday", "2031-05-01", code=1).stderr == error
+    cli("dates", "add", "ann", "wedding", "2031-05-01")
+    script = tmp_path / "future_editor.py"
+    script.write_text(
+        "import sys, pathlib\n"
+        "p = pathlib.Path(sys.argv[1])\n"
+        "p.write_text(p.read_text().replace('birthday: 2026-11-23', 'birthday: 2031-05-01'))\n"
+    )
+    monkeypatch.setenv("EDITOR", f"{sys.executable} {script}")
+    result = cli("contact", "edit", "ann", "--editor", code=1)
+    assert result.stderr.endswith(error.replace("\n", "; nothing was saved\n"))
+    data = cli.json("contact", "show", "ann")
+    assert (data["birthday"], data["anniversary"]) == ("2026-11-23", "2031-05-01")
+
+
 def test_ambiguous_and_missing_refs(cli: Cli) -> None:
     cli("contact", "add", "Ann Lee")
     cli("contact", "add", "Anna Berg")

@@ -25,6 +25,7 @@ import pytest
 from crmcli.dates import (
     When,
     YearlyDate,
+    check_birthday,
     describe_rule,
     format_date,
     format_when,
@@ -38,7 +39,7 @@ from crmcli.dates import (
     parse_yearly,
     rule_has_end,
 )
-from crmcli.errors import DateParseError, UsageError
+from crmcli.errors import DateParseError, UsageError, ValidationError
 
 NOW = datetime(2026, 11, 23, 9, 0)  # a Monday
 TODAY = NOW.date()
@@ -864,6 +865,17 @@ def test_finished_rule_gives_none() -> None:
         2026, 1, 15, 9
     )
     assert next_occurrence_of_rule(until, start, datetime(2026, 1, 15, 9)) is None
+
+
+def test_check_birthday_refuses_only_a_date_after_today() -> None:
+    today = date(2026, 11, 23)
+    check_birthday(YearlyDate(11, 23, 2026), today)  # born today
+    check_birthday(YearlyDate(5, 1, None), today)  # no year: nothing to check
+    with pytest.raises(ValidationError) as error:
+        check_birthday(YearlyDate(11, 24, 2026), today)
+    assert error.value.message == (
+        "birthday 2026-11-24 is in the future; give the year it happened, or --11-24 without a year"
+    )
 
 
 @pytest.mark.parametrize("rule", ["FREQ=WEEKLY", "FREQ=DAILY", "FREQ=MONTHLY", "FREQ=YEARLY"])

@@ -376,6 +376,34 @@ def test_all_or_nothing_lists_every_bad_row(cli: Any, conn: sqlite3.Connection) 
     assert count(conn) == 0
 
 
+def test_a_birthday_in_the_future_is_a_bad_row(
+    cli: Any, conn: sqlite3.Connection, tmp_path: Path
+) -> None:
+    rows = (
+        "Name,Email,Birthday,Anniversary\n"
+        "Ann Lee,ann@example.com,2031-05-01,\n"
+        "Bob Stone,bob@example.com,1980-04-15,2031-05-01\n"
+    )
+    result = cli("import", "-", input=rows, code=1)
+    assert result.stderr.splitlines()[:2] == [
+        "Error: 1 row(s) cannot be imported, so nothing was imported",
+        "  line 2: birthday 2031-05-01 is in the future; give the year it happened, "
+        "or --05-01 without a year",
+    ]
+    assert count(conn) == 0
+    vcard = "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Cy Young\r\nBDAY:2031-05-01\r\nEND:VCARD\r\n"
+    result = cli("import", "-", "--format", "vcf", input=vcard, code=1)
+    assert "birthday 2031-05-01 is in the future" in result.stderr
+    source = tmp_path / "people.csv"
+    source.write_text(rows, encoding="utf-8")
+    cli("import", str(source), "--skip-invalid")
+    assert "line 2: birthday 2031-05-01 is in the future" in (
+        tmp_path / "people.rejects.csv"
+    ).read_text(encoding="utf-8")
+    assert [c["name"] for c in cli.json("contact", "list")] == ["Bob Stone"]
+    assert show(cli, "bob")["anniversary"] == "2031-05-01"  # a future anniversary is fine
+
+
 def test_skip_invalid_writes_rejects_that_reimport(
     cli: Any, conn: sqlite3.Connection, tmp_path: Path
 ) -> None:

@@ -429,7 +429,7 @@ def _edit_in_editor(conn: Any, contact_id: int) -> ContactChanges:
     while True:
         text = edit_text(text, what="contact")
         try:
-            return contact_form.parse(conn, text, contact)
+            return contact_form.parse(conn, text, contact, today=now().date())
         except CrmError as error:
             message(f"Error: {error.message}")
             if not interactive() or not typer.confirm("Edit again?", default=True, err=True):
