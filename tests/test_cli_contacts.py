@@ -293,6 +293,12 @@ def test_corrupt_and_newer_database_errors(cli: Cli, tmp_path: Path) -> None:
     bad.write_bytes(b"x" * 4096)
     result = cli("--db", str(bad), "contact", "list", code=1)
     assert result.stderr.startswith(f"Error: {bad} is not a crmcli database or is damaged")
+    # crm db check itself must not send the user back to crm db check
+    result = cli("--db", str(bad), "db", "check", code=1)
+    assert result.stderr == (
+        f"Error: {bad} is not a crmcli database or is damaged (file is not a database); "
+        "restore it from a backup (crm db backup makes them), or choose another file with --db\n"
+    )
     folder = tmp_path / "folder.db"
     folder.mkdir()
     assert "is a folder" in cli("--db", str(folder), "contact", "list", code=1).stderr
