@@ -210,6 +210,15 @@ def test_cli_add_list_rm(cli: Cli) -> None:
     assert result.stderr == "Removed customer since of Ann Lee\n"
     result = cli("dates", "rm", "ann", "nope", "--yes", code=1)
     assert result.stderr == "Error: the contact has no date 'nope' (it has: birthday, wedding)\n"
+    # checked before asking: no question (nor "add --yes") about a date that is not there
+    result = cli("dates", "rm", "ann", "nope", code=1)
+    assert result.stderr == "Error: the contact has no date 'nope' (it has: birthday, wedding)\n"
+    result = cli("dates", "rm", "ann", "WEDDING", code=2)
+    assert result.stderr.startswith("Error: Remove wedding of Ann Lee: not on a terminal")
+    assert [d["label"] for d in cli.json("contact", "show", "ann")["dates"]] == [
+        "birthday",
+        "wedding",
+    ]
 
 
 def test_cli_errors(cli: Cli) -> None:

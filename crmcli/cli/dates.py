@@ -143,7 +143,9 @@ def remove(
 
     with database(ctx, write=True) as conn:
         contact_id = contacts.resolve(conn, ref)
-        confirm(f"Remove {label.strip()} of {contacts.get(conn, contact_id).name}?", yes=yes)
+        # A missing date is the error, not a question about it (nor "add --yes" off a terminal).
+        _, stored = anniversaries.find_date(conn, contact_id, label)
+        confirm(f"Remove {stored} of {contacts.get(conn, contact_id).name}?", yes=yes)
         removed = anniversaries.remove_date(conn, contact_id, label)
         name = contacts.get(conn, contact_id).name
     message(f"Removed {removed} of {name}")
