@@ -262,6 +262,14 @@ def test_tags(cli: Cli) -> None:
     ]
     result = cli("tag", "rename", "prospect", "lead", code=1)
     assert "crm tag merge 'prospect' --into 'lead'" in result.stderr
+    # into itself, in any case, even among other tags: a usage error, and nothing merged
+    for sources in (["lead"], ["prospect", "LEAD"]):
+        result = cli("tag", "merge", *sources, "--into", "lead", code=2)
+        assert result.stderr == (
+            f"Error: cannot merge tag {sources[-1]!r} into itself (--into 'lead'); give the other "
+            "tags to fold into it: crm tag merge TAG... --into 'lead'\n"
+        )
+    assert len(cli.json("tag", "list")) == 2
     cli("tag", "merge", "prospect", "--into", "lead")
     assert cli.json("tag", "list") == [{"tag": "lead", "contacts": 2}]
     cli("tag", "rename", "lead", "hot-lead")
