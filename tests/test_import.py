@@ -174,6 +174,38 @@ def test_encoding_override_and_wrong_encoding(cli: Any) -> None:
     assert "unknown encoding 'klingon'" in unknown.stderr
 
 
+def test_undecodable_bytes_are_one_line_with_an_encoding_that_works(
+    cli: Any, conn: sqlite3.Connection, tmp_path: Path
+) -> None:
+    def bad(name: str, data: bytes, *args: str) -> str:
+        path = tmp_path / name
+        path.write_bytes(data)
+        result = cli("import", str(path), *args, code=1)
+        assert len(result.stderr.splitlines()) == 1
+        return str(result.stderr)
+
+    latin = "José García,jose@example.com\n".encode("latin-1")
+    # the user's word (utf-8), not the codec we read it with (utf-8-sig)
+    assert bad("a.csv", b"Name,Email\n" + latin, "--encoding", "utf-8") == (
+        "Error: the file is not valid utf-8; give its encoding, e.g. --encoding cp1252\n"
+    )
+    # after cp1252 fails (0x81 is undefined there), not cp1252 again: latin-1 reads any byte
+    assert bad("b.csv", b"Name,Email\nJos\x81,j@example.com\n") == (
+        "Error: the file is not valid cp1252; give its encoding, e.g. --encoding latin-1\n"
+    )
+    # vCard and JSON: an error line, not a traceback, and nothing imported
+    card = "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:{}\r\nEND:VCARD\r\n"
+    vcards = card.format("Ann Lee").encode() + card.format("José").encode("latin-1")
+    assert bad("c.vcf", vcards, "--encoding", "utf-8") == (
+        "Error: the file is not valid utf-8; give its encoding, e.g. --encoding cp1252\n"
+    )
+    people = '[{"name": "Ann Lee"}, {"name": "José"}]'.encode("latin-1")
+    assert "not valid utf-8;" in bad("d.json", people, "--encoding", "utf-8")
+    assert count(conn) == 0
+    cli("import", str(tmp_path / "c.vcf"), "--encoding", "cp1252")
+    assert count(conn) == 2
+
+
 def test_stdin_and_map_errors(cli: Any) -> None:
     data = "Name,Mail\nZoe Quinn,zoe@example.com\n"
     cli("import", "-", input=data)
