@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from crmcli.dates import YearlyDate, format_date, next_occurrence
+from crmcli.dates import YearlyDate, check_birthday, format_date, next_occurrence
 from crmcli.db import transaction
 from crmcli.errors import NotFound, ValidationError
 
@@ -225,10 +225,16 @@ def set_date(
     label: str,
     yearly: YearlyDate,
     *,
+    today: date,
     lead_days: int | None = None,
 ) -> bool:
-    """Add or replace the date called ``label``; returns True when it was new."""
+    """Add or replace the date called ``label``; returns True when it was new.
+
+    A birthday after ``today`` is refused; other dates may lie ahead (a planned wedding).
+    """
     label = clean_label(label)
+    if kind_of(label) == "birthday":
+        check_birthday(yearly, today)
     if lead_days is not None and not 0 <= lead_days <= 365:
         raise ValidationError(f"lead time {lead_days} must be between 0 and 365 days")
     with transaction(conn):
@@ -273,18 +279,25 @@ def set_date(
     return existing is None
 
 
+def find_date(conn: sqlite3.Connection, contact_id: int, label: str) -> tuple[int, str]:
+    """The date called ``label`` (any case): (its row id, the label as stored); NotFound, naming
+    the labels the contact has, when there is none."""
+    row = conn.execute(
+        "SELECT id, label FROM contact_dates WHERE contact_id = ? AND label = ? COLLATE NOCASE",
+        (contact_id, label.strip()),
+    ).fetchone()
+    if row is None:
+        known = [d["label"] for d in dates_of(conn, contact_id)]
+        raise NotFound(
+            f"the contact has no date {label.strip()!r}"
+            + (f" (it has: {', '.join(known)})" if known else "")
+        )
+    return int(row["id"]), str(row["label"])
+
+
 def remove_date(conn: sqlite3.Connection, contact_id: int, label: str) -> str:
     """Remove the date called ``label`` (any case); returns the label as it was stored."""
     with transaction(conn):
-        row = conn.execute(
-            "SELECT id, label FROM contact_dates WHERE contact_id = ? AND label = ? COLLATE NOCASE",
-            (contact_id, label.strip()),
-        ).fetchone()
-        if row is None:
-            known = [d["label"] for d in dates_of(conn, contact_id)]
-            raise NotFound(
-                f"the contact has no date {label.strip()!r}"
-                + (f" (it has: {', '.join(known)})" if known else "")
-            )
-        conn.execute("DELETE FROM contact_dates WHERE id = ?", (row["id"],))
-    return str(row["label"])
+        date_id, stored = find_date(conn, contact_id, label)
+        conn.execute("DELETE FROM contact_dates WHERE id = ?", (date_id,))
+    return stored

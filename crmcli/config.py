@@ -57,6 +57,20 @@ class Config:
 
     path: Path
     sections: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: (section, key) -> the environment variable its value came from
+    from_env: dict[tuple[str, str], str] = field(default_factory=dict)
+
+    def invalid(self, section: str, key: str, value: Any, problem: str) -> CrmError:
+        """An error naming both places the setting can be made, the one in use first: a user
+        who set neither knowingly must be able to find it."""
+        variable = next((v for v, place in ENV_OVERRIDES.items() if place == (section, key)), None)
+        if (section, key) in self.from_env:
+            return CrmError(
+                f"{self.from_env[section, key]}={value!r} {problem}; "
+                f"it overrides {section}.{key} in {self.path}"
+            )
+        message = f"setting {section}.{key} = {value!r} in {self.path} {problem}"
+        return CrmError(f"{message}; {variable} can override it" if variable else message)
 
     def get(self, section: str, key: str, default: Any = None) -> Any:
         return self.sections.get(section, {}).get(key, default)
@@ -70,9 +84,7 @@ class Config:
             return True
         if text in _FALSE:
             return False
-        raise CrmError(
-            f"setting {section}.{key} = {value!r} is not true/false (in {self.path} or CRM_*)"
-        )
+        raise self.invalid(section, key, value, "is not true or false (or 1/0, yes/no, on/off)")
 
     @property
     def day_first(self) -> bool:
@@ -80,9 +92,10 @@ class Config:
 
     @property
     def feb29(self) -> str:
-        policy = str(self.get("dates", "feb29", "feb28")).lower()
+        value = self.get("dates", "feb29", "feb28")
+        policy = str(value).lower()
         if policy not in ("feb28", "mar1"):
-            raise CrmError(f"setting dates.feb29 = {policy!r} must be 'feb28' or 'mar1'")
+            raise self.invalid("dates", "feb29", value, "must be 'feb28' or 'mar1'")
         return policy
 
     def lead_days(self, kind: str) -> int:
@@ -94,8 +107,8 @@ class Config:
         except (TypeError, ValueError):
             days = -1
         if days < 0:
-            raise CrmError(
-                f"setting dates.{kind}_lead_days = {value!r} must be a whole number of days >= 0"
+            raise self.invalid(
+                "dates", f"{kind}_lead_days", value, "must be a whole number of days >= 0"
             )
         return days
 
@@ -116,7 +129,9 @@ def load(env: Mapping[str, str] | None = None) -> Config:
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise CrmError(f"cannot read config file {path}: {exc}") from None
         sections = {k: dict(v) for k, v in data.items() if isinstance(v, dict)}
+    from_env: dict[tuple[str, str], str] = {}
     for variable, (section, key) in ENV_OVERRIDES.items():
         if variable in env:
             sections.setdefault(section, {})[key] = env[variable]
-    return Config(path=path, sections=sections)
+            from_env[section, key] = variable
+    return Config(path=path, sections=sections, from_env=from_env)

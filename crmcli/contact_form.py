@@ -8,6 +8,7 @@ validates everything before anything is saved.
 from __future__ import annotations
 
 import sqlite3
+from datetime import date
 
 from crmcli import contacts
 from crmcli.contacts import Contact, ContactChanges, Labeled, parse_labeled
@@ -43,7 +44,7 @@ def render(contact: Contact) -> str:
     return "\n".join(lines) + "\n"
 
 
-def parse(conn: sqlite3.Connection, text: str, original: Contact) -> ContactChanges:
+def parse(conn: sqlite3.Connection, text: str, original: Contact, *, today: date) -> ContactChanges:
     """The changes the edited form asks for; ValidationError names the offending line."""
     from crmcli.dates import parse_days
 
@@ -114,5 +115,5 @@ def parse(conn: sqlite3.Connection, text: str, original: Contact) -> ContactChan
             changes.cadence_days = parse_days(cadence)
         else:
             changes.clear_cadence = True
-    contacts.validate_changes(changes)
+    contacts.validate_changes(changes, today=today)
     return changes

@@ -7,11 +7,11 @@ import sqlite3
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from crmcli import search
-from crmcli.clock import to_utc_text
+from crmcli.clock import local_naive, to_utc_text
 from crmcli.db import transaction
 from crmcli.errors import AmbiguousRef, NotFound, UsageError, ValidationError
 
@@ -382,6 +382,44 @@ def resolve(conn: sqlite3.Connection, ref: str, *, include_deleted: bool = False
     )
 
 
+def look_alike(conn: sqlite3.Connection, contact_id: int) -> tuple[int, str] | None:
+    """Another live contact that looks the same as ``contact_id``: (its id, "name, email").
+
+    The same email (any case); else, when this contact has no email, the same name and the same
+    company (the import's duplicate rules, without phones). None when there is none. Every
+    lookup is an index seek (contact_emails_email, contacts_name), so an add stays fast.
+    """
+    emails = [
+        r[0]
+        for r in conn.execute(
+            "SELECT email FROM contact_emails WHERE contact_id = ? ORDER BY position", (contact_id,)
+        )
+    ]
+    row: sqlite3.Row | None = None
+    for email in emails:
+        row = conn.execute(
+            "SELECT c.id, c.name, e.email AS shown FROM contact_emails e "
+            "JOIN contacts c ON c.id = e.contact_id AND c.deleted_at IS NULL "
+            "WHERE e.email = ? COLLATE NOCASE AND c.id != ? ORDER BY c.id LIMIT 1",
+            (email, contact_id),
+        ).fetchone()
+        if row:
+            break
+    if row is None and not emails:
+        row = conn.execute(
+            "SELECT o.id, o.name, o.company AS shown FROM contacts c "
+            "JOIN contacts o ON o.name = c.name COLLATE NOCASE "
+            "AND coalesce(o.company, '') = coalesce(c.company, '') COLLATE NOCASE "
+            "AND o.deleted_at IS NULL AND o.id != c.id "
+            "WHERE c.id = ? ORDER BY o.id LIMIT 1",
+            (contact_id,),
+        ).fetchone()
+    if row is None:
+        return None
+    shown = row["shown"] if row["shown"] and row["shown"].lower() != row["name"].lower() else None
+    return int(row["id"]), ", ".join(p for p in (row["name"], shown) if p)
+
+
 @dataclass
 class ListFilters:
     """Filters of ``crm contact list`` (and of ``crm export contacts``)."""
@@ -472,9 +510,9 @@ def _display_name(text: dict[str, str | None], emails: list[str]) -> str | None:
     return text.get("company")
 
 
-def validate_changes(changes: ContactChanges) -> None:
+def validate_changes(changes: ContactChanges, *, today: date) -> None:
     """Every check before any write: a bad value anywhere means nothing is saved."""
-    from crmcli.dates import parse_yearly
+    from crmcli.dates import check_birthday, parse_yearly
 
     for key in changes.text:
         if key not in TEXT_FIELDS:
@@ -491,7 +529,9 @@ def validate_changes(changes: ContactChanges) -> None:
         if label not in DATE_FIELDS:
             raise ValidationError(f"unknown date field {label!r} (known: {', '.join(DATE_FIELDS)})")
         if value is not None:
-            parse_yearly(value)
+            yearly = parse_yearly(value)
+            if label == "birthday":
+                check_birthday(yearly, today)
 
 
 def _tag_id(conn: sqlite3.Connection, name: str) -> int:
@@ -503,7 +543,7 @@ def _tag_id(conn: sqlite3.Connection, name: str) -> int:
 
 def create(conn: sqlite3.Connection, changes: ContactChanges, *, now: datetime) -> int:
     """Add a contact described by ``changes``; returns its id."""
-    validate_changes(changes)
+    validate_changes(changes, today=local_naive(now).date())
     text = {key: _clean_text(changes.text.get(key)) for key in TEXT_FIELDS}
     emails = [e.value for e in (changes.replace_emails or changes.add_emails)]
     name = _display_name(text, emails)
@@ -527,7 +567,7 @@ def update(
     conn: sqlite3.Connection, contact_id: int, changes: ContactChanges, *, now: datetime
 ) -> None:
     """Apply ``changes`` to an existing contact, all or nothing."""
-    validate_changes(changes)
+    validate_changes(changes, today=local_naive(now).date())
     with transaction(conn):
         get(conn, contact_id)  # NotFound for a missing or trashed contact
         _apply(conn, contact_id, changes, now=now, touch=True)

@@ -17,7 +17,7 @@ import warnings
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
-from crmcli.errors import DateParseError, UsageError
+from crmcli.errors import DateParseError, UsageError, ValidationError
 
 __all__ = [
     "When",
@@ -423,6 +423,18 @@ def parse_yearly(text: str, *, day_first: bool = False) -> YearlyDate:
     raise UsageError(f"cannot understand date {text!r} (try 1980-04-15 or --04-15 for no year)")
 
 
+def check_birthday(yearly: YearlyDate, today: date) -> None:
+    """Refuse a birthday after ``today``: a typo, or this year's party given as the birth date.
+
+    Anniversaries and labelled dates may lie ahead (a wedding being planned); birthdays not.
+    """
+    if yearly.year is not None and date(yearly.year, yearly.month, yearly.day) > today:
+        raise ValidationError(
+            f"birthday {yearly.iso()} is in the future; give the year it happened, "
+            f"or --{yearly.month:02d}-{yearly.day:02d} without a year"
+        )
+
+
 def occurrence_in_year(month: int, day: int, year: int, *, feb29: str = "feb28") -> date:
     """The date a yearly (month, day) falls on in ``year``.
 
@@ -589,7 +601,9 @@ def _pin_to_month_end(parts: dict[str, str], dtstart: datetime) -> dict[str, str
 def next_occurrence_of_rule(rule: str, dtstart: datetime, after: datetime) -> datetime | None:
     """The first occurrence of ``rule`` (RRULE text) strictly after ``after``, or None.
 
-    Naive wall-clock datetimes in, naive out. None when the rule has ended (COUNT or UNTIL).
+    Naive wall-clock datetimes in, naive out. None when the rule has ended (COUNT or UNTIL)
+    or its next date would be past the end of the calendar (year 9999): see
+    :func:`rule_has_end` to tell the two apart.
     A monthly, quarterly or yearly rule from the 29th-31st falls on the last day of shorter
     months (Jan 31 -> Feb 28 -> Mar 31) and from Feb 29 on Feb 28 in non-leap years.
     """
@@ -601,10 +615,23 @@ def next_occurrence_of_rule(rule: str, dtstart: datetime, after: datetime) -> da
     try:
         # ignoretz: an imported UNTIL=...Z must not make the rule aware; we work in wall time.
         recurrence = rrulestr(body, dtstart=dtstart, ignoretz=True)
-        found: datetime | None = recurrence.after(after, inc=False)
     except (ValueError, TypeError):
         raise _recurrence_error(rule) from None
+    try:
+        found: datetime | None = recurrence.after(after, inc=False)
+    except (ValueError, OverflowError) as error:
+        # dateutil returns None at the end of the calendar for some rules and raises "year
+        # 10000 is out of range" for others (weekly from Dec 25, 9999): the same thing.
+        if isinstance(error, ValueError) and "out of range" not in str(error):
+            raise _recurrence_error(rule) from None
+        return None
     return found
+
+
+def rule_has_end(rule: str) -> bool:
+    """True when ``rule`` stops by itself (COUNT or UNTIL); else it repeats forever."""
+    parts = _rule_parts(rule)
+    return "COUNT" in parts or "UNTIL" in parts
 
 
 _FREQ_UNITS = {"DAILY": "day", "WEEKLY": "week", "MONTHLY": "month", "YEARLY": "year"}

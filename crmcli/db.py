@@ -108,7 +108,11 @@ def describe_sqlite_error(exc: sqlite3.Error, path: Path | str) -> str:
             f"{BUSY_TIMEOUT_MS // 1000}s; try again"
         )
     if "not a database" in text or "malformed" in text:
-        return f"{path} is not a crmcli database or is damaged ({text}); run 'crm db check'"
+        # Not "run crm db check": that is often the very command that failed here.
+        return (
+            f"{path} is not a crmcli database or is damaged ({text}); restore it from a backup "
+            "(crm db backup makes them), or choose another file with --db"
+        )
     if "full" in text:
         return f"the disk holding {path} is full; nothing was saved. Free some space and retry"
     if "readonly" in text or "unable to open" in text:

@@ -138,7 +138,7 @@ def seed_dates(conn: sqlite3.Connection, now: datetime, rng: random.Random, ids:
     for index, (offset, label, year) in enumerate(plan):
         on = today + timedelta(days=offset)
         yearly = YearlyDate(on.month, on.day, year)
-        anniversaries.set_date(conn, ids[(index * 4 + 1) % len(ids)], label, yearly)
+        anniversaries.set_date(conn, ids[(index * 4 + 1) % len(ids)], label, yearly, today=today)
     templates.add(
         conn,
         "birthday",

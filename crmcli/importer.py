@@ -24,7 +24,7 @@ from datetime import date, datetime
 from typing import Any
 
 from crmcli import search
-from crmcli.clock import to_utc_text
+from crmcli.clock import local_naive, to_utc_text
 from crmcli.contacts import (
     EMAIL_PATTERN,
     PHONE_PATTERN,
@@ -169,8 +169,10 @@ def clean_field_key(key: str) -> str:
     return key
 
 
-def validate_record(rec: Record, day_first: bool = False) -> str | None:
+def validate_record(rec: Record, day_first: bool = False, *, today: date) -> str | None:
     """Check and normalise ``rec`` in place; the reason it cannot be imported, or None."""
+    from crmcli.dates import YearlyDate, check_birthday
+
     text = rec.text
     if rec.full_name and not (
         text.get("first_name") or text.get("last_name") or text.get("display_name")
@@ -210,6 +212,11 @@ def validate_record(rec: Record, day_first: bool = False) -> str | None:
             year, month, day = _parse_date(value, day_first)
         except Exception:
             return f"{label} {value!r} is not a date (use 1980-04-15, or --04-15 without a year)"
+        if kind == "birthday" and year is not None:
+            try:
+                check_birthday(YearlyDate(month, day, year), today)
+            except ValidationError as error:
+                return error.message
         label = kind if kind != "other" else label.strip()[:40] or "other"
         if label.lower() not in labels:
             labels.add(label.lower())
@@ -764,6 +771,7 @@ def import_records(
     for tag in options.tags:
         validate_tag(tag)
     importer: _Importer | None = None
+    today = local_naive(now).date()  # "now" may be any zone; birthdays are local days
     # Batches allocate many small, acyclic objects; the cyclic collector would walk them all
     # again and again (about 10% of an import's time) for nothing.
     collecting = gc.isenabled()
@@ -778,7 +786,7 @@ def import_records(
                 reason = (
                     rec.reason
                     if isinstance(rec, Rejected)
-                    else validate_record(rec, options.day_first)
+                    else validate_record(rec, options.day_first, today=today)
                 )
                 if reason is not None:
                     result.rejected += 1

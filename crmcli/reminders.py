@@ -21,7 +21,13 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from crmcli.clock import from_utc_text, local_naive, to_utc_text
-from crmcli.dates import When, describe_rule, format_when, next_occurrence_of_rule
+from crmcli.dates import (
+    When,
+    describe_rule,
+    format_when,
+    next_occurrence_of_rule,
+    rule_has_end,
+)
 from crmcli.db import transaction
 from crmcli.errors import CrmError, NotFound, ValidationError
 
@@ -201,14 +207,25 @@ def complete(
             anchor = local_naive(from_utc_text(reminder.rule_start))
             after = max(reminder.due.at, local_naive(now))
             found = next_occurrence_of_rule(reminder.rule, anchor, after)
-            if found is not None:
+            due_at = _storable(found)
+            if due_at is None and not rule_has_end(reminder.rule):
+                # A rule without COUNT/UNTIL that yields nothing more has run off the calendar
+                # (year 9999): saying "its recurrence has ended" would be untrue, and the rule
+                # text (FREQ=...) is not what the person typed.
+                raise CrmError(
+                    f"reminder {reminder.id} ({describe_rule(reminder.rule)}) has no next date "
+                    f"after {reminder.due.at.date().isoformat()}; to finish it, stop it "
+                    f"repeating first: crm reminders edit {reminder.id} --every '' "
+                    f"&& crm done {reminder.id}"
+                )
+            if due_at is not None:
                 next_id = conn.execute(
                     "INSERT INTO reminders (contact_id, body, due_at, has_time, rule, rule_start, "
                     "previous_id, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         reminder.contact_id,
                         reminder.body,
-                        to_utc_text(found),
+                        due_at,
                         int(reminder.has_time),
                         reminder.rule,
                         reminder.rule_start,
@@ -219,6 +236,17 @@ def complete(
                 ).lastrowid
                 following = get(conn, int(next_id or 0))
         return get(conn, reminder_id), following
+
+
+def _storable(moment: datetime | None) -> str | None:
+    """``moment`` as stored UTC text; None when there is none or it is past year 9999 in UTC
+    (Dec 31, 9999 late in the evening, west of Greenwich)."""
+    if moment is None:
+        return None
+    try:
+        return to_utc_text(moment)
+    except (ValueError, OverflowError):
+        return None
 
 
 def snooze(conn: sqlite3.Connection, reminder_id: int, due: When, *, now: datetime) -> Reminder:

@@ -10,7 +10,7 @@ from crmcli import search
 from crmcli.clock import to_utc_text
 from crmcli.contacts import validate_tag
 from crmcli.db import transaction
-from crmcli.errors import NotFound, ValidationError
+from crmcli.errors import NotFound, UsageError, ValidationError
 
 
 def list_tags(conn: sqlite3.Connection) -> list[dict[str, Any]]:
@@ -68,6 +68,13 @@ def merge(conn: sqlite3.Connection, sources: list[str], into: str, *, now: datet
     with transaction(conn):
         source_ids = [_tag_id(conn, name) for name in sources]
         row = conn.execute("SELECT id FROM tags WHERE name = ?", (into,)).fetchone()
+        # By id, so "LEAD --into lead" counts too (names are case-insensitive). Before any write.
+        for name, source_id in zip(sources, source_ids, strict=True):
+            if row and source_id == row[0]:
+                raise UsageError(
+                    f"cannot merge tag {name!r} into itself (--into {into!r}); give the other "
+                    f"tags to fold into it: crm tag merge TAG... --into {into!r}"
+                )
         target_id = (
             int(row[0])
             if row
@@ -75,8 +82,6 @@ def merge(conn: sqlite3.Connection, sources: list[str], into: str, *, now: datet
         )
         affected: set[int] = set()
         for source_id in source_ids:
-            if source_id == target_id:
-                continue
             contact_ids = _tagged(conn, source_id)
             affected.update(contact_ids)
             conn.executemany(

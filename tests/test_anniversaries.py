@@ -69,8 +69,8 @@ def test_describe(kind: str, label: str, years: int | None, text: str) -> None:
         (date(2027, 1, 1), "1980-12-31", date(2027, 12, 31), 364, 47),
         # year-less: no age, ever
         (date(2026, 12, 30), "--01-02", date(2027, 1, 2), 3, None),
-        # born this year: no "turns 0"
-        (date(2026, 11, 23), "2026-11-24", date(2026, 11, 24), 1, None),
+        # born today (a later birthday is refused): no "turns 0"
+        (date(2026, 11, 23), "2026-11-23", date(2026, 11, 23), 0, None),
     ],
 )
 def test_upcoming_dates(
@@ -109,7 +109,7 @@ def test_feb29(conn: sqlite3.Connection, today: date, policy: str, occurs: date)
 def test_filters_by_kind_label_and_tag(conn: sqlite3.Connection) -> None:
     ann = person(conn, "Ann", birthday="--11-25", anniversary="2020-11-26")
     bob = person(conn, "Bob", birthday="1990-11-27")
-    anniversaries.set_date(conn, bob, "Customer since", YearlyDate(11, 28, 2019))
+    anniversaries.set_date(conn, bob, "Customer since", YearlyDate(11, 28, 2019), today=NOW.date())
     contacts.update(conn, ann, ContactChanges(add_tags=["vip"]), now=NOW)
     today = date(2026, 11, 23)
     assert [u.label for u in upcoming(conn, today)] == [
@@ -139,7 +139,9 @@ def test_agenda_lead_times(conn: sqlite3.Connection) -> None:
     person(conn, "Anniversary in 14", anniversary="2020-12-07")
     person(conn, "Anniversary in 15", anniversary="2020-12-08")
     custom = person(conn, "Custom", birthday="--12-20")
-    anniversaries.set_date(conn, custom, "birthday", YearlyDate(12, 20, None), lead_days=30)
+    anniversaries.set_date(
+        conn, custom, "birthday", YearlyDate(12, 20, None), lead_days=30, today=NOW.date()
+    )
     names = [u.name for u in upcoming_for_agenda(conn, today)]
     assert names == ["Birthday in 7", "Anniversary in 14", "Custom"]
     shorter = upcoming_for_agenda(conn, today, lead_days={"birthday": 0, "anniversary": 3})
@@ -148,12 +150,16 @@ def test_agenda_lead_times(conn: sqlite3.Connection) -> None:
 
 def test_set_date_replaces_and_keeps_lead(conn: sqlite3.Connection) -> None:
     ann = person(conn, "Ann")
-    assert anniversaries.set_date(conn, ann, "Wedding", YearlyDate(6, 1, 2010), lead_days=3)
-    assert not anniversaries.set_date(conn, ann, "WEDDING", YearlyDate(6, 2, None))
+    assert anniversaries.set_date(
+        conn, ann, "Wedding", YearlyDate(6, 1, 2010), lead_days=3, today=NOW.date()
+    )
+    assert not anniversaries.set_date(
+        conn, ann, "WEDDING", YearlyDate(6, 2, None), today=NOW.date()
+    )
     assert anniversaries.dates_of(conn, ann) == [
         {"label": "WEDDING", "kind": "other", "date": "--06-02", "lead_days": 3}
     ]
-    anniversaries.set_date(conn, ann, "Birthday", YearlyDate(4, 15, None))
+    anniversaries.set_date(conn, ann, "Birthday", YearlyDate(4, 15, None), today=NOW.date())
     assert contacts.get(conn, ann).dates == {"birthday": "--04-15"}  # `contact show` sees it
 
 
@@ -204,6 +210,15 @@ def test_cli_add_list_rm(cli: Cli) -> None:
     assert result.stderr == "Removed customer since of Ann Lee\n"
     result = cli("dates", "rm", "ann", "nope", "--yes", code=1)
     assert result.stderr == "Error: the contact has no date 'nope' (it has: birthday, wedding)\n"
+    # checked before asking: no question (nor "add --yes") about a date that is not there
+    result = cli("dates", "rm", "ann", "nope", code=1)
+    assert result.stderr == "Error: the contact has no date 'nope' (it has: birthday, wedding)\n"
+    result = cli("dates", "rm", "ann", "WEDDING", code=2)
+    assert result.stderr.startswith("Error: Remove wedding of Ann Lee: not on a terminal")
+    assert [d["label"] for d in cli.json("contact", "show", "ann")["dates"]] == [
+        "birthday",
+        "wedding",
+    ]
 
 
 def test_cli_errors(cli: Cli) -> None:

@@ -132,6 +132,19 @@ def test_remind_echoes_and_done_twice(cli: Cli) -> None:
     assert [r["status"] for r in cli.json("reminders", "--all")] == ["open", "done", "open"]
 
 
+def test_done_at_the_end_of_the_calendar_speaks_the_users_words(cli: Cli) -> None:
+    cli("remind", "renew", "--due", "9999-12-25", "--every", "week")
+    result = cli("done", "1", code=1)
+    assert result.stderr == (
+        "Error: reminder 1 (every week) has no next date after 9999-12-25; to finish it, "
+        "stop it repeating first: crm reminders edit 1 --every '' && crm done 1\n"
+    )
+    assert cli.json("reminders")[0]["status"] == "open"
+    cli("reminders", "edit", "1", "--every", "")
+    cli("done", "1")
+    assert cli.json("reminders", "--all")[0]["status"] == "done"
+
+
 def test_done_is_all_or_nothing(cli: Cli) -> None:
     cli("remind", "a", "--due", "tomorrow")
     cli("done", "1", "99", code=1)

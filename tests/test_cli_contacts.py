@@ -39,6 +39,22 @@ def test_add_show_json(cli: Cli, db_path: Path) -> None:
     assert data["name"] == "Ann Lee" and data["emails"][0]["email"] == "ann@acme.example"
 
 
+def test_add_warns_about_an_exact_duplicate_but_adds_it(cli: Cli) -> None:
+    cli("contact", "add", "Ann Lee", "-e", "ann@acme.example", "--company", "Acme")
+    result = cli("contact", "add", "Ann Lee", "-e", "Ann@ACME.example")
+    assert result.stderr == (
+        "Added contact 2: Ann Lee\n"
+        "Warning: contact 1 (Ann Lee, ann@acme.example) looks the same; compare with "
+        "crm contact show 1 (crm contact rm 2 if this is a copy)\n"
+    )
+    result = cli("contact", "add", "Ann Lee", "--company", "acme")
+    assert result.stderr.splitlines()[1].startswith("Warning: contact 1 (Ann Lee, Acme) looks")
+    # a namesake at another company is no warning
+    result = cli("contact", "add", "Ann Lee", "--company", "Beta")
+    assert result.stderr == "Added contact 4: Ann Lee\n"
+    assert len(cli.json("contact", "list")) == 4
+
+
 def test_add_prints_record_with_format(cli: Cli) -> None:
     data = cli.json("contact", "add", "--first", "Mary Ann", "--last", "Jones", "-t", "vip")
     assert (data["first_name"], data["last_name"], data["tags"]) == ("Mary Ann", "Jones", ["vip"])
@@ -54,6 +70,33 @@ def test_user_errors_are_one_line(cli: Cli) -> None:
     result = cli("contact", "add", "Bob", "--field", "novalue", code=1)
     assert "needs the form key=value" in result.stderr
     assert cli("contact", "list", "--format", "json").stdout == "[]\n"
+
+
+def test_a_birthday_in_the_future_is_refused_everywhere(
+    cli: Cli, tmp_path: Path, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    error = (
+        "Error: birthday 2031-05-01 is in the future; give the year it happened, "
+        "or --05-01 without a year\n"
+    )
+    assert cli("contact", "add", "Ann Lee", "--birthday", "2031-05-01", code=1).stderr == error
+    assert cli("contact", "list", "--format", "json").stdout == "[]\n"
+    # today is fine, and an anniversary may lie ahead (a planned wedding)
+    cli("contact", "add", "Ann Lee", "--birthday", "2026-11-23", "--anniversary", "2031-05-01")
+    assert cli("contact", "edit", "ann", "--birthday", "May 1 2031", code=1).stderr == error
+    assert cli("dates", "add", "ann", "Birthday", "2031-05-01", code=1).stderr == error
+    cli("dates", "add", "ann", "wedding", "2031-05-01")
+    script = tmp_path / "future_editor.py"
+    script.write_text(
+        "import sys, pathlib\n"
+        "p = pathlib.Path(sys.argv[1])\n"
+        "p.write_text(p.read_text().replace('birthday: 2026-11-23', 'birthday: 2031-05-01'))\n"
+    )
+    monkeypatch.setenv("EDITOR", f"{sys.executable} {script}")
+    result = cli("contact", "edit", "ann", "--editor", code=1)
+    assert result.stderr.endswith(error.replace("\n", "; nothing was saved\n"))
+    data = cli.json("contact", "show", "ann")
+    assert (data["birthday"], data["anniversary"]) == ("2026-11-23", "2031-05-01")
 
 
 def test_ambiguous_and_missing_refs(cli: Cli) -> None:
@@ -219,6 +262,14 @@ def test_tags(cli: Cli) -> None:
     ]
     result = cli("tag", "rename", "prospect", "lead", code=1)
     assert "crm tag merge 'prospect' --into 'lead'" in result.stderr
+    # into itself, in any case, even among other tags: a usage error, and nothing merged
+    for sources in (["lead"], ["prospect", "LEAD"]):
+        result = cli("tag", "merge", *sources, "--into", "lead", code=2)
+        assert result.stderr == (
+            f"Error: cannot merge tag {sources[-1]!r} into itself (--into 'lead'); give the other "
+            "tags to fold into it: crm tag merge TAG... --into 'lead'\n"
+        )
+    assert len(cli.json("tag", "list")) == 2
     cli("tag", "merge", "prospect", "--into", "lead")
     assert cli.json("tag", "list") == [{"tag": "lead", "contacts": 2}]
     cli("tag", "rename", "lead", "hot-lead")
@@ -250,6 +301,12 @@ def test_corrupt_and_newer_database_errors(cli: Cli, tmp_path: Path) -> None:
     bad.write_bytes(b"x" * 4096)
     result = cli("--db", str(bad), "contact", "list", code=1)
     assert result.stderr.startswith(f"Error: {bad} is not a crmcli database or is damaged")
+    # crm db check itself must not send the user back to crm db check
+    result = cli("--db", str(bad), "db", "check", code=1)
+    assert result.stderr == (
+        f"Error: {bad} is not a crmcli database or is damaged (file is not a database); "
+        "restore it from a backup (crm db backup makes them), or choose another file with --db\n"
+    )
     folder = tmp_path / "folder.db"
     folder.mkdir()
     assert "is a folder" in cli("--db", str(folder), "contact", "list", code=1).stderr

@@ -133,6 +133,47 @@ def test_name_falls_back_to_email_then_company(conn: sqlite3.Connection) -> None
     assert contacts.get(conn, by_company).name == "Acme"
 
 
+def test_look_alike_same_email_or_same_name_and_company(conn: sqlite3.Connection) -> None:
+    ann = contacts.create(
+        conn,
+        ContactChanges(
+            text={"first_name": "Ann", "last_name": "Lee", "company": "Acme"},
+            add_emails=[Labeled("ann@acme.example")],
+        ),
+        now=NOW,
+    )
+    # the same email in another case, whatever the name
+    copy = add(conn, "A.", "Lee", add_emails=[Labeled("ANN@Acme.example")])
+    assert contacts.look_alike(conn, copy) == (ann, "Ann Lee, ann@acme.example")
+    assert contacts.look_alike(conn, ann) == (copy, "A. Lee, ANN@Acme.example")
+    # no email: the same name and company, any case
+    bare = contacts.create(
+        conn,
+        ContactChanges(text={"first_name": "ann", "last_name": "lee", "company": "ACME"}),
+        now=NOW,
+    )
+    assert contacts.look_alike(conn, bare) == (ann, "Ann Lee, Acme")
+    # namesakes elsewhere, or with their own email, are not flagged
+    other_company = contacts.create(
+        conn,
+        ContactChanges(text={"first_name": "Ann", "last_name": "Lee", "company": "Beta"}),
+        now=NOW,
+    )
+    own_email = add(conn, "Ann", "Lee", add_emails=[Labeled("ann@beta.example")])
+    assert contacts.look_alike(conn, other_company) is None
+    assert contacts.look_alike(conn, own_email) is None
+    # a contact named by its email shows it once
+    nameless = contacts.create(
+        conn, ContactChanges(add_emails=[Labeled("ann@beta.example")]), now=NOW
+    )
+    assert contacts.look_alike(conn, nameless) == (own_email, "Ann Lee, ann@beta.example")
+    assert contacts.look_alike(conn, own_email) == (nameless, "ann@beta.example")
+    # a contact in the trash is not a look-alike
+    contacts.trash(conn, ann, now=NOW)
+    contacts.trash(conn, bare, now=NOW)
+    assert contacts.look_alike(conn, copy) is None
+
+
 def test_update_adds_removes_and_clears(conn: sqlite3.Connection) -> None:
     cid = add(
         conn,

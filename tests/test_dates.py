@@ -25,6 +25,7 @@ import pytest
 from crmcli.dates import (
     When,
     YearlyDate,
+    check_birthday,
     describe_rule,
     format_date,
     format_when,
@@ -36,8 +37,9 @@ from crmcli.dates import (
     parse_every,
     parse_when,
     parse_yearly,
+    rule_has_end,
 )
-from crmcli.errors import DateParseError, UsageError
+from crmcli.errors import DateParseError, UsageError, ValidationError
 
 NOW = datetime(2026, 11, 23, 9, 0)  # a Monday
 TODAY = NOW.date()
@@ -863,6 +865,30 @@ def test_finished_rule_gives_none() -> None:
         2026, 1, 15, 9
     )
     assert next_occurrence_of_rule(until, start, datetime(2026, 1, 15, 9)) is None
+
+
+def test_check_birthday_refuses_only_a_date_after_today() -> None:
+    today = date(2026, 11, 23)
+    check_birthday(YearlyDate(11, 23, 2026), today)  # born today
+    check_birthday(YearlyDate(5, 1, None), today)  # no year: nothing to check
+    with pytest.raises(ValidationError) as error:
+        check_birthday(YearlyDate(11, 24, 2026), today)
+    assert error.value.message == (
+        "birthday 2026-11-24 is in the future; give the year it happened, or --11-24 without a year"
+    )
+
+
+@pytest.mark.parametrize("rule", ["FREQ=WEEKLY", "FREQ=DAILY", "FREQ=MONTHLY", "FREQ=YEARLY"])
+@pytest.mark.parametrize("day", [25, 31])
+def test_past_the_end_of_the_calendar_gives_none(rule: str, day: int) -> None:
+    # dateutil raises "year 10000 is out of range" for some of these and returns None for others
+    start = datetime(9999, 12, day)
+    if rule == "FREQ=DAILY" and day == 25:
+        assert next_occurrence_of_rule(rule, start, start) == datetime(9999, 12, 26)
+    else:
+        assert next_occurrence_of_rule(rule, start, start) is None
+    assert rule_has_end(rule) is False
+    assert rule_has_end(f"{rule};COUNT=3") and rule_has_end(f"{rule};UNTIL=20261231T000000Z")
 
 
 def test_explicit_by_rules_are_left_alone() -> None:

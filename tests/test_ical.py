@@ -55,6 +55,15 @@ def test_yearly_events_parse(cli: Cli, tmp_path: Path) -> None:
     assert len({str(e["UID"]) for e in found.values()}) == 5
 
 
+def test_a_future_anniversary_starts_on_its_day(cli: Cli) -> None:
+    # A planned wedding: the event begins on that day, never before, and counts no years.
+    cli("contact", "add", "Ann Lee", "--anniversary", "2031-05-01")
+    event = events(cli("export", "ics").stdout)["Ann Lee: anniversary"]
+    assert event["DTSTART"].dt == date(2031, 5, 1)
+    assert event["RRULE"] == {"FREQ": ["YEARLY"]}
+    assert str(event["DESCRIPTION"]) == "Since 2031"
+
+
 def test_kind_filter_and_stdout(cli: Cli) -> None:
     cli("contact", "add", "Ann Lee", "--birthday", "1980-04-15", "--anniversary", "--06-01")
     cli("dates", "add", "ann", "customer since", "2019-03-01")

@@ -174,6 +174,38 @@ def test_encoding_override_and_wrong_encoding(cli: Any) -> None:
     assert "unknown encoding 'klingon'" in unknown.stderr
 
 
+def test_undecodable_bytes_are_one_line_with_an_encoding_that_works(
+    cli: Any, conn: sqlite3.Connection, tmp_path: Path
+) -> None:
+    def bad(name: str, data: bytes, *args: str) -> str:
+        path = tmp_path / name
+        path.write_bytes(data)
+        result = cli("import", str(path), *args, code=1)
+        assert len(result.stderr.splitlines()) == 1
+        return str(result.stderr)
+
+    latin = "José García,jose@example.com\n".encode("latin-1")
+    # the user's word (utf-8), not the codec we read it with (utf-8-sig)
+    assert bad("a.csv", b"Name,Email\n" + latin, "--encoding", "utf-8") == (
+        "Error: the file is not valid utf-8; give its encoding, e.g. --encoding cp1252\n"
+    )
+    # after cp1252 fails (0x81 is undefined there), not cp1252 again: latin-1 reads any byte
+    assert bad("b.csv", b"Name,Email\nJos\x81,j@example.com\n") == (
+        "Error: the file is not valid cp1252; give its encoding, e.g. --encoding latin-1\n"
+    )
+    # vCard and JSON: an error line, not a traceback, and nothing imported
+    card = "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:{}\r\nEND:VCARD\r\n"
+    vcards = card.format("Ann Lee").encode() + card.format("José").encode("latin-1")
+    assert bad("c.vcf", vcards, "--encoding", "utf-8") == (
+        "Error: the file is not valid utf-8; give its encoding, e.g. --encoding cp1252\n"
+    )
+    people = '[{"name": "Ann Lee"}, {"name": "José"}]'.encode("latin-1")
+    assert "not valid utf-8;" in bad("d.json", people, "--encoding", "utf-8")
+    assert count(conn) == 0
+    cli("import", str(tmp_path / "c.vcf"), "--encoding", "cp1252")
+    assert count(conn) == 2
+
+
 def test_stdin_and_map_errors(cli: Any) -> None:
     data = "Name,Mail\nZoe Quinn,zoe@example.com\n"
     cli("import", "-", input=data)
@@ -374,6 +406,34 @@ def test_all_or_nothing_lists_every_bad_row(cli: Any, conn: sqlite3.Connection) 
         "  line 5: birthday '1980-02-30' is not a date (use 1980-04-15, or --04-15 without a year)",
     ]
     assert count(conn) == 0
+
+
+def test_a_birthday_in_the_future_is_a_bad_row(
+    cli: Any, conn: sqlite3.Connection, tmp_path: Path
+) -> None:
+    rows = (
+        "Name,Email,Birthday,Anniversary\n"
+        "Ann Lee,ann@example.com,2031-05-01,\n"
+        "Bob Stone,bob@example.com,1980-04-15,2031-05-01\n"
+    )
+    result = cli("import", "-", input=rows, code=1)
+    assert result.stderr.splitlines()[:2] == [
+        "Error: 1 row(s) cannot be imported, so nothing was imported",
+        "  line 2: birthday 2031-05-01 is in the future; give the year it happened, "
+        "or --05-01 without a year",
+    ]
+    assert count(conn) == 0
+    vcard = "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:Cy Young\r\nBDAY:2031-05-01\r\nEND:VCARD\r\n"
+    result = cli("import", "-", "--format", "vcf", input=vcard, code=1)
+    assert "birthday 2031-05-01 is in the future" in result.stderr
+    source = tmp_path / "people.csv"
+    source.write_text(rows, encoding="utf-8")
+    cli("import", str(source), "--skip-invalid")
+    assert "line 2: birthday 2031-05-01 is in the future" in (
+        tmp_path / "people.rejects.csv"
+    ).read_text(encoding="utf-8")
+    assert [c["name"] for c in cli.json("contact", "list")] == ["Bob Stone"]
+    assert show(cli, "bob")["anniversary"] == "2031-05-01"  # a future anniversary is fine
 
 
 def test_skip_invalid_writes_rejects_that_reimport(

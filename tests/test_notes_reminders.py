@@ -251,6 +251,33 @@ def test_completing_an_overdue_recurring_reminder_does_not_replay_missed_ones(
     assert following is not None and following.due.at == datetime(2026, 11, 23, 10)
 
 
+@pytest.mark.parametrize(("day", "every"), [(25, "week"), (31, "week"), (31, "2nd tue")])
+def test_completing_a_recurring_reminder_at_the_end_of_the_calendar(
+    conn: sqlite3.Connection, day: int, every: str
+) -> None:
+    first = remind(conn, datetime(9999, 12, day, 10), every)
+    with pytest.raises(CrmError) as error:
+        reminders.complete(conn, first, now=NOW)
+    described = "every week" if every == "week" else "every 2nd Tue"
+    assert error.value.message == (
+        f"reminder {first} ({described}) has no next date after 9999-12-{day}; to finish it, "
+        f"stop it repeating first: crm reminders edit {first} --every '' && crm done {first}"
+    )
+    # nothing was written: still open, no next occurrence
+    assert [r.id for r in reminders.list_reminders(conn, reminders.ReminderFilters())] == [first]
+    # the way out the message gives works
+    reminders.edit(conn, first, reminders.ReminderChanges(rule=""), now=NOW)
+    done, following = reminders.complete(conn, first, now=NOW)
+    assert done.done_at is not None and following is None
+
+
+def test_a_rule_that_ends_by_itself_just_ends(conn: sqlite3.Connection) -> None:
+    rule = "FREQ=WEEKLY;COUNT=1"
+    first = reminders.add(conn, "once", When(datetime(2026, 11, 23, 10), True), now=NOW, rule=rule)
+    done, following = reminders.complete(conn, first.id, now=NOW)
+    assert done.done_at is not None and following is None
+
+
 def test_snooze_keeps_time_and_recurrence(conn: sqlite3.Connection) -> None:
     first = remind(conn, datetime(2026, 11, 23, 10), "week")
     snoozed = reminders.snooze(conn, first, When(datetime(2026, 11, 25), False), now=NOW)

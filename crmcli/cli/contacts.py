@@ -151,6 +151,8 @@ def add(
 
     Give a name (or --first/--last, or --display), and any of the other fields.
     Emails and phones take an optional label: --email work:ann@example.com.
+    A contact with the same email as another, or (without an email) the same name and
+    company, is added all the same, with a warning naming the other one.
 
     Example: crm contact add "Ann Lee" --company Acme -e ann@acme.com -p 'mobile:+1 555 0100' -t lead
     """
@@ -189,6 +191,13 @@ def add(
         contact_id = contacts.create(conn, changes, now=now())
         contact = contacts.get(conn, contact_id)
         message(f"Added contact {contact_id}: {contact.name}")
+        # Added all the same (namesakes exist), but an accidental second copy is worth a word.
+        twin = contacts.look_alike(conn, contact_id)
+        if twin:
+            message(
+                f"Warning: contact {twin[0]} ({twin[1]}) looks the same; compare with "
+                f"crm contact show {twin[0]} (crm contact rm {contact_id} if this is a copy)"
+            )
         if fmt is not None:
             _print_contact(conn, contact_id, fmt)
 
@@ -420,7 +429,7 @@ def _edit_in_editor(conn: Any, contact_id: int) -> ContactChanges:
     while True:
         text = edit_text(text, what="contact")
         try:
-            return contact_form.parse(conn, text, contact)
+            return contact_form.parse(conn, text, contact, today=now().date())
         except CrmError as error:
             message(f"Error: {error.message}")
             if not interactive() or not typer.confirm("Edit again?", default=True, err=True):

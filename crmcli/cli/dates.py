@@ -119,7 +119,9 @@ def add(
     yearly = parse_yearly(when, day_first=cfg.day_first)
     with database(ctx, write=True) as conn:
         contact_id = contacts.resolve(conn, ref)
-        created = anniversaries.set_date(conn, contact_id, label, yearly, lead_days=lead)
+        created = anniversaries.set_date(
+            conn, contact_id, label, yearly, today=now().date(), lead_days=lead
+        )
         name = contacts.get(conn, contact_id).name
     nxt = next_occurrence(yearly.month, yearly.day, now().date(), feb29=cfg.feb29)
     verb = "Added" if created else "Changed"
@@ -141,7 +143,9 @@ def remove(
 
     with database(ctx, write=True) as conn:
         contact_id = contacts.resolve(conn, ref)
-        confirm(f"Remove {label.strip()} of {contacts.get(conn, contact_id).name}?", yes=yes)
+        # A missing date is the error, not a question about it (nor "add --yes" off a terminal).
+        _, stored = anniversaries.find_date(conn, contact_id, label)
+        confirm(f"Remove {stored} of {contacts.get(conn, contact_id).name}?", yes=yes)
         removed = anniversaries.remove_date(conn, contact_id, label)
         name = contacts.get(conn, contact_id).name
     message(f"Removed {removed} of {name}")

@@ -244,12 +244,12 @@ def import_command(
             elif kind == "vcf":
                 from crmcli.io.vcard import read_vcards
 
-                records = read_vcards(text.stream)
+                records = csv_in.guard_decoding(read_vcards(text.stream), text)
                 described = "vCard"
             else:
                 from crmcli.io.json_in import read_json
 
-                records = read_json(text.stream)
+                records = csv_in.guard_decoding(read_json(text.stream), text)
                 described = "JSON"
             reject_file: _Rejects | None = None
             if skip_invalid and not dry_run:

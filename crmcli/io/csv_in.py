@@ -12,12 +12,14 @@ import csv
 import io
 import re
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from crmcli.errors import UsageError, ValidationError
 from crmcli.io.record import Record, normalize_label
+
+T = TypeVar("T")
 
 csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
 
@@ -123,6 +125,29 @@ def open_text(binary: IO[bytes], encoding: str | None = None) -> TextSource:
     raw = io.BufferedReader(_Prefixed(head, binary), buffer_size=256 * 1024)
     stream = io.TextIOWrapper(raw, encoding=used, newline="")
     return TextSource(stream, used, sample)
+
+
+def not_decodable(encoding: str, where: str = "") -> ValidationError:
+    """The error for bytes that ``encoding`` cannot decode, with an encoding to try instead.
+
+    The suggestion is never the one that just failed: cp1252 leaves five bytes undefined, so
+    after it comes latin-1, which reads any byte. utf-8-sig is shown as the utf-8 people typed.
+    """
+    name = codecs.lookup(encoding).name
+    shown = "utf-8" if name == "utf-8-sig" else encoding
+    other = "latin-1" if name == "cp1252" else "cp1252"
+    return ValidationError(
+        f"the file is not valid {shown}{where}; give its encoding, e.g. --encoding {other}"
+    )
+
+
+def guard_decoding(records: Iterable[T], text: TextSource) -> Iterator[T]:
+    """``records`` read from ``text``, a byte that does not decode being one error line (the
+    vCard and JSON readers decode as they go, like the CSV one)."""
+    try:
+        yield from records
+    except UnicodeDecodeError:
+        raise not_decodable(text.encoding) from None
 
 
 def _outside_quotes(line: str, char: str) -> int:
@@ -767,10 +792,7 @@ class CsvSource:
                     row = [unneutralise(c) for c in row]
                 yield record(row, f"line {start}")
         except UnicodeDecodeError:
-            raise ValidationError(
-                f"the file is not valid {self.text.encoding} near line {last + 1}; "
-                "give its encoding, e.g. --encoding cp1252"
-            ) from None
+            raise not_decodable(self.text.encoding, f" near line {last + 1}") from None
         except csv.Error as exc:
             if "end of data" in str(exc):
                 raise ValidationError(
@@ -809,9 +831,7 @@ def open_csv(
             if reader.line_num > 20:
                 break
     except UnicodeDecodeError:
-        raise ValidationError(
-            f"the file is not valid {text.encoding}; give its encoding, e.g. --encoding cp1252"
-        ) from None
+        raise not_decodable(text.encoding) from None
     if not header:
         raise ValidationError("the file has no header row (a first line naming the columns)")
     header = [h.replace("\ufeff", "") for h in header]
