@@ -142,7 +142,12 @@ def _rows(
 
 
 def _upcoming(row: sqlite3.Row, today: date, feb29: str) -> Upcoming:
-    occurs = next_occurrence(row["month"], row["day"], today, feb29=feb29)
+    start = today
+    if row["year"] is not None:
+        # A date still to come (a wedding planned for 2028) first occurs on that very day:
+        # no listing, agenda line or greeting a year before it happens.
+        start = max(today, date(row["year"], row["month"], row["day"]))
+    occurs = next_occurrence(row["month"], row["day"], start, feb29=feb29)
     return Upcoming(
         contact_id=row["contact_id"],
         contact_uid=row["uid"],

@@ -132,6 +132,21 @@ def test_trashed_contacts_have_no_dates(conn: sqlite3.Connection) -> None:
     assert upcoming(conn, date(2026, 11, 23)) == []
 
 
+def test_a_date_still_to_come_first_occurs_on_its_own_day(conn: sqlite3.Connection) -> None:
+    person(conn, "Planned wedding", anniversary="2028-01-10")
+    person(conn, "Next week", anniversary="2026-11-30")
+    today = date(2026, 11, 23)
+    a_year = upcoming(conn, today, days=366)
+    assert [(u.name, u.occurs_on, u.what) for u in a_year] == [
+        ("Next week", date(2026, 11, 30), "anniversary")
+    ]
+    later = upcoming(conn, today, days=800)
+    assert [(u.name, u.occurs_on) for u in later][-1] == ("Planned wedding", date(2028, 1, 10))
+    assert [u.name for u in upcoming_for_agenda(conn, date(2027, 1, 1))] == []
+    first_anniversary = upcoming(conn, date(2029, 1, 1), days=30)
+    assert [u.what for u in first_anniversary] == ["1st anniversary"]
+
+
 def test_agenda_lead_times(conn: sqlite3.Connection) -> None:
     today = date(2026, 11, 23)
     person(conn, "Birthday in 7", birthday="--11-30")
