@@ -182,8 +182,20 @@ def upcoming(
     """
     if days < 0:
         raise ValidationError(f"--days {days} must be 0 or more")
-    found = (_upcoming(row, today, feb29) for row in _rows(conn, kind=kind, tags=tags))
-    return _sorted(u for u in found if u.days_until <= days)
+    found = every_date(conn, today, kind=kind, tags=tags, feb29=feb29)
+    return [u for u in found if u.days_until <= days]
+
+
+def every_date(
+    conn: sqlite3.Connection,
+    today: date,
+    *,
+    kind: str | None = None,
+    tags: Sequence[str] = (),
+    feb29: str = "feb28",
+) -> list[Upcoming]:
+    """Every yearly date once, at its next occurrence however far off, soonest first."""
+    return _sorted(_upcoming(row, today, feb29) for row in _rows(conn, kind=kind, tags=tags))
 
 
 def upcoming_for_agenda(

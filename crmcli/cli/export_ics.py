@@ -65,9 +65,7 @@ def ics(
         found: list[anniversaries.Upcoming] = []
         seen: set[tuple[int, str]] = set()
         for wanted in kind or [None]:  # type: ignore[list-item]
-            for item in anniversaries.upcoming(
-                conn, moment.date(), days=366, kind=wanted, feb29=cfg.feb29
-            ):
+            for item in anniversaries.every_date(conn, moment.date(), kind=wanted, feb29=cfg.feb29):
                 if (item.contact_id, item.label.lower()) not in seen:
                     seen.add((item.contact_id, item.label.lower()))
                     found.append(item)
