@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -87,3 +88,29 @@ class Cli:
 @pytest.fixture
 def cli() -> Cli:
     return Cli()
+
+
+_FAKE_EDITOR = """
+import json, pathlib, sys
+edits = json.loads(pathlib.Path(__file__).with_suffix(".json").read_text())
+path = pathlib.Path(sys.argv[1])
+text = path.read_text()
+for old, new in edits["replace"]:
+    text = text.replace(old, new)
+path.write_text(text + edits["append"])
+"""
+
+
+@pytest.fixture
+def fake_editor(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[..., None]:
+    """``fake_editor((old, new), ..., append="")`` points $EDITOR at a script that makes those
+    replacements in the file it is given, then appends ``append``: a user editing a form."""
+    script = tmp_path / "fake_editor.py"
+    script.write_text(_FAKE_EDITOR, encoding="utf-8")
+    monkeypatch.setenv("EDITOR", f"{sys.executable} {script}")
+
+    def use(*replacements: tuple[str, str], append: str = "") -> None:
+        edits = {"replace": [list(pair) for pair in replacements], "append": append}
+        script.with_suffix(".json").write_text(json.dumps(edits), encoding="utf-8")
+
+    return use

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import stat
-import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from tests.conftest import Cli
@@ -73,8 +73,8 @@ def test_user_errors_are_one_line(cli: Cli) -> None:
 
 
 def test_a_birthday_in_the_future_is_refused_everywhere(
-    cli: Cli, tmp_path: Path, monkeypatch
-) -> None:  # type: ignore[no-untyped-def]
+    cli: Cli, fake_editor: Callable[..., None]
+) -> None:
     error = (
         "Error: birthday 2031-05-01 is in the future; give the year it happened, "
         "or --05-01 without a year\n"
@@ -86,13 +86,7 @@ def test_a_birthday_in_the_future_is_refused_everywhere(
     assert cli("contact", "edit", "ann", "--birthday", "May 1 2031", code=1).stderr == error
     assert cli("dates", "add", "ann", "Birthday", "2031-05-01", code=1).stderr == error
     cli("dates", "add", "ann", "wedding", "2031-05-01")
-    script = tmp_path / "future_editor.py"
-    script.write_text(
-        "import sys, pathlib\n"
-        "p = pathlib.Path(sys.argv[1])\n"
-        "p.write_text(p.read_text().replace('birthday: 2026-11-23', 'birthday: 2031-05-01'))\n"
-    )
-    monkeypatch.setenv("EDITOR", f"{sys.executable} {script}")
+    fake_editor(("birthday: 2026-11-23", "birthday: 2031-05-01"))
     result = cli("contact", "edit", "ann", "--editor", code=1)
     assert result.stderr.endswith(error.replace("\n", "; nothing was saved\n"))
     data = cli.json("contact", "show", "ann")
@@ -152,20 +146,14 @@ def test_edit_unknown_field_and_nothing_to_do(cli: Cli) -> None:
     assert "nothing to change" in result.stderr
 
 
-def test_edit_in_editor(cli: Cli, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_edit_in_editor(cli: Cli, fake_editor: Callable[..., None]) -> None:
     add_ann(cli)
-    script = tmp_path / "fake_editor.py"
-    script.write_text(
-        "import sys, pathlib\n"
-        "p = pathlib.Path(sys.argv[1])\n"
-        "text = p.read_text()\n"
-        "text = text.replace('title: \\n', 'title: Head of Sales\\n')\n"
-        "text = text.replace('tags: lead', 'tags: lead, vip')\n"
-        "text = text.replace('field.territory: North', 'field.territory: South')\n"
-        "text += 'email: other:ann2@acme.example\\n'\n"
-        "p.write_text(text)\n"
+    fake_editor(
+        ("title: \n", "title: Head of Sales\n"),
+        ("tags: lead", "tags: lead, vip"),
+        ("field.territory: North", "field.territory: South"),
+        append="email: other:ann2@acme.example\n",
     )
-    monkeypatch.setenv("EDITOR", f"{sys.executable} {script}")
     result = cli("contact", "edit", "ann", "--editor")
     assert "Updated contact 1" in result.stderr
     data = cli.json("contact", "show", "ann")
@@ -176,15 +164,9 @@ def test_edit_in_editor(cli: Cli, tmp_path: Path, monkeypatch) -> None:  # type:
     assert data["birthday"] == "--04-15"  # untouched lines stay as they were
 
 
-def test_editor_form_error_saves_nothing(cli: Cli, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def test_editor_form_error_saves_nothing(cli: Cli, fake_editor: Callable[..., None]) -> None:
     add_ann(cli)
-    script = tmp_path / "bad_editor.py"
-    script.write_text(
-        "import sys, pathlib\n"
-        "p = pathlib.Path(sys.argv[1])\n"
-        "p.write_text(p.read_text().replace('title: ', 'title: Boss\\nnickname: Annie\\n#'))\n"
-    )
-    monkeypatch.setenv("EDITOR", f"{sys.executable} {script}")
+    fake_editor(("title: ", "title: Boss\nnickname: Annie\n#"))
     result = cli("contact", "edit", "ann", "--editor", code=1)
     assert "unknown field 'nickname'" in result.stderr
     assert cli.json("contact", "show", "ann")["title"] is None
