@@ -101,6 +101,8 @@ def seed_contacts(
 def _ascii(text: str) -> str:
     import unicodedata
 
+    # NFKD splits é into e + accent; a few letters (Turkish ı, ø, ß, ł) have no such split
+    text = text.translate(str.maketrans({"ı": "i", "ø": "o", "ß": "ss", "ł": "l", "đ": "d"}))
     return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
 
 
