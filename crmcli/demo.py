@@ -102,7 +102,8 @@ def _ascii(text: str) -> str:
     import unicodedata
 
     # NFKD splits é into e + accent; a few letters (Turkish ı, ø, ß, ł) have no such split
-    text = text.translate(str.maketrans({"ı": "i", "ø": "o", "ß": "ss", "ł": "l", "đ": "d"}))
+    spelled: dict[str, str | int | None] = {"ı": "i", "ø": "o", "ß": "ss", "ł": "l", "đ": "d"}
+    text = text.translate(str.maketrans(spelled))
     return unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
 
 

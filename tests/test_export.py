@@ -5,6 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import stat
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -124,6 +127,30 @@ def test_output_file_is_private_and_errors_name_the_target(
     gone = cli("export", "contacts", "-o", str(missing), code=1)
     assert gone.stderr == f"Error: cannot write {missing}: No such file or directory\n"
     assert sorted(p.name for p in folder_path.iterdir()) == ["contacts.csv"]
+
+
+def test_output_into_a_device_a_pipe_or_through_a_symlink(
+    cli: Any, filled: None, tmp_path: Path
+) -> None:
+    # /dev/full stays a device (a rename over it would replace it) and its error is reported
+    full = cli("export", "contacts", "-o", "/dev/full", code=1)
+    assert full.stderr == "Error: cannot write /dev/full: No space left on device\n"
+    assert stat.S_ISCHR(os.stat("/dev/full").st_mode)
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    cli("export", "contacts", "-o", str(fifo))
+    reader.join(timeout=10)
+    assert received and received[0].startswith(b"uid,name,")
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+    real = tmp_path / "real.csv"
+    real.write_text("old\n")
+    link = tmp_path / "link.csv"
+    link.symlink_to(real)
+    cli("export", "contacts", "-o", str(link))
+    assert link.is_symlink() and real.read_text().startswith("uid,name,")
 
 
 def test_fields_and_json_shape(cli: Any, filled: None) -> None:

@@ -276,7 +276,18 @@ def output_file(path: Path | None) -> Iterator[IO[str]]:
         return
     if path.is_dir():
         raise UsageError(f"--output {path} is a folder; give a file name inside it")
-    temp = path.with_name(f".{path.name}.tmp{os.getpid()}")
+    if path.exists() and not path.is_file():
+        # A device or a pipe (/dev/stdout, a FIFO): write into it. Renaming a temporary file
+        # over it would replace the device itself.
+        try:
+            with open(path, "w", encoding="utf-8", newline="") as device:
+                yield device
+        except OSError as exc:
+            raise CrmError(f"cannot write {path}: {exc.strerror}") from None
+        return
+    # Through a symlink, the file it points to is replaced, not the link.
+    target = path.resolve() if path.is_symlink() else path
+    temp = target.with_name(f".{target.name}.tmp{os.getpid()}")
     try:
         handle = open_private(temp)
     except OSError as exc:
@@ -284,7 +295,7 @@ def output_file(path: Path | None) -> Iterator[IO[str]]:
     try:
         with handle:
             yield handle
-        os.replace(temp, path)
+        os.replace(temp, target)
     except OSError as exc:
         raise CrmError(f"cannot write {path}: {exc.strerror}") from None
     finally:
