@@ -190,11 +190,22 @@ def backup(conn: sqlite3.Connection, target: Path) -> None:
         raise DatabaseError(f"{target} already exists; choose another file or remove it first")
     try:
         _create_private_file(target)
-        with sqlite3.connect(target) as copy:
-            conn.backup(copy)
-        copy.close()
     except OSError as exc:
         raise DatabaseError(f"cannot write backup {target}: {exc.strerror}") from None
+    try:
+        copy = sqlite3.connect(target)
+        try:
+            conn.backup(copy)
+        finally:
+            copy.close()
+    except (OSError, sqlite3.Error) as exc:
+        # a half-written copy must not pass for a backup
+        target.unlink(missing_ok=True)
+        reason = exc.strerror if isinstance(exc, OSError) else str(exc)
+        raise DatabaseError(f"cannot write backup {target}: {reason}") from None
+    except BaseException:
+        target.unlink(missing_ok=True)
+        raise
 
 
 def check(conn: sqlite3.Connection) -> list[str]:

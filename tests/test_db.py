@@ -154,3 +154,12 @@ def test_backup_and_check(conn: sqlite3.Connection, tmp_path: Path) -> None:
     assert db.check(conn) == []
     with pytest.raises(DatabaseError, match="already exists"):
         db.backup(conn, target)
+
+
+def test_a_failed_backup_leaves_no_file(db_path: Path, tmp_path: Path) -> None:
+    source = db.connect(db_path, write=True)
+    source.close()  # the backup fails part-way: the source cannot be read
+    target = tmp_path / "copy.db"
+    with pytest.raises(DatabaseError, match="cannot write backup"):
+        db.backup(source, target)
+    assert not target.exists()
