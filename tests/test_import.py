@@ -387,7 +387,7 @@ BAD = (
 def test_dry_run_writes_nothing(cli: Any, conn: sqlite3.Connection, ann: int) -> None:
     before = conn.execute("SELECT * FROM contacts").fetchall()
     result = cli("import", str(FIXTURES / "google.csv"), "--dry-run")
-    assert "Dry run, nothing saved: would have 3 rows" in result.stderr
+    assert "Dry run, nothing saved: would have imported 3 rows" in result.stderr
     assert "2 created, 0 updated, 1 merged" in result.stderr
     lines = result.stdout.splitlines()
     assert lines[0] == "position\taction\tname\tcontact_id"

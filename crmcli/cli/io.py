@@ -288,8 +288,9 @@ def import_command(
     parts = ", ".join(
         f"{counts[k]} {k}" for k in ("created", "updated", "merged", "skipped", "rejected")
     )
-    head = "Dry run, nothing saved: would have" if dry_run else "Imported"
-    message(f"{head} {counts['rows']} rows from {name} ({described}): {parts}")
+    head = "Dry run, nothing saved: would have imported" if dry_run else "Imported"
+    rows = f"{counts['rows']} row{'' if counts['rows'] == 1 else 's'}"
+    message(f"{head} {rows} from {name} ({described}): {parts}")
     if reject_file is not None and reject_file.handle is not None:
         message(
             f"Rejected rows written to {reject_file.path}: fix them and run "
