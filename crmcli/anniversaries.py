@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import date
-from typing import Any
+from typing import Any, NamedTuple
 
 from crmcli.dates import YearlyDate, check_birthday, format_date, next_occurrence
 from crmcli.db import transaction
@@ -58,8 +57,7 @@ def describe(kind: str, label: str, years: int | None) -> str:
     return f"{label}: {years} year{'s' if years != 1 else ''}"
 
 
-@dataclass(frozen=True)
-class Upcoming:
+class Upcoming(NamedTuple):
     """One occurrence of a yearly date."""
 
     contact_id: int

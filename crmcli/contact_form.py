@@ -11,7 +11,8 @@ import sqlite3
 from datetime import date
 
 from crmcli import contacts
-from crmcli.contacts import Contact, ContactChanges, Labeled, parse_labeled
+from crmcli.contact_changes import ContactChanges
+from crmcli.contacts import Contact, Labeled, parse_labeled
 from crmcli.errors import ValidationError
 
 HEADER = """\

@@ -8,12 +8,15 @@ import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from crmcli import search
 from crmcli.clock import local_naive, to_utc_text
 from crmcli.db import transaction
 from crmcli.errors import AmbiguousRef, NotFound, UsageError, ValidationError
+
+if TYPE_CHECKING:  # the class lives apart: reading a contact never needs it (start-up time)
+    from crmcli.contact_changes import ContactChanges
 
 #: plain text columns a user sets directly, in the order forms and JSON show them
 TEXT_FIELDS = (
@@ -52,8 +55,7 @@ PHONE_PATTERN = r"^\+?[\d\s().\-/]+((ext\.?|x|#)\s*\d+)?$"
 _FIELD_KEY = r"^[A-Za-z][A-Za-z0-9_. -]{0,63}$"
 
 
-@dataclass(frozen=True)
-class Labeled:
+class Labeled(NamedTuple):
     """An email or phone with its optional label (work, home, mobile...)."""
 
     value: str
@@ -130,39 +132,6 @@ def parse_field_assignment(text: str) -> tuple[str, str]:
     if not sep:
         raise ValidationError(f"custom field {text!r} needs the form key=value (e.g. region=EMEA)")
     return validate_field_key(key), value.strip()
-
-
-@dataclass
-class ContactChanges:
-    """What to change on a contact; also describes a new contact. Empty means "leave as is".
-
-    ``text`` maps a :data:`TEXT_FIELDS` name to a value, or to None to clear it. ``replace_*``
-    lists, when not None, replace the whole collection (the edit form does that); ``add_*`` and
-    ``remove_*`` change it piece by piece (the command-line options).
-    """
-
-    text: dict[str, str | None] = field(default_factory=dict)
-    add_emails: list[Labeled] = field(default_factory=list)
-    remove_emails: list[str] = field(default_factory=list)
-    replace_emails: list[Labeled] | None = None
-    add_phones: list[Labeled] = field(default_factory=list)
-    remove_phones: list[str] = field(default_factory=list)
-    replace_phones: list[Labeled] | None = None
-    add_tags: list[str] = field(default_factory=list)
-    remove_tags: list[str] = field(default_factory=list)
-    replace_tags: list[str] | None = None
-    set_fields: dict[str, str] = field(default_factory=dict)
-    clear_fields: list[str] = field(default_factory=list)
-    replace_fields: dict[str, str] | None = None
-    #: "birthday"/"anniversary" -> "YYYY-MM-DD" or "--MM-DD", or None to clear
-    dates: dict[str, str | None] = field(default_factory=dict)
-    referred_by_id: int | None = None
-    clear_referred_by: bool = False
-    cadence_days: int | None = None
-    clear_cadence: bool = False
-
-    def is_empty(self) -> bool:
-        return self == ContactChanges()
 
 
 @dataclass

@@ -16,6 +16,7 @@ import re
 import warnings
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import NamedTuple
 
 from crmcli.errors import DateParseError, UsageError, ValidationError
 
@@ -97,8 +98,7 @@ _PERIOD_WORDS = {
 }
 
 
-@dataclass(frozen=True)
-class When:
+class When(NamedTuple):
     """A resolved date expression.
 
     ``at`` is naive local wall-clock time. ``has_time`` is False when the user gave only a date:

@@ -6,17 +6,18 @@ import os
 import sqlite3
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 from crmcli.errors import DatabaseError, UsageError
 
 #: how long a writer waits for another process's transaction before giving up (milliseconds)
 BUSY_TIMEOUT_MS = 15_000
+#: how many migrations crmcli.migrations has (a test keeps the two equal)
+SCHEMA_VERSION = 5
 
 
-@dataclass(frozen=True)
-class DbLocation:
+class DbLocation(NamedTuple):
     """The database file in use, and why that one (for ``crm db path``)."""
 
     path: Path
@@ -127,18 +128,18 @@ def migrate(
 
     ``stop_before`` (a migration name) stops there: tests use it to build older schemas.
     """
-    from crmcli.migrations import MIGRATIONS
-
     version = conn.execute("PRAGMA user_version").fetchone()[0]
-    if version > len(MIGRATIONS):
+    if version > SCHEMA_VERSION:
         raise DatabaseError(
             f"database {path} was written by a newer crmcli (schema {version}, this one knows "
-            f"{len(MIGRATIONS)}); upgrade crmcli. The file was left untouched"
+            f"{SCHEMA_VERSION}); upgrade crmcli. The file was left untouched"
         )
-    if version == len(MIGRATIONS) and stop_before is None:
-        return 0
+    if version == SCHEMA_VERSION and stop_before is None:
+        return 0  # the usual case, decided without importing the migrations
     # sqlite-utils only when there is schema work to do: it costs ~100 ms to import.
     import sqlite_utils
+
+    from crmcli.migrations import MIGRATIONS
 
     wrapped = sqlite_utils.Database(conn)
     applied = 0

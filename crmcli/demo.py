@@ -12,7 +12,8 @@ from collections.abc import Callable
 from datetime import datetime
 
 from crmcli import contacts
-from crmcli.contacts import ContactChanges, Labeled
+from crmcli.contact_changes import ContactChanges
+from crmcli.contacts import Labeled
 
 PEOPLE = [
     ("Ana", "García", "Solaris Energía", "Head of Procurement", "Madrid", "ES", "+34 612 345 678"),

@@ -11,7 +11,7 @@ import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from crmcli import search
 from crmcli.clock import from_utc_text, to_utc_text
@@ -23,8 +23,7 @@ KINDS = ("note", "call", "email", "meeting", "message", "visit")
 _KIND = r"^[a-z][a-z0-9_-]{0,29}$"  # matched via re's cache: compiled on first use
 
 
-@dataclass(frozen=True)
-class Note:
+class Note(NamedTuple):
     """One note as stored; ``at`` is when it happened (UTC text)."""
 
     id: int
@@ -231,8 +230,7 @@ def recent(conn: sqlite3.Connection, contact_id: int, *, limit: int = 5) -> list
 # --- keep-in-touch cadence --------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class TouchDue:
+class TouchDue(NamedTuple):
     """A contact whose cadence has run out: no note since ``since`` (its last note, or when it
     was added if it has none); due on ``due_on`` (local date)."""
 

@@ -18,7 +18,7 @@ import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from crmcli.clock import from_utc_text, local_naive, to_utc_text
 from crmcli.dates import (
@@ -32,8 +32,7 @@ from crmcli.db import transaction
 from crmcli.errors import CrmError, NotFound, ValidationError
 
 
-@dataclass(frozen=True)
-class Reminder:
+class Reminder(NamedTuple):
     """One reminder as stored."""
 
     id: int

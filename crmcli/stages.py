@@ -7,9 +7,8 @@ Owns the ``stages`` table's SQL.
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import asdict, dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from crmcli.clock import to_utc_text
 from crmcli.db import transaction
@@ -18,8 +17,7 @@ from crmcli.errors import NotFound, UsageError, ValidationError
 OPEN, WON, LOST = "open", "won", "lost"
 
 
-@dataclass(frozen=True)
-class Stage:
+class Stage(NamedTuple):
     id: int
     name: str
     kind: str
@@ -28,7 +26,7 @@ class Stage:
     stale_days: int | None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return self._asdict()
 
 
 def _stage(row: sqlite3.Row) -> Stage:

@@ -11,7 +11,7 @@ import pytest
 
 from crmcli import anniversaries, contacts
 from crmcli.anniversaries import describe, ordinal, upcoming, upcoming_for_agenda
-from crmcli.contacts import ContactChanges
+from crmcli.contact_changes import ContactChanges
 from crmcli.dates import YearlyDate
 from tests.conftest import Cli
 

@@ -8,7 +8,8 @@ from datetime import datetime
 import pytest
 
 from crmcli import contacts
-from crmcli.contacts import ContactChanges, Labeled, ListFilters, parse_labeled
+from crmcli.contact_changes import ContactChanges
+from crmcli.contacts import Labeled, ListFilters, parse_labeled
 from crmcli.errors import AmbiguousRef, NotFound, UsageError, ValidationError
 
 NOW = datetime(2026, 11, 23, 9, 0)

@@ -20,7 +20,8 @@ from typing import Any
 import pytest
 
 from crmcli import contacts, greetings, mailer, templates
-from crmcli.contacts import ContactChanges, Labeled
+from crmcli.contact_changes import ContactChanges
+from crmcli.contacts import Labeled
 from crmcli.errors import ValidationError
 from tests.conftest import Cli
 

@@ -18,7 +18,8 @@ import pytest
 
 from crmcli import contacts, importer
 from crmcli.clock import now
-from crmcli.contacts import ContactChanges, Labeled
+from crmcli.contact_changes import ContactChanges
+from crmcli.contacts import Labeled
 from crmcli.io import csv_in
 from crmcli.io.record import Record
 

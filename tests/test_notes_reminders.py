@@ -9,7 +9,7 @@ from datetime import date, datetime
 import pytest
 
 from crmcli import contacts, history, notes, reminders, search
-from crmcli.contacts import ContactChanges
+from crmcli.contact_changes import ContactChanges
 from crmcli.dates import When, parse_every
 from crmcli.errors import CrmError, NotFound, ValidationError
 

@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta, timezone
 import pytest
 
 from crmcli import contacts, deals, forecast, notes, pipeline, stages
-from crmcli.contacts import ContactChanges
+from crmcli.contact_changes import ContactChanges
 from crmcli.errors import NotFound, UsageError, ValidationError
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)

@@ -72,7 +72,7 @@ def test_broken_pipe_is_quiet(db_path: Path) -> None:
     # Build many contacts quickly in-process, then cut the pipe after one line.
     from crmcli import contacts, db
     from crmcli.clock import now
-    from crmcli.contacts import ContactChanges
+    from crmcli.contact_changes import ContactChanges
 
     conn = db.connect(db_path)
     for i in range(2000):

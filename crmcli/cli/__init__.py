@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import copy
 import importlib
-from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, NamedTuple
 
 import typer
 
@@ -19,8 +18,7 @@ from crmcli import __version__
 from crmcli.cli._common import CliState, CrmGroup, CrmTyper
 
 
-@dataclass(frozen=True)
-class Entry:
+class Entry(NamedTuple):
     """A top-level command: where it lives (module, attribute) and its one-line help."""
 
     module: str

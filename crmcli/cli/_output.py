@@ -13,10 +13,9 @@ import os
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import IO, Any, TextIO
+from typing import IO, Any, NamedTuple, TextIO
 
 from crmcli.errors import CrmError, UsageError
 
@@ -29,8 +28,7 @@ class OutputFormat(str, Enum):
     tsv = "tsv"
 
 
-@dataclass(frozen=True)
-class Column:
+class Column(NamedTuple):
     """One column of a listing: its JSON key, its table header, and how a table shows it."""
 
     key: str
@@ -82,7 +80,7 @@ def _plain(value: Any) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    if isinstance(value, (list, tuple)):
+    if type(value) in (list, tuple):  # not a NamedTuple record: that one prints as itself
         return ", ".join(_plain(v) for v in value)
     if isinstance(value, dict):
         import json

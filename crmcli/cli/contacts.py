@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -20,8 +20,11 @@ from crmcli.cli._common import (
     parse_when_option,
 )
 from crmcli.cli._output import Column, OutputFormat, console, emit, emit_record, message
-from crmcli.contacts import ContactChanges, ListFilters, parse_labeled
+from crmcli.contacts import ListFilters, parse_labeled
 from crmcli.errors import CrmError, UsageError
+
+if TYPE_CHECKING:  # imported by add and edit only: show and list never build the class
+    from crmcli.contact_changes import ContactChanges
 
 app = CrmTyper(help="Add, show, change, find and remove contacts.")
 
@@ -156,6 +159,8 @@ def add(
 
     Example: crm contact add "Ann Lee" --company Acme -e ann@acme.com -p 'mobile:+1 555 0100' -t lead
     """
+    from crmcli.contact_changes import ContactChanges
+
     if name and not (first or last):
         parts = name.split(None, 1)
         first, last = parts[0], (parts[1] if len(parts) > 1 else None)
@@ -349,6 +354,8 @@ def edit(
 
     Example: crm contact edit ann --title CTO --tag customer --untag lead --rm-email old@acme.com
     """
+    from crmcli.contact_changes import ContactChanges
+
     changes = ContactChanges(
         text=_text_changes(
             first_name=first,

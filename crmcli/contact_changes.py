@@ -1,0 +1,44 @@
+"""What to change on a contact (or what a new one holds): the input of contacts.create/update.
+
+Kept out of :mod:`crmcli.contacts` so that commands which only read contacts (show, search,
+list) do not pay for building this many-field class at start-up.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from crmcli.contacts import Labeled
+
+
+@dataclass
+class ContactChanges:
+    """What to change on a contact; also describes a new contact. Empty means "leave as is".
+
+    ``text`` maps a :data:`TEXT_FIELDS` name to a value, or to None to clear it. ``replace_*``
+    lists, when not None, replace the whole collection (the edit form does that); ``add_*`` and
+    ``remove_*`` change it piece by piece (the command-line options).
+    """
+
+    text: dict[str, str | None] = field(default_factory=dict)
+    add_emails: list[Labeled] = field(default_factory=list)
+    remove_emails: list[str] = field(default_factory=list)
+    replace_emails: list[Labeled] | None = None
+    add_phones: list[Labeled] = field(default_factory=list)
+    remove_phones: list[str] = field(default_factory=list)
+    replace_phones: list[Labeled] | None = None
+    add_tags: list[str] = field(default_factory=list)
+    remove_tags: list[str] = field(default_factory=list)
+    replace_tags: list[str] | None = None
+    set_fields: dict[str, str] = field(default_factory=dict)
+    clear_fields: list[str] = field(default_factory=list)
+    replace_fields: dict[str, str] | None = None
+    #: "birthday"/"anniversary" -> "YYYY-MM-DD" or "--MM-DD", or None to clear
+    dates: dict[str, str | None] = field(default_factory=dict)
+    referred_by_id: int | None = None
+    clear_referred_by: bool = False
+    cadence_days: int | None = None
+    clear_cadence: bool = False
+
+    def is_empty(self) -> bool:
+        return self == ContactChanges()
