@@ -31,48 +31,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))  # the seed_* modules b
 DATA = ROOT / "benchmarks" / ".data"
 NOW = "2026-11-23T09:00"
 
-FIRST = [
-    "Ann",
-    "Ben",
-    "Chloé",
-    "Daniel",
-    "Elif",
-    "Farah",
-    "Gustav",
-    "Hannah",
-    "Ibrahim",
-    "Julia",
-    "Kenji",
-    "Laura",
-    "Mateo",
-    "Nora",
-    "Omar",
-    "Priya",
-    "Quentin",
-    "Rosa",
-    "Samuel",
-    "Tomás",
-]
-LAST = [
-    "García",
-    "Okafor",
-    "Dubois",
-    "Kim",
-    "Yılmaz",
-    "Haddad",
-    "Lindqvist",
-    "Schmidt",
-    "Diallo",
-    "Rossi",
-    "Watanabe",
-    "Jones",
-    "Fernández",
-    "Berg",
-    "Farouk",
-    "Sharma",
-    "Moreau",
-    "Silva",
-]
+# the same names as the generated Google CSV
+from gen_csv import FIRST, LAST  # noqa: E402
+
 COMPANIES = [
     "Acme",
     "Northwind",

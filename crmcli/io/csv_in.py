@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any, TypeVar
 
+from crmcli.contacts import TEXT_FIELDS
 from crmcli.errors import UsageError, ValidationError
 from crmcli.io.record import Record, normalize_label
 
@@ -33,23 +34,9 @@ FORMAT_NAMES = {
     "crmcli": "crmcli export",
     "generic": "CSV",
 }
-_TEXT_FIELDS = (
-    "first_name",
-    "last_name",
-    "display_name",
-    "company",
-    "title",
-    "street",
-    "city",
-    "region",
-    "postal_code",
-    "country",
-    "website",
-    "source",
-)
 #: what --map accepts after "=" (besides field:NAME, date:LABEL, email:LABEL, phone:LABEL)
 MAP_TARGETS = (
-    *_TEXT_FIELDS,
+    *TEXT_FIELDS,
     "name",
     "email",
     "phone",
@@ -326,7 +313,7 @@ _OWN_NUMBERED = re.compile(r"^(email|phone)_(\d+)(_label)?$")
 
 
 def _own(key: str) -> Target | None:
-    if key in _TEXT_FIELDS:
+    if key in TEXT_FIELDS:
         return ("text", key, None)
     match = _OWN_NUMBERED.match(key)
     if match:
@@ -492,7 +479,7 @@ def parse_map_target(text: str) -> Target:
     if lower.startswith(("email:", "phone:")):
         kind, _, label = lower.partition(":")
         return (kind, normalize_label(label), lower)
-    if lower in _TEXT_FIELDS:
+    if lower in TEXT_FIELDS:
         return ("text", lower, None)
     simple: dict[str, Target] = {
         "name": ("name", None, None),
