@@ -469,30 +469,37 @@ def restore(
         message(f"Restored contact {contact_id}: {contacts.get(conn, contact_id).name}")
 
 
-@app.command("list")
-def list_(
-    ctx: typer.Context,
-    tag: Annotated[
-        list[str] | None, typer.Option("--tag", "-t", help="Has this tag (repeat: all of them).")
-    ] = None,
-    company: Annotated[str | None, typer.Option(help="Company contains this text.")] = None,
-    text: Annotated[
-        str | None, typer.Option("--text", "-q", help="Matches this text anywhere (full-text).")
-    ] = None,
-    created_since: Annotated[
-        str | None, typer.Option(help="Added on or after: 2026-01-01, -2w, 'last mon'.")
-    ] = None,
-    updated_since: Annotated[
-        str | None, typer.Option(help="Changed on or after (same forms).")
-    ] = None,
-    sort: Annotated[str, typer.Option(help="name, company, created, updated or id.")] = "name",
-    desc: Annotated[bool, typer.Option("--desc", help="Reverse the order.")] = False,
-    limit: Annotated[int | None, typer.Option(help="At most this many.", min=1)] = None,
-    trash: Annotated[bool, typer.Option("--trash", help="List the contacts in the trash.")] = False,
-    fmt: FormatOpt = None,
-) -> None:
-    """List contacts, filtered and sorted."""
-    filters = ListFilters(
+# The filters of `crm contact list`, shared with `crm export contacts`.
+TagFilter = Annotated[
+    list[str] | None, typer.Option("--tag", "-t", help="Has this tag (repeat: all of them).")
+]
+CompanyFilter = Annotated[str | None, typer.Option(help="Company contains this text.")]
+TextFilter = Annotated[
+    str | None, typer.Option("--text", "-q", help="Matches this text anywhere (full-text).")
+]
+CreatedSince = Annotated[
+    str | None, typer.Option(help="Added on or after: 2026-01-01, -2w, 'last mon'.")
+]
+UpdatedSince = Annotated[str | None, typer.Option(help="Changed on or after (same forms).")]
+SortOpt = Annotated[str, typer.Option(help="name, company, created, updated or id.")]
+DescOpt = Annotated[bool, typer.Option("--desc", help="Reverse the order.")]
+LimitOpt = Annotated[int | None, typer.Option(help="At most this many.", min=1)]
+
+
+def list_filters(
+    tag: list[str] | None,
+    company: str | None,
+    text: str | None,
+    created_since: str | None,
+    updated_since: str | None,
+    sort: str,
+    desc: bool,
+    limit: int | None,
+    *,
+    trash: bool,
+) -> ListFilters:
+    """The options above as ListFilters (dates parsed by the one date parser)."""
+    return ListFilters(
         tags=list(tag or []),
         company=company,
         text=text,
@@ -502,6 +509,26 @@ def list_(
         descending=desc,
         limit=limit,
         deleted=trash,
+    )
+
+
+@app.command("list")
+def list_(
+    ctx: typer.Context,
+    tag: TagFilter = None,
+    company: CompanyFilter = None,
+    text: TextFilter = None,
+    created_since: CreatedSince = None,
+    updated_since: UpdatedSince = None,
+    sort: SortOpt = "name",
+    desc: DescOpt = False,
+    limit: LimitOpt = None,
+    trash: Annotated[bool, typer.Option("--trash", help="List the contacts in the trash.")] = False,
+    fmt: FormatOpt = None,
+) -> None:
+    """List contacts, filtered and sorted."""
+    filters = list_filters(
+        tag, company, text, created_since, updated_since, sort, desc, limit, trash=trash
     )
     with database(ctx) as conn:
         emit(

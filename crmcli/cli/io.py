@@ -16,7 +16,17 @@ import typer
 from crmcli.cli import export_ics
 from crmcli.cli._common import CrmTyper, database, now, parse_when_option
 from crmcli.cli._output import message, open_private, output_file
-from crmcli.contacts import ListFilters
+from crmcli.cli.contacts import (
+    CompanyFilter,
+    CreatedSince,
+    DescOpt,
+    LimitOpt,
+    SortOpt,
+    TagFilter,
+    TextFilter,
+    UpdatedSince,
+    list_filters,
+)
 from crmcli.errors import UsageError
 
 
@@ -328,22 +338,14 @@ def export_contacts_command(
     vcard_version: Annotated[
         str, typer.Option(help="vCard version: 4.0 or 3.0 (Apple, older phones).")
     ] = "4.0",
-    tag: Annotated[
-        list[str] | None, typer.Option("--tag", "-t", help="Has this tag (repeat: all of them).")
-    ] = None,
-    company: Annotated[str | None, typer.Option(help="Company contains this text.")] = None,
-    text: Annotated[
-        str | None, typer.Option("--text", "-q", help="Matches this text anywhere (full-text).")
-    ] = None,
-    created_since: Annotated[
-        str | None, typer.Option(help="Added on or after: 2026-01-01, -2w, 'last mon'.")
-    ] = None,
-    updated_since: Annotated[
-        str | None, typer.Option(help="Changed on or after (same forms).")
-    ] = None,
-    sort: Annotated[str, typer.Option(help="name, company, created, updated or id.")] = "name",
-    desc: Annotated[bool, typer.Option("--desc", help="Reverse the order.")] = False,
-    limit: Annotated[int | None, typer.Option(help="At most this many.", min=1)] = None,
+    tag: TagFilter = None,
+    company: CompanyFilter = None,
+    text: TextFilter = None,
+    created_since: CreatedSince = None,
+    updated_since: UpdatedSince = None,
+    sort: SortOpt = "name",
+    desc: DescOpt = False,
+    limit: LimitOpt = None,
     trash: Annotated[
         bool, typer.Option("--trash", help="Export the contacts in the trash.")
     ] = False,
@@ -363,16 +365,8 @@ def export_contacts_command(
     if vcard_version not in ("3.0", "4.0"):
         raise UsageError(f"--vcard-version {vcard_version!r} must be 4.0 or 3.0")
     chosen = csv_out.parse_fields(fields)
-    filters = ListFilters(
-        tags=list(tag or []),
-        company=company,
-        text=text,
-        created_since=parse_when_option(created_since) if created_since else None,
-        updated_since=parse_when_option(updated_since) if updated_since else None,
-        sort=sort,
-        descending=desc,
-        limit=limit,
-        deleted=trash,
+    filters = list_filters(
+        tag, company, text, created_since, updated_since, sort, desc, limit, trash=trash
     )
     with database(ctx) as conn, output_file(output) as out:
         rows = csv_out.export_contacts(conn, filters)
@@ -468,7 +462,6 @@ def export_notes_command(
     Example: crm export notes --since 2026-01-01 --excel -o notes.csv
     """
     from crmcli import contacts, notes
-    from crmcli.cli._common import parse_when_option
 
     keys = ("id", "contact_id", "contact", "kind", "at", "body", "created_at", "updated_at")
     with database(ctx) as conn:
