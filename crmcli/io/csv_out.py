@@ -107,30 +107,27 @@ _AT = {
 _PACKED = slice(7 + len(TEXT_FIELDS), 12 + len(TEXT_FIELDS))  # emails .. dates
 
 
+def _unpack(packed: str | None, parts: int = 2) -> list[list[str]]:
+    """A packed list column of _QUERY (records split by RS, their parts by US) as lists."""
+    return [p.split(_US, parts - 1) for p in packed.split(_RS)] if packed else []
+
+
 def export_contacts(conn: sqlite3.Connection, filters: ListFilters) -> Iterator[dict[str, Any]]:
     """Contacts matching ``filters`` as export dictionaries (:data:`EXPORT_KEYS` and ``id``)."""
     for row in _export_cursor(conn, filters):
         out: dict[str, Any] = {key: row[index] for key, index in _AT.items()}
         emails, phones, tags, fields, dates = row[_PACKED]
-        out["emails"] = [
-            {"email": e, "label": label or None}
-            for e, label in (p.split(_US) for p in emails.split(_RS))
-        ] if emails else []  # fmt: skip
-        out["phones"] = [
-            {"phone": v, "label": label or None}
-            for v, label in (p.split(_US) for p in phones.split(_RS))
-        ] if phones else []  # fmt: skip
+        out["emails"] = [{"email": e, "label": label or None} for e, label in _unpack(emails)]
+        out["phones"] = [{"phone": v, "label": label or None} for v, label in _unpack(phones)]
         out["tags"] = tags.split(_RS) if tags else []
-        out["fields"] = dict(p.split(_US, 1) for p in fields.split(_RS)) if fields else {}
+        out["fields"] = dict(_unpack(fields))
         out["birthday"] = out["anniversary"] = None
         others = []
-        if dates:
-            for packed in dates.split(_RS):
-                kind, label, year, month, day = packed.split(_US)
-                if kind == "other":
-                    others.append({"label": label, "date": _yearly(year, month, day)})
-                else:
-                    out[kind] = _yearly(year, month, day)
+        for kind, label, year, month, day in _unpack(dates, 5):
+            if kind == "other":
+                others.append({"label": label, "date": _yearly(year, month, day)})
+            else:
+                out[kind] = _yearly(year, month, day)
         out["dates"] = others
         yield out
 
@@ -144,24 +141,16 @@ def csv_rows(
     for row in _export_cursor(conn, filters):
         emails, phones, tags, fields, dates = row[_PACKED]
         more: dict[str, Any] = {"tags": tags.replace(_RS, ", ") if tags else ""}
-        if emails:
-            for i, packed in enumerate(emails.split(_RS), 1):
-                more[f"email_{i}"], label = packed.split(_US)
-                more[f"email_{i}_label"] = label or None
-            more["email"] = more["email_1"]
-        if phones:
-            for i, packed in enumerate(phones.split(_RS), 1):
-                more[f"phone_{i}"], label = packed.split(_US)
-                more[f"phone_{i}_label"] = label or None
-            more["phone"] = more["phone_1"]
-        if fields:
-            for packed in fields.split(_RS):
-                key, value = packed.split(_US, 1)
-                more[f"field:{key}"] = value
-        if dates:
-            for packed in dates.split(_RS):
-                kind, label, year, month, day = packed.split(_US)
-                more[f"date:{label}" if kind == "other" else kind] = _yearly(year, month, day)
+        for kind, packed in (("email", emails), ("phone", phones)):
+            for i, (value, label) in enumerate(_unpack(packed), 1):
+                more[f"{kind}_{i}"] = value
+                more[f"{kind}_{i}_label"] = label or None
+            if packed:
+                more[kind] = more[f"{kind}_1"]  # the first one, for --fields email,phone
+        for key, value in _unpack(fields):
+            more[f"field:{key}"] = value
+        for kind, label, year, month, day in _unpack(dates, 5):
+            more[f"date:{label}" if kind == "other" else kind] = _yearly(year, month, day)
         yield [row[index] if index is not None else more.get(column) for index, column in plan]
 
 
