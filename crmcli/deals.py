@@ -8,15 +8,17 @@ listings, the board and stale deals are in :mod:`crmcli.pipeline`.
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass, field
-from datetime import date, datetime
-from typing import Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from crmcli import money, stages
 from crmcli.clock import from_utc_text, to_utc_text
 from crmcli.db import transaction
 from crmcli.errors import NotFound, UsageError, ValidationError
 from crmcli.stages import LOST, OPEN, WON, Stage
+
+if TYPE_CHECKING:
+    from crmcli.deal_changes import DealChanges, NewDeal
 
 _DAY = 86_400
 
@@ -36,21 +38,6 @@ def _clean(text: str | None, what: str, *, required: bool = False) -> str | None
             raise ValidationError(f"a deal needs a {what}; nothing was saved")
         return None
     return value
-
-
-@dataclass
-class NewDeal:
-    """What ``crm deal add`` knows about a new deal."""
-
-    contact_id: int
-    title: str
-    value_minor: int
-    currency: str
-    stage: str | None = None
-    probability: int | None = None
-    expected_close: date | None = None
-    source: str | None = None
-    notes: str | None = None
 
 
 def _row(conn: sqlite3.Connection, deal_id: int, *, include_deleted: bool = False) -> sqlite3.Row:
@@ -226,26 +213,6 @@ def reopen(
             target = stages.get(conn, last["id"]) if last else stages.open_stages(conn)[0]
         _change_stage(conn, row, target, now, note="reopened")
         return target
-
-
-@dataclass
-class DealChanges:
-    """What ``crm deal edit`` changes; None means "leave as is"."""
-
-    title: str | None = None
-    value_minor: int | None = None
-    currency: str | None = None
-    probability: int | None = None
-    clear_probability: bool = False
-    expected_close: date | None = None
-    clear_close: bool = False
-    source: str | None = None
-    notes: str | None = None
-    contact_id: int | None = None
-    cleared: list[str] = field(default_factory=list)
-
-    def is_empty(self) -> bool:
-        return self == DealChanges()
 
 
 def edit(conn: sqlite3.Connection, deal_id: int, changes: DealChanges, *, now: datetime) -> None:

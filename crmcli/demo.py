@@ -170,6 +170,7 @@ def seed_deals(conn: sqlite3.Connection, now: datetime, rng: random.Random, ids:
     from datetime import timedelta
 
     from crmcli import deals, forecast
+    from crmcli.deal_changes import NewDeal
 
     plan = [
         # title, value (minor units), currency, stages walked, days ago created, days per step
@@ -195,7 +196,7 @@ def seed_deals(conn: sqlite3.Connection, now: datetime, rng: random.Random, ids:
         close = (now + timedelta(days=rng.randint(-5, 75))).date()
         deal_id = deals.add(
             conn,
-            deals.NewDeal(
+            NewDeal(
                 contact_id=ids[index % len(ids)],
                 title=title,
                 value_minor=value,

@@ -9,6 +9,7 @@ import pytest
 
 from crmcli import contacts, deals, forecast, notes, pipeline, stages
 from crmcli.contact_changes import ContactChanges
+from crmcli.deal_changes import DealChanges, NewDeal
 from crmcli.errors import NotFound, UsageError, ValidationError
 
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
@@ -35,7 +36,7 @@ def _deal(
 ) -> int:
     return deals.add(
         conn,
-        deals.NewDeal(
+        NewDeal(
             contact_id=contact_id,
             title=title,
             value_minor=value,
@@ -373,13 +374,13 @@ def test_edit_and_trash(conn: sqlite3.Connection) -> None:
     deals.edit(
         conn,
         deal_id,
-        deals.DealChanges(title="Bigger", value_minor=5_000, probability=60),
+        DealChanges(title="Bigger", value_minor=5_000, probability=60),
         now=NOW,
     )
     row = pipeline.deal_row_by_id(conn, deal_id, now=NOW)
     assert (row["title"], row["value_minor"], row["probability"]) == ("Bigger", 5_000, 60)
     with pytest.raises(ValidationError):  # cents to yen without a new value
-        deals.edit(conn, deal_id, deals.DealChanges(currency="JPY"), now=NOW)
+        deals.edit(conn, deal_id, DealChanges(currency="JPY"), now=NOW)
     deals.trash(conn, deal_id, now=NOW)
     assert list(pipeline.list_deals(conn, pipeline.DealFilters(), now=NOW)) == []
     assert deals.history_events(conn, ann) == []

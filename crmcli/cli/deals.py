@@ -147,6 +147,8 @@ def add(
     Example: crm deal add ann "Website redesign" --value 12000 --currency EUR --stage qualified
     --close "end of month"
     """
+    from crmcli.deal_changes import NewDeal
+
     code = money.currency_code(currency) if currency else default_currency()
     value_minor = _parse_value(value, code)
     override, _ = _probability(probability)
@@ -155,7 +157,7 @@ def add(
         contact_id = contacts.resolve(conn, ref)
         deal_id = deals.add(
             conn,
-            deals.NewDeal(
+            NewDeal(
                 contact_id=contact_id,
                 title=title,
                 value_minor=value_minor,
@@ -282,8 +284,10 @@ def edit(
 
     Example: crm deal edit 12 --value 15,000 --close 2027-01-31 --probability 60
     """
+    from crmcli.deal_changes import DealChanges
+
     override, back_to_stage = _probability(probability)
-    changes = deals.DealChanges(
+    changes = DealChanges(
         title=title,
         currency=currency,
         probability=override,
