@@ -1,13 +1,15 @@
 """The agenda: what to do today, as sections of items assembled from providers.
 
-A provider is a function ``(conn, now, days) -> list[AgendaItem]`` where ``now`` is naive local
-wall-clock time and ``days`` the look-ahead ("the coming N days"). Reminders and the
-keep-in-touch cadence, yearly dates within their lead time and stale deals are here; a new
-capability adds a section and a provider::
+A provider is a function ``(conn, now, days, limit) -> Found`` where ``now`` is naive local
+wall-clock time, ``days`` the look-ahead ("the coming N days") and ``limit``, when not None,
+how many items of each section will be shown (a terminal shows 25): the provider may then
+return only the first ``limit`` of each of its sections by time, but its ``counts`` are
+always complete. Reminders and the keep-in-touch cadence, yearly dates within their lead time
+and stale deals are here; a new capability adds a section and a provider::
 
     from crmcli import agenda
     agenda.SECTIONS.append(agenda.Section("calls", "Calls to return", due=True))
-    agenda.PROVIDERS.append(call_items)
+    agenda.PROVIDERS.append(lambda conn, now, days, limit: agenda.Found.of(call_items(conn)))
 
 A provider only needs to set ``contact_id``: :func:`build` fills in the contact's name,
 company, first phone and first email.
@@ -17,10 +19,10 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from crmcli.clock import to_utc_text
 
@@ -47,8 +49,7 @@ SECTIONS: list[Section] = [
 ]
 
 
-@dataclass
-class AgendaItem:
+class AgendaItem(NamedTuple):
     """One line of the agenda. ``when`` is naive local time (midnight when not ``has_time``);
     ``ref`` names the record to act on ("reminder 12", "contact 7", "deal 3")."""
 
@@ -65,24 +66,69 @@ class AgendaItem:
     #: ``when`` as stored UTC text, when the provider has it (saves a conversion)
     when_utc: str | None = None
 
+    def row(self) -> tuple[Any, ...]:
+        """The item's values in the order of :data:`KEYS` (TSV and CSV write these)."""
+        local = self.when.isoformat()
+        return (
+            self.section,
+            local[:10],
+            local[11:16] if self.has_time else None,
+            self.when_utc or to_utc_text(self.when),
+            self.text,
+            self.ref,
+            self.contact_id,
+            self.contact,
+            self.company,
+            self.phone,
+            self.email,
+        )
+
     def to_dict(self) -> dict[str, Any]:
         """The stable JSON shape of an agenda item (documented in docs/json.md)."""
-        return {
-            "section": self.section,
-            "date": self.when.date().isoformat(),
-            "time": self.when.strftime("%H:%M") if self.has_time else None,
-            "when": self.when_utc or to_utc_text(self.when),
-            "text": self.text,
-            "ref": self.ref,
-            "contact_id": self.contact_id,
-            "contact": self.contact,
-            "company": self.company,
-            "phone": self.phone,
-            "email": self.email,
-        }
+        return dict(zip(KEYS, self.row(), strict=True))
 
 
-AgendaProvider = Callable[[sqlite3.Connection, datetime, int], list[AgendaItem]]
+#: the keys of an agenda item in JSON, and the columns of TSV and CSV
+KEYS = (
+    "section",
+    "date",
+    "time",
+    "when",
+    "text",
+    "ref",
+    "contact_id",
+    "contact",
+    "company",
+    "phone",
+    "email",
+)
+
+
+class Found(NamedTuple):
+    """What a provider found: its items, and how many items each of its sections has in all
+    (with a limit, ``items`` may hold only the first ones of each section)."""
+
+    items: list[AgendaItem]
+    counts: dict[str, int]
+
+    @classmethod
+    def of(cls, items: list[AgendaItem]) -> Found:
+        """Every item, counted (for a provider that ignores the limit)."""
+        counts: dict[str, int] = {}
+        for item in items:
+            counts[item.section] = counts.get(item.section, 0) + 1
+        return cls(items, counts)
+
+
+AgendaProvider = Callable[[sqlite3.Connection, datetime, int, "int | None"], Found]
+
+
+class Agenda(NamedTuple):
+    """The agenda: items in section order, each section sorted by time (at most ``limit`` per
+    section when :func:`build` was given one), and every section's full count."""
+
+    items: list[AgendaItem]
+    counts: dict[str, int]
 
 
 def _local(utc_text: str) -> datetime:
@@ -91,70 +137,93 @@ def _local(utc_text: str) -> datetime:
     return moment.astimezone().replace(tzinfo=None)
 
 
-def reminder_items(conn: sqlite3.Connection, now: datetime, days: int) -> list[AgendaItem]:
+def _memo(function: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """``function`` remembering its results for the length of one provider's run (many items
+    share a due time, a rule or a due date; the time zone may change between runs)."""
+    known: dict[Any, Any] = {}
+
+    def lookup(key: Any) -> Any:
+        try:
+            return known[key]
+        except KeyError:
+            value = known[key] = function(key)
+            return value
+
+    return lookup
+
+
+def reminder_items(
+    conn: sqlite3.Connection, now: datetime, days: int, limit: int | None = None
+) -> Found:
     """Open reminders: overdue, due today, and due in the next ``days`` days."""
     from crmcli import reminders
     from crmcli.dates import describe_rule
 
     today = now.date()
-    now_utc = to_utc_text(now)
-    today_utc = reminders.day_start_utc(today)
-    tomorrow_utc = reminders.day_start_utc(today + timedelta(days=1))
-    end_utc = reminders.day_start_utc(today + timedelta(days=days + 1))
-    items: list[AgendaItem] = []
-    for row in reminders.agenda_rows(conn, end_utc):
-        rid, contact_id, body, due_at, has_time, rule, name, company, phone, email = row
-        # Text comparisons of UTC timestamps: a timed reminder is overdue once its time has
-        # passed, a date-only one once its day is over.
-        if due_at < (now_utc if has_time else today_utc):
-            section = "overdue"
-        elif due_at < tomorrow_utc:
-            section = "today"
-        else:
-            section = "upcoming"
-        items.append(
-            AgendaItem(
-                section,
-                _local(due_at),
-                f"{body} ({describe_rule(rule)})" if rule else body,
-                f"reminder {rid}",
-                has_time=bool(has_time),
-                contact_id=contact_id,
-                contact=name,
-                company=company,
-                phone=phone,
-                email=email,
-                when_utc=due_at,
-            )
+    rows, counts = reminders.agenda_rows(
+        conn,
+        now_utc=to_utc_text(now),
+        today_utc=reminders.day_start_utc(today),
+        tomorrow_utc=reminders.day_start_utc(today + timedelta(days=1)),
+        end_utc=reminders.day_start_utc(today + timedelta(days=days + 1)),
+        limit=limit,
+    )
+    local = _memo(_local)
+    every = _memo(describe_rule)
+    items = [
+        AgendaItem(
+            section,
+            local(due_at),
+            f"{body} ({every(rule)})" if rule else body,
+            f"reminder {rid}",
+            bool(has_time),
+            contact_id,
+            name,
+            company,
+            phone,
+            email,
+            due_at,
         )
-    return items
+        for section, rid, contact_id, body, due_at, has_time, rule, name, company, phone, email in (
+            rows
+        )
+    ]
+    return Found(items, counts)
 
 
-def touch_items(conn: sqlite3.Connection, now: datetime, days: int) -> list[AgendaItem]:
-    """Contacts due a touch by their keep-in-touch cadence."""
+def touch_items(
+    conn: sqlite3.Connection, now: datetime, days: int, limit: int | None = None
+) -> Found:
+    """Contacts due a touch by their keep-in-touch cadence, the longest-waiting first."""
     from crmcli import notes
-    from crmcli.clock import from_utc_text
 
-    items: list[AgendaItem] = []
-    for due in notes.due_a_touch(conn, now.date()):
-        since = from_utc_text(due.since).date().isoformat()
-        if due.last_at:
-            text = f"last note {since}, keep in touch every {due.cadence_days} days"
+    due = notes.due_a_touch(conn, now.date())
+    count = len(due)
+    midnight = _memo(lambda day: datetime.combine(day, time()))
+    midnight_utc = _memo(lambda day: to_utc_text(midnight(day)))
+    items = []
+    for touch in due[:limit]:
+        since = touch.since_on.isoformat()
+        if touch.last_at:
+            text = f"last note {since}, keep in touch every {touch.cadence_days} days"
         else:
-            text = f"no notes since added {since}, keep in touch every {due.cadence_days} days"
+            text = f"no notes since added {since}, keep in touch every {touch.cadence_days} days"
         items.append(
             AgendaItem(
                 "touch",
-                datetime.combine(due.due_on, time()),
+                midnight(touch.due_on),
                 text,
-                f"contact {due.contact_id}",
-                contact_id=due.contact_id,
+                f"contact {touch.contact_id}",
+                contact_id=touch.contact_id,
+                when_utc=midnight_utc(touch.due_on),
             )
         )
-    return items
+    return Found(items, {"touch": count} if count else {})
 
 
-def date_items(conn: sqlite3.Connection, now: datetime, days: int) -> list[AgendaItem]:
+def date_items(
+    conn: sqlite3.Connection, now: datetime, days: int, limit: int | None = None
+) -> Found:
     """Yearly dates within their lead time (birthday 7 days ahead, anniversary 14...).
 
     The lead time, not ``days``, decides how far ahead a date shows: a salesperson wants a
@@ -167,34 +236,44 @@ def date_items(conn: sqlite3.Connection, now: datetime, days: int) -> list[Agend
     upcoming = anniversaries.upcoming_for_agenda(
         conn, now.date(), lead_days=leads, feb29=settings.feb29
     )
-    return [
-        AgendaItem(
-            "dates_today" if occurrence.days_until == 0 else "dates",
-            datetime.combine(occurrence.occurs_on, time()),
-            occurrence.what,
-            f"contact {occurrence.contact_id}",
-            contact_id=occurrence.contact_id,
-        )
-        for occurrence in upcoming
-    ]
+    return Found.of(
+        [
+            AgendaItem(
+                "dates_today" if occurrence.days_until == 0 else "dates",
+                datetime.combine(occurrence.occurs_on, time()),
+                occurrence.what,
+                f"contact {occurrence.contact_id}",
+                contact_id=occurrence.contact_id,
+            )
+            for occurrence in upcoming
+        ]
+    )
 
 
-def stale_deal_items(conn: sqlite3.Connection, now: datetime, days: int) -> list[AgendaItem]:
+def stale_deal_items(
+    conn: sqlite3.Connection, now: datetime, days: int, limit: int | None = None
+) -> Found:
     """Open deals with no stage change or note for longer than their stage allows."""
     from crmcli import money, pipeline
 
-    return [
+    deals = [
+        (_local(deal.last_activity_at), deal)
+        for deal in pipeline.deal_rows(conn, pipeline.STALE_FILTERS, now=now.astimezone())
+    ]
+    deals.sort(key=lambda pair: pair[0])  # as build() orders them; the text only for the shown
+    items = [
         AgendaItem(
             "deals",
-            _local(deal["last_activity_at"]),
-            f"{deal['title']} ({deal['stage']}, "
-            f"{money.format_money(deal['value_minor'], deal['currency'])}): "
-            f"no activity for {deal['idle_days']} days",
-            f"deal {deal['id']}",
-            contact_id=deal["contact_id"],
+            when,
+            f"{deal.title} ({deal.stage}, "
+            f"{money.format_money(deal.value_minor, deal.currency)}): "
+            f"no activity for {deal.idle_days} days",
+            f"deal {deal.id}",
+            contact_id=deal.contact_id,
         )
-        for deal in pipeline.stale_deals(conn, now.astimezone())
+        for when, deal in deals[:limit]
     ]
+    return Found(items, {"deals": len(deals)} if deals else {})
 
 
 #: run in order; append yours
@@ -223,27 +302,53 @@ def _contact_details(
     return {row[0]: (row[1], row[2], row[3], row[4]) for row in rows}
 
 
-def build(conn: sqlite3.Connection, now: datetime, days: int = 7) -> list[AgendaItem]:
+def build(
+    conn: sqlite3.Connection, now: datetime, days: int = 7, *, limit: int | None = None
+) -> Agenda:
     """The whole agenda, in section order, each section sorted by time.
 
-    ``now`` is naive local time (as the date parser uses); ``days`` the look-ahead.
+    ``now`` is naive local time (as the date parser uses); ``days`` the look-ahead; ``limit``
+    keeps the first ``limit`` items of each section (the counts stay complete).
     """
+    if limit is not None and limit < 1:
+        raise ValueError("build: limit must be at least 1")
     items: list[AgendaItem] = []
+    counts: dict[str, int] = {}
     for provider in PROVIDERS:
-        items.extend(provider(conn, now, days))
-    details = _contact_details(
-        conn, {i.contact_id for i in items if i.contact_id is not None and i.contact is None}
-    )
-    for item in items:
-        if item.contact_id in details and item.contact is None:
-            item.contact, item.company, item.phone, item.email = details[item.contact_id]
+        found = provider(conn, now, days, limit)
+        items.extend(found.items)
+        for key, count in found.counts.items():
+            counts[key] = counts.get(key, 0) + count
     order = {section.key: index for index, section in enumerate(SECTIONS)}
     # A section nobody registered in SECTIONS goes last.
     items.sort(key=lambda i: (order.get(i.section, len(order)), i.when))
-    return items
+    if limit is not None:
+        items = _first(items, limit)
+    details = _contact_details(
+        conn, {i.contact_id for i in items if i.contact_id is not None and i.contact is None}
+    )
+    if details:
+        items = [
+            AgendaItem._make((*i[:6], *details[i.contact_id], i.when_utc))
+            if i.contact is None and i.contact_id in details
+            else i
+            for i in items
+        ]
+    return Agenda(items, counts)
 
 
-def is_due(items: list[AgendaItem]) -> bool:
+def _first(items: Iterable[AgendaItem], limit: int) -> list[AgendaItem]:
+    """The first ``limit`` items of each section, in their order."""
+    taken: dict[str, int] = {}
+    kept: list[AgendaItem] = []
+    for item in items:
+        count = taken.get(item.section, 0)
+        if count < limit:
+            kept.append(item)
+            taken[item.section] = count + 1
+    return kept
+
+
+def is_due(counts: dict[str, int]) -> bool:
     """Whether anything needs doing now (a ``due`` section has items)."""
-    due = {section.key for section in SECTIONS if section.due}
-    return any(item.section in due for item in items)
+    return any(counts.get(section.key) for section in SECTIONS if section.due)

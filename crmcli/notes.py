@@ -14,7 +14,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any, NamedTuple
 
 from crmcli import search
-from crmcli.clock import from_utc_text, to_utc_text
+from crmcli.clock import local_date_reader, to_utc_text
 from crmcli.db import transaction
 from crmcli.errors import NotFound, ValidationError
 
@@ -239,6 +239,8 @@ class TouchDue(NamedTuple):
     last_at: str | None
     since: str
     due_on: date
+    #: the local date of ``since``
+    since_on: date
 
 
 def _local_midnight_utc(day: date) -> str:
@@ -260,6 +262,7 @@ def due_a_touch(conn: sqlite3.Connection, today: date) -> list[TouchDue]:
             "WHERE cadence_days IS NOT NULL"
         )
     ]
+    local_date = local_date_reader()
     out: list[TouchDue] = []
     for cadence in cadences:
         # Due when the local date of `since` is on or before today - cadence, that is when
@@ -274,10 +277,11 @@ def due_a_touch(conn: sqlite3.Connection, today: date) -> list[TouchDue]:
             ") WHERE coalesce(last_at, created_at) < ?",
             (cadence, threshold),
         )
+        wait = timedelta(days=cadence)
         for contact_id, created_at, last_at in rows:
             since = last_at or created_at
-            due_on = from_utc_text(since).date() + timedelta(days=cadence)
-            out.append(TouchDue(contact_id, cadence, last_at, since, due_on))
+            since_on = local_date(since)
+            out.append(TouchDue(contact_id, cadence, last_at, since, since_on + wait, since_on))
     out.sort(key=lambda t: (t.due_on, t.since, t.contact_id))
     return out
 

@@ -8,12 +8,12 @@ stale yet, N days and one second is.
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 from itertools import islice
-from typing import Any
+from typing import Any, NamedTuple
 
 from crmcli import money, stages
 from crmcli.clock import to_utc_text
@@ -21,30 +21,36 @@ from crmcli.errors import NotFound, UsageError
 
 _DAY = 86_400
 
-#: the keys of a deal listing row (``crm deal list``, ``crm pipeline --format json``)
-ROW_KEYS = (
-    "id",
-    "title",
-    "contact_id",
-    "contact",
-    "stage",
-    "status",
-    "value_minor",
-    "currency",
-    "value",
-    "probability",
-    "weighted_minor",
-    "expected_close",
-    "days_in_stage",
-    "idle_days",
-    "stale",
-    "last_activity_at",
-    "stage_changed_at",
-    "closed_at",
-    "lost_reason",
-    "created_at",
-    "updated_at",
-)
+
+class DealRow(NamedTuple):
+    """A deal listing row (``crm deal list``, ``crm pipeline --format json``): the JSON keys, in
+    order, are its fields (documented in docs/json.md)."""
+
+    id: int
+    title: str
+    contact_id: int
+    contact: str
+    stage: str
+    status: str
+    value_minor: int
+    currency: str
+    value: str
+    probability: int
+    weighted_minor: int
+    expected_close: str | None
+    days_in_stage: int
+    idle_days: int
+    stale: bool
+    last_activity_at: str
+    stage_changed_at: str
+    closed_at: str | None
+    lost_reason: str | None
+    created_at: str
+    updated_at: str
+
+
+#: the keys of a deal listing row
+ROW_KEYS = DealRow._fields
 
 
 def _last_activity_expression(conn: sqlite3.Connection) -> str:
@@ -79,33 +85,35 @@ def _wrap(inner: str) -> str:
 _STALE_SQL = "status = 'open' AND stale_days IS NOT NULL AND idle_seconds > stale_days * 86400"
 
 
-def _to_dict(row: sqlite3.Row) -> dict[str, Any]:
-    value = row["value_minor"]
-    stale = row["status"] == "open" and row["stale_days"] is not None
-    stale = stale and row["idle_seconds"] > row["stale_days"] * _DAY
-    return {
-        "id": row["id"],
-        "title": row["title"],
-        "contact_id": row["contact_id"],
-        "contact": row["contact"],
-        "stage": row["stage"],
-        "status": row["status"],
-        "value_minor": value,
-        "currency": row["currency"],
-        "value": money.to_decimal_text(value, row["currency"]),
-        "probability": row["probability"],
-        "weighted_minor": money.weighted(value * row["probability"]),
-        "expected_close": row["expected_close"],
-        "days_in_stage": max(0, row["stage_seconds"] // _DAY),
-        "idle_days": max(0, row["idle_seconds"] // _DAY),
-        "stale": bool(stale),
-        "last_activity_at": row["last_activity_at"],
-        "stage_changed_at": row["stage_changed_at"],
-        "closed_at": row["closed_at"],
-        "lost_reason": row["lost_reason"],
-        "created_at": row["created_at"],
-        "updated_at": row["updated_at"],
-    }
+def _deal_row(row: Sequence[Any]) -> DealRow:
+    """A row of :func:`_wrap`'s query (its columns in order) as a listing row."""
+    (id_, title, contact_id, contact, stage, status, _position, stale_days, value, currency,
+     probability, expected_close, stage_changed_at, closed_at, lost_reason, created_at,
+     updated_at, _deleted_at, last_activity_at, idle_seconds, stage_seconds) = row  # fmt: skip
+    stale = status == "open" and stale_days is not None and idle_seconds > stale_days * _DAY
+    return DealRow(
+        id_,
+        title,
+        contact_id,
+        contact,
+        stage,
+        status,
+        value,
+        currency,
+        money.to_decimal_text(value, currency),
+        probability,
+        money.weighted(value * probability),
+        expected_close,
+        max(0, stage_seconds // _DAY),
+        max(0, idle_seconds // _DAY),
+        stale,
+        last_activity_at,
+        stage_changed_at,
+        closed_at,
+        lost_reason,
+        created_at,
+        updated_at,
+    )
 
 
 STATUSES = ("open", "won", "lost", "all")
@@ -145,6 +153,13 @@ def list_deals(
     conn: sqlite3.Connection, filters: DealFilters, *, now: datetime
 ) -> Iterator[dict[str, Any]]:
     """Deals matching ``filters`` as listing rows (see :data:`ROW_KEYS`), streamed."""
+    return (dict(zip(ROW_KEYS, row, strict=True)) for row in deal_rows(conn, filters, now=now))
+
+
+def deal_rows(
+    conn: sqlite3.Connection, filters: DealFilters, *, now: datetime
+) -> Iterator[DealRow]:
+    """:func:`list_deals` as :class:`DealRow` tuples (TSV writes them as they are)."""
     if filters.status not in STATUSES:
         raise UsageError(f"status {filters.status!r} is not one of: {', '.join(STATUSES)}")
     if filters.sort not in SORTS:
@@ -180,14 +195,16 @@ def list_deals(
     if filters.stale:
         sql += f" WHERE {_STALE_SQL}"
     sql += f" ORDER BY {SORTS[filters.sort]}, id"
-    rows = (_to_dict(row) for row in conn.execute(sql, params))
+    cursor = conn.cursor()
+    cursor.row_factory = None  # tuples: the columns are unpacked in order
+    rows: Iterable[DealRow] = map(_deal_row, cursor.execute(sql, params))
     if filters.min_value is not None or filters.max_value is not None:
         rows = (row for row in rows if _in_range(row, filters.min_value, filters.max_value))
-    yield from islice(rows, filters.limit)
+    return islice(rows, filters.limit)
 
 
-def _in_range(row: dict[str, Any], low: Decimal | None, high: Decimal | None) -> bool:
-    value = Decimal(row["value_minor"]).scaleb(-money.CURRENCIES.get(row["currency"], 2))
+def _in_range(row: DealRow, low: Decimal | None, high: Decimal | None) -> bool:
+    value = Decimal(row.value_minor).scaleb(-money.CURRENCIES.get(row.currency, 2))
     return (low is None or value >= low) and (high is None or value <= high)
 
 
@@ -197,7 +214,7 @@ def deal_row_by_id(conn: sqlite3.Connection, deal_id: int, *, now: datetime) -> 
     row = conn.execute(sql, {"id": deal_id, "now": to_utc_text(now)}).fetchone()
     if row is None:
         raise NotFound(f"no deal with id {deal_id} (see crm deal list)")
-    return _to_dict(row)
+    return _deal_row(row)._asdict()
 
 
 def stale_deals(conn: sqlite3.Connection, now: datetime) -> list[dict[str, Any]]:
@@ -206,20 +223,24 @@ def stale_deals(conn: sqlite3.Connection, now: datetime) -> list[dict[str, Any]]
     Each is a listing row (:data:`ROW_KEYS`): ``id``, ``title``, ``contact_id``, ``contact``,
     ``stage``, ``idle_days``, ``last_activity_at``... For ``crm agenda`` and ``deal list --stale``.
     """
-    return list(list_deals(conn, DealFilters(status="open", stale=True, sort="idle"), now=now))
+    return list(list_deals(conn, STALE_FILTERS, now=now))
+
+
+#: open deals idle longer than their stage allows, the longest idle first
+STALE_FILTERS = DealFilters(status="open", stale=True, sort="idle")
 
 
 # --- the board --------------------------------------------------------------------------------
 
 
-def _totals(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def _totals(rows: list[DealRow]) -> list[dict[str, Any]]:
     """Per currency (never summed across currencies): count, total and weighted, exact."""
     sums: dict[str, list[int]] = {}
     for row in rows:
-        entry = sums.setdefault(row["currency"], [0, 0, 0])
+        entry = sums.setdefault(row.currency, [0, 0, 0])
         entry[0] += 1
-        entry[1] += row["value_minor"]
-        entry[2] += row["value_minor"] * row["probability"]
+        entry[1] += row.value_minor
+        entry[2] += row.value_minor * row.probability
     return [
         {
             "currency": code,
@@ -244,20 +265,24 @@ def board(
     """
     base = filters or DealFilters()
     base.status, base.sort = "open", "stage"
-    rows = list(list_deals(conn, base, now=now))
+    rows = list(deal_rows(conn, base, now=now))
+    by_stage: dict[str, list[DealRow]] = {}
+    for row in rows:
+        by_stage.setdefault(row.stage, []).append(row)
     columns = []
     for stage in stages.open_stages(conn):
-        in_stage = [r for r in rows if r["stage"] == stage.name]
-        in_stage.sort(key=lambda r: (not r["stale"], r["expected_close"] or "9999", r["id"]))
+        in_stage = by_stage.get(stage.name, [])
+        in_stage.sort(key=lambda r: (not r.stale, r.expected_close or "9999", r.id))
         columns.append(
             {
                 "stage": stage.name,
                 "probability": stage.probability,
                 "stale_days": stage.stale_days,
                 "count": len(in_stage),
-                "stale": sum(1 for r in in_stage if r["stale"]),
+                "stale": sum(1 for r in in_stage if r.stale),
                 "totals": _totals(in_stage),
-                "deals": in_stage[:per_stage],
+                # dictionaries for the shown deals only (a board shows 8 of thousands)
+                "deals": [r._asdict() for r in in_stage[:per_stage]],
                 "more": max(0, len(in_stage) - per_stage),
             }
         )

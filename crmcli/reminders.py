@@ -404,16 +404,63 @@ def open_for_contact(conn: sqlite3.Connection, contact_id: int) -> list[Reminder
     return list(list_reminders(conn, ReminderFilters(contact_id=contact_id)))
 
 
-def agenda_rows(conn: sqlite3.Connection, before_utc: str) -> list[tuple[Any, ...]]:
-    """Open reminders (of live contacts, or of none) due before ``before_utc``, soonest first,
-    as tuples (id, contact_id, body, due_at, has_time, rule, contact name, company, first
-    phone, first email): the agenda's query, a range scan on the reminders_open_due index."""
-    return conn.execute(
-        "SELECT r.id, r.contact_id, r.body, r.due_at, r.has_time, r.rule, c.name, c.company, "
-        "(SELECT phone FROM contact_phones WHERE contact_id = c.id ORDER BY position, id LIMIT 1),"
-        "(SELECT email FROM contact_emails WHERE contact_id = c.id ORDER BY position, id LIMIT 1) "
+def agenda_rows(
+    conn: sqlite3.Connection,
+    *,
+    now_utc: str,
+    today_utc: str,
+    tomorrow_utc: str,
+    end_utc: str,
+    limit: int | None = None,
+) -> tuple[list[tuple[Any, ...]], dict[str, int]]:
+    """Open reminders (of live contacts, or of none) due before ``end_utc``, soonest first, as
+    tuples (section, id, contact_id, body, due_at, has_time, rule, contact name, company, first
+    phone, first email), and the count of each section.
+
+    The section is ``overdue`` (a timed reminder whose time has passed, a date-only one whose
+    day is over: text comparisons of UTC timestamps), ``today`` or ``upcoming``. With ``limit``
+    only the first ``limit`` of each section are read, phone and email for those alone.
+    A range scan on the reminders_open_due index.
+    """
+    section = (
+        "CASE WHEN r.due_at < (CASE WHEN r.has_time THEN :now ELSE :today END) THEN 'overdue' "
+        "WHEN r.due_at < :tomorrow THEN 'today' ELSE 'upcoming' END"
+    )
+    open_due = (
         "FROM reminders r LEFT JOIN contacts c ON c.id = r.contact_id "
-        "WHERE r.done_at IS NULL AND r.deleted_at IS NULL AND r.due_at < ? "
-        "AND (r.contact_id IS NULL OR c.deleted_at IS NULL) ORDER BY r.due_at, r.id",
-        (before_utc,),
+        "WHERE r.done_at IS NULL AND r.deleted_at IS NULL AND r.due_at < :end "
+        "AND (r.contact_id IS NULL OR c.deleted_at IS NULL)"
+    )
+    first = (
+        "(SELECT phone FROM contact_phones WHERE contact_id = q.contact_id "
+        "ORDER BY position, id LIMIT 1), "
+        "(SELECT email FROM contact_emails WHERE contact_id = q.contact_id "
+        "ORDER BY position, id LIMIT 1)"
+    )
+    columns = (
+        f"{section} AS section, r.id, r.contact_id, r.body, r.due_at, r.has_time, r.rule, "
+        "c.name, c.company"
+    )
+    params = {"now": now_utc, "today": today_utc, "tomorrow": tomorrow_utc, "end": end_utc}
+    cursor = conn.cursor()
+    cursor.row_factory = None
+    if limit is None:
+        rows = cursor.execute(
+            f"SELECT q.*, {first} FROM (SELECT {columns} {open_due}) q ORDER BY q.due_at, q.id",
+            params,
+        ).fetchall()
+        counts: dict[str, int] = {}
+        for row in rows:
+            counts[row[0]] = counts.get(row[0], 0) + 1
+        return rows, counts
+    # The first by UTC time; the agenda orders by local time, which differs only for two
+    # reminders in the hour repeated when the clocks go back.
+    rows = cursor.execute(
+        "SELECT section, id, contact_id, body, due_at, has_time, rule, name, company, "
+        f"{first}, total FROM (SELECT *, count(*) OVER (PARTITION BY section) AS total, "
+        "row_number() OVER (PARTITION BY section ORDER BY due_at, id) AS n "
+        f"FROM (SELECT {columns} {open_due})) q WHERE n <= :limit ORDER BY due_at, id",
+        {**params, "limit": limit},
     ).fetchall()
+    counts = {row[0]: row[-1] for row in rows}
+    return [row[:-1] for row in rows], counts

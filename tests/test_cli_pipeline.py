@@ -363,3 +363,11 @@ def test_installed_crm_pipeline(tmp_path: Path) -> None:
     table = _crm(tmp_path, "pipeline", "--format", "table")
     assert table.returncode == 0 and "Website" in table.stdout
     assert max(len(line) for line in table.stdout.splitlines()) <= 80
+
+
+def test_pipeline_tsv_columns_are_the_deal_row_fields() -> None:
+    # `crm pipeline --format tsv` writes DealRow tuples as they are, under these headers
+    from crmcli import pipeline
+    from crmcli.cli.pipeline import ROW_COLUMNS
+
+    assert [c.key for c in ROW_COLUMNS] == list(pipeline.ROW_KEYS)

@@ -12,20 +12,6 @@ from crmcli.cli._output import OutputFormat, console, emit, message, resolve_for
 #: exit status of `crm agenda --exit-code` when something is due
 EXIT_DUE = 3
 
-AGENDA_KEYS = [
-    "section",
-    "date",
-    "time",
-    "when",
-    "text",
-    "ref",
-    "contact_id",
-    "contact",
-    "company",
-    "phone",
-    "email",
-]
-
 
 def agenda_command(
     ctx: typer.Context,
@@ -53,32 +39,38 @@ def agenda_command(
     from crmcli import agenda
     from crmcli.clock import local_naive
 
+    resolved = resolve_format(fmt)
+    # A terminal shows the first SECTION_LIMIT of each section: only those are read in full.
+    limit = SECTION_LIMIT if resolved is OutputFormat.table else None
     with database(ctx) as conn:
-        items = agenda.build(conn, local_naive(now()), days)
-    due = agenda.is_due(items)
+        found = agenda.build(conn, local_naive(now()), days, limit=limit)
+    due = agenda.is_due(found.counts)
     if not (quiet and not due):
-        show(items, days, fmt)
+        show(found, days, resolved)
     if exit_code and due:
         raise typer.Exit(EXIT_DUE)
 
 
-def show(items: list[Any], days: int, fmt: OutputFormat | None) -> None:
+def show(found: Any, days: int, fmt: OutputFormat) -> None:
     """The agenda in ``fmt``: grouped sections on a terminal, a flat list otherwise."""
-    resolved = resolve_format(fmt)
-    if resolved is not OutputFormat.table:
-        emit((item.to_dict() for item in items), AGENDA_KEYS, resolved)
+    from crmcli.agenda import KEYS
+
+    if fmt is not OutputFormat.table:
+        emit((item.row() for item in found.items), KEYS, fmt, tuples=True)
         return
-    if not items:
+    if not found.items:
         message("Nothing on the agenda.")
         return
-    render(items, days)
+    render(found, days)
 
 
 #: items shown per section on a terminal; the rest is counted (scripts get everything)
 SECTION_LIMIT = 25
 
 
-def render(items: list[Any], days: int, *, limit: int = SECTION_LIMIT) -> None:
+def render(found: Any, days: int) -> None:
+    """The agenda grouped by section: each section's first items (``found.items``, as many as
+    :func:`crmcli.agenda.build` was given as its limit) under a heading with the full count."""
     from rich.markup import escape
     from rich.table import Table
 
@@ -87,25 +79,26 @@ def render(items: list[Any], days: int, *, limit: int = SECTION_LIMIT) -> None:
 
     out = console()
     sections: dict[str, list[Any]] = {}
-    for item in items:
+    for item in found.items:
         sections.setdefault(item.section, []).append(item)
     for section, members in sections.items():
         title = agenda.section_title(section, days)
-        out.print(f"\n[bold]{escape(title)}[/bold] ({len(members)})")
+        total = found.counts[section]
+        out.print(f"\n[bold]{escape(title)}[/bold] ({total})")
         table = Table.grid(padding=(0, 2))
         table.add_column(no_wrap=True)
         table.add_column()
-        for item in members[:limit]:
+        for item in members:
             about = [p for p in (item.contact, item.company, item.phone, item.email) if p]
             line = f"{escape(item.text)}  [dim]{escape(item.ref)}[/dim]"
             if about:
                 line += "\n" + escape(" · ".join(about))
             table.add_row(f"[dim]{format_when(When(item.when, item.has_time))}[/dim]", line)
         out.print(table)
-        if len(members) > limit:
+        if total > len(members):
             # A morning screen, not a report: the full list is one command away.
             out.print(
-                f"[dim]  … and {len(members) - limit} more (all of them: "
+                f"[dim]  … and {total - len(members)} more (all of them: "
                 f"crm agenda --format tsv)[/dim]"
             )
 
@@ -116,4 +109,4 @@ def demo_view(conn: Any) -> None:
     from crmcli.clock import local_naive
 
     message("\nAgenda (crm agenda):")
-    render(agenda.build(conn, local_naive(now()), 7), 7)
+    render(agenda.build(conn, local_naive(now()), 7, limit=SECTION_LIMIT), 7)

@@ -34,6 +34,9 @@ app = CrmTyper(
 )
 goal_app = CrmTyper(help="Sales goals per period (month, quarter, year) and currency.")
 
+#: the listing's columns without the table's money column: the fields of pipeline.DealRow
+ROW_COLUMNS = [c for c in LIST_COLUMNS if c.key != "display_value"]
+
 #: columns a stage gets on the board at least; fewer fit -> stages wrap onto another band
 _MIN_STAGE_WIDTH = 19
 
@@ -65,8 +68,8 @@ def board(
     with database(ctx) as conn:
         if resolve_format(fmt) is not OutputFormat.table:
             filters.status = "open"
-            rows = pipeline.list_deals(conn, filters, now=now())
-            emit(rows, [c for c in LIST_COLUMNS if c.key != "display_value"], fmt)
+            rows = pipeline.deal_rows(conn, filters, now=now())
+            emit(rows, ROW_COLUMNS, fmt, tuples=True)
             return
         data = pipeline.board(conn, now=now(), per_stage=limit, filters=filters)
     render_board(data, console())

@@ -1,0 +1,149 @@
+"""The agenda's domain: sections cut to a limit with complete counts, local dates in any zone."""
+
+from __future__ import annotations
+
+import random
+import sqlite3
+import time
+from datetime import date, datetime, timedelta, timezone
+
+import pytest
+
+from crmcli import agenda, clock, contacts, notes, reminders
+from crmcli.contact_changes import ContactChanges
+from crmcli.dates import When
+from tests.conftest import Cli
+
+NOW = datetime(2026, 11, 23, 9, 0)  # naive local, a Monday (conftest: CRM_NOW, TZ=UTC)
+
+
+def person(conn: sqlite3.Connection, name: str, **kw: object) -> int:
+    changes = ContactChanges(text={"first_name": name.split()[0], "last_name": name.split()[-1]})
+    for key, value in kw.items():
+        setattr(changes, key, value)
+    return contacts.create(conn, changes, now=datetime(2026, 1, 1))
+
+
+def book(conn: sqlite3.Connection) -> None:
+    """7 overdue reminders, 2 for today, 4 coming, 5 contacts due a touch."""
+    ann = person(conn, "Ann Lee")
+    for day in range(7):
+        reminders.add(
+            conn, f"late {day}", When(NOW - timedelta(days=day + 1), True), now=NOW, contact_id=ann
+        )
+    reminders.add(conn, "today a", When(datetime(2026, 11, 23), False), now=NOW)
+    reminders.add(conn, "today b", When(datetime(2026, 11, 23, 17), True), now=NOW)
+    for day in range(4):
+        reminders.add(conn, f"soon {day}", When(NOW + timedelta(days=day + 1), True), now=NOW)
+    for index in range(5):
+        who = person(conn, f"Touch Person{index}", cadence_days=30)
+        notes.add(conn, who, "hello", now=NOW, at=datetime(2026, 9, 1 + index, 12))
+
+
+@pytest.mark.parametrize("limit", [1, 2, 4, 25])
+def test_a_limit_keeps_the_first_of_each_section_and_counts_them_all(
+    conn: sqlite3.Connection, limit: int
+) -> None:
+    book(conn)
+    full = agenda.build(conn, NOW, 7)
+    cut = agenda.build(conn, NOW, 7, limit=limit)
+    expected_counts = {"overdue": 7, "today": 2, "upcoming": 4, "touch": 5}
+    assert full.counts == expected_counts
+    assert cut.counts == expected_counts
+    first = [
+        item
+        for section in ("overdue", "today", "upcoming", "touch")
+        for item in [i for i in full.items if i.section == section][:limit]
+    ]
+    assert cut.items == first
+    assert agenda.is_due(cut.counts)
+
+
+def test_a_limit_below_one_is_refused(conn: sqlite3.Connection) -> None:
+    with pytest.raises(ValueError, match="at least 1"):
+        agenda.build(conn, NOW, 7, limit=0)
+
+
+def test_the_terminal_view_counts_what_it_does_not_show(cli: Cli) -> None:
+    cli("contact", "add", "Ann Lee")
+    for day in range(30):
+        cli("remind", "ann", f"call {day}", "--due", f"-{day + 1}d 10:00")
+    table = cli("agenda", "--format", "table").stdout
+    assert "Overdue (30)" in table
+    assert "… and 5 more (all of them: crm agenda --format tsv)" in table
+    assert "call 29" in table and "call 4" not in table  # the longest overdue first
+    assert len(cli.json("agenda")) == 30
+
+
+def test_a_provider_that_ignores_the_limit_is_cut_and_counted(
+    conn: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def calls(
+        conn: sqlite3.Connection, now: datetime, days: int, limit: int | None
+    ) -> agenda.Found:
+        return agenda.Found.of(
+            [
+                agenda.AgendaItem("calls", now - timedelta(hours=h), f"call {h}", "x")
+                for h in (3, 1, 2)
+            ]
+        )
+
+    monkeypatch.setattr(agenda, "PROVIDERS", [calls])
+    found = agenda.build(conn, NOW, 7, limit=2)
+    assert [i.text for i in found.items] == ["call 3", "call 2"]
+    assert found.counts == {"calls": 3}
+    assert not agenda.is_due(found.counts)  # an unregistered section is never due
+
+
+@pytest.mark.parametrize(
+    "zone",
+    [
+        "UTC",
+        "Europe/Berlin",
+        "America/New_York",
+        "America/Sao_Paulo",  # clocks used to jump at midnight: some days had no 00:00
+        "Pacific/Apia",  # skipped 2011-12-30 altogether
+        "Australia/Lord_Howe",  # half-hour daylight saving
+        "Asia/Kolkata",
+        "America/St_Johns",
+    ],
+)
+def test_local_date_reader_agrees_with_from_utc_text(
+    monkeypatch: pytest.MonkeyPatch, zone: str
+) -> None:
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    read = clock.local_date_reader()
+    rnd = random.Random(zone)
+    start = datetime(1890, 1, 1, tzinfo=timezone.utc)
+    moments = [start + timedelta(seconds=rnd.randrange(160 * 365 * 86_400)) for _ in range(3000)]
+    # every half hour around the transitions of 2011 (Apia's lost day, Sao Paulo's midnights)
+    moments += [
+        datetime(2011, 10, 14, tzinfo=timezone.utc) + timedelta(minutes=30 * i) for i in range(500)
+    ]
+    moments += [
+        datetime(2011, 12, 28, tzinfo=timezone.utc) + timedelta(minutes=30 * i) for i in range(200)
+    ]
+    for moment in moments:
+        text = clock.to_utc_text(moment)
+        assert read(text) == clock.from_utc_text(text).date(), text
+    assert read("2026-11-23T09:00:00+00:00") == date(2026, 11, 23)  # another form: converted
+
+
+def test_touch_dates_are_local_calendar_days(
+    conn: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TZ", "Europe/Berlin")
+    time.tzset()
+    ann = person(conn, "Ann Lee", cadence_days=30)
+    # 23:30 UTC on Oct 23 is 01:30 on Oct 24 in Berlin (summer time): due on Nov 23, not Nov 22
+    notes.add(conn, ann, "late call", now=NOW, at=datetime(2026, 10, 24, 1, 30))
+    found = agenda.build(conn, NOW, 7)
+    (item,) = found.items
+    assert item.row()[:5] == (
+        "touch",
+        "2026-11-23",
+        None,
+        "2026-11-22T23:00:00Z",  # Berlin's midnight, in UTC
+        "last note 2026-10-24, keep in touch every 30 days",
+    )
