@@ -17,6 +17,7 @@ company, first phone and first email.
 
 from __future__ import annotations
 
+import functools
 import json
 import sqlite3
 from collections.abc import Callable, Iterable
@@ -137,21 +138,6 @@ def _local(utc_text: str) -> datetime:
     return moment.astimezone().replace(tzinfo=None)
 
 
-def _memo(function: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """``function`` remembering its results for the length of one provider's run (many items
-    share a due time, a rule or a due date; the time zone may change between runs)."""
-    known: dict[Any, Any] = {}
-
-    def lookup(key: Any) -> Any:
-        try:
-            return known[key]
-        except KeyError:
-            value = known[key] = function(key)
-            return value
-
-    return lookup
-
-
 def reminder_items(
     conn: sqlite3.Connection, now: datetime, days: int, limit: int | None = None
 ) -> Found:
@@ -168,8 +154,10 @@ def reminder_items(
         end_utc=reminders.day_start_utc(today + timedelta(days=days + 1)),
         limit=limit,
     )
-    local = _memo(_local)
-    every = _memo(describe_rule)
+    # Many reminders share a due time or a rule: convert each once per run (a cache made per
+    # run, since the time zone may change between runs).
+    local = functools.cache(_local)
+    every = functools.cache(describe_rule)
     items = [
         AgendaItem(
             section,
@@ -199,8 +187,8 @@ def touch_items(
 
     due = notes.due_a_touch(conn, now.date())
     count = len(due)
-    midnight = _memo(lambda day: datetime.combine(day, time()))
-    midnight_utc = _memo(lambda day: to_utc_text(midnight(day)))
+    midnight = functools.cache(lambda day: datetime.combine(day, time()))
+    midnight_utc = functools.cache(lambda day: to_utc_text(midnight(day)))
     items = []
     for touch in due[:limit]:
         since = touch.since_on.isoformat()
