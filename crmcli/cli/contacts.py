@@ -148,14 +148,19 @@ def add(
     cadence: Annotated[
         str | None, typer.Option(help="Keep in touch at least this often: 30d, 2w.")
     ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Add it even if another contact has the same email.")
+    ] = False,
     fmt: FormatOpt = None,
 ) -> None:
     """Add a contact.
 
     Give a name (or --first/--last, or --display), and any of the other fields.
     Emails and phones take an optional label: --email work:ann@example.com.
-    A contact with the same email as another, or (without an email) the same name and
-    company, is added all the same, with a warning naming the other one.
+    An email that another contact already has is refused (it is the same person: change that
+    contact instead), unless you confirm on a terminal or give --force. A contact that may be
+    another one (same phone and name, same name and company...) is added with a warning naming
+    the other (docs/identity.md).
 
     Example: crm contact add "Ann Lee" --company Acme -e ann@acme.com -p 'mobile:+1 555 0100' -t lead
     """
@@ -193,18 +198,45 @@ def add(
             referred_by=referred_by,
             cadence=cadence,
         )
+        contacts.validate_changes(changes, today=now().date())
+        matches = contacts.duplicates_of(conn, changes)
+        confirmed = _refuse_same_email(changes, matches, force=force)
         contact_id = contacts.create(conn, changes, now=now())
         contact = contacts.get(conn, contact_id)
         message(f"Added contact {contact_id}: {contact.name}")
-        # Added all the same (namesakes exist), but an accidental second copy is worth a word.
-        twin = contacts.look_alike(conn, contact_id)
-        if twin:
-            message(
-                f"Warning: contact {twin[0]} ({twin[1]}) looks the same; compare with "
-                f"crm contact show {twin[0]} (crm contact rm {contact_id} if this is a copy)"
-            )
+        # Added all the same (namesakes exist), but a possible second copy is worth a word.
+        for match in matches:
+            if match.contact_id != confirmed:
+                message(
+                    f"Warning: contact {match.contact_id} ({match.name}) may be the same person "
+                    f"({', '.join(match.verdict.reasons)}); compare: crm contact show "
+                    f"{match.contact_id}; merge: crm contact merge {match.contact_id} {contact_id}"
+                )
+                break
         if fmt is not None:
             _print_contact(conn, contact_id, fmt)
+
+
+def _refuse_same_email(changes: ContactChanges, matches: list[Any], *, force: bool) -> int | None:
+    """An email that another contact has means the same person: ask on a terminal, else refuse
+    unless --force. Returns the id of the contact the user chose to add a twin of."""
+    from crmcli.identity import EMAIL, exact
+
+    twin = next((m for m in matches if m.verdict.level == EMAIL), None)
+    if twin is None:
+        return None
+    email = next(e.value for e in changes.add_emails if exact(e.value) in twin.profile.emails)
+    if force:
+        return int(twin.contact_id)
+    question = f"Contact {twin.contact_id} ({twin.name}) already has the email {email}"
+    if not sys.stdin.isatty():
+        raise CrmError(
+            f"{question[0].lower()}{question[1:]}; nothing was added. Change that contact "
+            f"(crm contact edit {twin.contact_id}), or add this one anyway with --force"
+        )
+    if not typer.confirm(f"{question}. Add another contact with it anyway?", err=True):
+        raise CrmError(f"cancelled; nothing was added (change contact {twin.contact_id} instead)")
+    return int(twin.contact_id)
 
 
 @app.command("show")

@@ -272,10 +272,12 @@ def import_command(
                 reject_file = _Rejects(reject_path, kind, header)
             on_action = None
             if dry_run:
-                sys.stdout.write("position\taction\tname\tcontact_id\n")
+                sys.stdout.write("position\taction\tname\tcontact_id\tpossible_duplicate_of\n")
 
-                def on_action(position: str, action: str, name: str, cid: int | None) -> None:
-                    sys.stdout.write(f"{position}\t{action}\t{name}\t{cid or ''}\n")
+                def on_action(
+                    position: str, action: str, name: str, cid: int | None, like: int | None
+                ) -> None:
+                    sys.stdout.write(f"{position}\t{action}\t{name}\t{cid or ''}\t{like or ''}\n")
 
             try:
                 with _progress(sys.stderr.isatty() and not dry_run) as progress:
@@ -300,6 +302,12 @@ def import_command(
     )
     head = "Dry run, nothing saved: would have imported" if dry_run else "Imported"
     rows = f"{counts['rows']} row{'' if counts['rows'] == 1 else 's'}"
+    possible = counts["possible_duplicates"]
+    if possible:
+        parts += (
+            f"; {possible} of the new contacts may be duplicates"
+            f"{' (listed by crm dedupe)' if not dry_run else ''}"
+        )
     message(f"{head} {rows} from {name} ({described}): {parts}")
     if reject_file is not None and reject_file.handle is not None:
         message(

@@ -1,0 +1,172 @@
+"""Which contact each imported row is: :mod:`crmcli.identity`'s rules, batch by batch.
+
+For each batch the keys of its rows (UIDs, emails, phones, name and company) are looked up in
+the database with one indexed query per kind of key; the rows earlier in the batch are known by
+their keys too. A row's candidates are the contacts (or earlier rows) that share a key with it,
+and :func:`crmcli.identity.decide` picks the one it is, if any. Nothing is held per row beyond
+the current batch, so memory stays flat however long the file; rows of earlier batches are in
+the database already (uncommitted, visible to this connection).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+
+from crmcli import identity
+from crmcli.identity import Decision, Found, Profile
+from crmcli.io.record import Record
+
+
+class Seen:
+    """A Bloom filter (one hash) of the keys (emails, phones, names, UIDs) this import wrote.
+
+    When the database was empty at the start, a key that is not in the filter cannot match
+    anything, so most rows need no lookup at all. 8 MiB whatever the file's size; a false
+    positive only costs a lookup that finds nothing.
+    """
+
+    MASK = (1 << 23) - 1  # bytes
+
+    def __init__(self) -> None:
+        self.bits = bytearray(self.MASK + 1)
+
+    def add(self, key: str) -> None:
+        h = hash(key)
+        self.bits[(h >> 3) & self.MASK] |= 1 << (h & 7)
+
+    def __contains__(self, key: str) -> bool:
+        h = hash(key)
+        return bool(self.bits[(h >> 3) & self.MASK] & (1 << (h & 7)))
+
+
+def personal_name(rec: Record) -> str | None:
+    """The person's full name a (validated) record gives, if any."""
+    text = rec.text
+    if text.get("display_name"):
+        return text["display_name"]
+    full = " ".join(p for p in (text.get("first_name"), text.get("last_name")) if p)
+    return full or None
+
+
+def record_profile(rec: Record, name: str | None) -> Profile:
+    """A validated record as the identity rules see it (its UID is an external one)."""
+    uids = (rec.uid,) if rec.uid else ()
+    return identity.profile(
+        uids=uids,
+        external_uids=uids,
+        emails=[e[0] for e in rec.emails],
+        phones=[p[2] for p in rec.phones],
+        name=name,
+        company=rec.text.get("company"),
+    )
+
+
+class Matcher:
+    """Matches the rows of one import with contacts (``policy`` as ``--on-duplicate``)."""
+
+    def __init__(self, conn: sqlite3.Connection, *, policy: str, fresh: bool) -> None:
+        self.conn = conn
+        self.policy = policy
+        # Into an empty database only this import's rows can match: the filter spares lookups.
+        self.seen: Seen | None = Seen() if fresh else None
+        self._begin_state(Found({}, {}, {}, {}))
+
+    def _begin_state(self, found: Found) -> None:
+        self.found = found
+        self.stored: dict[int, Profile] = {}
+        #: the keys of this batch's rows ("e" + email, "p" + phone key...) -> their targets
+        self.keys: dict[str, list[int]] = {}
+        #: the rows of this batch placed on each target, in order
+        self.placed: dict[int, list[tuple[Record, str | None]]] = {}
+
+    def begin(self, batch: list[Record], names: list[str | None]) -> None:
+        """Look up the keys of ``batch`` (whose personal names are ``names``) in the database."""
+        uids = {r.uid for r in batch if r.uid}
+        emails: set[str] = set()
+        phones: set[str] = set()
+        keys: set[str] = set()
+        if self.policy != "create":
+            emails = {identity.exact(e[0]) for r in batch for e in r.emails}
+            phones = {p[2] for r in batch for p in r.phones}
+            keys = {
+                identity.name_key(name, r.text.get("company"))
+                for r, name in zip(batch, names, strict=True)
+                if name
+            }
+        seen = self.seen
+        if seen is not None:
+            uids = {u for u in uids if "u" + u in seen}
+            emails = {e for e in emails if "e" + e in seen}
+            phones = {d for d in phones if "p" + identity.phone_key(d) in seen}
+            keys = {k for k in keys if "n" + k in seen}
+        found = identity.lookup(self.conn, uids=uids, emails=emails, phones=phones, names=keys)
+        self._begin_state(found)
+        ids = set(found.by_uid.values())
+        for index in (found.by_email, found.by_phone, found.by_name):
+            for contact_ids in index.values():
+                ids.update(contact_ids)
+        self.stored = identity.load_profiles(self.conn, ids)
+
+    def match(self, rec: Record, name: str | None) -> Decision:
+        """The contact (or earlier row's target) ``rec`` is, or None for a new contact."""
+        keys, found = self.keys, self.found
+        if rec.uid:
+            hits = keys.get("u" + rec.uid)
+            target = hits[0] if hits else found.by_uid.get(rec.uid)
+            if target is not None:
+                if self.policy == "create":
+                    rec.uid = None  # a copy gets a new UID
+                    return Decision(None, None, None)
+                return Decision(target, None, None)
+        if self.policy == "create":
+            return Decision(None, None, None)
+        candidates: dict[int, None] = {}
+        for value, *_ in rec.emails:
+            email = identity.exact(value)
+            candidates.update(dict.fromkeys(keys.get("e" + email, ())))
+            candidates.update(dict.fromkeys(found.by_email.get(email, ())))
+        for phone in rec.phones:
+            candidates.update(dict.fromkeys(keys.get("p" + identity.phone_key(phone[2]), ())))
+            candidates.update(dict.fromkeys(found.by_phone.get(phone[2], ())))
+        if name:
+            key = identity.name_key(name, rec.text.get("company"))
+            candidates.update(dict.fromkeys(keys.get("n" + key, ())))
+            candidates.update(dict.fromkeys(found.by_name.get(key, ())))
+        if not candidates:
+            return Decision(None, None, None)
+        row = record_profile(rec, name)
+        return identity.decide(row, ((c, self._profile_of(c)) for c in candidates))
+
+    def _profile_of(self, target: int) -> Profile:
+        """What is known of ``target`` now: its stored profile and this batch's rows on it."""
+        known = self.stored.get(target)
+        if known is None and target not in self.placed:
+            known = identity.load_profiles(self.conn, [target]).get(target)
+        for rec, name in self.placed.get(target, ()):
+            incoming = record_profile(rec, name)
+            known = incoming if known is None else identity.merged_profile(known, incoming)
+        return known or identity.profile()
+
+    def place(self, rec: Record, name: str | None, target: int) -> None:
+        """``rec`` went to ``target``: later rows find it by the row's keys."""
+        self.placed.setdefault(target, []).append((rec, name))
+        keys = self.keys
+        if rec.uid:
+            keys.setdefault("u" + rec.uid, []).append(target)
+        if self.policy == "create":
+            return
+        for value, *_ in rec.emails:
+            keys.setdefault("e" + identity.exact(value), []).append(target)
+        for phone in rec.phones:
+            keys.setdefault("p" + identity.phone_key(phone[2]), []).append(target)
+        if name:
+            keys.setdefault("n" + identity.name_key(name, rec.text.get("company")), []).append(
+                target
+            )
+
+    def end(self) -> None:
+        """The batch is written: its keys go into the filter."""
+        seen = self.seen
+        if seen is not None:
+            for key in self.keys:
+                seen.add(key)
