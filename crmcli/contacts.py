@@ -250,7 +250,7 @@ def get(conn: sqlite3.Connection, contact_id: int, *, include_deleted: bool = Fa
             )
         },
         dates={
-            r["label"]: _yearly_text(r["year"], r["month"], r["day"])
+            r["label"]: yearly_text(r["year"], r["month"], r["day"])
             for r in conn.execute(
                 "SELECT label, year, month, day FROM contact_dates "
                 "WHERE contact_id = ? AND kind IN ('birthday', 'anniversary')",
@@ -265,7 +265,8 @@ def get(conn: sqlite3.Connection, contact_id: int, *, include_deleted: bool = Fa
     )
 
 
-def _yearly_text(year: int | None, month: int, day: int) -> str:
+def yearly_text(year: int | None, month: int, day: int) -> str:
+    """A yearly date as text: 1980-04-15, or --04-15 without a year."""
     return f"{year:04d}-{month:02d}-{day:02d}" if year else f"--{month:02d}-{day:02d}"
 
 
@@ -420,12 +421,18 @@ def list_contacts(conn: sqlite3.Connection, filters: ListFilters) -> Iterator[di
     """Contacts matching ``filters``, streamed row by row (never the whole result in memory)."""
     where, params = filter_sql(filters)
     order = order_sql(filters)
-    sql = f"SELECT {LIST_COLUMNS_SQL} FROM contacts c WHERE {where} ORDER BY {order}"
+    columns = LIST_COLUMNS_SQL
+    if filters.deleted:  # the trash says which contacts were merged away, and into which
+        columns += ", (SELECT keep_id FROM contact_merges WHERE other_id = c.id) AS merged_into"
+    sql = f"SELECT {columns} FROM contacts c WHERE {where} ORDER BY {order}"
     if filters.limit is not None:
         sql += " LIMIT ?"
         params.append(filters.limit)
     for row in conn.execute(sql, params):
-        yield list_row(row)
+        listed = list_row(row)
+        if filters.deleted:
+            listed["merged_into"] = row["merged_into"]
+        yield listed
 
 
 # --- writing ----------------------------------------------------------------------------------
@@ -617,7 +624,7 @@ def _apply(
                 (contact_id, label, label, yearly.year, yearly.month, yearly.day),
             )
 
-    _refresh_name(conn, contact_id)
+    refresh_name(conn, contact_id)
     conn.execute("UPDATE contacts SET updated_at = ? WHERE id = ?", (to_utc_text(now), contact_id))
     search.reindex(conn, [contact_id])
 
@@ -677,7 +684,8 @@ def _same_value(column: str, value: str, existing: Iterable[str]) -> bool:
     return any(v.lower() == value.strip().lower() for v in existing)
 
 
-def _refresh_name(conn: sqlite3.Connection, contact_id: int) -> None:
+def refresh_name(conn: sqlite3.Connection, contact_id: int) -> None:
+    """Set the shown name from the contact's fields (display, first and last, email, company)."""
     row = conn.execute("SELECT * FROM contacts WHERE id = ?", (contact_id,)).fetchone()
     emails = [
         r[0]
@@ -701,9 +709,17 @@ def trash(conn: sqlite3.Connection, contact_id: int, *, now: datetime) -> None:
 
 
 def restore(conn: sqlite3.Connection, contact_id: int) -> None:
-    """Bring a contact back from the trash."""
+    """Bring a contact back from the trash (one merged away: :func:`crmcli.merge.unmerge`)."""
+    from crmcli.merge import merged_into
+
     with transaction(conn):
         contact = get(conn, contact_id, include_deleted=True)
         if contact.deleted_at is None:
             raise ValidationError(f"contact {contact_id} ({contact.name}) is not in the trash")
+        into = merged_into(conn, contact_id)
+        if into is not None:
+            raise ValidationError(
+                f"contact {contact_id} ({contact.name}) was merged into {into}; "
+                f"crm contact unmerge {contact_id} brings it back"
+            )
         conn.execute("UPDATE contacts SET deleted_at = NULL WHERE id = ?", (contact_id,))

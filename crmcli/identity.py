@@ -54,7 +54,9 @@ _EXTENSION = r"(?i)\s*(?:ext\.?|x|#)\s*\d+$"
 
 def exact(text: str | None) -> str:
     """``text`` as the exact rules compare it: ASCII letters in any case (SQLite's NOCASE)."""
-    return text.translate(_ASCII_LOWER) if text else ""
+    if not text:
+        return ""
+    return text.lower() if text.isascii() else text.translate(_ASCII_LOWER)
 
 
 def phone_digits(value: str) -> str:

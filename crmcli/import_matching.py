@@ -11,6 +11,7 @@ the database already (uncommitted, visible to this connection).
 from __future__ import annotations
 
 import sqlite3
+from typing import NamedTuple
 
 from crmcli import identity
 from crmcli.identity import Decision, Found, Profile
@@ -61,6 +62,14 @@ def record_profile(rec: Record, name: str | None) -> Profile:
     )
 
 
+class RowKeys(NamedTuple):
+    """The keys of one row, computed once: emails (lower case), phone digits, name key."""
+
+    emails: list[str]
+    phones: list[str]
+    name: str | None
+
+
 class Matcher:
     """Matches the rows of one import with contacts (``policy`` as ``--on-duplicate``)."""
 
@@ -79,20 +88,26 @@ class Matcher:
         #: the rows of this batch placed on each target, in order
         self.placed: dict[int, list[tuple[Record, str | None]]] = {}
 
-    def begin(self, batch: list[Record], names: list[str | None]) -> None:
-        """Look up the keys of ``batch`` (whose personal names are ``names``) in the database."""
+    def begin(self, batch: list[Record], names: list[str | None]) -> list[RowKeys]:
+        """Look up the keys of ``batch`` (whose personal names are ``names``) in the database;
+        returns each row's keys, for :meth:`match` and :meth:`place`."""
+        rows: list[RowKeys] = []
+        exact, name_key = identity.exact, identity.name_key
+        for rec, name in zip(batch, names, strict=True):
+            if self.policy == "create":  # only a UID finds a contact
+                rows.append(RowKeys([], [], None))
+                continue
+            rows.append(
+                RowKeys(
+                    [exact(e[0]) for e in rec.emails],
+                    [p[2] for p in rec.phones],
+                    name_key(name, rec.text.get("company")) if name else None,
+                )
+            )
         uids = {r.uid for r in batch if r.uid}
-        emails: set[str] = set()
-        phones: set[str] = set()
-        keys: set[str] = set()
-        if self.policy != "create":
-            emails = {identity.exact(e[0]) for r in batch for e in r.emails}
-            phones = {p[2] for r in batch for p in r.phones}
-            keys = {
-                identity.name_key(name, r.text.get("company"))
-                for r, name in zip(batch, names, strict=True)
-                if name
-            }
+        emails = {e for row in rows for e in row.emails}
+        phones = {p for row in rows for p in row.phones}
+        keys = {row.name for row in rows if row.name}
         seen = self.seen
         if seen is not None:
             uids = {u for u in uids if "u" + u in seen}
@@ -106,8 +121,9 @@ class Matcher:
             for contact_ids in index.values():
                 ids.update(contact_ids)
         self.stored = identity.load_profiles(self.conn, ids)
+        return rows
 
-    def match(self, rec: Record, name: str | None) -> Decision:
+    def match(self, rec: Record, name: str | None, row: RowKeys) -> Decision:
         """The contact (or earlier row's target) ``rec`` is, or None for a new contact."""
         keys, found = self.keys, self.found
         if rec.uid:
@@ -118,24 +134,20 @@ class Matcher:
                     rec.uid = None  # a copy gets a new UID
                     return Decision(None, None, None)
                 return Decision(target, None, None)
-        if self.policy == "create":
-            return Decision(None, None, None)
         candidates: dict[int, None] = {}
-        for value, *_ in rec.emails:
-            email = identity.exact(value)
+        for email in row.emails:
             candidates.update(dict.fromkeys(keys.get("e" + email, ())))
             candidates.update(dict.fromkeys(found.by_email.get(email, ())))
-        for phone in rec.phones:
-            candidates.update(dict.fromkeys(keys.get("p" + identity.phone_key(phone[2]), ())))
-            candidates.update(dict.fromkeys(found.by_phone.get(phone[2], ())))
-        if name:
-            key = identity.name_key(name, rec.text.get("company"))
-            candidates.update(dict.fromkeys(keys.get("n" + key, ())))
-            candidates.update(dict.fromkeys(found.by_name.get(key, ())))
+        for digits in row.phones:
+            candidates.update(dict.fromkeys(keys.get("p" + identity.phone_key(digits), ())))
+            candidates.update(dict.fromkeys(found.by_phone.get(digits, ())))
+        if row.name:
+            candidates.update(dict.fromkeys(keys.get("n" + row.name, ())))
+            candidates.update(dict.fromkeys(found.by_name.get(row.name, ())))
         if not candidates:
             return Decision(None, None, None)
-        row = record_profile(rec, name)
-        return identity.decide(row, ((c, self._profile_of(c)) for c in candidates))
+        incoming = record_profile(rec, name)
+        return identity.decide(incoming, ((c, self._profile_of(c)) for c in candidates))
 
     def _profile_of(self, target: int) -> Profile:
         """What is known of ``target`` now: its stored profile and this batch's rows on it."""
@@ -147,22 +159,18 @@ class Matcher:
             known = incoming if known is None else identity.merged_profile(known, incoming)
         return known or identity.profile()
 
-    def place(self, rec: Record, name: str | None, target: int) -> None:
+    def place(self, rec: Record, name: str | None, row: RowKeys, target: int) -> None:
         """``rec`` went to ``target``: later rows find it by the row's keys."""
         self.placed.setdefault(target, []).append((rec, name))
         keys = self.keys
         if rec.uid:
             keys.setdefault("u" + rec.uid, []).append(target)
-        if self.policy == "create":
-            return
-        for value, *_ in rec.emails:
-            keys.setdefault("e" + identity.exact(value), []).append(target)
-        for phone in rec.phones:
-            keys.setdefault("p" + identity.phone_key(phone[2]), []).append(target)
-        if name:
-            keys.setdefault("n" + identity.name_key(name, rec.text.get("company")), []).append(
-                target
-            )
+        for email in row.emails:
+            keys.setdefault("e" + email, []).append(target)
+        for digits in row.phones:
+            keys.setdefault("p" + identity.phone_key(digits), []).append(target)
+        if row.name:
+            keys.setdefault("n" + row.name, []).append(target)
 
     def end(self) -> None:
         """The batch is written: its keys go into the filter."""

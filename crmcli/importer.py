@@ -31,7 +31,7 @@ from crmcli.contacts import EMAIL_PATTERN, PHONE_PATTERN, TEXT_FIELDS
 from crmcli.db import transaction
 from crmcli.errors import NotFound, UsageError, ValidationError
 from crmcli.identity import phone_digits, same_phone
-from crmcli.import_matching import Matcher, personal_name
+from crmcli.import_matching import Matcher, RowKeys, personal_name
 from crmcli.io.record import NOTES_SEPARATOR, Record, Rejected
 
 POLICIES = ("skip", "update", "merge", "create")
@@ -333,13 +333,13 @@ class _Importer:
         if not batch:
             return
         names = [personal_name(rec) for rec in batch]
-        self.matcher.begin(batch, names)
+        keys = self.matcher.begin(batch, names)
         new: dict[int, Record] = {}
         existing: dict[int, Record] = {}
         #: the UIDs the rows placed on each contact came with (all kept: crmcli.identity)
         uids: dict[int, list[str]] = {}
-        for rec, name in zip(batch, names, strict=True):
-            target = self._place(rec, name, new, existing)
+        for rec, name, row in zip(batch, names, keys, strict=True):
+            target = self._place(rec, name, row, new, existing)
             if target is not None and rec.uid:
                 uids.setdefault(target, []).append(rec.uid)
         if self.failed:
@@ -351,10 +351,15 @@ class _Importer:
         self.matcher.end()
 
     def _place(
-        self, rec: Record, name: str | None, new: dict[int, Record], existing: dict[int, Record]
+        self,
+        rec: Record,
+        name: str | None,
+        row: RowKeys,
+        new: dict[int, Record],
+        existing: dict[int, Record],
     ) -> int | None:
         """Decide what ``rec`` becomes (a new contact, or part of one); its target, or None."""
-        decision = self.matcher.match(rec, name)
+        decision = self.matcher.match(rec, name, row)
         target = decision.target
         result = self.result
         display = name or (rec.emails[0][0] if rec.emails else rec.text.get("company", ""))
@@ -392,7 +397,7 @@ class _Importer:
             else:
                 result.merged += 1
             self._act(rec.position, "update" if overwrite else "merge", display, target)
-        self.matcher.place(rec, name, target)
+        self.matcher.place(rec, name, row, target)
         return target
 
     def _new_uid(self) -> str:
