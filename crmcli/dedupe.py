@@ -1,0 +1,308 @@
+"""Likely duplicates among the contacts (``crm dedupe``), ranked, with the reasons for each pair.
+
+Comparing every pair of 100,000 contacts would be five billion comparisons. Instead contacts are
+grouped by keys that two records of one person tend to share (blocking): an email, the last
+digits of a phone, the words of the name without case, accents, order or nicknames, their
+Soundex codes, the last name with the first initial and the reverse, a UID, a company's own
+record. Only contacts in one group are compared, with :func:`crmcli.identity.compare`: the same
+rules and score as import and ``crm contact add``. A key shared by more than :data:`MAX_BLOCK`
+contacts says little (a common name, a switchboard number): such a group is compared only
+within each company.
+
+A pair can be dismissed (``crm dedupe dismiss A B``) so it is not offered again; a merge is
+:mod:`crmcli.merge`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable, Iterable, Iterator
+from datetime import datetime
+from functools import lru_cache
+from itertools import combinations, product
+from typing import Any, NamedTuple
+
+from crmcli import identity
+from crmcli.clock import to_utc_text
+from crmcli.db import transaction
+from crmcli.errors import NotFound, ValidationError
+from crmcli.identity import Profile, Scope
+
+#: a group of contacts sharing a key is compared pair by pair up to this size (else by company)
+MAX_BLOCK = 50
+#: pairs scoring less are not listed by default (the import's "possible duplicate" threshold)
+DEFAULT_MIN_SCORE = identity.POSSIBLE_SCORE
+
+
+class Pair(NamedTuple):
+    """Two contacts that may be one person."""
+
+    score: int
+    contact_id: int
+    contact: str
+    other_id: int
+    other: str
+    reasons: tuple[str, ...]
+    #: the identity rules merge them (an import would have)
+    same: bool
+    #: ``crm dedupe --apply-safe`` would merge them: the same email, no value that differs
+    safe: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        data = self._asdict()
+        data["reasons"] = list(self.reasons)
+        return data
+
+
+# --- blocking keys --------------------------------------------------------------------------------
+
+
+@lru_cache(maxsize=65536)
+def _soundex(token: str) -> str:
+    return identity.soundex(token)
+
+
+def _name_keys(p: Profile) -> Iterable[str]:
+    """The name's words, sorted, each for the full names it may stand for (Bob -> Robert)."""
+    if not p.tokens:
+        return ()
+    options = [sorted(identity.canonical_forms(t)) for t in p.tokens]
+    keys = {" ".join(sorted(words)) for words in product(*options)}
+    return sorted(keys)[:4]  # a name of several ambiguous nicknames: a few keys are enough
+
+
+def _sound_key(p: Profile) -> Iterable[str]:
+    return (" ".join(sorted(_soundex(t) for t in p.tokens)),) if p.tokens else ()
+
+
+def _initial_keys(p: Profile) -> Iterable[str]:
+    """A typo in the first name (same initial and last name), or in the last."""
+    tokens = p.tokens
+    if len(tokens) < 2:
+        return ()
+    return (f"{tokens[0][0]} {tokens[-1]}", f"{tokens[0]} {tokens[-1][0]}")
+
+
+def _company_key(p: Profile) -> Iterable[str]:
+    """A company's own record (no person's name): its company."""
+    return (p.company_folded,) if not p.tokens and p.company_folded else ()
+
+
+#: (kind, keys of a profile); each kind is one pass, so only one kind's groups are in memory
+KEYS: list[tuple[str, Callable[[Profile], Iterable[str]]]] = [
+    ("uid", lambda p: p.external_uids),
+    ("email", lambda p: p.emails),
+    ("phone", lambda p: [identity.phone_key(d) for d in p.phones]),
+    ("name", _name_keys),
+    ("sound", _sound_key),
+    ("initial", _initial_keys),
+    ("company", _company_key),
+]
+
+
+# --- finding pairs --------------------------------------------------------------------------------
+
+
+class _Book:
+    """The contacts in scope, as compact profiles (lists by position, in id order)."""
+
+    def __init__(self, conn: sqlite3.Connection, scope: Scope) -> None:
+        where, params = identity.scope_sql(scope)
+        self.ids: list[int] = []
+        self.names: list[str] = []
+        self.profiles: list[Profile] = []
+        strings: dict[str, str] = {}  # one object per repeated name word or company
+        for contact_id, shown, found in identity.profiles(
+            conn, f"c.deleted_at IS NULL AND {where}", params
+        ):
+            self.ids.append(contact_id)
+            self.names.append(shown)
+            # A contact's own UID is unique: only external ones can be shared or conflict.
+            self.profiles.append(
+                found._replace(
+                    uids=found.external_uids,
+                    tokens=tuple(strings.setdefault(t, t) for t in found.tokens),
+                    company=strings.setdefault(found.company, found.company),
+                    company_folded=strings.setdefault(found.company_folded, found.company_folded),
+                )
+            )
+
+    def blocks(self, keys: Callable[[Profile], Iterable[str]]) -> Iterator[list[int]]:
+        """Groups of positions sharing a key; a big group, split by company."""
+        groups: dict[str, list[int]] = {}
+        for position, found in enumerate(self.profiles):
+            for key in keys(found):
+                if key:
+                    groups.setdefault(key, []).append(position)
+        for members in groups.values():
+            if len(members) < 2:
+                continue
+            if len(members) <= MAX_BLOCK:
+                yield members
+                continue
+            by_company: dict[str, list[int]] = {}
+            for position in members:
+                company = self.profiles[position].company_folded
+                if company:
+                    by_company.setdefault(company, []).append(position)
+            yield from (m for m in by_company.values() if 2 <= len(m) <= MAX_BLOCK)
+
+
+def _dismissed(conn: sqlite3.Connection) -> set[tuple[int, int]]:
+    return {(r[0], r[1]) for r in conn.execute("SELECT contact_id, other_id FROM dedupe_dismissed")}
+
+
+class Found(NamedTuple):
+    """The best pairs (up to the limit asked for), and how many there are in all."""
+
+    pairs: list[Pair]
+    total: int
+
+
+def find_pairs(
+    conn: sqlite3.Connection,
+    *,
+    min_score: int = DEFAULT_MIN_SCORE,
+    scope: Scope = None,
+    limit: int | None = None,
+) -> Found:
+    """Pairs of live contacts (both in ``scope``: ids or a subquery; all when None) scoring at
+    least ``min_score``, best first; dismissed pairs left out."""
+    book = _Book(conn, scope)
+    count = len(book.ids)
+    dismissed = _dismissed(conn)
+    seen: set[int] = set()
+    # One int per pair found, sorting as wanted: score (best first), then the two positions;
+    # the reasons are an index into `kinds` (few distinct). Compact: 100,000 contacts can have
+    # hundreds of thousands of pairs.
+    found: list[int] = []
+    kinds: dict[tuple[tuple[str, ...], bool, bool], int] = {}
+    compare, profiles, ids = identity.compare, book.profiles, book.ids
+    for _, keys in KEYS:
+        for members in book.blocks(keys):
+            for a, b in combinations(members, 2):
+                key = a * count + b
+                if key in seen:
+                    continue
+                seen.add(key)
+                verdict = compare(profiles[a], profiles[b])
+                if verdict.score < min_score or (ids[a], ids[b]) in dismissed:
+                    continue
+                emailed = verdict.level == identity.EMAIL
+                kind = kinds.setdefault((verdict.reasons, verdict.same, emailed), len(kinds))
+                found.append((((100 - verdict.score) << 64 | a << 40 | b) << 20) | kind)
+    del seen
+    found.sort()
+    total = len(found)
+    if limit is not None:
+        del found[limit:]
+    return Found(_pairs(conn, book, found, list(kinds)), total)
+
+
+def _pairs(
+    conn: sqlite3.Connection,
+    book: _Book,
+    found: list[int],
+    kinds: list[tuple[tuple[str, ...], bool, bool]],
+) -> list[Pair]:
+    from crmcli.merge import conflicts
+
+    mask = (1 << 20) - 1
+    out = []
+    for packed in found:
+        reasons, same, emailed = kinds[packed & mask]
+        b = (packed >> 20) & ((1 << 40) - 1)
+        a = (packed >> 60) & ((1 << 24) - 1)
+        score = 100 - (packed >> 84)
+        first, second = book.ids[a], book.ids[b]
+        # Safe: the rules merge them on an email, and no single value needs choosing.
+        safe = emailed and not conflicts(conn, first, [second])
+        out.append(Pair(score, first, book.names[a], second, book.names[b], reasons, same, safe))
+    return out
+
+
+# --- acting on pairs ------------------------------------------------------------------------------
+
+
+def apply_safe(
+    conn: sqlite3.Connection, pairs: Iterable[Pair], *, now: datetime
+) -> list[tuple[int, int]]:
+    """Merge the safe pairs, best first, each into its older contact; one transaction.
+
+    A contact already merged away stands for the one it went into; that pair is checked again
+    (the rules and the values) before it is merged. Returns the (kept, merged-away) pairs.
+    """
+    from crmcli import merge
+
+    done: list[tuple[int, int]] = []
+    into: dict[int, int] = {}
+    with transaction(conn):
+        choose = merge.chooser(conn, "keep")
+        for pair in pairs:
+            if not pair.safe:
+                continue
+            a, b = (
+                into.get(pair.contact_id, pair.contact_id),
+                into.get(pair.other_id, pair.other_id),
+            )
+            keep, other = min(a, b), max(a, b)
+            # checked again: an earlier merge may have changed either of them
+            if a == b or not _still_safe(conn, keep, other):
+                continue
+            merge.merge(conn, keep, [other], choose=choose, now=now)
+            done.append((keep, other))
+            into[other] = keep
+            for merged, kept in into.items():
+                if kept == other:
+                    into[merged] = keep
+    return done
+
+
+def _still_safe(conn: sqlite3.Connection, keep: int, other: int) -> bool:
+    from crmcli.merge import conflicts
+
+    profiles = identity.load_profiles(conn, [keep, other])
+    verdict = identity.compare(profiles[keep], profiles[other])
+    return verdict.level == identity.EMAIL and not conflicts(conn, keep, [other])
+
+
+def _ordered(conn: sqlite3.Connection, a: int, b: int) -> tuple[int, int]:
+    if a == b:
+        raise ValidationError(f"contact {a} is the same contact twice; give two contacts")
+    for contact_id in (a, b):
+        if conn.execute("SELECT 1 FROM contacts WHERE id = ?", (contact_id,)).fetchone() is None:
+            raise NotFound(f"no contact with id {contact_id}")
+    return (a, b) if a < b else (b, a)
+
+
+def dismiss(conn: sqlite3.Connection, a: int, b: int, *, now: datetime) -> bool:
+    """Do not offer the pair again; False when it was dismissed already."""
+    first, second = _ordered(conn, a, b)
+    with transaction(conn):
+        return bool(
+            conn.execute(
+                "INSERT OR IGNORE INTO dedupe_dismissed (contact_id, other_id, dismissed_at) "
+                "VALUES (?, ?, ?)",
+                (first, second, to_utc_text(now)),
+            ).rowcount
+        )
+
+
+def undismiss(conn: sqlite3.Connection, a: int, b: int) -> None:
+    """Offer a dismissed pair again."""
+    first, second = _ordered(conn, a, b)
+    with transaction(conn):
+        if not conn.execute(
+            "DELETE FROM dedupe_dismissed WHERE contact_id = ? AND other_id = ?", (first, second)
+        ).rowcount:
+            raise NotFound(f"contacts {first} and {second} are not a dismissed pair")
+
+
+def dismissed(conn: sqlite3.Connection) -> Iterator[dict[str, Any]]:
+    """The dismissed pairs, newest first."""
+    for row in conn.execute(
+        "SELECT d.contact_id, a.name AS contact, d.other_id, b.name AS other, d.dismissed_at "
+        "FROM dedupe_dismissed d JOIN contacts a ON a.id = d.contact_id "
+        "JOIN contacts b ON b.id = d.other_id ORDER BY d.dismissed_at DESC, d.contact_id"
+    ):
+        yield dict(row)
