@@ -3,8 +3,8 @@
 Comparing every pair of 100,000 contacts would be five billion comparisons. Instead contacts are
 grouped by keys that two records of one person tend to share (blocking): an email, the last
 digits of a phone, the words of the name without case, accents, order or nicknames, their
-Soundex codes, the last name with the first initial and the reverse, a UID, a company's own
-record. Only contacts in one group are compared, with :func:`crmcli.identity.compare`: the same
+Soundex codes (alone, and with the first or the last name as written: a typo in the other), a
+UID, a company's own record. Only contacts in one group are compared, with :func:`crmcli.identity.compare`: the same
 rules and score as import and ``crm contact add``. A key shared by more than :data:`MAX_BLOCK`
 contacts says little (a common name, a switchboard number): such a group is compared only
 within each company.
@@ -34,6 +34,15 @@ MAX_BLOCK = 50
 DEFAULT_MIN_SCORE = identity.POSSIBLE_SCORE
 
 
+class Reasons(tuple[str, ...]):
+    """Why a pair may be one person: a list in JSON, "a, b" as text (a table, TSV, CSV)."""
+
+    __slots__ = ()
+
+    def __str__(self) -> str:
+        return ", ".join(self)
+
+
 class Pair(NamedTuple):
     """Two contacts that may be one person."""
 
@@ -42,7 +51,7 @@ class Pair(NamedTuple):
     contact: str
     other_id: int
     other: str
-    reasons: tuple[str, ...]
+    reasons: Reasons
     #: the identity rules merge them (an import would have)
     same: bool
     #: ``crm dedupe --apply-safe`` would merge them: the same email, no value that differs
@@ -75,12 +84,12 @@ def _sound_key(p: Profile) -> Iterable[str]:
     return (" ".join(sorted(_soundex(t) for t in p.tokens)),) if p.tokens else ()
 
 
-def _initial_keys(p: Profile) -> Iterable[str]:
-    """A typo in the first name (same initial and last name), or in the last."""
+def _typo_keys(p: Profile) -> Iterable[str]:
+    """A typo in the last name (the first name, and the last's Soundex code), or the first."""
     tokens = p.tokens
     if len(tokens) < 2:
         return ()
-    return (f"{tokens[0][0]} {tokens[-1]}", f"{tokens[0]} {tokens[-1][0]}")
+    return (f"{tokens[0]} {_soundex(tokens[-1])}", f"{_soundex(tokens[0])} {tokens[-1]}")
 
 
 def _company_key(p: Profile) -> Iterable[str]:
@@ -95,7 +104,7 @@ KEYS: list[tuple[str, Callable[[Profile], Iterable[str]]]] = [
     ("phone", lambda p: [identity.phone_key(d) for d in p.phones]),
     ("name", _name_keys),
     ("sound", _sound_key),
-    ("initial", _initial_keys),
+    ("typo", _typo_keys),
     ("company", _company_key),
 ]
 
@@ -111,29 +120,34 @@ class _Book:
         self.ids: list[int] = []
         self.names: list[str] = []
         self.profiles: list[Profile] = []
-        strings: dict[str, str] = {}  # one object per repeated name word or company
+        #: for each position, the group of its name (after the "name" pass)
+        self.name_group: list[int] = []
+        # Repeated names and companies are one object each (identity caches their parts).
         for contact_id, shown, found in identity.profiles(
-            conn, f"c.deleted_at IS NULL AND {where}", params
+            conn, f"c.deleted_at IS NULL AND {where}", params, own_uids=False
         ):
             self.ids.append(contact_id)
             self.names.append(shown)
-            # A contact's own UID is unique: only external ones can be shared or conflict.
-            self.profiles.append(
-                found._replace(
-                    uids=found.external_uids,
-                    tokens=tuple(strings.setdefault(t, t) for t in found.tokens),
-                    company=strings.setdefault(found.company, found.company),
-                    company_folded=strings.setdefault(found.company_folded, found.company_folded),
-                )
-            )
+            self.profiles.append(found)
 
-    def blocks(self, keys: Callable[[Profile], Iterable[str]]) -> Iterator[list[int]]:
-        """Groups of positions sharing a key; a big group, split by company."""
+    def blocks(
+        self, keys: Callable[[Profile], Iterable[str]], *, name_groups: bool = False
+    ) -> Iterator[list[int]]:
+        """Groups of positions sharing a key; a big group, split by company. With
+        ``name_groups``, each position's first key is remembered (:attr:`name_group`)."""
         groups: dict[str, list[int]] = {}
+        numbers: dict[str, int] = {}
+        first: list[int] = []
         for position, found in enumerate(self.profiles):
+            number = -position - 1  # no name: a group of its own
             for key in keys(found):
                 if key:
                     groups.setdefault(key, []).append(position)
+                    if name_groups and number < 0:
+                        number = numbers.setdefault(key, len(numbers))
+            first.append(number)
+        if name_groups:
+            self.name_group = first
         for members in groups.values():
             if len(members) < 2:
                 continue
@@ -148,14 +162,28 @@ class _Book:
             yield from (m for m in by_company.values() if 2 <= len(m) <= MAX_BLOCK)
 
 
+def _across_names(members: list[int], name_group: list[int]) -> Iterator[tuple[int, int]]:
+    """The pairs of ``members`` whose names are not in one group: those were compared by the
+    "name" pass already (a group too big for it is too big for the later passes too)."""
+    by_name: dict[int, list[int]] = {}
+    for position in members:
+        by_name.setdefault(name_group[position], []).append(position)
+    if len(by_name) < 2:
+        return
+    for xs, ys in combinations(list(by_name.values()), 2):
+        for a in xs:
+            for b in ys:
+                yield (a, b) if a < b else (b, a)
+
+
 def _dismissed(conn: sqlite3.Connection) -> set[tuple[int, int]]:
     return {(r[0], r[1]) for r in conn.execute("SELECT contact_id, other_id FROM dedupe_dismissed")}
 
 
 class Found(NamedTuple):
-    """The best pairs (up to the limit asked for), and how many there are in all."""
+    """The best pairs (up to the limit asked for; read lazily), and how many there are in all."""
 
-    pairs: list[Pair]
+    pairs: Iterator[Pair]
     total: int
 
 
@@ -177,10 +205,13 @@ def find_pairs(
     # hundreds of thousands of pairs.
     found: list[int] = []
     kinds: dict[tuple[tuple[str, ...], bool, bool], int] = {}
+    described: list[tuple[Reasons, bool, bool]] = []  # the kinds, in order
     compare, profiles, ids = identity.compare, book.profiles, book.ids
-    for _, keys in KEYS:
-        for members in book.blocks(keys):
-            for a, b in combinations(members, 2):
+    named = False
+    for keys_name, keys in KEYS:
+        for members in book.blocks(keys, name_groups=keys_name == "name"):
+            pairs = _across_names(members, book.name_group) if named else combinations(members, 2)
+            for a, b in pairs:
                 key = a * count + b
                 if key in seen:
                     continue
@@ -189,26 +220,30 @@ def find_pairs(
                 if verdict.score < min_score or (ids[a], ids[b]) in dismissed:
                     continue
                 emailed = verdict.level == identity.EMAIL
-                kind = kinds.setdefault((verdict.reasons, verdict.same, emailed), len(kinds))
+                kind = kinds.get((verdict.reasons, verdict.same, emailed))
+                if kind is None:
+                    kind = kinds[(verdict.reasons, verdict.same, emailed)] = len(kinds)
+                    described.append((Reasons(verdict.reasons), verdict.same, emailed))
                 found.append((((100 - verdict.score) << 64 | a << 40 | b) << 20) | kind)
+        named = named or keys_name == "name"
     del seen
+    book.profiles = []  # only ids and names are needed from here on
     found.sort()
     total = len(found)
     if limit is not None:
         del found[limit:]
-    return Found(_pairs(conn, book, found, list(kinds)), total)
+    return Found(_pairs(conn, book, found, described), total)
 
 
 def _pairs(
     conn: sqlite3.Connection,
     book: _Book,
     found: list[int],
-    kinds: list[tuple[tuple[str, ...], bool, bool]],
-) -> list[Pair]:
+    kinds: list[tuple[Reasons, bool, bool]],
+) -> Iterator[Pair]:
     from crmcli.merge import conflicts
 
     mask = (1 << 20) - 1
-    out = []
     for packed in found:
         reasons, same, emailed = kinds[packed & mask]
         b = (packed >> 20) & ((1 << 40) - 1)
@@ -217,8 +252,7 @@ def _pairs(
         first, second = book.ids[a], book.ids[b]
         # Safe: the rules merge them on an email, and no single value needs choosing.
         safe = emailed and not conflicts(conn, first, [second])
-        out.append(Pair(score, first, book.names[a], second, book.names[b], reasons, same, safe))
-    return out
+        yield Pair(score, first, book.names[a], second, book.names[b], reasons, same, safe)
 
 
 # --- acting on pairs ------------------------------------------------------------------------------

@@ -190,21 +190,37 @@ def soundex(word: str) -> str:
 def edit_distance(a: str, b: str, limit: int) -> int:
     """Optimal-string-alignment distance (a swap of two neighbours counts once), or ``limit + 1``
     as soon as it must exceed ``limit``."""
+    # What both start and end with costs nothing: compare the middles (names differ in a few
+    # letters, so these are short), only within ``limit`` of the diagonal.
+    size = min(len(a), len(b))
+    start = 0
+    while start < size and a[start] == b[start]:
+        start += 1
+    end = 0
+    while end < size - start and a[-1 - end] == b[-1 - end]:
+        end += 1
+    a, b = a[start : len(a) - end], b[start : len(b) - end]
     if abs(len(a) - len(b)) > limit:
         return limit + 1
+    if not a or not b:
+        return max(len(a), len(b))
+    far = limit + 1
     before: list[int] = []
     previous = list(range(len(b) + 1))
-    for i, ca in enumerate(a, 1):
-        current = [i] + [0] * len(b)
-        for j, cb in enumerate(b, 1):
-            cost = ca != cb
-            current[j] = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
-            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
-                current[j] = min(current[j], before[j - 2] + 1)
-        if min(current) > limit:
-            return limit + 1
+    for i in range(1, len(a) + 1):
+        current = [far] * (len(b) + 1)
+        current[0] = i
+        low, high = max(1, i - limit), min(len(b), i + limit)
+        for j in range(low, high + 1):
+            cost = a[i - 1] != b[j - 1]
+            best = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and a[i - 1] == b[j - 2] and a[i - 2] == b[j - 1]:
+                best = min(best, before[j - 2] + 1)
+            current[j] = best
+        if min(current[low : high + 1]) > limit:
+            return far
         before, previous = previous, current
-    return previous[-1]
+    return min(previous[-1], far)
 
 
 # --- profiles: what the rules look at -------------------------------------------------------------
@@ -241,18 +257,36 @@ def profile(
 ) -> Profile:
     """A profile from plain values: ``name`` is the person's full name (None when the record is
     only a company or an address), ``phones`` are digits (:func:`phone_digits`)."""
-    external = tuple(dict.fromkeys(u for u in external_uids if u))
-    folded_name = fold(name) if name else ""
+    external = _unique(u for u in external_uids if u)
+    exact_name, tokens = _name_parts(name.strip()) if name else ("", ())
+    company = company.strip() if company else ""
     return Profile(
-        uids=tuple(dict.fromkeys([*(u for u in uids if u), *external])),
+        uids=_unique([*(u for u in uids if u), *external]),
         external_uids=external,
-        emails=tuple(dict.fromkeys(exact(e.strip()) for e in emails if e)),
-        phones=tuple(dict.fromkeys(p for p in phones if p)),
-        name=exact(name.strip()) if name and folded_name else "",
-        tokens=tuple(folded_name.split()),
-        company=exact(company.strip()) if company else "",
+        emails=_unique(exact(e.strip()) for e in emails if e),
+        phones=_unique(p for p in phones if p),
+        name=exact_name,
+        tokens=tokens,
+        company=exact(company),
         company_folded=fold(company) if company else "",
     )
+
+
+def _unique(values: Iterable[str]) -> tuple[str, ...]:
+    found = tuple(values)
+    return found if len(found) < 2 else tuple(dict.fromkeys(found))
+
+
+@lru_cache(maxsize=16384)
+def _company_parts(company: str) -> tuple[str, str]:
+    return exact(company), fold(company)
+
+
+@lru_cache(maxsize=65536)
+def _name_parts(name: str) -> tuple[str, tuple[str, ...]]:
+    """A full name as the exact rule compares it, and its folded words ("" for punctuation)."""
+    tokens = tuple(fold(name).split())
+    return (exact(name) if tokens else "", tokens)
 
 
 def merged_profile(a: Profile, b: Profile) -> Profile:
@@ -305,7 +339,12 @@ def name_relation(a: Profile, b: Profile) -> int:
         return MISSING
     if a.name == b.name:
         return EXACT
-    x, y = a.tokens, b.tokens
+    return _relation(a.tokens, b.tokens)
+
+
+@lru_cache(maxsize=65536)
+def _relation(x: tuple[str, ...], y: tuple[str, ...]) -> int:
+    """How two different full names relate, by their folded words (names repeat: cached)."""
     if x == y:
         return FOLDED
     if len(x) == len(y):
@@ -347,78 +386,103 @@ class Verdict(NamedTuple):
         return not self.same and self.score >= POSSIBLE_SCORE
 
 
-def _shared_phones(a: tuple[str, ...], b: tuple[str, ...]) -> int:
-    return sum(1 for x in a if any(same_phone(x, y) for y in b))
-
-
-@lru_cache(maxsize=4096)
-def _reasons(parts: tuple[str, ...]) -> tuple[str, ...]:
-    return parts  # one tuple object per combination: a dedupe of many pairs shares them
+_UID_VERDICT = Verdict(True, UID, 1, 100, ("same UID",))
 
 
 def compare(a: Profile, b: Profile) -> Verdict:
-    """The identity rules (see the module docstring) applied to ``a`` and ``b``."""
+    """The identity rules (see the module docstring) applied to ``a`` and ``b``.
+
+    Only what the rules look at is worked out here (it runs for every pair ``crm dedupe``
+    compares); the verdict for that combination of facts comes from :func:`_verdict`.
+    """
     if a.uids and b.uids and not set(a.uids).isdisjoint(b.uids):
-        return Verdict(True, UID, 1, 100, _reasons(("same UID",)))
+        return _UID_VERDICT
+    shared_emails = shared_phones = 0
+    email_conflict = phone_conflict = False
+    if a.emails and b.emails:
+        for email in a.emails:
+            if email in b.emails:
+                shared_emails += 1
+        email_conflict = not shared_emails
+    if a.phones and b.phones:
+        for x in a.phones:
+            for y in b.phones:
+                if same_phone(x, y):
+                    shared_phones += 1
+                    break
+        phone_conflict = not shared_phones
+    if not (a.name and b.name):
+        relation = MISSING
+    elif a.name == b.name:
+        relation = EXACT
+    else:
+        relation = _relation(a.tokens, b.tokens)
+    x, y = a.company_folded, b.company_folded
+    companies = (1 if x == y else 2) if x and y else 0
+    front_desk = not a.name and not b.name and bool(x) and x == y
+    return _verdict(
+        shared_emails,
+        shared_phones,
+        email_conflict,
+        phone_conflict,
+        bool(a.external_uids and b.external_uids),
+        relation,
+        companies,
+        a.company == b.company,
+        front_desk,
+    )
+
+
+@lru_cache(maxsize=4096)
+def _verdict(
+    shared_emails: int,
+    shared_phones: int,
+    email_conflict: bool,
+    phone_conflict: bool,
+    uid_conflict: bool,
+    relation: int,
+    companies: int,  # 0: not both known, 1: the same, 2: different
+    same_company: bool,  # exactly (the rule), both empty included
+    front_desk: bool,  # two records without a person's name, of one company
+) -> Verdict:
+    """The verdict for one combination of facts (few combinations: cached)."""
     reasons: list[str] = []
     score = 0
-    shared_emails = sum(1 for e in a.emails if e in b.emails) if a.emails and b.emails else 0
-    shared_phones = _shared_phones(a.phones, b.phones) if a.phones and b.phones else 0
-    uid_conflict = bool(a.external_uids and b.external_uids)
-    email_conflict = bool(a.emails and b.emails and not shared_emails)
-    phone_conflict = bool(a.phones and b.phones and not shared_phones)
     if shared_emails:
         score += 70
         reasons.append("same email")
     if shared_phones:
         score += 50
         reasons.append("same phone")
-    relation = name_relation(a, b)
     score += _NAME_POINTS[relation]
     if relation in _NAME_REASONS:
         reasons.append(_NAME_REASONS[relation])
-    same_company = a.company == b.company
-    if a.company_folded and b.company_folded:
-        if a.company_folded == b.company_folded:
-            score += 20
-            reasons.append("same company")
-        else:
-            score -= 15
-            reasons.append("different companies")
-    if email_conflict:
-        score -= 20
-        reasons.append("different emails")
-    if phone_conflict:
-        score -= 10
-        reasons.append("different phones")
-    if uid_conflict:
-        score -= 10
-        reasons.append("different UIDs")
-    level = 0
-    strength = 0
+    if companies == 1:
+        score += 20
+        reasons.append("same company")
+    elif companies == 2:
+        score -= 15
+        reasons.append("different companies")
+    for conflict, points, reason in (
+        (email_conflict, 20, "different emails"),
+        (phone_conflict, 10, "different phones"),
+        (uid_conflict, 10, "different UIDs"),
+    ):
+        if conflict:
+            score -= points
+            reasons.append(reason)
+    level = strength = 0
     if uid_conflict:
         pass
     elif shared_emails:
         level, strength = EMAIL, shared_emails
-    elif shared_phones and not email_conflict and _compatible(relation, a, b):
+    elif shared_phones and not email_conflict and (relation in COMPATIBLE_NAMES or front_desk):
         level, strength = PHONE, shared_phones
-    elif a.name and relation == EXACT and same_company and not (email_conflict or phone_conflict):
+    elif relation == EXACT and same_company and not (email_conflict or phone_conflict):
         level, strength = NAME, 1
     if level:
         score = max(score, SAME_SCORE)
-    return Verdict(bool(level), level, strength, max(0, min(100, score)), _reasons(tuple(reasons)))
-
-
-def _compatible(relation: int, a: Profile, b: Profile) -> bool:
-    if relation in COMPATIBLE_NAMES:
-        return True
-    # two records without a person's name (a company, a front desk): the same company
-    return (
-        not a.name
-        and not b.name
-        and bool(a.company_folded)
-        and a.company_folded == b.company_folded
-    )
+    return Verdict(bool(level), level, strength, max(0, min(100, score)), tuple(reasons))
 
 
 class Decision(NamedTuple):
@@ -588,28 +652,33 @@ FROM contacts c
 """
 
 
-def _split(text: str | None) -> tuple[str, ...]:
-    return tuple(text.split(_SEP)) if text else ()
-
-
 def profiles(
-    conn: sqlite3.Connection, where: str, params: Sequence[Any] = ()
+    conn: sqlite3.Connection, where: str, params: Sequence[Any] = (), *, own_uids: bool = True
 ) -> Iterator[tuple[int, str, Profile]]:
-    """(id, name shown, profile) of the contacts matching ``where`` (SQL over ``contacts c``)."""
+    """(id, name shown, profile) of the contacts matching ``where`` (SQL over ``contacts c``).
+
+    Stored values are clean already (trimmed, one of each): the profiles are built directly,
+    as ``crm dedupe`` builds one for every contact. Without ``own_uids`` only external UIDs
+    are kept (comparing contacts with contacts: crmcli's own UIDs are unique anyway).
+    """
     for contact_id, shown, uid, name, company, emails, phones, uids in conn.execute(
         f"{_PROFILE_SQL} WHERE {where} ORDER BY c.id", params
     ):
-        external = _split(uids)
+        external = tuple(uids.split(_SEP)) if uids else ()
+        exact_name, tokens = _name_parts(name) if name else ("", ())
+        exact_company, folded_company = _company_parts(company) if company else ("", "")
         yield (
             contact_id,
             shown,
-            profile(
-                uids=(uid,),
+            Profile(
+                uids=(uid, *external) if own_uids else external,
                 external_uids=external,
-                emails=_split(emails),
-                phones=_split(phones),
-                name=name,
-                company=company,
+                emails=tuple(map(exact, emails.split(_SEP))) if emails else (),
+                phones=tuple(phones.split(_SEP)) if phones else (),
+                name=exact_name,
+                tokens=tokens,
+                company=exact_company,
+                company_folded=folded_company,
             ),
         )
 

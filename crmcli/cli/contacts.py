@@ -528,8 +528,8 @@ def _resolve_for_merge(conn: Any, ref: str) -> int:
     try:
         return contacts.resolve(conn, ref)
     except NotFound:
-        if ref.strip().isdigit():
-            return contacts.resolve(conn, ref, include_deleted=True)
+        if ref.strip().isdigit():  # in the trash: the merge says so, and what to do
+            return contacts.get(conn, int(ref), include_deleted=True).id
         raise
 
 

@@ -27,7 +27,7 @@ COLUMNS = [
     Column("contact"),
     Column("other_id", "Other ID", justify="right"),
     Column("other"),
-    Column("reasons", show=lambda reasons: ", ".join(reasons)),
+    Column("reasons"),
     Column("same", in_table=False),
     Column("safe"),
 ]
@@ -88,12 +88,13 @@ def dedupe_command(
     with database(ctx, write=apply_safe) as conn:
         found = dedupe.find_pairs(conn, min_score=min_score, limit=None if apply_safe else shown)
         if apply_safe:
-            _apply_safe(conn, found.pairs, yes=yes, fmt=fmt)
+            _apply_safe(conn, list(found.pairs), yes=yes, fmt=fmt)
             return
-        emit((p.to_dict() for p in found.pairs), COLUMNS, fmt, empty="No likely duplicates.")
-    if found.total > len(found.pairs) and table:
+        # Pairs are NamedTuples in the order of COLUMNS: TSV writes them as they are.
+        count = emit(found.pairs, COLUMNS, fmt, empty="No likely duplicates.", tuples=True)
+    if found.total > count and table:
         message(
-            f"The best {len(found.pairs)} of {found.total} pairs; see more with --limit, "
+            f"The best {count} of {found.total} pairs; see more with --limit, "
             "or all with --format tsv"
         )
 
