@@ -31,9 +31,10 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from gen_csv import write_google_csv  # noqa: E402
-from crmcli.identity import fold  # noqa: E402
-from run import DATA, NOW, build_contacts, crm, peak_rss_mib  # noqa: E402
+from gen_csv import write_google_csv
+from run import DATA, NOW, build_contacts, crm, peak_rss_mib
+
+from crmcli.identity import fold
 
 FIRST = ["Oskar", "Ana", "Ben", "Chloé", "Daniel", "Elif", "Farah", "Gustav", "Hannah", "Ibrahim",
          "Julia", "Kenji", "Laura", "Mateo", "Nora", "Omar", "Priya", "Quentin", "Rosa", "Samuel",
