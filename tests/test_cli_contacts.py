@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import stat
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import Cli
+from tests.terminal import converse
 
 
 def add_ann(cli: Cli) -> None:
@@ -49,6 +53,24 @@ def test_add_refuses_an_email_another_contact_has(cli: Cli) -> None:
     assert len(cli.json("contact", "list")) == 1
     result = cli("contact", "add", "A. Lee", "-e", "Ann@ACME.example", "--force")
     assert result.stderr == "Added contact 2: A. Lee\n"
+    assert len(cli.json("contact", "list")) == 2
+
+
+@pytest.mark.slow
+def test_add_asks_on_a_terminal_about_an_email_in_use(cli: Cli, db_path: Path) -> None:
+    cli("contact", "add", "Ann Lee", "-e", "ann@acme.example")
+    env = {**os.environ, "CRM_DB": str(db_path)}
+    question = b"Add another contact with it anyway? [y/N]:"
+    code, shown = converse(
+        ["contact", "add", "Ann", "-e", "ANN@acme.example"], env, [(question, b"n\n")]
+    )
+    assert code == 1, shown
+    assert "Contact 1 (Ann Lee) already has the email ANN@acme.example." in shown
+    assert "Error: cancelled; nothing was added (change contact 1 instead)" in shown
+    code, shown = converse(
+        ["contact", "add", "Ann", "-e", "ANN@acme.example"], env, [(question, b"y\n")]
+    )
+    assert code == 0 and "Added contact 2: Ann" in shown
     assert len(cli.json("contact", "list")) == 2
 
 

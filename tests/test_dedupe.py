@@ -7,6 +7,7 @@ import io
 import json
 import sqlite3
 from datetime import datetime
+from pathlib import Path
 
 import pytest
 
@@ -207,3 +208,21 @@ def test_cli_dismiss_and_apply_safe(cli: Cli, people: dict[str, int]) -> None:
     assert again.stderr == "No safe pairs to merge (the same email, and no value that differs).\n"
     cli("contact", "unmerge", str(people["ann_copy"]))
     assert len(cli.json("contact", "list")) == len(people)
+
+
+def test_the_demo_has_one_duplicate_pair_to_find(cli: Cli, tmp_path: Path) -> None:
+    demo = tmp_path / "demo.db"
+    cli("demo", "--path", str(demo))
+    [pair] = cli.json("--db", str(demo), "dedupe")
+    assert (pair["contact"], pair["other"]) == ("Daniel Kim", "Dan Kim")
+    assert pair["reasons"] == ["same phone", "nickname", "same company", "different emails"]
+    cli(
+        "--db",
+        str(demo),
+        "contact",
+        "merge",
+        str(pair["contact_id"]),
+        str(pair["other_id"]),
+        "--yes",
+    )
+    assert cli.json("--db", str(demo), "dedupe") == []
