@@ -84,6 +84,14 @@ def median_run(argv: list[str], env: dict[str, str], runs: int, before: str = ""
     return times
 
 
+def time_dedupe(base: list[str], database: Path, env: dict[str, str], what: str) -> None:
+    """One run of `crm dedupe --format tsv` (time, peak memory), and how many pairs it lists."""
+    argv = [*base, "--db", str(database), "dedupe", "--format", "tsv"]
+    seconds, rss = peak_rss_mib(argv, env)
+    lines = subprocess.run(argv, env=env, capture_output=True, check=True).stdout.count(b"\n")
+    print(f"crm dedupe on {what}: {seconds:.1f} s, {rss:.0f} MiB peak, {lines - 1:,} pairs listed")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="5,000 rows: a smoke test")
@@ -113,19 +121,10 @@ def main() -> None:
             f"{rss:.0f} MiB peak; {count:,} contacts (expected {rows:,}), {emails:,} emails "
             f"(expected {rows + planted // 2:,}): {'ok' if ok else 'WRONG'}"
         )
-        dedupe = [*base, "--db", str(database), "dedupe", "--format", "tsv"]
-        seconds, rss = peak_rss_mib(dedupe, env)
-        pairs = subprocess.run(dedupe, env=env, capture_output=True, check=True).stdout.count(b"\n")
-        print(f"crm dedupe on those {count:,} contacts: {seconds:.1f} s, {rss:.0f} MiB peak, "
-              f"{pairs - 1:,} pairs listed")  # fmt: skip
-
+        time_dedupe(base, database, env, f"those {count:,} contacts")
         book = work / "book.db"
         build_contacts(book, rows)
-        dedupe = [*base, "--db", str(book), "dedupe", "--format", "tsv"]
-        seconds, rss = peak_rss_mib(dedupe, env)
-        pairs = subprocess.run(dedupe, env=env, capture_output=True, check=True).stdout.count(b"\n")
-        print(f"crm dedupe on run.py's {rows:,} contacts: {seconds:.1f} s, {rss:.0f} MiB peak, "
-              f"{pairs - 1:,} pairs listed")  # fmt: skip
+        time_dedupe(base, book, env, f"run.py's {rows:,} contacts")
 
         google = work / "google.csv"
         write_google_csv(google, rows)
