@@ -96,9 +96,13 @@ def build_mapper(header: list[str], overrides: dict[str, str]) -> OrderMapper:
         )
     mapper = OrderMapper(header)
     weak: dict[str, int] = {}
+    # Shopify names the order "Name" (#1001) and the customer "Billing Name"
+    shopify = "lineitem name" in known
     for index, name in enumerate(header):
         key = name.strip().lower()
         target = by_name.get(key) or _OWN.get(key) or ALIASES.get(_compact(name))
+        if shopify and key == "name" and key not in by_name:
+            target = "order"
         if target is None:
             if name.strip():
                 mapper.ignored.append(name.strip())
