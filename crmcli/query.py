@@ -46,7 +46,7 @@ TERMS: dict[str, str] = {
     "anniversary": "like birthday",
     "stage": "has a deal in this stage (crm stage list)",
     "referred-by": "was referred by this contact (an id, name or email)",
-    "field": "a custom field: field:region=emea, or field:region (has one)",
+    "field": "a field equals: field:region=emea, field:territory=north; field:KEY: has one",
     "segment": "matches the saved segment (crm segment list)",
 }
 #: terms compared with a number instead of a colon
@@ -181,6 +181,13 @@ def _tokens(query: str) -> list[_Token]:
             )
         else:
             word = match.group("word")
+            if word.startswith("--"):
+                raise QueryError(
+                    f"{word} is not an option of this command nor a query word (see --help)",
+                    query,
+                    start,
+                    end,
+                )
             if word.lower() in _KEYWORDS:
                 out.append(_Token("keyword", start, end, word.lower()))
             elif word.startswith("-") and len(word) > 1:
@@ -543,6 +550,14 @@ def _field(term: Term, ctx: Context) -> str:
     key, sep, value = term.value.partition("=")
     if not key.strip():
         raise ctx.error("field: needs a name: field:region=emea", term)
+    from crmcli.contacts import TEXT_FIELDS
+
+    column = key.strip().lower().replace("-", "_")
+    if column in TEXT_FIELDS:  # a built-in field (region, postal_code...): its column, any case
+        if not sep:
+            return f"c.{column} IS NOT NULL"
+        ctx.params.append(value.strip())
+        return f"(c.{column} IS NOT NULL AND c.{column} = ? COLLATE NOCASE)"
     ctx.params.append(key.strip())
     if not sep:
         return "c.id IN (SELECT contact_id FROM contact_fields WHERE key = ?)"

@@ -176,7 +176,8 @@ def load_command(name: str) -> Any:
         command.lazy_source = target
     else:
         holder = CrmTyper()
-        holder.command(name)(target)
+        # a command that takes a query sets context_settings (crmcli.cli._query.QUERY_CONTEXT)
+        holder.command(name, context_settings=getattr(target, "context_settings", None))(target)
         command = typer.main.get_command(holder)
     command.name = name
     return command

@@ -9,6 +9,10 @@ import typer
 
 from crmcli import clock
 
+#: for commands with a QUERY: ``-tag:former`` is a query word, not an unknown option (a real typo
+#: like ``--tga`` is then refused by the query parser)
+QUERY_CONTEXT = {"ignore_unknown_options": True}
+
 QueryArg = Annotated[
     list[str] | None,
     typer.Argument(

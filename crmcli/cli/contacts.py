@@ -21,7 +21,7 @@ from crmcli.cli._common import (
     parse_when_option,
 )
 from crmcli.cli._output import Column, OutputFormat, console, emit, emit_record, message
-from crmcli.cli._query import QueryArg, compile_words, query_text
+from crmcli.cli._query import QUERY_CONTEXT, QueryArg, compile_words, query_text
 from crmcli.contacts import ListFilters, parse_labeled
 from crmcli.errors import CrmError, UsageError
 
@@ -564,7 +564,7 @@ def _day(value: str | None) -> str:
     return value[:10] if value else "never"
 
 
-@app.command("list")
+@app.command("list", context_settings=QUERY_CONTEXT)
 def list_(
     ctx: typer.Context,
     query: QueryArg = None,
@@ -647,3 +647,6 @@ def search_command(
             empty=f"Nothing matches {text!r}.",
         )
     sys.stdout.flush()
+
+
+search_command.context_settings = QUERY_CONTEXT  # type: ignore[attr-defined]

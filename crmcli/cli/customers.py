@@ -9,7 +9,7 @@ import typer
 from crmcli import money
 from crmcli.cli._common import FormatOpt, database, now, parse_date_option
 from crmcli.cli._output import Column, emit, message
-from crmcli.cli._query import QueryArg, compile_words
+from crmcli.cli._query import QUERY_CONTEXT, QueryArg, compile_words
 
 COLUMNS = [
     Column("contact_id", "ID", justify="right"),
@@ -162,6 +162,9 @@ def referrals_command(
             fmt,
             empty="No referrals yet (crm contact edit REF --referred-by OTHER).",
         )
+
+
+customers_command.context_settings = QUERY_CONTEXT  # type: ignore[attr-defined]
 
 
 def contact_customer_section(out: Any, record: dict[str, Any]) -> None:

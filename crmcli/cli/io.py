@@ -16,7 +16,7 @@ import typer
 from crmcli.cli import export_ics
 from crmcli.cli._common import CrmTyper, database, now, parse_when_option
 from crmcli.cli._output import message, open_private, output_file
-from crmcli.cli._query import QueryArg, compile_words
+from crmcli.cli._query import QUERY_CONTEXT, QueryArg, compile_words
 from crmcli.cli.contacts import (
     CompanyFilter,
     CreatedSince,
@@ -390,7 +390,7 @@ export_app = CrmTyper(
 )
 
 
-@export_app.command("contacts")
+@export_app.command("contacts", context_settings=QUERY_CONTEXT)
 def export_contacts_command(
     ctx: typer.Context,
     query: QueryArg = None,
@@ -609,7 +609,7 @@ def export_deals_command(
         _export_table(rows, pipeline.ROW_KEYS, fmt, output, excel=excel, raw=raw, what="deals")
 
 
-@export_app.command("purchases")
+@export_app.command("purchases", context_settings=QUERY_CONTEXT)
 def export_purchases_command(
     ctx: typer.Context,
     query: QueryArg = None,

@@ -20,7 +20,7 @@ from crmcli.cli._common import (
     parse_date_option,
 )
 from crmcli.cli._output import Column, OutputFormat, emit, emit_record, message, resolve_format
-from crmcli.cli._query import QueryArg, compile_words
+from crmcli.cli._query import QUERY_CONTEXT, QueryArg, compile_words
 from crmcli.errors import UsageError, ValidationError
 
 app = CrmTyper(help="Record what customers bought; list, change, remove and restore purchases.")
@@ -141,7 +141,7 @@ def add(
             emit_record(row, fmt)
 
 
-@app.command("list")
+@app.command("list", context_settings=QUERY_CONTEXT)
 def list_(
     ctx: typer.Context,
     query: QueryArg = None,

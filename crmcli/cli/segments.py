@@ -9,6 +9,7 @@ import typer
 from crmcli import segments
 from crmcli.cli._common import CrmTyper, FormatOpt, YesOpt, confirm, database, now
 from crmcli.cli._output import Column, emit, emit_record, message, resolve_format
+from crmcli.cli._query import QUERY_CONTEXT
 
 app = CrmTyper(help="Saved queries: add, list, show and remove segments (segment:NAME).")
 
@@ -30,7 +31,7 @@ def _count(conn: object, name: str) -> int:
     return int(conn.execute(f"SELECT count(*) FROM ({sql})", params).fetchone()[0])  # type: ignore[attr-defined]
 
 
-@app.command("add")
+@app.command("add", context_settings=QUERY_CONTEXT)
 def add(
     ctx: typer.Context,
     name: Name,
