@@ -55,8 +55,13 @@ for _target, _names in (
 # an order total is a line's amount only when nothing better is there
 _WEAK = {"total", "subtotal"}
 #: the columns of crmcli's own export (crm export purchases): read back as they are
-_OWN = {"order_ref": "order", "purchased_on": "date", "contact": "name", "amount": "amount",
-        "import_key": "key"}
+_OWN = {
+    "order_ref": "order",
+    "purchased_on": "date",
+    "contact": "name",
+    "amount": "amount",
+    "import_key": "key",
+}
 
 
 def _compact(header: str) -> str:
@@ -483,7 +488,9 @@ def open_orders(text: Any, *, delimiter: str | None, overrides: dict[str, str]) 
     from crmcli.io.csv_in import not_decodable, sniff_delimiter
 
     if delimiter is not None:
-        delimiter = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";"}.get(delimiter, delimiter)
+        delimiter = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";"}.get(
+            delimiter, delimiter
+        )
         if len(delimiter) != 1:
             raise UsageError(f"--delimiter {delimiter!r} must be one character (or 'tab')")
     used = delimiter or sniff_delimiter(text.sample)

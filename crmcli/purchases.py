@@ -114,7 +114,9 @@ def order_key(order_ref: str, product: str | None, occurrence: int) -> str:
     """The import key of the ``occurrence``-th line of ``product`` in order ``order_ref``."""
     import json
 
-    return "order:" + json.dumps([order_ref, (product or "").casefold(), occurrence], ensure_ascii=False)
+    return "order:" + json.dumps(
+        [order_ref, (product or "").casefold(), occurrence], ensure_ascii=False
+    )
 
 
 def _next_order_key(conn: sqlite3.Connection, order_ref: str, product: str | None) -> str:
@@ -183,7 +185,9 @@ def parse_ref(text: str) -> int:
     return int(raw)
 
 
-def get(conn: sqlite3.Connection, purchase_id: int, *, include_deleted: bool = False) -> dict[str, Any]:
+def get(
+    conn: sqlite3.Connection, purchase_id: int, *, include_deleted: bool = False
+) -> dict[str, Any]:
     """One purchase as a row (:data:`ROW_KEYS`); NotFound when missing or in the trash."""
     cursor = conn.cursor()
     cursor.row_factory = None
@@ -407,6 +411,8 @@ def history_events(conn: sqlite3.Connection, contact_id: int) -> list[Any]:
         value = money.format_money(r["amount_minor"], r["currency"])
         at = to_utc_text(datetime.fromisoformat(f"{r['purchased_on']}T12:00"))
         events.append(
-            HistoryEvent(at, "purchase", f"Bought {quantity}{what} ({value})", f"purchase {r['id']}")
+            HistoryEvent(
+                at, "purchase", f"Bought {quantity}{what} ({value})", f"purchase {r['id']}"
+            )
         )
     return events

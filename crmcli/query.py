@@ -162,7 +162,9 @@ def _tokens(query: str) -> list[_Token]:
             if not match.group("closed"):
                 raise QueryError('a quote is never closed (add the closing ")', query, start, end)
             text = _unquote(match.group("quoted"))
-            out.append(_Token("text", start, end, text, negated=bool(match.group("neg")), phrase=True))
+            out.append(
+                _Token("text", start, end, text, negated=bool(match.group("neg")), phrase=True)
+            )
         elif match.group("key") is not None:
             quoted = match.group("qvalue")
             if quoted is not None and not match.group("qclosed"):
@@ -181,7 +183,7 @@ def _tokens(query: str) -> list[_Token]:
             )
         else:
             word = match.group("word")
-            if word.startswith("--"):
+            if re.match(r"--[A-Za-z]", word):
                 raise QueryError(
                     f"{word} is not an option of this command nor a query word (see --help)",
                     query,
@@ -227,7 +229,9 @@ class _Parser:
 
     def or_expr(self) -> Node:
         nodes = [self.and_expr()]
-        while (token := self.peek()) is not None and token.kind == "keyword" and token.value == "or":
+        while (
+            (token := self.peek()) is not None and token.kind == "keyword" and token.value == "or"
+        ):
             self.take()
             nodes.append(self.and_expr())
         return nodes[0] if len(nodes) == 1 else Or(nodes[0].start, nodes[-1].end, tuple(nodes))
@@ -278,7 +282,7 @@ class _Parser:
         if key not in TERMS:
             suggestion = _suggest(key, TERMS)
             raise self.error(
-                f"unknown term {key!r}{suggestion} (put text with a colon in quotes: \"{key}:...\")",
+                f'unknown term {key!r}{suggestion} (put text with a colon in quotes: "{key}:...")',
                 token,
             )
         if key in _COMPARED and token.op == "=" and key != "spent":
@@ -508,9 +512,7 @@ def _yearly_days(word: str, today: date) -> list[date] | None:
         "this-week": lambda: span(monday, 7),
         "next-week": lambda: span(monday + timedelta(days=7), 7),
         "this-month": lambda: month_days(today.year, today.month),
-        "next-month": lambda: month_days(
-            today.year + today.month // 12, today.month % 12 + 1
-        ),
+        "next-month": lambda: month_days(today.year + today.month // 12, today.month % 12 + 1),
     }
     if word in words:
         return words[word]()
@@ -563,8 +565,7 @@ def _field(term: Term, ctx: Context) -> str:
         return "c.id IN (SELECT contact_id FROM contact_fields WHERE key = ?)"
     ctx.params.append(value.strip())
     return (
-        "c.id IN (SELECT contact_id FROM contact_fields WHERE key = ? "
-        "AND value = ? COLLATE NOCASE)"
+        "c.id IN (SELECT contact_id FROM contact_fields WHERE key = ? AND value = ? COLLATE NOCASE)"
     )
 
 

@@ -125,9 +125,7 @@ def top_referrers(
             currency=code,
             value_minor=minor,
             value=money.to_decimal_text(minor, code),
-            other_currencies="; ".join(
-                money.format_money(v, c) for c, v in sorted(values.items())
-            ),
+            other_currencies="; ".join(money.format_money(v, c) for c, v in sorted(values.items())),
         )
         rows.append(entry)
     rows.sort(key=lambda e: (-e["value_minor"], -e["customers"], -e["referred"], e["referrer"]))

@@ -203,7 +203,7 @@ def test_referrals_value_counts_a_won_deal_once(
     ann = make_contact("Ann Lee")
     bob = make_contact("Bob Roe", referred_by=ann)
     cat = make_contact("Cat Poe", referred_by=ann)
-    dan = make_contact("Dan Moe", referred_by=bob)
+    make_contact("Dan Moe", referred_by=bob)
     make_purchase(bob, "100.00")
     make_purchase(bob, "20.00", currency="USD")
     deal = deals.add(

@@ -241,9 +241,10 @@ def test_import_mapping_and_saved_maps(
     assert "not known for purchases" in bad.stderr
     mixed = cli("import", "purchases", str(path), "--tag", "x", code=2)
     assert "apply to contacts" in mixed.stderr
-    assert "apply to 'crm import purchases' only" in cli(
-        "import", str(path), "--currency", "EUR", code=2
-    ).stderr
+    assert (
+        "apply to 'crm import purchases' only"
+        in cli("import", str(path), "--currency", "EUR", code=2).stderr
+    )
 
 
 def test_hostile_text_stays_data(cli: Any, make_contact: Callable[..., int]) -> None:

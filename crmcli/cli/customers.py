@@ -27,7 +27,12 @@ COLUMNS = [
     Column("first_purchase", in_table=False),
     Column("last_purchase", "Last bought"),
     Column("last_touch_at", in_table=False),
-    Column("days_since_last_touch", "Touch", justify="right", show=lambda v: "never" if v is None else str(v)),
+    Column(
+        "days_since_last_touch",
+        "Touch",
+        justify="right",
+        show=lambda v: "never" if v is None else str(v),
+    ),
     Column("at_risk", "At risk", in_table=False),
 ]
 
@@ -37,11 +42,15 @@ def customers_command(
     query: QueryArg = None,
     segment: Annotated[
         str | None,
-        typer.Option(help="Only this RFM segment: champions, loyal, at-risk... (docs/customers.md)."),
+        typer.Option(
+            help="Only this RFM segment: champions, loyal, at-risk... (docs/customers.md)."
+        ),
     ] = None,
     currency: Annotated[
         str | None,
-        typer.Option("--currency", "-c", help="Only purchases in this currency (all figures in it)."),
+        typer.Option(
+            "--currency", "-c", help="Only purchases in this currency (all figures in it)."
+        ),
     ] = None,
     since: Annotated[
         str | None, typer.Option(help="Only purchases on or after: 2026-01-01, -1y, 'last mon'.")

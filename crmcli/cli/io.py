@@ -150,7 +150,9 @@ def import_command(
     ],
     orders: Annotated[
         str | None,
-        typer.Argument(help="After 'purchases': the order export (CSV); - for stdin.", show_default=False),
+        typer.Argument(
+            help="After 'purchases': the order export (CSV); - for stdin.", show_default=False
+        ),
     ] = None,
     fmt: Annotated[
         ImportFormat,
@@ -199,7 +201,9 @@ def import_command(
     ] = None,
     currency: Annotated[
         str | None,
-        typer.Option(help="Purchases: the currency of rows without one. [default: [deals] currency]"),
+        typer.Option(
+            help="Purchases: the currency of rows without one. [default: [deals] currency]"
+        ),
     ] = None,
     create_contacts: Annotated[
         bool,
@@ -228,7 +232,7 @@ def import_command(
         _import_purchases(
             ctx, orders, map_, save_map, use_map, encoding, delimiter, currency, dry_run,
             create_contacts,
-            contact_options=fmt is not ImportFormat.auto or bool(tag) or skip_invalid or rejects
+            contact_options=fmt is not ImportFormat.auto or bool(tag) or skip_invalid or rejects is not None
             or on_duplicate is not Duplicate.merge,
         )  # fmt: skip
         return

@@ -28,7 +28,9 @@ app = CrmTyper(help="Record what customers bought; list, change, remove and rest
 PurchaseId = Annotated[str, typer.Argument(help="Purchase id (crm purchase list).", metavar="ID")]
 Amount = Annotated[
     str | None,
-    typer.Option("--amount", "-a", help="The line's total: 1200, 1200.50, 1,200.50.", show_default=False),
+    typer.Option(
+        "--amount", "-a", help="The line's total: 1200, 1200.50, 1,200.50.", show_default=False
+    ),
 ]
 Currency = Annotated[
     str | None,
@@ -151,7 +153,9 @@ def list_(
     since: Annotated[str | None, typer.Option(help="Bought on or after (a date).")] = None,
     until: Annotated[str | None, typer.Option(help="Bought before (a date).")] = None,
     limit: Annotated[int | None, typer.Option(help="At most this many.", min=1)] = None,
-    trash: Annotated[bool, typer.Option("--trash", help="List the purchases in the trash.")] = False,
+    trash: Annotated[
+        bool, typer.Option("--trash", help="List the purchases in the trash.")
+    ] = False,
     fmt: FormatOpt = None,
 ) -> None:
     """List purchases, newest first; the QUERY selects the customers (docs/query.md).
@@ -187,7 +191,9 @@ def edit(
     product: Product = None,
     qty: Quantity = None,
     order: OrderRef = None,
-    contact: Annotated[str | None, typer.Option(help="Give the purchase to another contact.")] = None,
+    contact: Annotated[
+        str | None, typer.Option(help="Give the purchase to another contact.")
+    ] = None,
     fmt: FormatOpt = None,
 ) -> None:
     """Change a purchase's amount, currency, date, product, quantity, order id or customer.

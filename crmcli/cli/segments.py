@@ -64,7 +64,9 @@ def add(
 def list_(ctx: typer.Context, fmt: FormatOpt = None) -> None:
     """List the segments, with how many contacts each matches now."""
     with database(ctx) as conn:
-        rows = [{**s.to_dict(), "contacts": _count(conn, s.name)} for s in segments.list_segments(conn)]
+        rows = [
+            {**s.to_dict(), "contacts": _count(conn, s.name)} for s in segments.list_segments(conn)
+        ]
         emit(rows, COLUMNS, fmt, empty="No segments (crm segment add NAME QUERY).")
 
 
@@ -72,7 +74,9 @@ def list_(ctx: typer.Context, fmt: FormatOpt = None) -> None:
 def show(
     ctx: typer.Context,
     name: Name,
-    limit: Annotated[int | None, typer.Option(help="List at most this many contacts.", min=1)] = None,
+    limit: Annotated[
+        int | None, typer.Option(help="List at most this many contacts.", min=1)
+    ] = None,
     fmt: FormatOpt = None,
 ) -> None:
     """Show a segment: its query and the contacts it matches now."""
@@ -82,7 +86,9 @@ def show(
 
     with database(ctx) as conn:
         saved = segments.get(conn, name)
-        filters = contacts.ListFilters(query=compile_words(conn, [f"segment:{saved.name}"]), limit=limit)
+        filters = contacts.ListFilters(
+            query=compile_words(conn, [f"segment:{saved.name}"]), limit=limit
+        )
         members = list(contacts.list_contacts(conn, filters))
         from crmcli.cli._output import OutputFormat
 
@@ -100,4 +106,6 @@ def remove(ctx: typer.Context, name: Name, yes: YesOpt = False) -> None:
         saved = segments.get(conn, name)
         confirm(f"Remove segment {saved.name!r} ({saved.query})?", yes=yes)
         segments.remove(conn, saved.name)
-        message(f"Removed segment {saved.name!r}; it was: crm segment add {saved.name} '{saved.query}'")
+        message(
+            f"Removed segment {saved.name!r}; it was: crm segment add {saved.name} '{saved.query}'"
+        )
