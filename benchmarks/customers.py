@@ -26,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from run import DATA, NOW, Case, build_contacts, crm, fmt_ms, run_cases  # noqa: E402
+from run import DATA, NOW, Case, build_contacts, crm, fmt_ms, run_cases
 
 CITIES = ["Berlin", "Paris", "Madrid", "Leeds", "Osaka", "Austin", "Porto", "Riga"]
 PRODUCTS = ["Widget", "Widget Pro", "Gadget", "Service plan", "Spare parts", "Training day"]

@@ -238,17 +238,13 @@ def edit(conn: sqlite3.Connection, deal_id: int, changes: DealChanges, *, now: d
         if changes.title is not None:
             sets["title"] = _clean(changes.title, "title", required=True)
         if changes.currency is not None:
-            code = money.currency_code(changes.currency)
-            if (
-                changes.value_minor is None
-                and money.CURRENCIES[code] != money.CURRENCIES.get(row["currency"], 2)
-                and row["value_minor"]
-            ):
-                raise ValidationError(
-                    f"{row['currency']} and {code} have different minor units; "
-                    "give the value in the new currency too (--value)"
-                )
-            sets["currency"] = code
+            sets["currency"] = money.check_currency_change(
+                row["currency"],
+                changes.currency,
+                row["value_minor"],
+                amount_given=changes.value_minor is not None,
+                what="value",
+            )
         if changes.value_minor is not None:
             if changes.value_minor < 0:
                 raise ValidationError("a deal's value cannot be negative")

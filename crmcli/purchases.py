@@ -207,17 +207,13 @@ def edit(
     with transaction(conn):
         row = get(conn, purchase_id)
         if changes.currency is not None:
-            code = money.currency_code(changes.currency)
-            if (
-                changes.amount_minor is None
-                and money.CURRENCIES[code] != money.CURRENCIES.get(row["currency"], 2)
-                and row["amount_minor"]
-            ):
-                raise ValidationError(
-                    f"{row['currency']} and {code} have different minor units; "
-                    "give the amount in the new currency too (--amount)"
-                )
-            sets["currency"] = code
+            sets["currency"] = money.check_currency_change(
+                row["currency"],
+                changes.currency,
+                row["amount_minor"],
+                amount_given=changes.amount_minor is not None,
+                what="amount",
+            )
         if changes.amount_minor is not None:
             if changes.amount_minor < 0:
                 raise ValidationError("a purchase's amount cannot be negative")

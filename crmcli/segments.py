@@ -26,14 +26,8 @@ class SavedSegment(NamedTuple):
     updated_at: str
 
     def to_dict(self) -> dict[str, Any]:
-        """The stable JSON shape of a segment (docs/json.md)."""
-        return {
-            "id": self.id,
-            "name": self.name,
-            "query": self.query,
-            "created_at": self.created_at,
-            "updated_at": self.updated_at,
-        }
+        """The stable JSON shape of a segment (docs/json.md): its fields, in order."""
+        return dict(self._asdict())
 
 
 def validate_name(name: str) -> str:

@@ -517,11 +517,9 @@ def list_filters(
     limit: int | None,
     *,
     trash: bool,
-    not_touched_since: str | None = None,
 ) -> ListFilters:
     """The options above as ListFilters (dates parsed by the one date parser)."""
     return ListFilters(
-        not_touched_since=touched_threshold(not_touched_since) if not_touched_since else None,
         tags=list(tag or []),
         company=company,
         text=text,
@@ -591,17 +589,10 @@ def list_(
     crm contact list --not-touched-since 90d --sort last-touch
     """
     filters = list_filters(
-        tag,
-        company,
-        text,
-        created_since,
-        updated_since,
-        sort,
-        desc,
-        limit,
-        trash=trash,
-        not_touched_since=not_touched_since,
+        tag, company, text, created_since, updated_since, sort, desc, limit, trash=trash
     )
+    if not_touched_since:
+        filters.not_touched_since = touched_threshold(not_touched_since)
     with database(ctx) as conn:
         filters.query = compile_words(conn, query)
         emit(

@@ -28,6 +28,7 @@ from crmcli.cli.contacts import (
     TextFilter,
     UpdatedSince,
     list_filters,
+    touched_threshold,
 )
 from crmcli.errors import UsageError
 
@@ -447,17 +448,10 @@ def export_contacts_command(
         raise UsageError(f"--vcard-version {vcard_version!r} must be 4.0 or 3.0")
     chosen = csv_out.parse_fields(fields)
     filters = list_filters(
-        tag,
-        company,
-        text,
-        created_since,
-        updated_since,
-        sort,
-        desc,
-        limit,
-        trash=trash,
-        not_touched_since=not_touched_since,
+        tag, company, text, created_since, updated_since, sort, desc, limit, trash=trash
     )
+    if not_touched_since:
+        filters.not_touched_since = touched_threshold(not_touched_since)
     with database(ctx) as conn, output_file(output) as out:
         filters.query = compile_words(conn, query)
         rows = csv_out.export_contacts(conn, filters)
