@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 from typing import IO, Annotated, Any
@@ -262,6 +264,19 @@ def export_rows(conn: Any, query: list[str] | None, contact: str | None, since: 
     return purchases.list_purchases(conn, filters)
 
 
+@contextmanager
+def _opened(file: str) -> Iterator[tuple[IO[bytes], str]]:
+    """The order file (``-``: stdin) in binary, with the name messages give it."""
+    if file == "-":
+        yield sys.stdin.buffer, "stdin"
+        return
+    path = Path(file)
+    if path.is_dir():
+        raise UsageError(f"{file} is a folder; give a file to import")
+    with open(path, "rb") as binary:
+        yield binary, path.name
+
+
 def import_purchases(
     ctx: typer.Context,
     file: str,
@@ -279,15 +294,7 @@ def import_purchases(
     from crmcli import config, importer, purchase_import
     from crmcli.io import csv_in
 
-    binary: IO[bytes]
-    if file == "-":
-        binary, name = sys.stdin.buffer, "stdin"
-    else:
-        path = Path(file)
-        if path.is_dir():
-            raise UsageError(f"{file} is a folder; give a file to import")
-        binary, name = open(path, "rb"), path.name  # noqa: SIM115
-    try:
+    with _opened(file) as (binary, name):
         text = csv_in.open_text(binary, encoding)
         with database(ctx, write=not dry_run) as conn:
             if use_map:
@@ -317,9 +324,6 @@ def import_purchases(
             )
             if save_map and not dry_run:
                 importer.save_map(conn, f"purchases:{save_map}", overrides, now=now())
-    finally:
-        if binary is not sys.stdin.buffer:
-            binary.close()
     counts = result.summary()
     head = "Dry run, nothing saved: would have imported" if dry_run else "Imported"
     message(
