@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import sqlite3
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -402,7 +402,22 @@ class ListFilters:
     descending: bool = False
     limit: int | None = None
     deleted: bool = False
+    #: a compiled query (crmcli.query): SQL over ``contacts c`` and its parameters
+    query: tuple[str, Sequence[Any]] | None = None
+    #: only contacts not touched since this moment (their last touch is before it, or never)
+    not_touched_since: datetime | None = None
 
+    def with_touch(self) -> bool:
+        """Whether the listing shows each contact's last touch (sorted or filtered by it)."""
+        return self.sort == "last-touch" or self.not_touched_since is not None
+
+
+#: a contact's last touch: its latest live note, not counting the notes an import brought in
+#: (they carry the import's time, not when anything happened)
+LAST_TOUCH_SQL = (
+    "(SELECT max(n.at) FROM notes n WHERE n.contact_id = c.id AND n.deleted_at IS NULL "
+    "AND n.kind != 'imported')"
+)
 
 SORTS = {
     "name": "c.name COLLATE NOCASE",
@@ -410,6 +425,8 @@ SORTS = {
     "created": "c.created_at",
     "updated": "c.updated_at",
     "id": "c.id",
+    # never touched first: the most neglected
+    "last-touch": LAST_TOUCH_SQL,
 }
 
 
@@ -435,6 +452,12 @@ def filter_sql(filters: ListFilters) -> tuple[str, list[Any]]:
     if filters.updated_since:
         where.append("c.updated_at >= ?")
         params.append(to_utc_text(filters.updated_since))
+    if filters.not_touched_since:
+        where.append(f"coalesce({LAST_TOUCH_SQL}, '') < ?")
+        params.append(to_utc_text(filters.not_touched_since))
+    if filters.query is not None:
+        where.append(f"({filters.query[0]})")
+        params.extend(filters.query[1])
     return " AND ".join(where), params
 
 
@@ -450,12 +473,16 @@ def list_contacts(conn: sqlite3.Connection, filters: ListFilters) -> Iterator[di
     """Contacts matching ``filters``, streamed row by row (never the whole result in memory)."""
     where, params = filter_sql(filters)
     order = order_sql(filters)
-    sql = f"SELECT {LIST_COLUMNS_SQL} FROM contacts c WHERE {where} ORDER BY {order}"
+    touch = f", {LAST_TOUCH_SQL} AS last_touch_at" if filters.with_touch() else ""
+    sql = f"SELECT {LIST_COLUMNS_SQL}{touch} FROM contacts c WHERE {where} ORDER BY {order}"
     if filters.limit is not None:
         sql += " LIMIT ?"
         params.append(filters.limit)
     for row in conn.execute(sql, params):
-        yield list_row(row)
+        out = list_row(row)
+        if touch:
+            out["last_touch_at"] = row["last_touch_at"]
+        yield out
 
 
 # --- writing ----------------------------------------------------------------------------------

@@ -302,3 +302,56 @@ def m005_import_export(db: Any) -> None:
             updated_at TEXT NOT NULL
         )""",
     )
+
+
+@migration
+def m008_purchases(db: Any) -> None:
+    _sql(
+        db,
+        # What a customer bought: one row per order line. `amount_minor` is the line's total
+        # (not the unit price) in the currency's minor unit; `purchased_on` is a local date.
+        # `import_key` identifies an order line across imports (see crmcli.purchases), so
+        # importing the same orders twice adds nothing; `deal_id` links the purchase a won
+        # deal became (at most one per deal).
+        """CREATE TABLE purchases (
+            id INTEGER PRIMARY KEY,
+            contact_id INTEGER NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+            purchased_on TEXT NOT NULL,
+            product TEXT,
+            quantity INTEGER NOT NULL DEFAULT 1 CHECK (quantity > 0),
+            amount_minor INTEGER NOT NULL CHECK (amount_minor >= 0),
+            currency TEXT NOT NULL CHECK (length(currency) = 3),
+            order_ref TEXT,
+            import_key TEXT,
+            deal_id INTEGER REFERENCES deals(id) ON DELETE SET NULL,
+            source TEXT NOT NULL DEFAULT 'manual' CHECK (source IN ('manual', 'import', 'deal')),
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            deleted_at TEXT
+        )""",
+        # A contact's purchases (profile, RFM, spent>...): covering, so the aggregates read
+        # the index alone.
+        "CREATE INDEX purchases_contact ON purchases(contact_id, deleted_at, purchased_on, "
+        "currency, amount_minor)",
+        "CREATE INDEX purchases_on ON purchases(purchased_on)",
+        "CREATE INDEX purchases_product ON purchases(product COLLATE NOCASE)",
+        "CREATE UNIQUE INDEX purchases_import_key ON purchases(import_key) "
+        "WHERE import_key IS NOT NULL",
+        "CREATE UNIQUE INDEX purchases_deal ON purchases(deal_id) WHERE deal_id IS NOT NULL",
+        # Saved queries: `segment:NAME` inside any query.
+        """CREATE TABLE segments (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+            query TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""",
+        # The query language's terms, each an index seek or range: city:, referred-by:,
+        # field:KEY=VALUE, and the last touch (a live note that is not an imported one).
+        "CREATE INDEX contacts_city ON contacts(city COLLATE NOCASE)",
+        "CREATE INDEX contacts_referred_by ON contacts(referred_by_id) "
+        "WHERE referred_by_id IS NOT NULL",
+        "CREATE INDEX contact_fields_key ON contact_fields(key, value COLLATE NOCASE)",
+        "CREATE INDEX notes_touch ON notes(contact_id, at) "
+        "WHERE deleted_at IS NULL AND kind != 'imported'",
+    )

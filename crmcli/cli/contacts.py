@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -20,6 +21,7 @@ from crmcli.cli._common import (
     parse_when_option,
 )
 from crmcli.cli._output import Column, OutputFormat, console, emit, emit_record, message
+from crmcli.cli._query import QUERY_CONTEXT, QueryArg, compile_words, query_text
 from crmcli.contacts import ListFilters, parse_labeled
 from crmcli.errors import CrmError, UsageError
 
@@ -103,13 +105,15 @@ def _print_contact(conn: Any, contact_id: int, fmt: OutputFormat | None) -> None
 
 def contact_record(conn: Any, contact_id: int) -> dict[str, Any]:
     """The contact as JSON-ready data, with what the other capabilities know of it."""
-    from crmcli import anniversaries, deals, notes, reminders
+    from crmcli import anniversaries, deals, notes, profile, reminders
 
     record = contacts.get(conn, contact_id).to_dict()
     record["dates"] = anniversaries.dates_of(conn, contact_id)
     record["reminders"] = [r.to_dict() for r in reminders.open_for_contact(conn, contact_id)]
     record["notes"] = [n.to_dict() for n in notes.recent(conn, contact_id, limit=5)]
     record["deals"] = deals.contact_deals(conn, contact_id)
+    record["customer"] = profile.customer_profile(conn, contact_id, today=now().date())
+    record["referred"] = profile.referred(conn, contact_id)
     return record
 
 
@@ -297,8 +301,14 @@ def _deals_section(out: Any, record: dict[str, Any]) -> None:
     contact_deals_section(out, record)
 
 
+def _customer_section(out: Any, record: dict[str, Any]) -> None:
+    from crmcli.cli.customers import contact_customer_section
+
+    contact_customer_section(out, record)
+
+
 # Imported only when a contact is shown on a terminal: what to do next, then what happened.
-SHOW_SECTIONS.extend([_reminders_section, _notes_section, _deals_section])
+SHOW_SECTIONS.extend([_reminders_section, _notes_section, _deals_section, _customer_section])
 
 
 def _esc(text: str) -> str:
@@ -481,7 +491,17 @@ CreatedSince = Annotated[
     str | None, typer.Option(help="Added on or after: 2026-01-01, -2w, 'last mon'.")
 ]
 UpdatedSince = Annotated[str | None, typer.Option(help="Changed on or after (same forms).")]
-SortOpt = Annotated[str, typer.Option(help="name, company, created, updated or id.")]
+SortOpt = Annotated[
+    str,
+    typer.Option(help="name, company, created, updated, id or last-touch (never touched first)."),
+]
+NotTouchedSince = Annotated[
+    str | None,
+    typer.Option(
+        help="No note, call, email or meeting since: 90d, 6m, or a date (2026-01-01, 'last mon').",
+        show_default=False,
+    ),
+]
 DescOpt = Annotated[bool, typer.Option("--desc", help="Reverse the order.")]
 LimitOpt = Annotated[int | None, typer.Option(help="At most this many.", min=1)]
 
@@ -512,9 +532,40 @@ def list_filters(
     )
 
 
-@app.command("list")
+def touched_threshold(text: str) -> datetime:
+    """``--not-touched-since``: a span back from today (90d: local midnight 90 days ago) or a
+    date expression; the contacts listed had no touch on or after that moment."""
+    from datetime import timedelta
+
+    from crmcli.dates import parse_days
+
+    stripped = text.strip()
+    if stripped[:1].isdigit() and stripped[-1:].isalpha() and not stripped[-2:].isdigit():
+        try:
+            days = parse_days(stripped)
+        except UsageError:
+            pass
+        else:
+            midnight = now().replace(hour=0, minute=0, second=0, microsecond=0)
+            return midnight - timedelta(days=days)
+    return parse_when_option(text)
+
+
+def list_columns(filters: ListFilters) -> list[Column]:
+    """The listing's columns: with the last touch when it is sorted or filtered by it."""
+    if filters.with_touch():
+        return [*LIST_COLUMNS, Column("last_touch_at", "Last touch", show=_day)]
+    return LIST_COLUMNS
+
+
+def _day(value: str | None) -> str:
+    return value[:10] if value else "never"
+
+
+@app.command("list", context_settings=QUERY_CONTEXT)
 def list_(
     ctx: typer.Context,
+    query: QueryArg = None,
     tag: TagFilter = None,
     company: CompanyFilter = None,
     text: TextFilter = None,
@@ -523,17 +574,30 @@ def list_(
     sort: SortOpt = "name",
     desc: DescOpt = False,
     limit: LimitOpt = None,
+    not_touched_since: NotTouchedSince = None,
     trash: Annotated[bool, typer.Option("--trash", help="List the contacts in the trash.")] = False,
     fmt: FormatOpt = None,
 ) -> None:
-    """List contacts, filtered and sorted."""
+    """List contacts, filtered by a query and options, and sorted.
+
+    The QUERY selects contacts (docs/query.md): crm contact list tag:vip city:berlin
+    'spent>5000EUR or rfm:champions' -tag:former. "Losing touch": --sort last-touch lists the
+    longest untouched first, --not-touched-since 90d only those without a note, call, email or
+    meeting in 90 days (with or without a keep-in-touch cadence).
+
+    Examples: crm contact list tag:lead --sort updated --desc --limit 20 ;
+    crm contact list --not-touched-since 90d --sort last-touch
+    """
     filters = list_filters(
         tag, company, text, created_since, updated_since, sort, desc, limit, trash=trash
     )
+    if not_touched_since:
+        filters.not_touched_since = touched_threshold(not_touched_since)
     with database(ctx) as conn:
+        filters.query = compile_words(conn, query)
         emit(
             contacts.list_contacts(conn, filters),
-            LIST_COLUMNS,
+            list_columns(filters),
             fmt,
             empty="No contacts." if not trash else "The trash is empty.",
         )
@@ -541,22 +605,39 @@ def list_(
 
 def search_command(
     ctx: typer.Context,
-    text: Annotated[str, typer.Argument(help="Words (prefixes match) or a phone number.")],
+    words: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="TEXT...",
+            help="Words (prefixes match), a phone number, or a query (docs/query.md).",
+        ),
+    ],
     limit: Annotated[int, typer.Option(help="At most this many.", min=1)] = 50,
     fmt: FormatOpt = None,
 ) -> None:
     """Find contacts by name, email, phone, company, title, tags, custom fields and notes.
 
     Every word must match (as a word prefix); best matches first. A phone number matches
-    however it is formatted: "+1 (555) 010-2000" finds 5550102000.
+    however it is formatted: "+1 (555) 010-2000" finds 5550102000. Terms of the query language
+    narrow it down (docs/query.md): crm search robotics tag:vip -city:osaka.
     """
-    from crmcli.search import search_contacts
+    from crmcli.query import is_plain_text, parse
+    from crmcli.search import phone_digits, search_contacts
 
+    text = query_text(words) or ""
     with database(ctx) as conn:
+        if phone_digits(text) or is_plain_text(parse(text)):
+            rows: Any = search_contacts(conn, text, limit=limit)
+        else:
+            filters = ListFilters(query=compile_words(conn, words), limit=limit)
+            rows = ({**row, "matched": "query"} for row in contacts.list_contacts(conn, filters))
         emit(
-            search_contacts(conn, text, limit=limit),
+            rows,
             [*LIST_COLUMNS[:7], Column("matched", in_table=False)],
             fmt,
             empty=f"Nothing matches {text!r}.",
         )
     sys.stdout.flush()
+
+
+search_command.context_settings = QUERY_CONTEXT  # type: ignore[attr-defined]

@@ -198,15 +198,32 @@ def move(
 
 
 @app.command("won")
-def won(ctx: typer.Context, deal_id: DealId, fmt: FormatOpt = None) -> None:
-    """Close a deal as won."""
+def won(
+    ctx: typer.Context,
+    deal_id: DealId,
+    as_purchase: Annotated[
+        bool | None,
+        typer.Option(
+            "--as-purchase/--no-purchase",
+            help="Record the deal as a purchase too. [default: [deals] won_as_purchase, else no]",
+            show_default=False,
+        ),
+    ] = None,
+    fmt: FormatOpt = None,
+) -> None:
+    """Close a deal as won (and, with --as-purchase, record it as the customer's purchase)."""
+    from crmcli import config
+
+    if as_purchase is None:
+        as_purchase = config.load().flag("deals", "won_as_purchase")
     with database(ctx, write=True) as conn:
         number = deals.parse_ref(deal_id)
-        deals.win(conn, number, now=now())
+        purchase_id = deals.win(conn, number, now=now(), as_purchase=as_purchase)
         row = pipeline.deal_row_by_id(conn, number, now=now())
+        recorded = f"; recorded as purchase {purchase_id}" if purchase_id else ""
         message(
             f"Won deal {number}: {row['title']} "
-            f"({money.format_money(row['value_minor'], row['currency'])})"
+            f"({money.format_money(row['value_minor'], row['currency'])}){recorded}"
         )
         if fmt is not None:
             _show(conn, number, fmt)

@@ -16,16 +16,19 @@ import typer
 from crmcli.cli import export_ics
 from crmcli.cli._common import CrmTyper, database, now, parse_when_option
 from crmcli.cli._output import message, open_private, output_file
+from crmcli.cli._query import QUERY_CONTEXT, QueryArg, compile_words
 from crmcli.cli.contacts import (
     CompanyFilter,
     CreatedSince,
     DescOpt,
     LimitOpt,
+    NotTouchedSince,
     SortOpt,
     TagFilter,
     TextFilter,
     UpdatedSince,
     list_filters,
+    touched_threshold,
 )
 from crmcli.errors import UsageError
 
@@ -140,7 +143,18 @@ def _progress(enabled: bool) -> Iterator[Callable[[int], None] | None]:
 
 def import_command(
     ctx: typer.Context,
-    file: Annotated[str, typer.Argument(help="CSV, vCard (.vcf) or JSON file; - for stdin.")],
+    file: Annotated[
+        str,
+        typer.Argument(
+            help="CSV, vCard (.vcf) or JSON file; - for stdin; or 'purchases' then an order CSV."
+        ),
+    ],
+    orders: Annotated[
+        str | None,
+        typer.Argument(
+            help="After 'purchases': the order export (CSV); - for stdin.", show_default=False
+        ),
+    ] = None,
     fmt: Annotated[
         ImportFormat,
         typer.Option("--format", "-f", help="File format (auto: by extension and content)."),
@@ -186,6 +200,16 @@ def import_command(
         Path | None,
         typer.Option(help="Rejects file for --skip-invalid [default: FILE.rejects.csv/.vcf]."),
     ] = None,
+    currency: Annotated[
+        str | None,
+        typer.Option(
+            help="Purchases: the currency of rows without one. [default: [deals] currency]"
+        ),
+    ] = None,
+    create_contacts: Annotated[
+        bool,
+        typer.Option(help="Purchases: add a customer that is not a contact yet (else an error)."),
+    ] = True,
 ) -> None:
     """Import contacts from CSV (Google, Outlook, LinkedIn, crmcli, any), vCard or JSON.
 
@@ -194,12 +218,31 @@ def import_command(
     contact (same email, else phone, else name and company) is merged by default. All or
     nothing: a bad row stops the whole import and every bad row is listed, unless --skip-invalid.
 
+    'crm import purchases ORDERS.csv' imports an order export (one row per order line: order
+    id, date, customer email or name, product, quantity, amount, currency) as purchases, all or
+    nothing; importing the same orders again adds nothing (docs/purchases.md).
+
     Examples: crm import contacts.csv --tag trade-show-2026 --dry-run ;
-    crm import export.csv --map 'Mail=email' --map 'Region=field:region' --save-map shop
+    crm import export.csv --map 'Mail=email' --map 'Region=field:region' --save-map shop ;
+    crm import purchases orders.csv --currency EUR --dry-run
     """
     from crmcli import config, importer
     from crmcli.io import csv_in
 
+    if file == "purchases" and orders is not None:
+        _import_purchases(
+            ctx, orders, map_, save_map, use_map, encoding, delimiter, currency, dry_run,
+            create_contacts,
+            contact_options=fmt is not ImportFormat.auto or bool(tag) or skip_invalid or rejects is not None
+            or on_duplicate is not Duplicate.merge,
+        )  # fmt: skip
+        return
+    if orders is not None:
+        raise UsageError(
+            f"one file at a time: {orders!r} is one too many (for orders: crm import purchases FILE)"
+        )
+    if currency is not None or not create_contacts:
+        raise UsageError("--currency and --no-create-contacts apply to 'crm import purchases' only")
     overrides: dict[str, str] = {}
     for item in map_ or []:
         column, target = csv_in.parse_map_option(item)
@@ -310,14 +353,52 @@ def import_command(
         message(f"Saved the column mapping as {save_map!r} (reuse: --use-map {save_map})")
 
 
+def _import_purchases(
+    ctx: typer.Context,
+    file: str,
+    map_: list[str] | None,
+    save_map: str | None,
+    use_map: str | None,
+    encoding: str | None,
+    delimiter: str | None,
+    currency: str | None,
+    dry_run: bool,
+    create_contacts: bool,
+    *,
+    contact_options: bool,
+) -> None:
+    from crmcli import purchase_import
+    from crmcli.cli.purchases import import_purchases
+
+    if contact_options:
+        raise UsageError(
+            "--format, --tag, --on-duplicate, --skip-invalid and --rejects apply to contacts; "
+            "an order import is all or nothing"
+        )
+    overrides = dict(purchase_import.parse_map_option(item) for item in map_ or [])
+    import_purchases(
+        ctx,
+        file,
+        overrides=overrides,
+        save_map=save_map,
+        use_map=use_map,
+        encoding=encoding,
+        delimiter=delimiter,
+        currency=currency,
+        dry_run=dry_run,
+        create_contacts=create_contacts,
+    )
+
+
 export_app = CrmTyper(
-    help="Export contacts, notes, reminders, deals (CSV, JSON, vCard) and dates (iCalendar)."
+    help="Export contacts, notes, reminders, deals, purchases (CSV, JSON, vCard) and dates (iCalendar)."
 )
 
 
-@export_app.command("contacts")
+@export_app.command("contacts", context_settings=QUERY_CONTEXT)
 def export_contacts_command(
     ctx: typer.Context,
+    query: QueryArg = None,
     fmt: Annotated[
         ExportFormat, typer.Option("--format", "-f", help="csv (spreadsheets), json, jsonl, vcf.")
     ] = ExportFormat.csv,
@@ -346,11 +427,12 @@ def export_contacts_command(
     sort: SortOpt = "name",
     desc: DescOpt = False,
     limit: LimitOpt = None,
+    not_touched_since: NotTouchedSince = None,
     trash: Annotated[
         bool, typer.Option("--trash", help="Export the contacts in the trash.")
     ] = False,
 ) -> None:
-    """Export contacts, with the same filters as 'crm contact list'.
+    """Export contacts, with the same query and filters as 'crm contact list'.
 
     CSV has a header row and one contact per row (emails and phones in numbered columns); it is
     crmcli's own format, so 'crm import' reads it back. Cells starting with = + - @ get a leading
@@ -358,7 +440,7 @@ def export_contacts_command(
     turns that off.
 
     Examples: crm export contacts --excel -o contacts.csv ;
-    crm export contacts -f vcf --tag vip > vip.vcf ; crm export contacts -f json --fields name,email
+    crm export contacts -f vcf tag:vip city:berlin > vip.vcf ; crm export contacts -f json --fields name,email
     """
     from crmcli.io import csv_out
 
@@ -368,7 +450,10 @@ def export_contacts_command(
     filters = list_filters(
         tag, company, text, created_since, updated_since, sort, desc, limit, trash=trash
     )
+    if not_touched_since:
+        filters.not_touched_since = touched_threshold(not_touched_since)
     with database(ctx) as conn, output_file(output) as out:
+        filters.query = compile_words(conn, query)
         rows = csv_out.export_contacts(conn, filters)
         if fmt is ExportFormat.csv:
             columns = csv_out.csv_columns(csv_out.csv_shape(conn, filters), chosen)
@@ -520,6 +605,32 @@ def export_deals_command(
         )
         rows = pipeline.list_deals(conn, filters, now=now())
         _export_table(rows, pipeline.ROW_KEYS, fmt, output, excel=excel, raw=raw, what="deals")
+
+
+@export_app.command("purchases", context_settings=QUERY_CONTEXT)
+def export_purchases_command(
+    ctx: typer.Context,
+    query: QueryArg = None,
+    fmt: TableFormatOpt = TableFormat.csv,
+    output: OutputOpt = None,
+    contact: ContactOpt = None,
+    since: Annotated[str | None, typer.Option(help="Bought on or after (a date).")] = None,
+    until: Annotated[str | None, typer.Option(help="Bought before (a date).")] = None,
+    excel: ExcelOpt = False,
+    raw: RawOpt = False,
+) -> None:
+    """Export purchases, oldest first; the QUERY selects the customers (docs/query.md).
+
+    Amounts are exact (amount as a decimal, amount_minor in minor units, with the currency);
+    'crm import purchases' reads the CSV back without adding anything twice.
+
+    Example: crm export purchases --since 2026-01-01 --excel -o purchases.csv
+    """
+    from crmcli.cli.purchases import EXPORT_KEYS, export_rows
+
+    with database(ctx) as conn:
+        rows = export_rows(conn, query, contact, since, until)
+        _export_table(rows, EXPORT_KEYS, fmt, output, excel=excel, raw=raw, what="purchases")
 
 
 # The calendar export lives in its own module (crmcli.cli.export_ics).
