@@ -17,7 +17,7 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from crmcli import clock
-from crmcli.cli._output import OutputFormat
+from crmcli.cli._output import OutputFormat, message
 from crmcli.db import DbLocation, connect, describe_sqlite_error, resolve_path
 from crmcli.errors import AmbiguousRef, CrmError, UsageError
 
@@ -40,12 +40,13 @@ class CliState:
 
 
 def _report(error: CrmError) -> None:
-    print(f"Error: {error.message}", file=sys.stderr)
+    # through the sink: an error often quotes data (a name, a line of a file)
+    message(f"Error: {error.message}")
     if isinstance(error, AmbiguousRef):
         for line in error.candidates:
-            print(line, file=sys.stderr)
+            message(line)
     if error.hint:
-        print(error.hint, file=sys.stderr)
+        message(error.hint)
 
 
 def _guarded(invoke: Callable[[Any], Any], ctx: Any) -> Any:

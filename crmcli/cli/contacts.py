@@ -19,7 +19,16 @@ from crmcli.cli._common import (
     now,
     parse_when_option,
 )
-from crmcli.cli._output import Column, OutputFormat, console, emit, emit_record, message
+from crmcli.cli._output import (
+    Column,
+    OutputFormat,
+    console,
+    emit,
+    emit_record,
+    line,
+    message,
+    visible,
+)
 from crmcli.contacts import ListFilters, parse_labeled
 from crmcli.errors import CrmError, UsageError
 
@@ -219,14 +228,14 @@ def render_contact(record: dict[str, Any]) -> None:
     from rich.table import Table
 
     out = console()
-    out.print(f"[bold]{_esc(record['name'])}[/bold]  [dim]#{record['id']}[/dim]")
+    out.print(line((record["name"], "bold"), "  ", (f"#{record['id']}", "dim")))
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="dim", justify="right")
     grid.add_column()
 
     def row(label: str, value: Any) -> None:
         if value:
-            grid.add_row(label, _esc(str(value)))
+            grid.add_row(visible(label), visible(value))
 
     job = " at ".join(p for p in (record.get("title"), record.get("company")) if p)
     row("work", job)
@@ -299,12 +308,6 @@ def _deals_section(out: Any, record: dict[str, Any]) -> None:
 
 # Imported only when a contact is shown on a terminal: what to do next, then what happened.
 SHOW_SECTIONS.extend([_reminders_section, _notes_section, _deals_section])
-
-
-def _esc(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)
 
 
 @app.command("edit")

@@ -21,7 +21,16 @@ from crmcli.cli._common import (
     now,
     read_stdin_text,
 )
-from crmcli.cli._output import Column, OutputFormat, console, emit, emit_record, message
+from crmcli.cli._output import (
+    Column,
+    OutputFormat,
+    console,
+    emit,
+    emit_record,
+    line,
+    message,
+    text,
+)
 from crmcli.errors import UsageError
 
 # --- templates --------------------------------------------------------------------------------
@@ -144,12 +153,10 @@ def template_list(ctx: typer.Context, fmt: FormatOpt = None) -> None:
 
 
 def _render_template(record: dict[str, Any]) -> None:
-    from rich.markup import escape
-
     out = console()
-    out.print(f"[bold]{escape(record['name'])}[/bold]  [dim]#{record['id']}[/dim]")
-    out.print(f"Subject: {escape(record['subject'])}\n")
-    out.print(escape(record["body"].rstrip("\n")))
+    out.print(line((record["name"], "bold"), "  ", (f"#{record['id']}", "dim")))
+    out.print(line("Subject: ", record["subject"], "\n"))
+    out.print(text(record["body"].rstrip("\n"), multiline=True))
 
 
 @template_app.command("show")
@@ -209,16 +216,15 @@ RESULT_COLUMNS = [
 
 def _print_messages(outcomes: list[Any]) -> None:
     """--dry-run on a terminal: each message as it would go out."""
+    out = console()
     for index, outcome in enumerate(outcomes):
         if index:
-            print("-" * 60)
-        print(f"To: {outcome.item.upcoming.name} <{outcome.to_email or 'NO EMAIL ADDRESS'}>")
-        print(f"Subject: {outcome.subject}")
-        print(
-            f"Occasion: {outcome.item.upcoming.label} {outcome.item.upcoming.occurs_on.isoformat()}"
-        )
-        print()
-        print(outcome.body.rstrip("\n"))
+            out.print("-" * 60)
+        upcoming = outcome.item.upcoming
+        out.print(line("To: ", upcoming.name, f" <{outcome.to_email or 'NO EMAIL ADDRESS'}>"))
+        out.print(line("Subject: ", outcome.subject))
+        out.print(line(f"Occasion: {upcoming.label} {upcoming.occurs_on.isoformat()}", "\n"))
+        out.print(text(outcome.body.rstrip("\n"), multiline=True))
 
 
 def _say(outcome: Any) -> None:

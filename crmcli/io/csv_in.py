@@ -18,6 +18,7 @@ from typing import IO, Any, TypeVar
 
 from crmcli.contacts import TEXT_FIELDS
 from crmcli.errors import UsageError, ValidationError
+from crmcli.io.csv_policy import unneutralise
 from crmcli.io.record import Record, normalize_label
 
 T = TypeVar("T")
@@ -739,13 +740,6 @@ def mapping_of(mapper: Mapper, overrides: dict[str, str]) -> dict[str, str]:
     return dict(overrides)
 
 
-def unneutralise(cell: str) -> str:
-    """``'=1+1`` -> ``=1+1``: the ' that crmcli's export puts before formula-like cells."""
-    if cell[:1] == "'" and cell[1:2] in ("=", "+", "-", "@", "\t", "\r", "\0"):
-        return cell[1:]
-    return cell
-
-
 # --- reading --------------------------------------------------------------------------------------
 
 
@@ -767,8 +761,11 @@ class CsvSource:
         reader = self.reader
         record = self.mapper.record
         last = reader.line_num
-        # crmcli's own CSV put a ' before cells a spreadsheet would run as formulas: undo it
-        own = self.mapper.fmt == "crmcli"
+        # crmcli's own CSV (an export, or a rejects file: it has a crm_import_error column) put
+        # a ' before cells a spreadsheet would run as formulas: undo it
+        own = self.mapper.fmt == "crmcli" or "crm_import_error" in (
+            _key(h) for h in self.mapper.header
+        )
         try:
             for row in reader:
                 start = last + 1
