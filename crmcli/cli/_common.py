@@ -183,6 +183,11 @@ def state(ctx: typer.Context) -> CliState:
     return found if found is not None else CliState()
 
 
+def database_path(ctx: typer.Context) -> Path:
+    """The database file of this command (for the files that must never be written over it)."""
+    return state(ctx).location.path
+
+
 @contextmanager
 def database(ctx: typer.Context, *, write: bool = False) -> Iterator[sqlite3.Connection]:
     """The open, migrated database for this command; closed afterwards."""
@@ -203,6 +208,13 @@ FormatOpt = Annotated[
         help="Output format. Default: table on a terminal, tsv when piped.",
         case_sensitive=False,
         show_default=False,
+    ),
+]
+ForceOpt = Annotated[
+    bool,
+    typer.Option(
+        "--force",
+        help="Replace the output file if it exists (never the database or another SQLite file).",
     ),
 ]
 YesOpt = Annotated[

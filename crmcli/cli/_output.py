@@ -347,46 +347,84 @@ def on_terminal(stream: TextIO) -> TextIO:
     return stream
 
 
-def open_private(path: Path) -> IO[str]:
-    """A new text file (replacing any) readable by its owner only: it holds customer data."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+def open_private(path: Path, *, replace: bool = False) -> IO[str]:
+    """A new text file readable by its owner only (it holds customer data), created
+    exclusively: never through a link or over a name planted in advance. With ``replace`` an
+    existing regular file of that name is removed first (the caller checked it may be)."""
+    from crmcli.files import create_exclusive
+
+    if replace and path.is_file() and not path.is_symlink():
+        path.unlink()
+    try:
+        fd = create_exclusive(path)
+    except FileExistsError:
+        raise UsageError(
+            f"{path} exists; add --force to replace it, or give another name"
+        ) from None
     return open(fd, "w", encoding="utf-8", newline="")
 
 
-@contextmanager
-def output_file(path: Path | None) -> Iterator[IO[str]]:
-    """stdout, or a file written whole or not at all (a private temporary file renamed at the end).
+def _is_stdout(path: Path) -> bool:
+    """``-o /dev/stdout`` (or another name of the very file stdout already writes to)."""
+    try:
+        target, ours = path.stat(), os.fstat(sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        return False
+    return (target.st_dev, target.st_ino) == (ours.st_dev, ours.st_ino)
 
-    Errors name the file the user asked for, never the temporary one.
+
+@contextmanager
+def output_file(
+    path: Path | None, *, force: bool = False, database: Path | None = None
+) -> Iterator[IO[str]]:
+    """stdout, or a file written whole or not at all (a private temporary file, created
+    exclusively, renamed at the end).
+
+    The target is checked first (:func:`crmcli.files.check_target`): never the database or
+    another SQLite file, never an existing file without ``force``. Errors name the file the user
+    asked for, never the temporary one.
     """
-    if path is None or str(path) == "-":
+    if path is None or str(path) == "-" or _is_stdout(path):
         yield on_terminal(sys.stdout)
         sys.stdout.flush()
         return
-    if path.is_dir():
-        raise UsageError(f"--output {path} is a folder; give a file name inside it")
+    from crmcli.files import check_target
+
+    check_target(path, what="--output", force=force, database=database)
     if path.exists() and not path.is_file():
-        # A device or a pipe (/dev/stdout, a FIFO): write into it. Renaming a temporary file
+        # A device or a pipe (a FIFO, /dev/null): write into it. Renaming a temporary file
         # over it would replace the device itself.
         try:
             with open(path, "w", encoding="utf-8", newline="") as device:
                 yield device
         except OSError as exc:
-            raise CrmError(f"cannot write {path}: {exc.strerror}") from None
+            raise CrmError(f"cannot write {path}: {describe_os_error(exc)}") from None
         return
-    # Through a symlink, the file it points to is replaced, not the link.
+    import tempfile
+
+    # Through a symlink (allowed with --force only, as the file it names exists), the file it
+    # points to is replaced, not the link.
     target = path.resolve() if path.is_symlink() else path
-    temp = target.with_name(f".{target.name}.tmp{os.getpid()}")
     try:
-        handle = open_private(temp)
+        # mkstemp: a new random name, O_EXCL (and O_NOFOLLOW), mode 0600
+        fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     except OSError as exc:
         raise CrmError(f"cannot write {path}: {exc.strerror}") from None
+    temp = Path(name)
     try:
-        with handle:
+        with open(fd, "w", encoding="utf-8", newline="") as handle:
             yield handle
         os.replace(temp, target)
     except OSError as exc:
-        raise CrmError(f"cannot write {path}: {exc.strerror}") from None
+        raise CrmError(f"cannot write {path}: {describe_os_error(exc)}") from None
     finally:
-        if temp.exists():
-            temp.unlink()
+        temp.unlink(missing_ok=True)
+
+
+def describe_os_error(exc: OSError) -> str:
+    """The reason of a failed write, in words; a full disk says that nothing was saved."""
+    import errno
+
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "disk full: nothing was saved (free some space and retry)"
+    return exc.strerror or str(exc)

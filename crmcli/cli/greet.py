@@ -4,6 +4,7 @@ exactly once, and the send log."""
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -296,6 +297,7 @@ def greet(
         return
 
     transport: Any
+    deadline: float | None = None
     if outbox is not None:
         sender = mailer.sender_setting(cfg) or "crm@localhost"
         transport = greetings.OutboxTransport(outbox)
@@ -303,6 +305,7 @@ def greet(
         settings = mailer.load_settings(cfg)
         sender = settings.sender
         transport = None  # made below, after we know something is due (no password prompt else)
+        deadline = time.monotonic() + settings.deadline
     with database(ctx, write=True) as conn:
         items = greetings.due(conn, today, feb29=cfg.feb29)
         if not items:
@@ -312,10 +315,16 @@ def greet(
             return
         if transport is None:
             transport = greetings.SmtpTransport(
-                mailer.SmtpMailer(settings, mailer.password(settings))
+                mailer.SmtpMailer(settings, mailer.password(settings), deadline=deadline)
             )
         outcomes = greetings.deliver_due(
-            conn, items, transport=transport, sender=sender, now=now, report=_say
+            conn,
+            items,
+            transport=transport,
+            sender=sender,
+            now=now,
+            report=_say,
+            deadline=deadline,
         )
     counts: dict[str, int] = {}
     for outcome in outcomes:

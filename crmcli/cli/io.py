@@ -14,7 +14,14 @@ from typing import IO, Annotated, Any
 import typer
 
 from crmcli.cli import export_ics
-from crmcli.cli._common import CrmTyper, database, now, parse_when_option
+from crmcli.cli._common import (
+    CrmTyper,
+    ForceOpt,
+    database,
+    database_path,
+    now,
+    parse_when_option,
+)
 from crmcli.cli._output import message, open_private, output_file
 from crmcli.cli.contacts import (
     CompanyFilter,
@@ -78,8 +85,9 @@ def _guess_format(name: str, sample: str) -> str:
 class _Rejects:
     """The rejects file of --skip-invalid, created at the first rejected row."""
 
-    def __init__(self, path: Path, kind: str, header: list[str] | None) -> None:
+    def __init__(self, path: Path, kind: str, header: list[str] | None, *, force: bool) -> None:
         self.path = path
+        self.force = force
         self.kind = kind
         self.header = header
         self.handle: IO[str] | None = None
@@ -87,13 +95,18 @@ class _Rejects:
 
     def __call__(self, problem: Any, raw: Any) -> None:
         if self.handle is None:
-            self.handle = open_private(self.path)
+            self.handle = open_private(self.path, replace=self.force)
             if self.kind == "csv":
+                # the CSV policy of every CSV crmcli writes (formula-like cells neutralised);
+                # crm import takes the ' off again when it reads a rejects file
+                from crmcli.io.csv_policy import neutralise
+
                 self.writer = csv.writer(self.handle, lineterminator="\r\n")
+                self.neutralise = neutralise
                 self.writer.writerow([*(self.header or []), "crm_import_error"])
         reason = f"{problem.position}: {problem.reason}"
         if self.kind == "csv":
-            self.writer.writerow([*(raw or []), reason])
+            self.writer.writerow([self.neutralise(c) for c in [*(raw or []), reason]])
         elif self.kind == "vcf":
             text = str(raw or "")
             lines = text.split("\n")
@@ -186,6 +199,9 @@ def import_command(
         Path | None,
         typer.Option(help="Rejects file for --skip-invalid [default: FILE.rejects.csv/.vcf]."),
     ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace an existing rejects file.")
+    ] = False,
 ) -> None:
     """Import contacts from CSV (Google, Outlook, LinkedIn, crmcli, any), vCard or JSON.
 
@@ -269,7 +285,18 @@ def import_command(
                     if file != "-"
                     else Path("import-rejects" + suffix)
                 )
-                reject_file = _Rejects(reject_path, kind, header)
+                from crmcli.files import check_target
+
+                # before anything is imported: a rejects file must not replace the input,
+                # the database or (without --force) a file that exists
+                check_target(
+                    reject_path,
+                    what="--rejects",
+                    force=force,
+                    inputs=[Path(file)] if file != "-" else [],
+                    database=database_path(ctx),
+                )
+                reject_file = _Rejects(reject_path, kind, header, force=force)
             on_action = None
             if dry_run:
                 sys.stdout.write("position\taction\tname\tcontact_id\n")
@@ -338,6 +365,7 @@ def export_contacts_command(
     vcard_version: Annotated[
         str, typer.Option(help="vCard version: 4.0 or 3.0 (Apple, older phones).")
     ] = "4.0",
+    force: ForceOpt = False,
     tag: TagFilter = None,
     company: CompanyFilter = None,
     text: TextFilter = None,
@@ -368,7 +396,10 @@ def export_contacts_command(
     filters = list_filters(
         tag, company, text, created_since, updated_since, sort, desc, limit, trash=trash
     )
-    with database(ctx) as conn, output_file(output) as out:
+    with (
+        database(ctx) as conn,
+        output_file(output, force=force, database=database_path(ctx)) as out,
+    ):
         rows = csv_out.export_contacts(conn, filters)
         if fmt is ExportFormat.csv:
             columns = csv_out.csv_columns(csv_out.csv_shape(conn, filters), chosen)
@@ -422,16 +453,18 @@ def _export_table(
     rows: Iterable[dict[str, Any]],
     keys: Sequence[str],
     fmt: TableFormat,
-    output: Path | None,
+    target: tuple[Path | None, bool, Path],
     *,
     excel: bool,
     raw: bool,
     what: str,
 ) -> None:
-    """Stream ``rows`` to stdout or a file (written whole or not at all)."""
+    """Stream ``rows`` to stdout or a file (written whole or not at all); ``target`` is the
+    output file (or None), --force and the database file."""
     from crmcli.io import csv_out
 
-    with output_file(output) as out:
+    output, force, database_file = target
+    with output_file(output, force=force, database=database_file) as out:
         if fmt is TableFormat.csv:
             count = csv_out.write_csv(
                 ([row.get(key) for key in keys] for row in rows), keys, out, excel=excel, raw=raw
@@ -456,6 +489,7 @@ def export_notes_command(
     until: Annotated[str | None, typer.Option(help="Happened before (a date).")] = None,
     excel: ExcelOpt = False,
     raw: RawOpt = False,
+    force: ForceOpt = False,
 ) -> None:
     """Export notes (the customers' history), oldest first.
 
@@ -472,7 +506,9 @@ def export_notes_command(
             oldest_first=True,
         )
         rows = (note.to_dict() for note in notes.list_notes(conn, filters))
-        _export_table(rows, keys, fmt, output, excel=excel, raw=raw, what="notes")
+        _export_table(
+            rows, keys, fmt, (output, force, database_path(ctx)), excel=excel, raw=raw, what="notes"
+        )
 
 
 @export_app.command("reminders")
@@ -484,6 +520,7 @@ def export_reminders_command(
     all_: Annotated[bool, typer.Option("--all", help="Done reminders too.")] = False,
     excel: ExcelOpt = False,
     raw: RawOpt = False,
+    force: ForceOpt = False,
 ) -> None:
     """Export reminders (open ones unless --all), soonest due first."""
     from crmcli import contacts, reminders
@@ -498,7 +535,15 @@ def export_reminders_command(
             include_done=all_,
         )
         rows = (r.to_dict() for r in reminders.list_reminders(conn, filters))
-        _export_table(rows, keys, fmt, output, excel=excel, raw=raw, what="reminders")
+        _export_table(
+            rows,
+            keys,
+            fmt,
+            (output, force, database_path(ctx)),
+            excel=excel,
+            raw=raw,
+            what="reminders",
+        )
 
 
 @export_app.command("deals")
@@ -510,6 +555,7 @@ def export_deals_command(
     status: Annotated[str, typer.Option(help="open, won, lost or all.")] = "all",
     excel: ExcelOpt = False,
     raw: RawOpt = False,
+    force: ForceOpt = False,
 ) -> None:
     """Export deals with their stage, value (exact, in minor units too) and dates."""
     from crmcli import contacts, pipeline
@@ -519,7 +565,15 @@ def export_deals_command(
             status=status, contact_id=contacts.resolve(conn, contact) if contact else None
         )
         rows = pipeline.list_deals(conn, filters, now=now())
-        _export_table(rows, pipeline.ROW_KEYS, fmt, output, excel=excel, raw=raw, what="deals")
+        _export_table(
+            rows,
+            pipeline.ROW_KEYS,
+            fmt,
+            (output, force, database_path(ctx)),
+            excel=excel,
+            raw=raw,
+            what="deals",
+        )
 
 
 # The calendar export lives in its own module (crmcli.cli.export_ics).
