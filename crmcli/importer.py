@@ -178,7 +178,8 @@ def validate_record(rec: Record, day_first: bool = False, *, today: date) -> str
         text.get("first_name") or text.get("last_name") or text.get("display_name")
     ):
         parts = rec.full_name.split(None, 1)
-        text["first_name"] = parts[0]
+        if parts:
+            text["first_name"] = parts[0]
         if len(parts) > 1:
             text["last_name"] = parts[1]
     seen: set[str] = set()

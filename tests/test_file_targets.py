@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from crmcli.files import check_target
 from crmcli.errors import UsageError
+from crmcli.files import check_target
 from tests.conftest import Cli
 
 BAD_CSV = "name,email\nAnn Lee,ann@example.com\nBob,not-an-address\n"

@@ -816,6 +816,11 @@ def open_csv(
                 break
     except UnicodeDecodeError:
         raise not_decodable(text.encoding) from None
+    except csv.Error as exc:
+        raise ValidationError(
+            f"line {reader.line_num or 1}: the header row cannot be read as CSV ({exc}); "
+            "fix that line and import again (nothing was imported)"
+        ) from None
     if not header:
         raise ValidationError("the file has no header row (a first line naming the columns)")
     header = [h.replace("\ufeff", "") for h in header]
