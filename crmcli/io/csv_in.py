@@ -11,7 +11,6 @@ import codecs
 import csv
 import io
 import re
-import sys
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any, TypeVar
@@ -23,7 +22,9 @@ from crmcli.io.record import Record, normalize_label
 
 T = TypeVar("T")
 
-csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+#: the largest cell read; a larger one is a located error, and is never held whole in memory
+MAX_CELL = 4 * 1024 * 1024
+csv.field_size_limit(MAX_CELL)
 
 #: how many bytes are read up front to detect the encoding, the delimiter and the format
 SAMPLE_BYTES = 64 * 1024
@@ -83,16 +84,50 @@ class TextSource:
 
 
 def detect_encoding(head: bytes) -> str:
-    """BOM says UTF-8 or UTF-16; else UTF-8 if the start decodes as UTF-8; else cp1252."""
+    """A BOM says UTF-8, UTF-16 or UTF-32; without one, the pattern of zero bytes says UTF-16
+    or UTF-32 (and which byte order); else UTF-8 if the start decodes as UTF-8; else cp1252."""
     if head.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        return "utf-32"  # before UTF-16: the UTF-32-LE BOM starts with the UTF-16-LE one
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
+    wide = _wide_encoding(head)
+    if wide:
+        return wide
     try:
         codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
     except UnicodeDecodeError:
         return "cp1252"
     return "utf-8"
+
+
+def _wide_encoding(head: bytes) -> str | None:
+    """UTF-16 or UTF-32 without a BOM, told by where the zero bytes fall: a contacts file is
+    mostly ASCII, whose characters have zero high bytes (``A\0`` in UTF-16-LE, ``\0\0\0A`` in
+    UTF-32-BE). Text in another encoding has almost no zero bytes at all."""
+    sample = head[: 4096 - 4096 % 4]
+    sample = sample[: len(sample) - len(sample) % 4]
+    if len(sample) < 4 or b"\0" not in sample:
+        return None
+    quarter = len(sample) // 4
+    zeros = [sample[k::4].count(0) for k in range(4)]
+
+    def most(*positions: int) -> bool:
+        return all(zeros[k] >= 0.9 * quarter for k in positions)
+
+    def few(*positions: int) -> bool:
+        return all(zeros[k] <= 0.1 * quarter for k in positions)
+
+    if most(1, 2, 3) and few(0):
+        return "utf-32-le"
+    if most(0, 1, 2) and few(3):
+        return "utf-32-be"
+    if zeros[1] + zeros[3] >= 1.2 * quarter and few(0, 2):
+        return "utf-16-le"
+    if zeros[0] + zeros[2] >= 1.2 * quarter and few(1, 3):
+        return "utf-16-be"
+    return None
 
 
 def open_text(binary: IO[bytes], encoding: str | None = None) -> TextSource:

@@ -32,7 +32,8 @@ def _text(obj: dict[str, Any], key: str) -> str | None:
 
 
 def _kind(value: Any) -> str:
-    return {dict: "an object", list: "a list", bool: "true/false"}.get(type(value), "a number")
+    kinds = {dict: "an object", list: "a list", bool: "true/false", str: "a text"}
+    return kinds.get(type(value), "a number")
 
 
 def _list(obj: dict[str, Any], key: str) -> list[Any]:
