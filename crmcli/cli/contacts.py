@@ -400,11 +400,11 @@ def edit(
                     "nothing to change: give options (see crm contact edit --help), "
                     "or use --editor to edit the contact in $EDITOR"
                 )
-            changes = _edit_in_editor(conn, contact_id)
-            if changes.is_empty():
+            if not _edit_in_editor(conn, contact_id):
                 message("No changes.")
                 return
-        contacts.update(conn, contact_id, changes, now=now())
+        else:
+            contacts.update(conn, contact_id, changes, now=now())
         message(f"Updated contact {contact_id}: {contacts.get(conn, contact_id).name}")
         if fmt is not None:
             _print_contact(conn, contact_id, fmt)
@@ -431,20 +431,36 @@ def _clear(changes: ContactChanges, name: str) -> None:
         changes.clear_fields.append(name.strip().removeprefix("field."))
 
 
-def _edit_in_editor(conn: Any, contact_id: int) -> ContactChanges:
+def _edit_in_editor(conn: Any, contact_id: int) -> bool:
+    """Edit the contact in $EDITOR and save what the user changed; False when nothing was.
+
+    If the contact changed elsewhere while the editor was open, nothing is saved: the form
+    reopens with both versions (what changed meanwhile, and the user's changes on top)."""
     from crmcli import contact_form
 
-    contact = contacts.get(conn, contact_id)
-    text = contact_form.render(contact)
+    base = contacts.get(conn, contact_id)
+    text = contact_form.render(base)
     while True:
         text = edit_text(text, what="contact")
         try:
-            return contact_form.parse(conn, text, contact, today=now().date())
+            changes = contact_form.parse(conn, text, base, today=now().date())
+            if changes.is_empty():
+                return False
+            current = contact_form.save(conn, contact_id, base, changes, now=now())
         except CrmError as error:
             message(f"Error: {error.message}")
             if not interactive() or not typer.confirm("Edit again?", default=True, err=True):
                 error.message = f"{error.message}; nothing was saved"
                 raise
+            continue
+        if current is None:
+            return True
+        message(
+            f"Contact {contact_id} was changed elsewhere while you were editing; nothing was "
+            "saved yet. The form reopens with both versions."
+        )
+        text = contact_form.conflict_form(base, current, changes)
+        base = current
 
 
 @app.command("rm")
