@@ -254,7 +254,10 @@ def confirm(question: str, *, yes: bool) -> None:
         return
     if not sys.stdin.isatty():
         raise UsageError(f"{question.rstrip('?')}: not on a terminal, so add --yes to confirm")
-    if not typer.confirm(question, default=False, err=True):
+    from crmcli.controls import visible
+
+    # the question often names a record (a contact's name): data, shown escaped
+    if not typer.confirm(visible(question), default=False, err=True):
         raise CrmError("cancelled; nothing was changed")
 
 

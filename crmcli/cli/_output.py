@@ -333,7 +333,8 @@ class _TerminalText:
         self._stream = stream
 
     def write(self, data: str) -> int:
-        return self._stream.write(_visible(data, multiline=True))
+        # CRLF line ends (vCard, iCalendar, Excel CSV) are line ends here, not a stray CR
+        return self._stream.write(_visible(data.replace("\r\n", "\n"), multiline=True))
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)

@@ -299,10 +299,14 @@ def import_command(
                 reject_file = _Rejects(reject_path, kind, header, force=force)
             on_action = None
             if dry_run:
+                from crmcli.controls import tsv_escaped
+
                 sys.stdout.write("position\taction\tname\tcontact_id\n")
 
                 def on_action(position: str, action: str, name: str, cid: int | None) -> None:
-                    sys.stdout.write(f"{position}\t{action}\t{name}\t{cid or ''}\n")
+                    # TSV like every listing: names from the file are escaped, never raw
+                    cells = (tsv_escaped(position), action, tsv_escaped(name), str(cid or ""))
+                    sys.stdout.write("\t".join(cells) + "\n")
 
             try:
                 with _progress(sys.stderr.isatty() and not dry_run) as progress:
