@@ -246,6 +246,23 @@ def _say(outcome: Any) -> None:
         message(f"Skipped {what}: another crm run is sending it right now")
 
 
+def _dry_run(ctx: typer.Context, cfg: Any, fmt: OutputFormat | None) -> None:
+    """``crm greet --due --dry-run``: the messages as they would go out; nothing written."""
+    from crmcli import greetings, mailer
+
+    sender = mailer.sender_setting(cfg) or "Your Name <you@example.invalid>"
+    with database(ctx) as conn:
+        items = greetings.due(conn, now().date(), feb29=cfg.feb29)
+        domain = sender.rpartition("@")[2].rstrip(">")
+        outcomes = [greetings.prepare(conn, i, sender=sender, sender_domain=domain) for i in items]
+    if not outcomes:
+        message("No greetings due today.")
+    elif (fmt is None and sys.stdout.isatty()) or fmt is OutputFormat.table:
+        _print_messages(outcomes)
+    else:
+        emit([o.to_dict() for o in outcomes], RESULT_COLUMNS, fmt)
+
+
 @greet_app.callback()
 def greet(
     ctx: typer.Context,
@@ -281,19 +298,7 @@ def greet(
     cfg = config.load()
     today = now().date()
     if dry_run:
-        sender = mailer.sender_setting(cfg) or "Your Name <you@example.invalid>"
-        with database(ctx) as conn:
-            items = greetings.due(conn, today, feb29=cfg.feb29)
-            domain = sender.rpartition("@")[2].rstrip(">")
-            outcomes = [
-                greetings.prepare(conn, i, sender=sender, sender_domain=domain) for i in items
-            ]
-        if not outcomes:
-            message("No greetings due today.")
-        elif (fmt is None and sys.stdout.isatty()) or fmt is OutputFormat.table:
-            _print_messages(outcomes)
-        else:
-            emit([o.to_dict() for o in outcomes], RESULT_COLUMNS, fmt)
+        _dry_run(ctx, cfg, fmt)
         return
 
     transport: Any

@@ -151,6 +151,31 @@ def _progress(enabled: bool) -> Iterator[Callable[[int], None] | None]:
         yield lambda rows: bar.update(task, completed=rows)
 
 
+def _rejects_path(file: str, rejects: Path | None, kind: str, force: bool, database: Path) -> Path:
+    """The rejects file of --skip-invalid, checked before anything is imported: never the
+    input, the database or (without --force) a file that exists."""
+    from crmcli.files import check_target
+
+    suffix = {"csv": ".csv", "vcf": ".vcf", "json": ".jsonl"}[kind]
+    path = rejects or (
+        Path(file).with_name(Path(file).stem + ".rejects" + suffix)
+        if file != "-"
+        else Path("import-rejects" + suffix)
+    )
+    inputs = [Path(file)] if file != "-" else []
+    check_target(path, what="--rejects", force=force, inputs=inputs, database=database)
+    return path
+
+
+def _print_action(position: str, action: str, name: str, cid: int | None) -> None:
+    """One row of ``crm import --dry-run``: TSV like every listing, names from the file
+    escaped, never raw."""
+    from crmcli.controls import tsv_escaped
+
+    cells = (tsv_escaped(position), action, tsv_escaped(name), str(cid or ""))
+    sys.stdout.write("\t".join(cells) + "\n")
+
+
 def import_command(
     ctx: typer.Context,
     file: Annotated[str, typer.Argument(help="CSV, vCard (.vcf) or JSON file; - for stdin.")],
@@ -279,34 +304,11 @@ def import_command(
                 described = "JSON"
             reject_file: _Rejects | None = None
             if skip_invalid and not dry_run:
-                suffix = {"csv": ".csv", "vcf": ".vcf", "json": ".jsonl"}[kind]
-                reject_path = rejects or (
-                    Path(file).with_name(Path(file).stem + ".rejects" + suffix)
-                    if file != "-"
-                    else Path("import-rejects" + suffix)
-                )
-                from crmcli.files import check_target
-
-                # before anything is imported: a rejects file must not replace the input,
-                # the database or (without --force) a file that exists
-                check_target(
-                    reject_path,
-                    what="--rejects",
-                    force=force,
-                    inputs=[Path(file)] if file != "-" else [],
-                    database=database_path(ctx),
-                )
+                reject_path = _rejects_path(file, rejects, kind, force, database_path(ctx))
                 reject_file = _Rejects(reject_path, kind, header, force=force)
-            on_action = None
+            on_action = _print_action if dry_run else None
             if dry_run:
-                from crmcli.controls import tsv_escaped
-
                 sys.stdout.write("position\taction\tname\tcontact_id\n")
-
-                def on_action(position: str, action: str, name: str, cid: int | None) -> None:
-                    # TSV like every listing: names from the file are escaped, never raw
-                    cells = (tsv_escaped(position), action, tsv_escaped(name), str(cid or ""))
-                    sys.stdout.write("\t".join(cells) + "\n")
 
             try:
                 with _progress(sys.stderr.isatty() and not dry_run) as progress:
