@@ -66,6 +66,14 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def use_server(monkeypatch: pytest.MonkeyPatch, port: int, sender: str) -> None:
+    """Point crm's SMTP settings at a server on 127.0.0.1 (no TLS: it is this machine)."""
+    monkeypatch.setenv("CRM_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("CRM_SMTP_PORT", str(port))
+    monkeypatch.setenv("CRM_SMTP_SECURITY", "none")
+    monkeypatch.setenv("CRM_SMTP_FROM", sender)
+
+
 @pytest.fixture
 def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[Recorder]:
     from aiosmtpd.controller import Controller
@@ -74,10 +82,7 @@ def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[Recorder]:
     port = free_port()
     controller = Controller(recorder, hostname="127.0.0.1", port=port)
     controller.start()
-    monkeypatch.setenv("CRM_SMTP_HOST", "127.0.0.1")
-    monkeypatch.setenv("CRM_SMTP_PORT", str(port))
-    monkeypatch.setenv("CRM_SMTP_SECURITY", "none")
-    monkeypatch.setenv("CRM_SMTP_FROM", "Søren Sælger <soren@seller.example>")
+    use_server(monkeypatch, port, "Søren Sælger <soren@seller.example>")
     try:
         yield recorder
     finally:
@@ -676,10 +681,7 @@ def silent_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
     listener.bind(("127.0.0.1", 0))
     listener.listen(16)
     port = int(listener.getsockname()[1])
-    monkeypatch.setenv("CRM_SMTP_HOST", "127.0.0.1")
-    monkeypatch.setenv("CRM_SMTP_PORT", str(port))
-    monkeypatch.setenv("CRM_SMTP_SECURITY", "none")
-    monkeypatch.setenv("CRM_SMTP_FROM", "me@seller.example")
+    use_server(monkeypatch, port, "me@seller.example")
     try:
         yield port
     finally:

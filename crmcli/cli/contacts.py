@@ -19,16 +19,7 @@ from crmcli.cli._common import (
     now,
     parse_when_option,
 )
-from crmcli.cli._output import (
-    Column,
-    OutputFormat,
-    console,
-    emit,
-    emit_record,
-    line,
-    message,
-    visible,
-)
+from crmcli.cli._output import Column, OutputFormat, console, emit, emit_record, line, message
 from crmcli.contacts import ListFilters, parse_labeled
 from crmcli.errors import CrmError, UsageError
 
@@ -235,7 +226,7 @@ def render_contact(record: dict[str, Any]) -> None:
 
     def row(label: str, value: Any) -> None:
         if value:
-            grid.add_row(visible(label), visible(value))
+            grid.add_row(line(label), line(value))
 
     job = " at ".join(p for p in (record.get("title"), record.get("company")) if p)
     row("work", job)

@@ -19,16 +19,7 @@ from crmcli.cli._common import (
     now,
     parse_date_option,
 )
-from crmcli.cli._output import (
-    Column,
-    OutputFormat,
-    console,
-    emit,
-    emit_record,
-    line,
-    message,
-    visible,
-)
+from crmcli.cli._output import Column, OutputFormat, console, emit, emit_record, line, message
 from crmcli.errors import UsageError, ValidationError
 
 app = CrmTyper(help="Add deals and move them through the pipeline: won, lost, reopened.")
@@ -443,7 +434,7 @@ def render_deal(record: dict[str, Any]) -> None:
 
     def row(label: str, value: Any) -> None:
         if value not in (None, ""):
-            grid.add_row(label, visible(value))
+            grid.add_row(label, line(value))
 
     row("contact", f"{record['contact']} (#{record['contact_id']})")
     row("value", money.format_money(record["value_minor"], record["currency"]))
@@ -473,7 +464,7 @@ def render_deal(record: dict[str, Any]) -> None:
             change += f" ({entry['note']})"
         running = " so far" if entry["until"] is None and entry["days"] is not None else ""
         spent = f"{entry['days']} d{running}" if entry["days"] is not None else ""
-        history.add_row(entry["at"][:16].replace("T", " "), visible(change), spent)
+        history.add_row(entry["at"][:16].replace("T", " "), line(change), spent)
     out.print(history)
 
 

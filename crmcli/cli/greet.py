@@ -22,16 +22,7 @@ from crmcli.cli._common import (
     now,
     read_stdin_text,
 )
-from crmcli.cli._output import (
-    Column,
-    OutputFormat,
-    console,
-    emit,
-    emit_record,
-    line,
-    message,
-    text,
-)
+from crmcli.cli._output import Column, OutputFormat, console, emit, emit_record, line, message, text
 from crmcli.errors import UsageError
 
 # --- templates --------------------------------------------------------------------------------
