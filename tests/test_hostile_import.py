@@ -77,14 +77,16 @@ def test_a_quote_inside_a_csv_header_is_a_located_error(cli: Cli, tmp_path: Path
     source = tmp_path / "in.csv"
     source.write_text('name,"Email"x\nAnn,ann@example.com\n')
     result = cli("import", str(source), code=1)
-    assert result.stderr.startswith("Error: line 1: the header row cannot be read as CSV")
+    assert result.stderr.startswith("Error: in.csv, line 1: the header row cannot be read as CSV")
 
 
 def test_a_huge_csv_cell_is_a_located_error(cli: Cli, tmp_path: Path) -> None:
     source = tmp_path / "in.csv"
     source.write_text(f"name,notes\nAnn,ok\nBob,{'x' * (csv_in.MAX_CELL + 10)}\n")
     result = cli("import", str(source), code=1)
-    assert result.stderr.startswith("Error: line 3: the CSV cannot be read (field larger than")
+    assert result.stderr.startswith(
+        "Error: in.csv, line 3: the CSV cannot be read (field larger than"
+    )
 
 
 def _card(*lines: str) -> str:

@@ -34,7 +34,7 @@ from crmcli.cli.contacts import (
     UpdatedSince,
     list_filters,
 )
-from crmcli.errors import UsageError
+from crmcli.errors import UsageError, ValidationError
 
 
 class ImportFormat(str, Enum):
@@ -165,6 +165,14 @@ def _rejects_path(file: str, rejects: Path | None, kind: str, force: bool, datab
     inputs = [Path(file)] if file != "-" else []
     check_target(path, what="--rejects", force=force, inputs=inputs, database=database)
     return path
+
+
+def _name_the_file(error: ValidationError, name: str) -> None:
+    """A reader's error says where in the file (``line 3: ...``); say which file too."""
+    if error.message.startswith(("line ", "card ")):
+        error.message = f"{name}, {error.message}"
+    elif error.message.startswith("the file "):
+        error.message = f"{name}{error.message[len('the file') :]}"
 
 
 def _print_action(position: str, action: str, name: str, cid: int | None) -> None:
@@ -324,6 +332,9 @@ def import_command(
             finally:
                 if reject_file is not None:
                     reject_file.close()
+    except ValidationError as error:
+        _name_the_file(error, name)
+        raise
     finally:
         if binary is not sys.stdin.buffer:
             binary.close()
