@@ -173,3 +173,18 @@ def test_listing_csv_follows_the_export_policy() -> None:
         out=out,
     )
     assert out.getvalue().splitlines() == ["name,phone,x", "'=HYPERLINK(1),'+44 20 7946 0000,'-"]
+
+
+def test_views_build_no_markup_of_their_own() -> None:
+    """Untrusted text meets the terminal in one place: views style through _output.text/line,
+    never through rich markup strings or their own Text objects."""
+    cli_folder = Path(__file__).resolve().parent.parent / "crmcli" / "cli"
+    offenders = []
+    for path in sorted(cli_folder.glob("*.py")):
+        if path.name == "_output.py":
+            continue
+        source = path.read_text(encoding="utf-8")
+        for needle in ("rich.markup", "rich.text", "[bold", "[dim]", "[red]", "markup=True"):
+            if needle in source:
+                offenders.append(f"{path.name}: {needle}")
+    assert offenders == []
