@@ -37,6 +37,8 @@ ENV_OVERRIDES: dict[str, tuple[str, str]] = {
     "CRM_SMTP_USER": ("smtp", "user"),
     "CRM_SMTP_FROM": ("smtp", "from"),
     "CRM_SMTP_PASSWORD_COMMAND": ("smtp", "password_command"),
+    "CRM_SMTP_TIMEOUT": ("smtp", "timeout"),
+    "CRM_SMTP_DEADLINE": ("smtp", "deadline"),
     "CRM_BIRTHDAY_LEAD_DAYS": ("dates", "birthday_lead_days"),
     "CRM_ANNIVERSARY_LEAD_DAYS": ("dates", "anniversary_lead_days"),
     "CRM_OTHER_LEAD_DAYS": ("dates", "other_lead_days"),

@@ -485,7 +485,8 @@ def open_orders(text: Any, *, delimiter: str | None, overrides: dict[str, str]) 
     """Read the header of ``text`` (crmcli.io.csv_in.TextSource) and map its columns."""
     import csv
 
-    from crmcli.io.csv_in import not_decodable, sniff_delimiter
+    from crmcli.io.csv_in import sniff_delimiter
+    from crmcli.io.text_in import not_decodable
 
     if delimiter is not None:
         delimiter = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";"}.get(
@@ -506,7 +507,7 @@ def open_orders(text: Any, *, delimiter: str | None, overrides: dict[str, str]) 
     mapper = build_mapper([h.replace("\ufeff", "") for h in header], overrides)
 
     def rows() -> Iterator[tuple[str, list[str]]]:
-        from crmcli.io.csv_in import unneutralise
+        from crmcli.io.csv_policy import unneutralise
 
         last = reader.line_num
         try:

@@ -39,6 +39,8 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
         "CRM_SMTP_FROM",
         "CRM_SMTP_PASSWORD",
         "CRM_SMTP_PASSWORD_COMMAND",
+        "CRM_SMTP_TIMEOUT",
+        "CRM_SMTP_DEADLINE",
         "FORCE_COLOR",
         "NO_COLOR",
         "EDITOR",

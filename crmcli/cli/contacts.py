@@ -20,7 +20,7 @@ from crmcli.cli._common import (
     now,
     parse_when_option,
 )
-from crmcli.cli._output import Column, OutputFormat, console, emit, emit_record, message
+from crmcli.cli._output import Column, OutputFormat, console, emit, emit_record, line, message
 from crmcli.cli._query import QUERY_CONTEXT, QueryArg, compile_words, query_text
 from crmcli.contacts import ListFilters, parse_labeled
 from crmcli.errors import CrmError, UsageError
@@ -223,14 +223,14 @@ def render_contact(record: dict[str, Any]) -> None:
     from rich.table import Table
 
     out = console()
-    out.print(f"[bold]{_esc(record['name'])}[/bold]  [dim]#{record['id']}[/dim]")
+    out.print(line((record["name"], "bold"), "  ", (f"#{record['id']}", "dim")))
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="dim", justify="right")
     grid.add_column()
 
     def row(label: str, value: Any) -> None:
         if value:
-            grid.add_row(label, _esc(str(value)))
+            grid.add_row(line(label), line(value))
 
     job = " at ".join(p for p in (record.get("title"), record.get("company")) if p)
     row("work", job)
@@ -309,12 +309,6 @@ def _customer_section(out: Any, record: dict[str, Any]) -> None:
 
 # Imported only when a contact is shown on a terminal: what to do next, then what happened.
 SHOW_SECTIONS.extend([_reminders_section, _notes_section, _deals_section, _customer_section])
-
-
-def _esc(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)
 
 
 @app.command("edit")
@@ -407,11 +401,11 @@ def edit(
                     "nothing to change: give options (see crm contact edit --help), "
                     "or use --editor to edit the contact in $EDITOR"
                 )
-            changes = _edit_in_editor(conn, contact_id)
-            if changes.is_empty():
+            if not _edit_in_editor(conn, contact_id):
                 message("No changes.")
                 return
-        contacts.update(conn, contact_id, changes, now=now())
+        else:
+            contacts.update(conn, contact_id, changes, now=now())
         message(f"Updated contact {contact_id}: {contacts.get(conn, contact_id).name}")
         if fmt is not None:
             _print_contact(conn, contact_id, fmt)
@@ -438,20 +432,36 @@ def _clear(changes: ContactChanges, name: str) -> None:
         changes.clear_fields.append(name.strip().removeprefix("field."))
 
 
-def _edit_in_editor(conn: Any, contact_id: int) -> ContactChanges:
+def _edit_in_editor(conn: Any, contact_id: int) -> bool:
+    """Edit the contact in $EDITOR and save what the user changed; False when nothing was.
+
+    If the contact changed elsewhere while the editor was open, nothing is saved: the form
+    reopens with both versions (what changed meanwhile, and the user's changes on top)."""
     from crmcli import contact_form
 
-    contact = contacts.get(conn, contact_id)
-    text = contact_form.render(contact)
+    base = contacts.get(conn, contact_id)
+    text = contact_form.render(base)
     while True:
         text = edit_text(text, what="contact")
         try:
-            return contact_form.parse(conn, text, contact, today=now().date())
+            changes = contact_form.parse(conn, text, base, today=now().date())
+            if changes.is_empty():
+                return False
+            current = contact_form.save(conn, contact_id, base, changes, now=now())
         except CrmError as error:
             message(f"Error: {error.message}")
             if not interactive() or not typer.confirm("Edit again?", default=True, err=True):
                 error.message = f"{error.message}; nothing was saved"
                 raise
+            continue
+        if current is None:
+            return True
+        message(
+            f"Contact {contact_id} was changed elsewhere while you were editing; nothing was "
+            "saved yet. The form reopens with both versions."
+        )
+        text = contact_form.conflict_form(base, current, changes)
+        base = current
 
 
 @app.command("rm")

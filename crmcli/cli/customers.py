@@ -178,34 +178,38 @@ customers_command.context_settings = QUERY_CONTEXT  # type: ignore[attr-defined]
 
 def contact_customer_section(out: Any, record: dict[str, Any]) -> None:
     """``crm contact show``: the contact as a customer, and who they referred."""
-    from rich.markup import escape
+    from crmcli.cli._output import line
 
     customer = record.get("customer") or {}
     touch = customer.get("days_since_last_touch")
     if customer.get("purchases"):
-        out.print("\n[bold]As a customer[/bold]")
+        out.print(line("\n", ("As a customer", "bold")))
         count = customer["purchases"]
         out.print(
-            f"  {count} purchase{'s' if count != 1 else ''}, first {customer['first_purchase']}, "
-            f"last {customer['last_purchase']} ({_ago(customer['days_since_last_purchase'])})"
+            line(
+                f"  {count} purchase{'s' if count != 1 else ''}, first {customer['first_purchase']}, "
+                f"last {customer['last_purchase']} ({_ago(customer['days_since_last_purchase'])})"
+            )
         )
         for total in customer["totals"]:
             out.print(
-                f"  {money.format_money(total['total_minor'], total['currency'])} in "
-                f"{total['purchases']}, on average "
-                f"{money.format_money(total['average_minor'], total['currency'])}"
+                line(
+                    f"  {money.format_money(total['total_minor'], total['currency'])} in "
+                    f"{total['purchases']}, on average "
+                    f"{money.format_money(total['average_minor'], total['currency'])}"
+                )
             )
         favourites = ", ".join(
-            f"{escape(p['product'])} ({p['purchases']}x)" for p in customer["favourite_products"]
+            f"{p['product']} ({p['purchases']}x)" for p in customer["favourite_products"]
         )
         if favourites:
-            out.print(f"  favourites: {favourites}")
+            out.print(line(f"  favourites: {favourites}"))
     if customer.get("purchases") or touch is not None:
         last = f"last touch {_ago(touch)}" if touch is not None else "never in touch"
-        out.print(f"  [dim]{last}[/dim]")
+        out.print(line(("  " + last, "dim")))
     if record.get("referred"):
-        names = ", ".join(f"{escape(r['name'])} (#{r['id']})" for r in record["referred"])
-        out.print(f"\n[bold]Referred[/bold]  {names}")
+        names = ", ".join(f"{r['name']} (#{r['id']})" for r in record["referred"])
+        out.print(line("\n", ("Referred", "bold"), "  ", names))
 
 
 def _ago(days: int | None) -> str:

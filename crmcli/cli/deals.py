@@ -19,7 +19,7 @@ from crmcli.cli._common import (
     now,
     parse_date_option,
 )
-from crmcli.cli._output import Column, OutputFormat, console, emit, emit_record, message
+from crmcli.cli._output import Column, OutputFormat, console, emit, emit_record, line, message
 from crmcli.errors import UsageError, ValidationError
 
 app = CrmTyper(help="Add deals and move them through the pipeline: won, lost, reopened.")
@@ -440,19 +440,18 @@ def show(ctx: typer.Context, deal_id: DealId, fmt: FormatOpt = None) -> None:
 
 def render_deal(record: dict[str, Any]) -> None:
     """The terminal view of one deal (``crm deal show``)."""
-    from rich.markup import escape
     from rich.table import Table
 
     out = console()
     state = record["status"] if record["status"] != "open" else record["stage"]
-    out.print(f"[bold]{escape(record['title'])}[/bold]  [dim]deal #{record['id']}[/dim]  {state}")
+    out.print(line((record["title"], "bold"), "  ", (f"deal #{record['id']}", "dim"), "  ", state))
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="dim", justify="right")
     grid.add_column()
 
     def row(label: str, value: Any) -> None:
         if value not in (None, ""):
-            grid.add_row(label, escape(str(value)))
+            grid.add_row(label, line(value))
 
     row("contact", f"{record['contact']} (#{record['contact_id']})")
     row("value", money.format_money(record["value_minor"], record["currency"]))
@@ -482,17 +481,15 @@ def render_deal(record: dict[str, Any]) -> None:
             change += f" ({entry['note']})"
         running = " so far" if entry["until"] is None and entry["days"] is not None else ""
         spent = f"{entry['days']} d{running}" if entry["days"] is not None else ""
-        history.add_row(entry["at"][:16].replace("T", " "), escape(change), spent)
+        history.add_row(entry["at"][:16].replace("T", " "), line(change), spent)
     out.print(history)
 
 
 def contact_deals_section(out: Any, record: dict[str, Any]) -> None:
     """``crm contact show``: the contact's deals."""
-    from rich.markup import escape
-
     if not record.get("deals"):
         return
-    out.print("\n[bold]Deals[/bold]")
+    out.print(line("\n", ("Deals", "bold")))
     for deal in record["deals"]:
         value = money.format_money(deal["value_minor"], deal["currency"])
         close = (
@@ -501,5 +498,7 @@ def contact_deals_section(out: Any, record: dict[str, Any]) -> None:
             else ""
         )
         out.print(
-            f"  #{deal['id']}  {escape(deal['title'])}  {value}  [dim]{deal['stage']}{close}[/dim]"
+            line(
+                f"  #{deal['id']}  ", deal["title"], f"  {value}  ", (deal["stage"] + close, "dim")
+            )
         )

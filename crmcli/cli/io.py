@@ -14,7 +14,14 @@ from typing import IO, Annotated, Any
 import typer
 
 from crmcli.cli import export_ics
-from crmcli.cli._common import CrmTyper, database, now, parse_when_option
+from crmcli.cli._common import (
+    CrmTyper,
+    ForceOpt,
+    database,
+    database_path,
+    now,
+    parse_when_option,
+)
 from crmcli.cli._output import message, open_private, output_file
 from crmcli.cli._query import QUERY_CONTEXT, QueryArg, compile_words
 from crmcli.cli.contacts import (
@@ -30,7 +37,7 @@ from crmcli.cli.contacts import (
     list_filters,
     touched_threshold,
 )
-from crmcli.errors import UsageError
+from crmcli.errors import UsageError, ValidationError
 
 
 class ImportFormat(str, Enum):
@@ -81,8 +88,9 @@ def _guess_format(name: str, sample: str) -> str:
 class _Rejects:
     """The rejects file of --skip-invalid, created at the first rejected row."""
 
-    def __init__(self, path: Path, kind: str, header: list[str] | None) -> None:
+    def __init__(self, path: Path, kind: str, header: list[str] | None, *, force: bool) -> None:
         self.path = path
+        self.force = force
         self.kind = kind
         self.header = header
         self.handle: IO[str] | None = None
@@ -90,13 +98,18 @@ class _Rejects:
 
     def __call__(self, problem: Any, raw: Any) -> None:
         if self.handle is None:
-            self.handle = open_private(self.path)
+            self.handle = open_private(self.path, replace=self.force)
             if self.kind == "csv":
+                # the CSV policy of every CSV crmcli writes (formula-like cells neutralised);
+                # crm import takes the ' off again when it reads a rejects file
+                from crmcli.io.csv_policy import neutralise
+
                 self.writer = csv.writer(self.handle, lineterminator="\r\n")
+                self.neutralise = neutralise
                 self.writer.writerow([*(self.header or []), "crm_import_error"])
         reason = f"{problem.position}: {problem.reason}"
         if self.kind == "csv":
-            self.writer.writerow([*(raw or []), reason])
+            self.writer.writerow([self.neutralise(c) for c in [*(raw or []), reason]])
         elif self.kind == "vcf":
             text = str(raw or "")
             lines = text.split("\n")
@@ -139,6 +152,39 @@ def _progress(enabled: bool) -> Iterator[Callable[[int], None] | None]:
     ) as bar:
         task = bar.add_task("import", total=None)
         yield lambda rows: bar.update(task, completed=rows)
+
+
+def _rejects_path(file: str, rejects: Path | None, kind: str, force: bool, database: Path) -> Path:
+    """The rejects file of --skip-invalid, checked before anything is imported: never the
+    input, the database or (without --force) a file that exists."""
+    from crmcli.files import check_target
+
+    suffix = {"csv": ".csv", "vcf": ".vcf", "json": ".jsonl"}[kind]
+    path = rejects or (
+        Path(file).with_name(Path(file).stem + ".rejects" + suffix)
+        if file != "-"
+        else Path("import-rejects" + suffix)
+    )
+    inputs = [Path(file)] if file != "-" else []
+    check_target(path, what="--rejects", force=force, inputs=inputs, database=database)
+    return path
+
+
+def _name_the_file(error: ValidationError, name: str) -> None:
+    """A reader's error says where in the file (``line 3: ...``); say which file too."""
+    if error.message.startswith(("line ", "card ")):
+        error.message = f"{name}, {error.message}"
+    elif error.message.startswith("the file "):
+        error.message = f"{name}{error.message[len('the file') :]}"
+
+
+def _print_action(position: str, action: str, name: str, cid: int | None) -> None:
+    """One row of ``crm import --dry-run``: TSV like every listing, names from the file
+    escaped, never raw."""
+    from crmcli.controls import tsv_escaped
+
+    cells = (tsv_escaped(position), action, tsv_escaped(name), str(cid or ""))
+    sys.stdout.write("\t".join(cells) + "\n")
 
 
 def import_command(
@@ -210,6 +256,9 @@ def import_command(
         bool,
         typer.Option(help="Purchases: add a customer that is not a contact yet (else an error)."),
     ] = True,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace an existing rejects file.")
+    ] = False,
 ) -> None:
     """Import contacts from CSV (Google, Outlook, LinkedIn, crmcli, any), vCard or JSON.
 
@@ -306,19 +355,11 @@ def import_command(
                 described = "JSON"
             reject_file: _Rejects | None = None
             if skip_invalid and not dry_run:
-                suffix = {"csv": ".csv", "vcf": ".vcf", "json": ".jsonl"}[kind]
-                reject_path = rejects or (
-                    Path(file).with_name(Path(file).stem + ".rejects" + suffix)
-                    if file != "-"
-                    else Path("import-rejects" + suffix)
-                )
-                reject_file = _Rejects(reject_path, kind, header)
-            on_action = None
+                reject_path = _rejects_path(file, rejects, kind, force, database_path(ctx))
+                reject_file = _Rejects(reject_path, kind, header, force=force)
+            on_action = _print_action if dry_run else None
             if dry_run:
                 sys.stdout.write("position\taction\tname\tcontact_id\n")
-
-                def on_action(position: str, action: str, name: str, cid: int | None) -> None:
-                    sys.stdout.write(f"{position}\t{action}\t{name}\t{cid or ''}\n")
 
             try:
                 with _progress(sys.stderr.isatty() and not dry_run) as progress:
@@ -334,6 +375,9 @@ def import_command(
             finally:
                 if reject_file is not None:
                     reject_file.close()
+    except ValidationError as error:
+        _name_the_file(error, name)
+        raise
     finally:
         if binary is not sys.stdin.buffer:
             binary.close()
@@ -419,6 +463,7 @@ def export_contacts_command(
     vcard_version: Annotated[
         str, typer.Option(help="vCard version: 4.0 or 3.0 (Apple, older phones).")
     ] = "4.0",
+    force: ForceOpt = False,
     tag: TagFilter = None,
     company: CompanyFilter = None,
     text: TextFilter = None,
@@ -452,7 +497,10 @@ def export_contacts_command(
     )
     if not_touched_since:
         filters.not_touched_since = touched_threshold(not_touched_since)
-    with database(ctx) as conn, output_file(output) as out:
+    with (
+        database(ctx) as conn,
+        output_file(output, force=force, database=database_path(ctx)) as out,
+    ):
         filters.query = compile_words(conn, query)
         rows = csv_out.export_contacts(conn, filters)
         if fmt is ExportFormat.csv:
@@ -507,16 +555,18 @@ def _export_table(
     rows: Iterable[dict[str, Any]],
     keys: Sequence[str],
     fmt: TableFormat,
-    output: Path | None,
+    target: tuple[Path | None, bool, Path],
     *,
     excel: bool,
     raw: bool,
     what: str,
 ) -> None:
-    """Stream ``rows`` to stdout or a file (written whole or not at all)."""
+    """Stream ``rows`` to stdout or a file (written whole or not at all); ``target`` is the
+    output file (or None), --force and the database file."""
     from crmcli.io import csv_out
 
-    with output_file(output) as out:
+    output, force, database_file = target
+    with output_file(output, force=force, database=database_file) as out:
         if fmt is TableFormat.csv:
             count = csv_out.write_csv(
                 ([row.get(key) for key in keys] for row in rows), keys, out, excel=excel, raw=raw
@@ -541,6 +591,7 @@ def export_notes_command(
     until: Annotated[str | None, typer.Option(help="Happened before (a date).")] = None,
     excel: ExcelOpt = False,
     raw: RawOpt = False,
+    force: ForceOpt = False,
 ) -> None:
     """Export notes (the customers' history), oldest first.
 
@@ -557,7 +608,9 @@ def export_notes_command(
             oldest_first=True,
         )
         rows = (note.to_dict() for note in notes.list_notes(conn, filters))
-        _export_table(rows, keys, fmt, output, excel=excel, raw=raw, what="notes")
+        _export_table(
+            rows, keys, fmt, (output, force, database_path(ctx)), excel=excel, raw=raw, what="notes"
+        )
 
 
 @export_app.command("reminders")
@@ -569,6 +622,7 @@ def export_reminders_command(
     all_: Annotated[bool, typer.Option("--all", help="Done reminders too.")] = False,
     excel: ExcelOpt = False,
     raw: RawOpt = False,
+    force: ForceOpt = False,
 ) -> None:
     """Export reminders (open ones unless --all), soonest due first."""
     from crmcli import contacts, reminders
@@ -583,7 +637,15 @@ def export_reminders_command(
             include_done=all_,
         )
         rows = (r.to_dict() for r in reminders.list_reminders(conn, filters))
-        _export_table(rows, keys, fmt, output, excel=excel, raw=raw, what="reminders")
+        _export_table(
+            rows,
+            keys,
+            fmt,
+            (output, force, database_path(ctx)),
+            excel=excel,
+            raw=raw,
+            what="reminders",
+        )
 
 
 @export_app.command("deals")
@@ -595,6 +657,7 @@ def export_deals_command(
     status: Annotated[str, typer.Option(help="open, won, lost or all.")] = "all",
     excel: ExcelOpt = False,
     raw: RawOpt = False,
+    force: ForceOpt = False,
 ) -> None:
     """Export deals with their stage, value (exact, in minor units too) and dates."""
     from crmcli import contacts, pipeline
@@ -604,7 +667,15 @@ def export_deals_command(
             status=status, contact_id=contacts.resolve(conn, contact) if contact else None
         )
         rows = pipeline.list_deals(conn, filters, now=now())
-        _export_table(rows, pipeline.ROW_KEYS, fmt, output, excel=excel, raw=raw, what="deals")
+        _export_table(
+            rows,
+            pipeline.ROW_KEYS,
+            fmt,
+            (output, force, database_path(ctx)),
+            excel=excel,
+            raw=raw,
+            what="deals",
+        )
 
 
 @export_app.command("purchases", context_settings=QUERY_CONTEXT)
@@ -618,6 +689,7 @@ def export_purchases_command(
     until: Annotated[str | None, typer.Option(help="Bought before (a date).")] = None,
     excel: ExcelOpt = False,
     raw: RawOpt = False,
+    force: ForceOpt = False,
 ) -> None:
     """Export purchases, oldest first; the QUERY selects the customers (docs/query.md).
 
@@ -630,7 +702,15 @@ def export_purchases_command(
 
     with database(ctx) as conn:
         rows = export_rows(conn, query, contact, since, until)
-        _export_table(rows, EXPORT_KEYS, fmt, output, excel=excel, raw=raw, what="purchases")
+        _export_table(
+            rows,
+            EXPORT_KEYS,
+            fmt,
+            (output, force, database_path(ctx)),
+            excel=excel,
+            raw=raw,
+            what="purchases",
+        )
 
 
 # The calendar export lives in its own module (crmcli.cli.export_ics).
