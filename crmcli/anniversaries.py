@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, NamedTuple
 
 from crmcli.dates import YearlyDate, check_birthday, format_date, next_occurrence
@@ -117,9 +117,21 @@ def _rows(
     kind: str | None = None,
     tags: Sequence[str] = (),
     contact_id: int | None = None,
+    near: tuple[date, int] | None = None,
+    own_leads: bool = False,
 ) -> Iterable[sqlite3.Row]:
+    """The dates asked for. ``near`` (a day and a number of days) keeps those whose month and
+    day come round in that window, read from the (month, day) index instead of a scan; with
+    ``own_leads`` the dates with a lead time of their own are read too, wherever they fall."""
     sql = _DATES_SQL
     params: list[Any] = []
+    if near is not None:
+        window, window_params = _window_sql(*near)
+        if own_leads:
+            # ">= 0" rather than "IS NOT NULL": SQLite uses the partial index inside an OR then
+            window = f"({window})"
+        sql += f" AND {window}"
+        params.extend(window_params)
     if kind:
         if kind.lower() in (*NAMED_KINDS, "other"):
             sql += " AND d.kind = ?"
@@ -137,6 +149,27 @@ def _rows(
         sql += " AND c.id = ?"
         params.append(contact_id)
     return conn.execute(sql, params)
+
+
+def _window_sql(today: date, days: int) -> tuple[str, list[int]]:
+    """A condition over ``contact_dates d``: the month and day fall from ``today`` to ``today +
+    days``, as one or two ranges of the contact_dates_month_day index (two when the window
+    crosses New Year). Feb 29 is always kept: in other years it falls on Feb 28 or Mar 1, as
+    configured. A superset, then: the exact next occurrence is worked out for each row read."""
+    if days >= 365:
+        return "1", []
+    end = today + timedelta(days=days)
+    first, last = [today.month, today.day], [end.month, end.day]
+    feb29 = "(d.month = 2 AND d.day = 29)"
+    if first <= last:
+        return f"(((d.month, d.day) >= (?, ?) AND (d.month, d.day) <= (?, ?)) OR {feb29})", [
+            *first,
+            *last,
+        ]
+    return f"((d.month, d.day) >= (?, ?) OR (d.month, d.day) <= (?, ?) OR {feb29})", [
+        *first,
+        *last,
+    ]
 
 
 def _upcoming(row: sqlite3.Row, today: date, feb29: str) -> Upcoming:
@@ -180,8 +213,10 @@ def upcoming(
     """
     if days < 0:
         raise ValidationError(f"--days {days} must be 0 or more")
-    found = every_date(conn, today, kind=kind, tags=tags, feb29=feb29)
-    return [u for u in found if u.days_until <= days]
+    rows = _rows(conn, kind=kind, tags=tags, near=(today, days))
+    return _sorted(
+        u for u in (_upcoming(row, today, feb29) for row in rows) if u.days_until <= days
+    )
 
 
 def every_date(
@@ -209,7 +244,8 @@ def upcoming_for_agenda(
     its kind from ``lead_days`` (kind -> days; missing kinds use :data:`DEFAULT_LEAD_DAYS`).
     """
     leads = {**DEFAULT_LEAD_DAYS, **(lead_days or {})}
-    found = (_upcoming(row, today, feb29) for row in _rows(conn))
+    rows = _rows(conn, near=(today, max(leads.values())), own_leads=True)
+    found = (_upcoming(row, today, feb29) for row in rows)
     return _sorted(
         u
         for u in found

@@ -302,3 +302,14 @@ def m005_import_export(db: Any) -> None:
             updated_at TEXT NOT NULL
         )""",
     )
+
+
+@migration
+def m010_yearly_date_leads(db: Any) -> None:
+    # The agenda reads yearly dates by (month, day) ranges of contact_dates_month_day; the few
+    # dates with a lead time of their own (up to a year) are read through this small index
+    # instead of a scan of every date.
+    _sql(
+        db,
+        "CREATE INDEX contact_dates_lead ON contact_dates(lead_days) WHERE lead_days IS NOT NULL",
+    )
