@@ -129,7 +129,7 @@ def _rows(
         window, window_params = _window_sql(*near)
         if own_leads:
             # ">= 0" rather than "IS NOT NULL": SQLite uses the partial index inside an OR then
-            window = f"({window})"
+            window = f"({window} OR d.lead_days >= 0)"
         sql += f" AND {window}"
         params.extend(window_params)
     if kind:
