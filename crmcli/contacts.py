@@ -184,7 +184,7 @@ class Contact(NamedTuple):
 LIST_COLUMNS_SQL = """c.id, c.name, c.company, c.title,
   (SELECT email FROM contact_emails WHERE contact_id = c.id ORDER BY position LIMIT 1) AS email,
   (SELECT phone FROM contact_phones WHERE contact_id = c.id ORDER BY position LIMIT 1) AS phone,
-  (SELECT group_concat(name, ',') FROM (
+  (SELECT group_concat(name, ', ') FROM (
      SELECT t.name FROM contact_tags ct JOIN tags t ON t.id = ct.tag_id
      WHERE ct.contact_id = c.id ORDER BY t.name)) AS tags,
   c.created_at, c.updated_at"""
@@ -211,7 +211,8 @@ def list_row(row: sqlite3.Row) -> dict[str, Any]:
         "title": row["title"],
         "email": row["email"],
         "phone": row["phone"],
-        "tags": row["tags"].split(",") if row["tags"] else [],
+        # ", " between tags (a tag has no comma): TSV writes the text as it is
+        "tags": row["tags"].split(", ") if row["tags"] else [],
         "created_at": row["created_at"],
         "updated_at": row["updated_at"],
     }
@@ -448,14 +449,24 @@ def order_sql(filters: ListFilters) -> str:
 
 def list_contacts(conn: sqlite3.Connection, filters: ListFilters) -> Iterator[dict[str, Any]]:
     """Contacts matching ``filters``, streamed row by row (never the whole result in memory)."""
+    for row in list_rows(conn, filters):
+        yield list_row(row)
+
+
+def list_rows(conn: sqlite3.Connection, filters: ListFilters) -> sqlite3.Cursor:
+    """The rows of :func:`list_contacts` as the query gives them (``LIST_COLUMNS`` in order,
+    tags as one text, "a, b"): for writers that need no dictionary per row."""
     where, params = filter_sql(filters)
     order = order_sql(filters)
-    sql = f"SELECT {LIST_COLUMNS_SQL} FROM contacts c WHERE {where} ORDER BY {order}"
+    # Without a limit every row is read: the table in rowid order and then a sort is about
+    # twice as fast as walking the sort column's index, where each row, and its emails, phones
+    # and tags, is a seek to another page.
+    table = "contacts c" if filters.limit is not None else "contacts c NOT INDEXED"
+    sql = f"SELECT {LIST_COLUMNS_SQL} FROM {table} WHERE {where} ORDER BY {order}"
     if filters.limit is not None:
         sql += " LIMIT ?"
         params.append(filters.limit)
-    for row in conn.execute(sql, params):
-        yield list_row(row)
+    return conn.execute(sql, params)
 
 
 # --- writing ----------------------------------------------------------------------------------

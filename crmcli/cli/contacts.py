@@ -19,7 +19,15 @@ from crmcli.cli._common import (
     now,
     parse_when_option,
 )
-from crmcli.cli._output import Column, OutputFormat, console, emit, emit_record, message
+from crmcli.cli._output import (
+    Column,
+    OutputFormat,
+    console,
+    emit,
+    emit_record,
+    message,
+    resolve_format,
+)
 from crmcli.contacts import ListFilters, parse_labeled
 from crmcli.errors import CrmError, UsageError
 
@@ -530,12 +538,16 @@ def list_(
     filters = list_filters(
         tag, company, text, created_since, updated_since, sort, desc, limit, trash=trash
     )
+    resolved = resolve_format(fmt)
+    # TSV writes the query's rows as they are: no dictionary per contact (100,000 of them).
+    tuples = resolved is OutputFormat.tsv
     with database(ctx) as conn:
         emit(
-            contacts.list_contacts(conn, filters),
+            (contacts.list_rows if tuples else contacts.list_contacts)(conn, filters),
             LIST_COLUMNS,
-            fmt,
+            resolved,
             empty="No contacts." if not trash else "The trash is empty.",
+            tuples=tuples,
         )
 
 
