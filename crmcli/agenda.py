@@ -185,12 +185,11 @@ def touch_items(
     """Contacts due a touch by their keep-in-touch cadence, the longest-waiting first."""
     from crmcli import notes
 
-    due = notes.due_a_touch(conn, now.date())
-    count = len(due)
+    due, count = notes.due_a_touch(conn, now.date(), limit=limit)
     midnight = functools.cache(lambda day: datetime.combine(day, time()))
     midnight_utc = functools.cache(lambda day: to_utc_text(midnight(day)))
     items = []
-    for touch in due[:limit]:
+    for touch in due:
         since = touch.since_on.isoformat()
         if touch.last_at:
             text = f"last note {since}, keep in touch every {touch.cadence_days} days"
