@@ -119,7 +119,7 @@ def _rows(
     contact_id: int | None = None,
     near: tuple[date, int] | None = None,
     own_leads: bool = False,
-) -> Iterable[sqlite3.Row]:
+) -> Iterable[tuple[Any, ...]]:
     """The dates asked for. ``near`` (a day and a number of days) keeps those whose month and
     day come round in that window, read from the (month, day) index instead of a scan; with
     ``own_leads`` the dates with a lead time of their own are read too, wherever they fall."""
@@ -148,7 +148,9 @@ def _rows(
     if contact_id is not None:
         sql += " AND c.id = ?"
         params.append(contact_id)
-    return conn.execute(sql, params)
+    cursor = conn.cursor()
+    cursor.row_factory = None
+    return cursor.execute(sql, params)
 
 
 def _window_sql(today: date, days: int) -> tuple[str, list[int]]:
@@ -172,25 +174,27 @@ def _window_sql(today: date, days: int) -> tuple[str, list[int]]:
     ]
 
 
-def _upcoming(row: sqlite3.Row, today: date, feb29: str) -> Upcoming:
+def _upcoming(row: Sequence[Any], today: date, feb29: str) -> Upcoming:
+    """An occurrence from a row of :data:`_DATES_SQL` (a plain tuple: thousands are read)."""
+    contact_id, label, kind, year, month, day, lead_days, uid, name, first_name, email = row
     start = today
-    if row["year"] is not None:
+    if year is not None:
         # A date still to come (a wedding planned for 2028) first occurs on that very day:
         # no listing, agenda line or greeting a year before it happens.
-        start = max(today, date(row["year"], row["month"], row["day"]))
-    occurs = next_occurrence(row["month"], row["day"], start, feb29=feb29)
+        start = max(today, date(year, month, day))
+    occurs = next_occurrence(month, day, start, feb29=feb29)
     return Upcoming(
-        contact_id=row["contact_id"],
-        contact_uid=row["uid"],
-        name=row["name"],
-        first_name=row["first_name"],
-        email=row["email"],
-        label=row["label"],
-        kind=row["kind"],
-        yearly=YearlyDate(row["month"], row["day"], row["year"]),
-        occurs_on=occurs,
-        days_until=(occurs - today).days,
-        lead_days=row["lead_days"],
+        contact_id,
+        uid,
+        name,
+        first_name,
+        email,
+        label,
+        kind,
+        YearlyDate(month, day, year),
+        occurs,
+        (occurs - today).days,
+        lead_days,
     )
 
 

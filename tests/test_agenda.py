@@ -83,10 +83,17 @@ def test_a_limit_agrees_with_the_whole_agenda_on_a_mixed_book(
         when = When(due if timed else datetime.combine(due.date(), datetime.min.time()), timed)
         owner = rng.choice([None, *people])
         reminders.add(conn, f"r{number}", when, now=NOW, contact_id=owner)
+    for number in range(12):  # open deals, some idle for longer than their stage allows
+        changed = clock.to_utc_text(NOW - timedelta(days=rng.randint(1, 60)))
+        conn.execute(
+            "INSERT INTO deals (contact_id, title, value_minor, currency, stage_id, "
+            "stage_changed_at, created_at, updated_at) VALUES (?, ?, 1000, 'EUR', ?, ?, ?, ?)",
+            (rng.choice(people), f"d{number}", rng.randint(1, 4), changed, changed, changed),
+        )
     for who in rng.sample(people, 5):
         contacts.trash(conn, who, now=NOW)
     full = agenda.build(conn, NOW, 7)
-    assert {"overdue", "today", "upcoming", "touch"} <= set(full.counts)
+    assert {"overdue", "today", "upcoming", "touch", "deals"} <= set(full.counts)
     for limit in (1, 3, 10):
         cut = agenda.build(conn, NOW, 7, limit=limit)
         assert cut.counts == full.counts
