@@ -41,6 +41,7 @@ NOW = "2026-11-23T09:00"
 # the same names as the generated Google CSV
 import khard_bench  # noqa: E402
 import listing  # noqa: E402
+import read_floor  # noqa: E402
 import scale  # noqa: E402
 import startup  # noqa: E402
 from files import files_section  # noqa: E402
@@ -247,23 +248,6 @@ app()
 """
 
 
-SQLITE_FTS = "sqlite3 CLI, the same FTS query"
-
-
-def search_sql(text: str) -> str:
-    """The full-text query `crm search TEXT` runs, as one statement for the sqlite3 CLI."""
-    from crmcli import search
-    from crmcli.contacts import LIST_COLUMNS_SQL
-
-    match = search.fts_query(text).replace("'", "''")
-    return (
-        f"SELECT {LIST_COLUMNS_SQL}, s.rank_ FROM ("
-        f"SELECT rowid, bm25(contact_search, {search._WEIGHTS}) AS rank_ FROM contact_search "
-        f"WHERE contact_search MATCH '{match}' ORDER BY rank_ LIMIT 50"
-        ") s JOIN contacts c ON c.id = s.rowid WHERE c.deleted_at IS NULL ORDER BY s.rank_;"
-    )
-
-
 def crm() -> list[str]:
     found = shutil.which("crm", path=str(Path(sys.executable).parent)) or shutil.which("crm")
     return [found] if found else [sys.executable, "-m", "crmcli"]
@@ -359,7 +343,7 @@ def main() -> None:
         print(f"built the database in {build_seconds:.1f} s: {db_path}", file=sys.stderr)
         env = environment(work, db_path)
         base = crm()
-        cases = main_cases(work, base, db_path, count) if "main" in wanted else []
+        cases = main_cases(work, base, db_path, count, env) if "main" in wanted else []
         run_cases(cases, runs, env)
         few = max(3, runs // 2)
         extra: list[str] = []
@@ -433,43 +417,46 @@ def environment(work: Path, db_path: Path) -> dict[str, str]:
 TYPER_REF = "minimal Typer app, trivial command"
 
 
-def main_cases(work: Path, base: list[str], db_path: Path, count: int) -> list[Case]:
-    """The references and the everyday commands on the main database."""
+def main_cases(
+    work: Path, base: list[str], db_path: Path, count: int, env: dict[str, str]
+) -> list[Case]:
+    """The references and the everyday commands on the main database. Each crm command that
+    reads the database has a reference beside it: the sqlite3 CLI running the very statements
+    it ran (read_floor.py), its SQL floor."""
     typer_app = work / "minimal_typer.py"
     typer_app.write_text(TYPER_APP)
     rare_id = count // 2
+    commands = [
+        ("crm --help", ["--help"]),
+        (f"crm contact show {rare_id}", ["contact", "show", str(rare_id), "-f", "tsv"]),
+        ("crm contact show (table)", ["contact", "show", str(rare_id), "-f", "table"]),
+        ("crm search Quixwhistle", ["search", "Quixwhistle", "-f", "tsv"]),
+        ("crm search +1 555 phone", ["search", f"+1 (555) {rare_id:07d}", "-f", "tsv"]),
+        ("crm contact list --limit 20", ["contact", "list", "--limit", "20", "-f", "tsv"]),
+        (
+            "crm contact list --tag vip --limit 50",
+            ["contact", "list", "--tag", "vip", "--limit", "50", "-f", "tsv"],
+        ),
+        ("crm agenda --format tsv", ["agenda", "--format", "tsv"]),
+        ("crm agenda (table)", ["agenda", "--format", "table"]),
+        ("crm dates --days 30", ["dates", "--days", "30", "-f", "tsv"]),
+        ("crm pipeline --format tsv", ["pipeline", "--format", "tsv"]),
+        ("crm pipeline (board)", ["pipeline", "--format", "table"]),
+        ("crm forecast --format tsv", ["forecast", "--format", "tsv"]),
+    ]
     cases = [
         Case(
             'python -c "import sqlite3"', [sys.executable, "-c", "import sqlite3"], reference=True
         ),
         Case(TYPER_REF, [sys.executable, str(typer_app), "hello"], reference=True),
-        Case(SQLITE_FTS, ["sqlite3", str(db_path), search_sql("Quixwhistle")], reference=True),
-        Case("crm --help", [*base, "--help"]),
-        Case(f"crm contact show {rare_id}", [*base, "contact", "show", str(rare_id), "-f", "tsv"]),
-        Case("crm contact show (table)", [*base, "contact", "show", str(rare_id), "-f", "table"]),
-        Case(
-            "crm search Quixwhistle",
-            [*base, "search", "Quixwhistle", "-f", "tsv"],
-            against=SQLITE_FTS,
-        ),
-        Case("crm search +1 555 phone", [*base, "search", f"+1 (555) {rare_id:07d}", "-f", "tsv"]),
-        Case(
-            "crm contact list --limit 20",
-            [*base, "contact", "list", "--limit", "20", "-f", "tsv"],
-        ),
-        Case(
-            "crm contact list --tag vip --limit 50",
-            [*base, "contact", "list", "--tag", "vip", "--limit", "50", "-f", "tsv"],
-        ),
-        Case("crm agenda --format tsv", [*base, "agenda", "--format", "tsv"]),
-        Case("crm agenda (table)", [*base, "agenda", "--format", "table"]),
-        Case("crm dates --days 30", [*base, "dates", "--days", "30", "-f", "tsv"]),
-        Case("crm pipeline --format tsv", [*base, "pipeline", "--format", "tsv"]),
-        Case("crm pipeline (board)", [*base, "pipeline", "--format", "table"]),
-        Case("crm forecast --format tsv", [*base, "forecast", "--format", "tsv"]),
     ]
-    if not shutil.which("sqlite3"):
-        cases = [c for c in cases if c.label != SQLITE_FTS]
+    for label, args in commands:
+        case = Case(label, [*base, *args])
+        if args != ["--help"] and shutil.which("sqlite3"):
+            floor = read_floor.replay_case(f"sqlite3, the SQL of {label}", db_path, args, env, work)
+            case.against = floor.label
+            cases.append(floor)
+        cases.append(case)
     return cases
 
 

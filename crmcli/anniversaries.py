@@ -86,19 +86,40 @@ class Upcoming(NamedTuple):
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape of ``crm dates`` (docs/json.md)."""
-        return {
-            "date": self.occurs_on.isoformat(),
-            "weekday": format_date(self.occurs_on)[:3],
-            "days_until": self.days_until,
-            "contact_id": self.contact_id,
-            "name": self.name,
-            "email": self.email,
-            "label": self.label,
-            "kind": self.kind,
-            "original": self.yearly.iso(),
-            "years": self.years,
-            "what": self.what,
-        }
+        return dict(zip(KEYS, self.row(), strict=True))
+
+    def row(self) -> tuple[Any, ...]:
+        """The values of :data:`KEYS` in order (TSV writes them as they are)."""
+        years = self.years
+        return (
+            self.occurs_on.isoformat(),
+            format_date(self.occurs_on)[:3],
+            self.days_until,
+            self.contact_id,
+            self.name,
+            self.email,
+            self.label,
+            self.kind,
+            self.yearly.iso(),
+            years,
+            describe(self.kind, self.label, years),
+        )
+
+
+#: the keys of an occurrence in JSON, and the columns of TSV and CSV
+KEYS = (
+    "date",
+    "weekday",
+    "days_until",
+    "contact_id",
+    "name",
+    "email",
+    "label",
+    "kind",
+    "original",
+    "years",
+    "what",
+)
 
 
 _DATES_SQL = """
