@@ -19,15 +19,7 @@ from crmcli.cli._common import (
     now,
     parse_when_option,
 )
-from crmcli.cli._output import (
-    Column,
-    OutputFormat,
-    console,
-    emit,
-    emit_record,
-    message,
-    resolve_format,
-)
+from crmcli.cli._output import Column, OutputFormat, console, emit, emit_record, message
 from crmcli.contacts import ListFilters, parse_labeled
 from crmcli.errors import CrmError, UsageError
 
@@ -538,6 +530,8 @@ def list_(
     filters = list_filters(
         tag, company, text, created_since, updated_since, sort, desc, limit, trash=trash
     )
+    from crmcli.cli._output import resolve_format
+
     resolved = resolve_format(fmt)
     # TSV writes the query's rows as they are: no dictionary per contact (100,000 of them).
     tuples = resolved is OutputFormat.tsv
