@@ -10,6 +10,8 @@ import pty
 import select
 import statistics
 import subprocess
+import sys
+import tempfile
 import time
 from dataclasses import dataclass, field
 
@@ -75,16 +77,44 @@ def fmt_ms(seconds: float) -> str:
     return f"{seconds * 1000:.0f} ms"
 
 
+# Peak memory is read from a small helper process that starts the command and waits for it.
+# Measured directly, a command would report the benchmark's own resident size as its peak:
+# Linux keeps the address space's high-water mark across fork and exec, and this process holds
+# a database build's worth of memory (over 130 MiB) by then.
+_MEASURE = (
+    "import os, sys\n"
+    "pid = os.posix_spawnp(sys.argv[2], sys.argv[2:], os.environ)\n"
+    "_, status, usage = os.wait4(pid, 0)\n"
+    "open(sys.argv[1], 'w').write(f'{os.waitstatus_to_exitcode(status)} {usage.ru_maxrss}')\n"
+)
+
+
+def _measured(argv: list[str], report: str) -> list[str]:
+    return [sys.executable, "-S", "-c", _MEASURE, report, *argv]
+
+
+def _read_report(report: str, argv: list[str]) -> float:
+    with open(report) as handle:
+        code, kib = handle.read().split()
+    os.unlink(report)
+    if int(code) != 0:
+        raise SystemExit(f"benchmark command failed: {' '.join(argv)}")
+    return int(kib) / 1024  # Linux reports KiB
+
+
 def peak_rss_mib(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
     """Wall seconds and peak resident memory (MiB) of one whole process."""
+    report = tempfile.mktemp(prefix="crm-bench-rss-")
     start = time.perf_counter()
-    with open(os.devnull, "w") as sink:
-        process = subprocess.Popen(argv, env=env, stdout=sink, stderr=subprocess.PIPE)
-        _, status, usage = os.wait4(process.pid, 0)
+    subprocess.run(
+        _measured(argv, report),
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        check=True,
+    )
     elapsed = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"benchmark command failed: {' '.join(argv)}")
-    return elapsed, usage.ru_maxrss / 1024  # Linux reports KiB
+    return elapsed, _read_report(report, argv)
 
 
 def peak_rss_on_terminal(
@@ -92,11 +122,16 @@ def peak_rss_on_terminal(
 ) -> tuple[float, float, int]:
     """Like :func:`peak_rss_mib`, with stdout and stderr on a pseudo-terminal (what a person
     sees: the command takes its terminal path, a table). Returns seconds, MiB, bytes shown."""
+    report = tempfile.mktemp(prefix="crm-bench-rss-")
     primary, secondary = pty.openpty()
     term_env = {**env, "COLUMNS": str(columns), "LINES": str(lines), "TERM": "xterm-256color"}
     start = time.perf_counter()
     process = subprocess.Popen(
-        argv, env=term_env, stdin=subprocess.DEVNULL, stdout=secondary, stderr=secondary
+        _measured(argv, report),
+        env=term_env,
+        stdin=subprocess.DEVNULL,
+        stdout=secondary,
+        stderr=secondary,
     )
     os.close(secondary)
     shown = 0
@@ -113,9 +148,7 @@ def peak_rss_on_terminal(
         if not chunk:
             break
         shown += len(chunk)
-    _, status, usage = os.wait4(process.pid, 0)
+    process.wait()
     elapsed = time.perf_counter() - start
     os.close(primary)
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"benchmark command failed on a terminal: {' '.join(argv)}")
-    return elapsed, usage.ru_maxrss / 1024, shown
+    return elapsed, _read_report(report, argv), shown
