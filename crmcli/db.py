@@ -14,7 +14,7 @@ from crmcli.errors import DatabaseError, UsageError
 #: how long a writer waits for another process's transaction before giving up (milliseconds)
 BUSY_TIMEOUT_MS = 15_000
 #: how many migrations crmcli.migrations has (a test keeps the two equal)
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 7
 #: the fingerprint of crmcli's schema at each version (crmcli.schema_guard); a file whose
 #: schema does not match is refused. After adding a migration: python -m crmcli.schema_guard
 SCHEMA_DIGESTS: dict[int, str] = {
@@ -25,6 +25,7 @@ SCHEMA_DIGESTS: dict[int, str] = {
     4: "9e8148c8d7a81dfa57c6b6bbd86e77649d3d76f7c64c5425672718020bc7496c",
     5: "367cf114065e2fedff37ec2254fdbd4b2180bd37ff6e8778b9de8b5da879c833",
     6: "c41cd5756fe8f67e58dece4f8fdee8b922f4df0ef53780b9339f0225c940072b",
+    7: "1837ba1cb79f4385e149b356e5b92b9a834667eda8b70451c2d37a6370c6ec86",
 }
 
 

@@ -287,26 +287,13 @@ def _primed(rows: Iterable[Any]) -> Iterable[Any]:
 
 
 def _table(rows: Iterable[dict[str, Any]], cols: list[Column], *, title: str | None) -> int:
-    from rich import box
-    from rich.table import Table
+    # Drawn a page at a time (crmcli/cli/_table.py): a long listing never sits whole in memory.
+    from crmcli.cli._table import Heading, draw
 
     shown = [c for c in cols if c.in_table]
-    table = Table(
-        title=title,
-        box=box.SIMPLE_HEAD if styled() else box.ASCII2,
-        header_style="bold" if styled() else "",
-        title_justify="left",
-        pad_edge=False,
-    )
-    for col in shown:
-        table.add_column(col.title, justify=col.justify, overflow="fold")  # type: ignore[arg-type]
-    count = 0
-    for row in rows:
-        table.add_row(*[_cell(c, row.get(c.key)) for c in shown])
-        count += 1
-    if count:
-        console().print(table)
-    return count
+    cells = ([_cell(c, row.get(c.key)) for c in shown] for row in rows)
+    headings = [Heading(c.title, c.justify) for c in shown]
+    return draw(cells, headings, console=console(), styled=styled(), title=title)
 
 
 def _cell(column: Column, value: Any) -> Any:

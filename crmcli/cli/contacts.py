@@ -603,13 +603,19 @@ def list_(
     )
     if not_touched_since:
         filters.not_touched_since = touched_threshold(not_touched_since)
+    from crmcli.cli._output import resolve_format
+
+    resolved = resolve_format(fmt)
+    # TSV writes the query's rows as they are: no dictionary per contact (100,000 of them).
+    tuples = resolved is OutputFormat.tsv
     with database(ctx) as conn:
         filters.query = compile_words(conn, query)
         emit(
-            contacts.list_contacts(conn, filters),
+            (contacts.list_rows if tuples else contacts.list_contacts)(conn, filters),
             list_columns(filters),
-            fmt,
+            resolved,
             empty="No contacts." if not trash else "The trash is empty.",
+            tuples=tuples,
         )
 
 

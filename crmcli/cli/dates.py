@@ -74,11 +74,12 @@ def dates(
             conn, now().date(), days=days, kind=kind, tags=tag or [], feb29=feb29
         )
         emit(
-            (u.to_dict() for u in found),
+            (u.row() for u in found),
             COLUMNS,
             fmt,
             title=f"Upcoming dates (next {days} days)",
             empty=f"No dates in the next {days} days.",
+            tuples=True,
         )
 
 
