@@ -352,8 +352,6 @@ def m008_purchases(db: Any) -> None:
         "CREATE INDEX contacts_referred_by ON contacts(referred_by_id) "
         "WHERE referred_by_id IS NOT NULL",
         "CREATE INDEX contact_fields_key ON contact_fields(key, value COLLATE NOCASE)",
-        "CREATE INDEX notes_touch ON notes(contact_id, at) "
-        "WHERE deleted_at IS NULL AND kind != 'imported'",
     )
 
 
@@ -365,32 +363,34 @@ def m010_agenda_indexes(db: Any) -> None:
         # few dates with a lead time of their own (up to a year) are read through this small
         # index instead of a scan of every date.
         "CREATE INDEX contact_dates_lead ON contact_dates(lead_days) WHERE lead_days IS NOT NULL",
-        # The time of a contact's newest live note, kept by triggers whoever writes the notes
-        # (crm note, import, merge...): "due a touch" becomes an index range per cadence instead
-        # of a notes lookup for every contact with a cadence.
-        "ALTER TABLE contacts ADD COLUMN last_note_at TEXT",
-        "UPDATE contacts SET last_note_at = (SELECT max(at) FROM notes "
-        "WHERE contact_id = contacts.id AND deleted_at IS NULL)",
-        """CREATE TRIGGER notes_last_note_insert AFTER INSERT ON notes
-        WHEN NEW.deleted_at IS NULL BEGIN
-            UPDATE contacts SET last_note_at = NEW.at
-            WHERE id = NEW.contact_id AND (last_note_at IS NULL OR last_note_at < NEW.at);
+        # A contact's last touch: the time of its newest live note that is not one an import
+        # brought (those carry the import's time, not when anything happened). Kept by
+        # triggers whoever writes the notes (crm note, import, merge...), so "due a touch",
+        # stale deals, `last-touch` queries and the customers view read a column instead of
+        # looking up notes for every contact.
+        "ALTER TABLE contacts ADD COLUMN last_touch_at TEXT",
+        "UPDATE contacts SET last_touch_at = (SELECT max(at) FROM notes "
+        "WHERE contact_id = contacts.id AND deleted_at IS NULL AND kind != 'imported')",
+        """CREATE TRIGGER notes_last_touch_insert AFTER INSERT ON notes
+        WHEN NEW.deleted_at IS NULL AND NEW.kind != 'imported' BEGIN
+            UPDATE contacts SET last_touch_at = NEW.at
+            WHERE id = NEW.contact_id AND (last_touch_at IS NULL OR last_touch_at < NEW.at);
         END""",
-        """CREATE TRIGGER notes_last_note_update AFTER UPDATE OF contact_id, at, deleted_at
+        """CREATE TRIGGER notes_last_touch_update AFTER UPDATE OF contact_id, at, deleted_at, kind
         ON notes BEGIN
-            UPDATE contacts SET last_note_at = (SELECT max(at) FROM notes
-                WHERE contact_id = contacts.id AND deleted_at IS NULL)
+            UPDATE contacts SET last_touch_at = (SELECT max(at) FROM notes
+                WHERE contact_id = contacts.id AND deleted_at IS NULL AND kind != 'imported')
             WHERE id IN (OLD.contact_id, NEW.contact_id);
         END""",
-        """CREATE TRIGGER notes_last_note_delete AFTER DELETE ON notes BEGIN
-            UPDATE contacts SET last_note_at = (SELECT max(at) FROM notes
-                WHERE contact_id = contacts.id AND deleted_at IS NULL)
+        """CREATE TRIGGER notes_last_touch_delete AFTER DELETE ON notes BEGIN
+            UPDATE contacts SET last_touch_at = (SELECT max(at) FROM notes
+                WHERE contact_id = contacts.id AND deleted_at IS NULL AND kind != 'imported')
             WHERE id = OLD.contact_id;
         END""",
         # The few contacts in the trash: what the agenda leaves out, without a lookup per row.
         "CREATE INDEX contacts_trashed ON contacts(deleted_at) WHERE deleted_at IS NOT NULL",
         # Per cadence, the contacts in order of when they were last touched: the ones due are
         # a range, counted and cut in SQL.
-        "CREATE INDEX contacts_touch ON contacts(cadence_days, coalesce(last_note_at, "
+        "CREATE INDEX contacts_touch ON contacts(cadence_days, coalesce(last_touch_at, "
         "created_at), id) WHERE cadence_days IS NOT NULL AND deleted_at IS NULL",
     )

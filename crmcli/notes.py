@@ -270,13 +270,13 @@ def due_a_touch(
     total = 0
     due = (
         "FROM contacts INDEXED BY contacts_touch WHERE cadence_days = ? "
-        "AND deleted_at IS NULL AND coalesce(last_note_at, created_at) < ?"
+        "AND deleted_at IS NULL AND coalesce(last_touch_at, created_at) < ?"
     )
     for cadence in cadences:
         # Due when the local date of `since` is on or before today - cadence, that is when
         # `since` is before the local midnight that starts the day after: a text comparison.
         threshold = _local_midnight_utc(today - timedelta(days=cadence - 1))
-        sql = f"SELECT id, created_at, last_note_at {due} ORDER BY coalesce(last_note_at, created_at), id"
+        sql = f"SELECT id, created_at, last_touch_at {due} ORDER BY coalesce(last_touch_at, created_at), id"
         params: tuple[Any, ...] = (cadence, threshold)
         if limit is not None:
             total += conn.execute(f"SELECT count(*) {due}", params).fetchone()[0]
@@ -291,10 +291,3 @@ def due_a_touch(
     if limit is None:
         return out, len(out)
     return out[:limit], total
-
-
-def last_note_at(conn: sqlite3.Connection, contact_id: int) -> str | None:
-    row = conn.execute(
-        "SELECT max(at) FROM notes WHERE contact_id = ? AND deleted_at IS NULL", (contact_id,)
-    ).fetchone()
-    return row[0] if row else None

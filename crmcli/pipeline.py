@@ -57,7 +57,7 @@ ROW_KEYS = DealRow._fields
 def _last_activity_expression(conn: sqlite3.Connection) -> str:
     """The deal's last stage change, or the latest live note on its contact if later (kept on
     the contact by triggers, m010: no notes lookup per deal)."""
-    return "max(d.stage_changed_at, coalesce(c.last_note_at, ''))"
+    return "max(d.stage_changed_at, coalesce(c.last_touch_at, ''))"
 
 
 def _select(conn: sqlite3.Connection) -> str:

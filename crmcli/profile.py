@@ -25,11 +25,7 @@ def _days_between(earlier: date, later: date) -> int:
 def last_touch_at(conn: sqlite3.Connection, contact_id: int) -> str | None:
     """When the contact was last in touch: the latest live note (a call, an email, a meeting, a
     note, a greeting sent...), not counting notes an import brought (they carry the import's time)."""
-    row = conn.execute(
-        "SELECT max(at) FROM notes WHERE contact_id = ? AND deleted_at IS NULL "
-        "AND kind != 'imported'",
-        (contact_id,),
-    ).fetchone()
+    row = conn.execute("SELECT last_touch_at FROM contacts WHERE id = ?", (contact_id,)).fetchone()
     return row[0] if row else None
 
 

@@ -146,34 +146,39 @@ def test_cadence_query_uses_indexes(conn: sqlite3.Connection) -> None:
         assert "notes" not in plan
 
 
-def _last_note_at(conn: sqlite3.Connection, contact_id: int) -> str | None:
-    row = conn.execute("SELECT last_note_at FROM contacts WHERE id = ?", (contact_id,)).fetchone()
+def _last_touch_at(conn: sqlite3.Connection, contact_id: int) -> str | None:
+    row = conn.execute("SELECT last_touch_at FROM contacts WHERE id = ?", (contact_id,)).fetchone()
     return row[0]
 
 
-def test_last_note_at_follows_every_change_of_notes(conn: sqlite3.Connection) -> None:
+def test_last_touch_at_follows_every_change_of_notes(conn: sqlite3.Connection) -> None:
     ann = person(conn, "Ann Lee")
     ben = person(conn, "Ben Okafor")
-    assert _last_note_at(conn, ann) is None
+    assert _last_touch_at(conn, ann) is None
     older = notes.add(conn, ann, "older", now=NOW, at=datetime(2026, 8, 1))
-    assert _last_note_at(conn, ann) == "2026-08-01T00:00:00Z"
+    assert _last_touch_at(conn, ann) == "2026-08-01T00:00:00Z"
     newer = notes.add(conn, ann, "newer", now=NOW, at=datetime(2026, 11, 1))
     notes.add(conn, ann, "in between", now=NOW, at=datetime(2026, 9, 1))
-    assert _last_note_at(conn, ann) == "2026-11-01T00:00:00Z"
+    assert _last_touch_at(conn, ann) == "2026-11-01T00:00:00Z"
     notes.trash(conn, newer, now=NOW)
-    assert _last_note_at(conn, ann) == "2026-09-01T00:00:00Z"
+    assert _last_touch_at(conn, ann) == "2026-09-01T00:00:00Z"
     notes.restore(conn, newer)
-    assert _last_note_at(conn, ann) == "2026-11-01T00:00:00Z"
+    assert _last_touch_at(conn, ann) == "2026-11-01T00:00:00Z"
     # a note moved to another contact (a merge does that), then removed for good
     conn.execute("UPDATE notes SET contact_id = ? WHERE id = ?", (ben, newer))
-    assert (_last_note_at(conn, ann), _last_note_at(conn, ben)) == (
+    assert (_last_touch_at(conn, ann), _last_touch_at(conn, ben)) == (
         "2026-09-01T00:00:00Z",
         "2026-11-01T00:00:00Z",
     )
     conn.execute("DELETE FROM notes WHERE id = ?", (newer,))
-    assert _last_note_at(conn, ben) is None
+    assert _last_touch_at(conn, ben) is None
     conn.execute("UPDATE notes SET at = ? WHERE id = ?", ("2027-01-01T00:00:00Z", older))
-    assert _last_note_at(conn, ann) == "2027-01-01T00:00:00Z"
+    assert _last_touch_at(conn, ann) == "2027-01-01T00:00:00Z"
+    # a note an import brought carries the import's time: it is no touch, whatever its date
+    imported = notes.add(conn, ben, "from the CSV", kind="imported", now=NOW, at=NOW)
+    assert _last_touch_at(conn, ben) is None
+    conn.execute("UPDATE notes SET kind = 'call' WHERE id = ?", (imported,))
+    assert _last_touch_at(conn, ben) == "2026-11-23T09:00:00Z"
 
 
 def test_due_a_touch_with_a_limit_is_the_start_of_the_whole_list(conn: sqlite3.Connection) -> None:
