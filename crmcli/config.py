@@ -8,6 +8,7 @@ The file is optional. Sections are plain TOML tables, for example::
 
     [deals]
     currency = "EUR"
+    won_as_purchase = true   # crm deal won records the deal as a purchase too
 
 An environment variable wins over the file: ``CRM_DAY_FIRST=1``, ``CRM_CURRENCY=EUR``...
 (see :data:`ENV_OVERRIDES`). Secrets never live here in clear: see the greetings docs.
@@ -29,12 +30,15 @@ ENV_OVERRIDES: dict[str, tuple[str, str]] = {
     "CRM_DAY_FIRST": ("dates", "day_first"),
     "CRM_FEB29": ("dates", "feb29"),
     "CRM_CURRENCY": ("deals", "currency"),
+    "CRM_WON_AS_PURCHASE": ("deals", "won_as_purchase"),
     "CRM_SMTP_HOST": ("smtp", "host"),
     "CRM_SMTP_PORT": ("smtp", "port"),
     "CRM_SMTP_SECURITY": ("smtp", "security"),
     "CRM_SMTP_USER": ("smtp", "user"),
     "CRM_SMTP_FROM": ("smtp", "from"),
     "CRM_SMTP_PASSWORD_COMMAND": ("smtp", "password_command"),
+    "CRM_SMTP_TIMEOUT": ("smtp", "timeout"),
+    "CRM_SMTP_DEADLINE": ("smtp", "deadline"),
     "CRM_BIRTHDAY_LEAD_DAYS": ("dates", "birthday_lead_days"),
     "CRM_ANNIVERSARY_LEAD_DAYS": ("dates", "anniversary_lead_days"),
     "CRM_OTHER_LEAD_DAYS": ("dates", "other_lead_days"),

@@ -4,8 +4,9 @@ A merge keeps one contact (KEEP) and moves each other one (OTHER) to the trash, 
 into KEEP". KEEP gets every email, phone, tag, custom field, yearly date and UID of OTHER that it
 lacks; a single value both have and that differs (company, title, birthday, a custom field...) is
 chosen by a preference or by the person, field by field, and a losing address is kept as a
-custom field. Whatever points at OTHER (:data:`REPOINTED`: notes, reminders, deals, the greetings
-log, the contacts it referred) then points at KEEP; deals keep their own currency.
+custom field. Whatever points at OTHER (:data:`REPOINTED`: notes, reminders, deals, purchases,
+the greetings log, the contacts it referred) then points at KEEP; deals and purchases keep their
+own currency.
 
 All of it happens in one transaction and is recorded in ``contact_merges``, so :func:`unmerge`
 puts everything back: OTHER itself is left as it was (only marked as in the trash), and on KEEP
@@ -34,9 +35,17 @@ REPOINTED: list[tuple[str, str]] = [
     ("notes", "contact_id"),
     ("reminders", "contact_id"),
     ("deals", "contact_id"),
+    ("purchases", "contact_id"),
     ("greetings", "contact_id"),
     ("contacts", "referred_by_id"),
 ]
+#: tables that point at contacts and are not re-pointed: the contact's own data (merged value by
+#: value, OTHER's rows left as they were) and the merge and dedupe records themselves. A test
+#: checks that every reference to contacts is in one list or the other.
+NOT_REPOINTED = (
+    "contact_emails", "contact_phones", "contact_tags", "contact_fields", "contact_dates",
+    "contact_uids", "contact_merges", "dedupe_dismissed",
+)  # fmt: skip
 #: how the dry run names them (default: the table's name)
 REPOINTED_LABELS = {"greetings.contact_id": "greetings log", "contacts.referred_by_id": "referrals"}
 

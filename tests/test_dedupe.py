@@ -14,6 +14,7 @@ import pytest
 from crmcli import contacts, dedupe
 from crmcli.contact_changes import ContactChanges
 from crmcli.contacts import Labeled
+from crmcli.query import compile_query
 from tests.conftest import Cli
 
 NOW = datetime(2026, 11, 23, 9, 0)
@@ -110,6 +111,12 @@ def test_min_score_limit_scope_and_dismissed(
     ]
     subquery = ("SELECT id FROM contacts WHERE company = ?", ["Hooli"])
     assert [x.other for x in pairs(conn, scope=subquery)] == ["John Smith"]
+    # the query language plugs in as a subquery over contacts c
+    compiled = compile_query(conn, "company:atelier", today=NOW.date())
+    scoped = pairs(
+        conn, scope=(f"SELECT c.id FROM contacts c WHERE {compiled.sql}", compiled.params)
+    )
+    assert [(x.contact_id, x.other_id) for x in scoped] == [(people["chloe"], people["chloe2"])]
     assert dedupe.dismiss(conn, people["chloe2"], people["chloe"], now=NOW)
     assert not dedupe.dismiss(conn, people["chloe"], people["chloe2"], now=NOW)
     assert pairs(conn, scope=scope) == []

@@ -42,7 +42,7 @@ def dump(conn: sqlite3.Connection) -> dict[str, list[tuple[Any, ...]]]:
 @pytest.fixture
 def book(cli: Cli, conn: sqlite3.Connection, tmp_path: Path) -> sqlite3.Connection:
     """Ann (1) and her copy (2) with notes, a recurring reminder done once, deals that moved
-    through stages in two currencies, a greeting each, and referrals both ways."""
+    through stages in two currencies, a purchase, a greeting each, and referrals both ways."""
     cli("contact", "add", "Ann Lee", "--company", "Acme", "-e", "ann@acme.example",
         "-p", "+1 555 0100", "--birthday", "1980-11-23", "--field", "territory=North",
         "--street", "1 Main St", "--city", "Springfield", "-t", "vip", "--title", "CTO")  # fmt: skip
@@ -63,6 +63,7 @@ def book(cli: Cli, conn: sqlite3.Connection, tmp_path: Path) -> sqlite3.Connecti
     cli("deal", "add", "2", "Support", "--value", "500", "--currency", "USD")
     cli("deal", "move", "2", "qualified")
     cli("deal", "move", "2", "proposal")
+    cli("purchase", "add", "2", "--amount", "99", "--currency", "GBP", "--on", "2026-10-01")
     cli("template", "add", "bday", "--subject", "Happy birthday", "--body", "Dear {first_name}")
     cli("greet", "rule", "add", "birthday", "bday")
     outbox = tmp_path / "outbox"
@@ -102,8 +103,9 @@ def test_merge_moves_everything_and_unmerge_puts_it_back(
     assert ann["referred_by"] == {"id": 4, "name": "Di Ray"}
     # what pointed at 2 points at 1: notes, reminders (the recurring chain too), deals with
     # their stage history, referrals; one greeting per occasion and year stays with 2
-    for table in ("notes", "reminders", "deals"):
+    for table in ("notes", "reminders", "deals", "purchases"):
         assert count(conn, f"SELECT count(*) FROM {table} WHERE contact_id = 2") == 0
+    assert count(conn, "SELECT count(*) FROM purchases WHERE contact_id = 1") == 1
     assert count(conn, "SELECT count(*) FROM notes WHERE contact_id = 1") == notes
     assert count(conn, "SELECT count(*) FROM reminders WHERE contact_id = 1") == 3
     chain = conn.execute("SELECT contact_id, previous_id FROM reminders WHERE id = 2").fetchone()
@@ -328,5 +330,16 @@ def test_killed_merge_leaves_before_or_after(tmp_path: Path) -> None:
     assert db.check(conn) == []
 
 
-def test_errors_are_crm_errors() -> None:
+def test_every_reference_to_a_contact_is_handled(conn: sqlite3.Connection) -> None:
+    """A table added later that points at contacts must say what a merge does with it."""
+    found = set()
+    for (table,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'"):
+        for ref in conn.execute(f"PRAGMA foreign_key_list({table})"):
+            if ref["table"] == "contacts":
+                found.add((table, ref["from"]))
+    handled = set(merge.REPOINTED)
+    for table in merge.NOT_REPOINTED:
+        handled |= {(t, column) for t, column in found if t == table}
+    assert found == handled
+    assert {t for t, _ in found} >= set(merge.NOT_REPOINTED)
     assert issubclass(ValidationError, CrmError)
