@@ -589,7 +589,7 @@ def merge_command(
         other_ids = [_resolve_for_merge(conn, ref) for ref in others]
         merge.check(conn, keep_id, other_ids)
         choices = None
-        if prefer is None and sys.stdin.isatty():
+        if prefer is None and sys.stdin.isatty() and not dry_run:
             choices = _ask_conflicts(merge.conflicts(conn, keep_id, other_ids), keep_id)
         choose = merge.chooser(
             conn, prefer.value if prefer else None, choices, ids=[keep_id, *other_ids]
@@ -603,6 +603,8 @@ def merge_command(
             emit((row.to_dict() for row in plan), MERGE_COLUMNS, fmt)
         if dry_run:
             message(f"Dry run, nothing changed: would merge contact {merged} into {keep_id}")
+            if prefer is None and any(row.action == "kept (conflict)" for row in plan):
+                message("Values that differ are asked on a terminal, or chosen with --prefer")
             return
         undo = " or ".join(f"crm contact unmerge {c}" for c in other_ids[:2])
         message(f"Merged contact {merged} into {keep_id} ({names[keep_id]}); undo: {undo}")
