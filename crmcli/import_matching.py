@@ -63,11 +63,17 @@ def record_profile(rec: Record, name: str | None) -> Profile:
 
 
 class RowKeys(NamedTuple):
-    """The keys of one row, computed once: emails (lower case), phone digits, name key."""
+    """The keys of one row, computed once: emails (lower case), phone digits, name key, and the
+    same as keys of the batch ("e" + email, "p" + last digits, "n" + name key)."""
 
     emails: list[str]
     phones: list[str]
     name: str | None
+    batch: list[str]
+
+
+#: a key of the batch -> the target that has it, or the targets (rarely more than one)
+_Targets = int | list[int]
 
 
 class Matcher:
@@ -83,8 +89,8 @@ class Matcher:
     def _begin_state(self, found: Found) -> None:
         self.found = found
         self.stored: dict[int, Profile] = {}
-        #: the keys of this batch's rows ("e" + email, "p" + phone key...) -> their targets
-        self.keys: dict[str, list[int]] = {}
+        #: the keys of this batch's rows -> their targets
+        self.keys: dict[str, _Targets] = {}
         #: the rows of this batch placed on each target, in order
         self.placed: dict[int, list[tuple[Record, str | None]]] = {}
 
@@ -92,18 +98,20 @@ class Matcher:
         """Look up the keys of ``batch`` (whose personal names are ``names``) in the database;
         returns each row's keys, for :meth:`match` and :meth:`place`."""
         rows: list[RowKeys] = []
-        exact, name_key = identity.exact, identity.name_key
+        exact, name_key, phone_key = identity.exact, identity.name_key, identity.phone_key
         for rec, name in zip(batch, names, strict=True):
+            uid = ["u" + rec.uid] if rec.uid else []
             if self.policy == "create":  # only a UID finds a contact
-                rows.append(RowKeys([], [], None))
+                rows.append(RowKeys([], [], None, uid))
                 continue
-            rows.append(
-                RowKeys(
-                    [exact(e[0]) for e in rec.emails],
-                    [p[2] for p in rec.phones],
-                    name_key(name, rec.text.get("company")) if name else None,
-                )
-            )
+            row_emails = [exact(e[0]) for e in rec.emails]
+            row_phones = [p[2] for p in rec.phones]
+            key = name_key(name, rec.text.get("company")) if name else None
+            batch_keys = [*uid, *("e" + e for e in row_emails)]
+            batch_keys.extend("p" + phone_key(d) for d in row_phones)
+            if key:
+                batch_keys.append("n" + key)
+            rows.append(RowKeys(row_emails, row_phones, key, batch_keys))
         uids = {r.uid for r in batch if r.uid}
         emails = {e for row in rows for e in row.emails}
         phones = {p for row in rows for p in row.phones}
@@ -112,7 +120,7 @@ class Matcher:
         if seen is not None:
             uids = {u for u in uids if "u" + u in seen}
             emails = {e for e in emails if "e" + e in seen}
-            phones = {d for d in phones if "p" + identity.phone_key(d) in seen}
+            phones = {d for d in phones if "p" + phone_key(d) in seen}
             keys = {k for k in keys if "n" + k in seen}
         found = identity.lookup(self.conn, uids=uids, emails=emails, phones=phones, names=keys)
         self._begin_state(found)
@@ -128,26 +136,34 @@ class Matcher:
         keys, found = self.keys, self.found
         if rec.uid:
             hits = keys.get("u" + rec.uid)
-            target = hits[0] if hits else found.by_uid.get(rec.uid)
+            target = _first(hits) if hits is not None else found.by_uid.get(rec.uid)
             if target is not None:
                 if self.policy == "create":
                     rec.uid = None  # a copy gets a new UID
                     return Decision(None, None, None)
                 return Decision(target, None, None)
-        candidates: dict[int, None] = {}
-        for email in row.emails:
-            candidates.update(dict.fromkeys(keys.get("e" + email, ())))
-            candidates.update(dict.fromkeys(found.by_email.get(email, ())))
-        for digits in row.phones:
-            candidates.update(dict.fromkeys(keys.get("p" + identity.phone_key(digits), ())))
-            candidates.update(dict.fromkeys(found.by_phone.get(digits, ())))
-        if row.name:
-            candidates.update(dict.fromkeys(keys.get("n" + row.name, ())))
-            candidates.update(dict.fromkeys(found.by_name.get(row.name, ())))
+        # Most rows share no key with anything: no allocation for them.
+        candidates: list[int] = []
+        for key in row.batch:
+            hits = keys.get(key)
+            if hits is None:
+                continue
+            if isinstance(hits, int):
+                candidates.append(hits)
+            else:
+                candidates.extend(hits)
+        if found.by_email or found.by_phone or found.by_name:
+            for email in row.emails:
+                candidates.extend(found.by_email.get(email, ()))
+            for digits in row.phones:
+                candidates.extend(found.by_phone.get(digits, ()))
+            if row.name:
+                candidates.extend(found.by_name.get(row.name, ()))
         if not candidates:
             return Decision(None, None, None)
         incoming = record_profile(rec, name)
-        return identity.decide(incoming, ((c, self._profile_of(c)) for c in candidates))
+        unique = dict.fromkeys(candidates)
+        return identity.decide(incoming, ((c, self._profile_of(c)) for c in unique))
 
     def _profile_of(self, target: int) -> Profile:
         """What is known of ``target`` now: its stored profile and this batch's rows on it."""
@@ -161,20 +177,30 @@ class Matcher:
 
     def place(self, rec: Record, name: str | None, row: RowKeys, target: int) -> None:
         """``rec`` went to ``target``: later rows find it by the row's keys."""
-        self.placed.setdefault(target, []).append((rec, name))
+        placed = self.placed.get(target)
+        if placed is None:
+            self.placed[target] = [(rec, name)]
+        else:
+            placed.append((rec, name))
         keys = self.keys
-        if rec.uid:
-            keys.setdefault("u" + rec.uid, []).append(target)
-        for email in row.emails:
-            keys.setdefault("e" + email, []).append(target)
-        for digits in row.phones:
-            keys.setdefault("p" + identity.phone_key(digits), []).append(target)
-        if row.name:
-            keys.setdefault("n" + row.name, []).append(target)
+        for key in row.batch:
+            hits = keys.get(key)
+            if hits is None:
+                keys[key] = target
+            elif isinstance(hits, int):
+                if hits != target:
+                    keys[key] = [hits, target]
+            elif target not in hits:
+                hits.append(target)
 
     def end(self) -> None:
-        """The batch is written: its keys go into the filter."""
+        """The batch is written: its keys go into the filter, and its rows are let go."""
         seen = self.seen
         if seen is not None:
             for key in self.keys:
                 seen.add(key)
+        self._begin_state(Found({}, {}, {}, {}))
+
+
+def _first(hits: _Targets) -> int:
+    return hits if isinstance(hits, int) else hits[0]
