@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import sys
 from datetime import datetime
-from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -24,7 +23,7 @@ from crmcli.cli._common import (
 from crmcli.cli._output import Column, OutputFormat, console, emit, emit_record, line, message
 from crmcli.cli._query import QUERY_CONTEXT, QueryArg, compile_words, query_text
 from crmcli.contacts import ListFilters, parse_labeled
-from crmcli.errors import CrmError, NotFound, UsageError
+from crmcli.errors import CrmError, UsageError
 
 if TYPE_CHECKING:  # imported by add and edit only: show and list never build the class
     from crmcli.contact_changes import ContactChanges
@@ -209,17 +208,21 @@ def add(
         contact_id = contacts.create(conn, changes, now=now())
         contact = contacts.get(conn, contact_id)
         message(f"Added contact {contact_id}: {contact.name}")
-        # Added all the same (namesakes exist), but a possible second copy is worth a word.
-        for match in matches:
-            if match.contact_id != confirmed:
-                message(
-                    f"Warning: contact {match.contact_id} ({match.name}) may be the same person "
-                    f"({', '.join(match.verdict.reasons)}); compare: crm contact show "
-                    f"{match.contact_id}; merge: crm contact merge {match.contact_id} {contact_id}"
-                )
-                break
+        _warn_duplicate(matches, confirmed, contact_id)
         if fmt is not None:
             _print_contact(conn, contact_id, fmt)
+
+
+def _warn_duplicate(matches: list[Any], confirmed: int | None, contact_id: int) -> None:
+    """Added all the same (namesakes exist), but a possible second copy is worth a word."""
+    for match in matches:
+        if match.contact_id != confirmed:
+            message(
+                f"Warning: contact {match.contact_id} ({match.name}) may be the same person "
+                f"({', '.join(match.verdict.reasons)}); compare: crm contact show "
+                f"{match.contact_id}; merge: crm contact merge {match.contact_id} {contact_id}"
+            )
+            return
 
 
 def _refuse_same_email(changes: ContactChanges, matches: list[Any], *, force: bool) -> int | None:
@@ -521,140 +524,12 @@ def restore(
     with database(ctx, write=True) as conn:
         contact_id = contacts.resolve(conn, ref, include_deleted=True)
         if merge.merged_into(conn, contact_id) is not None:
-            _report_unmerged(conn, merge.unmerge(conn, contact_id, now=now()))
+            from crmcli.cli.merge import report_unmerged
+
+            report_unmerged(conn, merge.unmerge(conn, contact_id, now=now()))
             return
         contacts.restore(conn, contact_id)
         message(f"Restored contact {contact_id}: {contacts.get(conn, contact_id).name}")
-
-
-class Prefer(str, Enum):
-    keep = "keep"
-    other = "other"
-    newest = "newest"
-
-
-MERGE_COLUMNS = [
-    Column("other_id", "Other", justify="right"),
-    Column("field"),
-    Column("keep", "Kept contact"),
-    Column("other", "Other contact"),
-    Column("result"),
-    Column("action"),
-]
-
-
-def _resolve_for_merge(conn: Any, ref: str) -> int:
-    """A live contact, or an id in the trash (so the merge can say why it cannot use it)."""
-    try:
-        return contacts.resolve(conn, ref)
-    except NotFound:
-        if ref.strip().isdigit():  # in the trash: the merge says so, and what to do
-            return contacts.get(conn, int(ref), include_deleted=True).id
-        raise
-
-
-@app.command("merge")
-def merge_command(
-    ctx: typer.Context,
-    keep: Annotated[str, typer.Argument(help="The contact to keep (id, name or email).")],
-    others: Annotated[list[str], typer.Argument(help="The contacts to merge into it.")],
-    prefer: Annotated[
-        Prefer | None,
-        typer.Option(
-            help="When both have a different company, title, birthday...: keep's value, the "
-            "other's, or the one changed last. Default: ask on a terminal, else keep.",
-            show_default=False,
-        ),
-    ] = None,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Show the result field by field; change nothing.")
-    ] = False,
-    yes: YesOpt = False,
-    fmt: FormatOpt = None,
-) -> None:
-    """Merge contacts into one: KEEP gets everything of each OTHER, which goes to the trash.
-
-    KEEP keeps every email, phone, tag, custom field, yearly date and UID of both; notes,
-    reminders, deals, the greetings log and referrals of OTHER move to KEEP (deals keep their
-    currency). A value both have differently (company, title, birthday...) is chosen with
-    --prefer, or asked field by field on a terminal; a losing address becomes a custom field.
-    One transaction; undo with: crm contact unmerge OTHER (or crm contact restore OTHER).
-
-    Examples: crm contact merge 12 57 --dry-run ; crm contact merge ann@acme.example 57 --prefer newest
-    """
-    from crmcli import merge
-
-    with database(ctx, write=not dry_run) as conn:
-        keep_id = _resolve_for_merge(conn, keep)
-        other_ids = [_resolve_for_merge(conn, ref) for ref in others]
-        merge.check(conn, keep_id, other_ids)
-        choices = None
-        if prefer is None and sys.stdin.isatty() and not dry_run:
-            choices = _ask_conflicts(merge.conflicts(conn, keep_id, other_ids), keep_id)
-        choose = merge.chooser(
-            conn, prefer.value if prefer else None, choices, ids=[keep_id, *other_ids]
-        )
-        names = {c: contacts.get(conn, c).name for c in (keep_id, *other_ids)}
-        merged = ", ".join(f"{c} ({names[c]})" for c in other_ids)
-        if not dry_run:
-            confirm(f"Merge contact {merged} into {keep_id} ({names[keep_id]})?", yes=yes)
-        plan = merge.merge(conn, keep_id, other_ids, choose=choose, now=now(), dry_run=dry_run)
-        if dry_run or fmt is not None:
-            emit((row.to_dict() for row in plan), MERGE_COLUMNS, fmt)
-        if dry_run:
-            message(f"Dry run, nothing changed: would merge contact {merged} into {keep_id}")
-            if prefer is None and any(row.action == "kept (conflict)" for row in plan):
-                message("Values that differ are asked on a terminal, or chosen with --prefer")
-            return
-        undo = " or ".join(f"crm contact unmerge {c}" for c in other_ids[:2])
-        message(f"Merged contact {merged} into {keep_id} ({names[keep_id]}); undo: {undo}")
-
-
-def _ask_conflicts(conflicts: list[Any], keep_id: int) -> dict[str, int]:
-    """On a terminal: which value to keep, for each field the contacts hold differently."""
-    choices: dict[str, int] = {}
-    for conflict in conflicts:
-        message(f"{conflict.slot} differs:")
-        for number, (contact_id, shown) in enumerate(conflict.values, 1):
-            mark = ", kept" if contact_id == keep_id else ""
-            message(f"  {number}) {shown}  (#{contact_id}{mark})")
-        count = len(conflict.values)
-        while True:
-            answer = typer.prompt(f"Keep which? [1-{count}]", default=1, type=int, err=True)
-            if 1 <= answer <= count:
-                break
-            message(f"Give a number from 1 to {count}.")
-        choices[conflict.slot] = conflict.values[answer - 1][0]
-    return choices
-
-
-@app.command("unmerge")
-def unmerge_command(
-    ctx: typer.Context,
-    ref: Annotated[
-        str,
-        typer.Argument(help="A contact merged away (in the trash), or the contact kept."),
-    ],
-) -> None:
-    """Undo a merge: the merged-away contact comes back with everything that was moved.
-
-    Given the contact kept, undoes the latest merge into it. What the merge added to the kept
-    contact is taken off again, unless it has been changed since.
-    """
-    from crmcli import merge
-
-    with database(ctx, write=True) as conn:
-        contact_id = contacts.resolve(conn, ref, include_deleted=True)
-        _report_unmerged(conn, merge.unmerge(conn, contact_id, now=now()))
-
-
-def _report_unmerged(conn: Any, pairs: list[tuple[int, int]]) -> None:
-    for keep_id, other_id in pairs:
-        message(
-            f"Unmerged contact {other_id} ({contacts.get(conn, other_id).name}) from "
-            f"{keep_id} ({contacts.get(conn, keep_id, include_deleted=True).name}): "
-            "it is back with its notes, reminders, deals and the rest"
-        )
 
 
 # The filters of `crm contact list`, shared with `crm export contacts`.
@@ -832,3 +707,7 @@ def search_command(
 
 
 search_command.context_settings = QUERY_CONTEXT  # type: ignore[attr-defined]
+
+
+# `crm contact merge` and `unmerge` live in their own module; importing it registers them here.
+from crmcli.cli import merge as _merge_commands  # noqa: E402, F401
