@@ -263,9 +263,11 @@ def import_command(
     """Import contacts from CSV (Google, Outlook, LinkedIn, crmcli, any), vCard or JSON.
 
     Known exports are recognised by their headers; other CSV columns by name (see
-    docs/import-export.md for the aliases), with --map for the rest. A row matching an existing
-    contact (same email, else phone, else name and company) is merged by default. All or
-    nothing: a bad row stops the whole import and every bad row is listed, unless --skip-invalid.
+    docs/import-export.md for the aliases), with --map for the rest. A row that is an existing
+    contact (same UID, email, phone and name, or name and company, with nothing conflicting:
+    docs/identity.md) is merged by default; one that may be is added and counted as a possible
+    duplicate for crm dedupe. All or nothing: a bad row stops the whole import and every bad
+    row is listed, unless --skip-invalid.
 
     'crm import purchases ORDERS.csv' imports an order export (one row per order line: order
     id, date, customer email or name, product, quantity, amount, currency) as purchases, all or
