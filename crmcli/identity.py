@@ -38,7 +38,6 @@ MIN_PHONE_SUFFIX = 7
 
 # Levels of evidence of a merge, weakest first (0: none).
 NAME, PHONE, EMAIL, UID = 1, 2, 3, 4
-LEVEL_NAMES = {NAME: "name and company", PHONE: "phone and name", EMAIL: "email", UID: "UID"}
 
 # --- plain values ---------------------------------------------------------------------------------
 
