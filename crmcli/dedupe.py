@@ -15,6 +15,7 @@ A pair can be dismissed (``crm dedupe dismiss A B``) so it is not offered again;
 
 from __future__ import annotations
 
+import gc
 import sqlite3
 from collections.abc import Callable, Iterable, Iterator
 from datetime import datetime
@@ -56,11 +57,6 @@ class Pair(NamedTuple):
     same: bool
     #: ``crm dedupe --apply-safe`` would merge them: the same email, no value that differs
     safe: bool
-
-    def to_dict(self) -> dict[str, Any]:
-        data = self._asdict()
-        data["reasons"] = list(self.reasons)
-        return data
 
 
 # --- blocking keys --------------------------------------------------------------------------------
@@ -196,35 +192,58 @@ def find_pairs(
 ) -> Found:
     """Pairs of live contacts (both in ``scope``: ids or a subquery; all when None) scoring at
     least ``min_score``, best first; dismissed pairs left out."""
+    # Hundreds of thousands of small, acyclic objects: the cyclic collector would walk them
+    # again and again for nothing (as in the importer).
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        return _find(conn, min_score, scope, limit)
+    finally:
+        if collecting:
+            gc.enable()
+
+
+def _find(conn: sqlite3.Connection, min_score: int, scope: Scope, limit: int | None) -> Found:
     book = _Book(conn, scope)
     count = len(book.ids)
     dismissed = _dismissed(conn)
     seen: set[int] = set()
     # One int per pair found, sorting as wanted: score (best first), then the two positions;
-    # the reasons are an index into `kinds` (few distinct). Compact: 100,000 contacts can have
-    # hundreds of thousands of pairs.
+    # the reasons are an index into `verdicts`. Compact: 100,000 contacts can have hundreds of
+    # thousands of pairs. identity shares one Verdict object per combination of facts, so a
+    # verdict's id says which (they are kept in `verdicts`, so no id is reused).
     found: list[int] = []
-    kinds: dict[tuple[tuple[str, ...], bool, bool], int] = {}
-    described: list[tuple[Reasons, bool, bool]] = []  # the kinds, in order
-    compare, profiles, ids = identity.compare, book.profiles, book.ids
+    kind_of: dict[int, int] = {}
+    verdicts: list[identity.Verdict] = []
+    compare, profiles, ids, add, append = (
+        identity.compare,
+        book.profiles,
+        book.ids,
+        seen.add,
+        found.append,
+    )
     named = False
     for keys_name, keys in KEYS:
-        for members in book.blocks(keys, name_groups=keys_name == "name"):
-            pairs = _across_names(members, book.name_group) if named else combinations(members, 2)
+        naming = keys_name == "name"
+        for members in book.blocks(keys, name_groups=naming):
+            group = book.name_group
+            pairs = _across_names(members, group) if named else combinations(members, 2)
             for a, b in pairs:
                 key = a * count + b
                 if key in seen:
                     continue
-                seen.add(key)
+                # A pair of one name group is not met again after the "name" pass (see
+                # _across_names): only the others need remembering (memory: most pairs are these).
+                if not naming or group[a] != group[b]:
+                    add(key)
                 verdict = compare(profiles[a], profiles[b])
-                if verdict.score < min_score or (ids[a], ids[b]) in dismissed:
+                if verdict.score < min_score or (dismissed and (ids[a], ids[b]) in dismissed):
                     continue
-                emailed = verdict.level == identity.EMAIL
-                kind = kinds.get((verdict.reasons, verdict.same, emailed))
+                kind = kind_of.get(id(verdict))
                 if kind is None:
-                    kind = kinds[(verdict.reasons, verdict.same, emailed)] = len(kinds)
-                    described.append((Reasons(verdict.reasons), verdict.same, emailed))
-                found.append((((100 - verdict.score) << 64 | a << 40 | b) << 20) | kind)
+                    kind = kind_of[id(verdict)] = len(verdicts)
+                    verdicts.append(verdict)
+                append((100 - verdict.score) << 84 | a << 60 | b << 20 | kind)
         named = named or keys_name == "name"
     del seen
     book.profiles = []  # only ids and names are needed from here on
@@ -232,6 +251,7 @@ def find_pairs(
     total = len(found)
     if limit is not None:
         del found[limit:]
+    described = [(Reasons(v.reasons), v.same, v.level == identity.EMAIL) for v in verdicts]
     return Found(_pairs(conn, book, found, described), total)
 
 
