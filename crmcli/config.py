@@ -10,6 +10,9 @@ The file is optional. Sections are plain TOML tables, for example::
     currency = "EUR"
     won_as_purchase = true   # crm deal won records the deal as a purchase too
 
+    [output]
+    pager = "less -FRX"   # long output on a terminal; "" or "cat": none (also crm --no-pager)
+
 An environment variable wins over the file: ``CRM_DAY_FIRST=1``, ``CRM_CURRENCY=EUR``...
 (see :data:`ENV_OVERRIDES`). Secrets never live here in clear: see the greetings docs.
 """
@@ -42,6 +45,7 @@ ENV_OVERRIDES: dict[str, tuple[str, str]] = {
     "CRM_BIRTHDAY_LEAD_DAYS": ("dates", "birthday_lead_days"),
     "CRM_ANNIVERSARY_LEAD_DAYS": ("dates", "anniversary_lead_days"),
     "CRM_OTHER_LEAD_DAYS": ("dates", "other_lead_days"),
+    "CRM_PAGER": ("output", "pager"),
 }
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -101,6 +105,17 @@ class Config:
         if policy not in ("feb28", "mar1"):
             raise self.invalid("dates", "feb29", value, "must be 'feb28' or 'mar1'")
         return policy
+
+    @property
+    def pager(self) -> str | None:
+        """The pager for long output on a terminal (``[output] pager``); None: not set here
+        (then ``$PAGER``, else ``less -FRX``); empty or ``cat``: no pager."""
+        value = self.get("output", "pager")
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise self.invalid("output", "pager", value, "must be a command line (text)")
+        return value
 
     def lead_days(self, kind: str) -> int:
         """Days ahead the agenda shows a yearly date of ``kind`` (birthday 7, anniversary 14)."""

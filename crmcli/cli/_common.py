@@ -17,6 +17,7 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from crmcli import clock
+from crmcli.cli import _pager
 from crmcli.cli._output import OutputFormat, message
 from crmcli.db import DbLocation, connect, describe_sqlite_error, resolve_path
 from crmcli.errors import AmbiguousRef, CrmError, UsageError
@@ -40,6 +41,8 @@ class CliState:
 
 
 def _report(error: CrmError) -> None:
+    # on the terminal, after the pager (if output had started one) has been left
+    _pager.stop()
     # through the sink: an error often quotes data (a name, a line of a file)
     message(f"Error: {error.message}")
     if isinstance(error, AmbiguousRef):
@@ -65,11 +68,15 @@ def _guarded(invoke: Callable[[Any], Any], ctx: Any) -> Any:
         _report(CrmError(describe_sqlite_error(error, path)))
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
+        _pager.stop(drop=True)
         print("Interrupted; the current change was not saved.", file=sys.stderr)
         raise typer.Exit(130) from None
     except BrokenPipeError:
-        # `crm contact list | head`: the reader left; say nothing, and keep Python from
-        # complaining again when it flushes stdout at exit.
+        # `crm contact list | head`, or `q` in the pager: the reader left; say nothing, and
+        # keep Python from complaining again when it flushes stdout at exit.
+        if _pager.active():
+            _pager.stop(drop=True)
+            raise typer.Exit(0) from None
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         raise typer.Exit(0) from None
@@ -245,7 +252,7 @@ def parse_date_option(text: str) -> date:
 
 
 def interactive() -> bool:
-    return sys.stdin.isatty() and sys.stdout.isatty()
+    return sys.stdin.isatty() and _pager.stdout_is_terminal()
 
 
 def confirm(question: str, *, yes: bool) -> None:
@@ -254,6 +261,7 @@ def confirm(question: str, *, yes: bool) -> None:
         return
     if not sys.stdin.isatty():
         raise UsageError(f"{question.rstrip('?')}: not on a terminal, so add --yes to confirm")
+    _pager.stop()  # the question needs the terminal
     from crmcli.controls import visible
 
     # the question often names a record (a contact's name): data, shown escaped
@@ -268,6 +276,7 @@ def edit_text(initial: str, *, what: str) -> str:
     import tempfile
 
     command = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+    _pager.stop()  # the editor needs the terminal
     fd, name = tempfile.mkstemp(prefix=f"crm-{what}-", suffix=".txt")
     path = Path(name)
     try:

@@ -22,7 +22,17 @@ from crmcli.cli._common import (
     now,
     read_stdin_text,
 )
-from crmcli.cli._output import Column, OutputFormat, console, emit, emit_record, line, message, text
+from crmcli.cli._output import (
+    Column,
+    Kind,
+    OutputFormat,
+    console,
+    emit,
+    emit_record,
+    line,
+    message,
+    text,
+)
 from crmcli.errors import UsageError
 
 # --- templates --------------------------------------------------------------------------------
@@ -46,11 +56,11 @@ BodyFile = Annotated[
 ]
 
 TEMPLATE_COLUMNS = [
-    Column("id", "ID", justify="right"),
-    Column("name"),
+    Column("id", "ID", priority=1),
+    Column("name", priority=1),
     Column("subject"),
     Column("body", in_table=False),
-    Column("placeholders"),
+    Column("placeholders", priority=3),
     Column("created_at", in_table=False),
     Column("updated_at", in_table=False),
 ]
@@ -188,17 +198,17 @@ rule_app = CrmTyper(help="Greeting rules: which template for which yearly date, 
 greet_app.add_typer(rule_app, name="rule")
 
 RESULT_COLUMNS = [
-    Column("log_id", "Log", justify="right"),
-    Column("status"),
-    Column("contact_id", "ID", justify="right"),
-    Column("name"),
+    Column("log_id", "Log", priority=3),
+    Column("status", priority=1),
+    Column("contact_id", "ID"),
+    Column("name", priority=1),
     Column("occasion"),
     Column("year", in_table=False),
     Column("occurs_on", "Date"),
     Column("rule_id", in_table=False),
     Column("template", in_table=False),
     Column("to_email", "To"),
-    Column("subject"),
+    Column("subject", priority=3),
     Column("body", in_table=False),
     Column("message_id", in_table=False),
     Column("error"),
@@ -337,14 +347,14 @@ def _short_time(value: Any) -> str:
 
 
 LOG_COLUMNS = [
-    Column("id", "ID", justify="right"),
-    Column("sent_at", "Sent (UTC)", show=_short_time),
-    Column("status"),
+    Column("id", "ID", priority=1),
+    Column("sent_at", "Sent (UTC)", show=_short_time, priority=1),
+    Column("status", priority=1),
     Column("method", in_table=False),
     Column("contact_id", in_table=False),
-    Column("name"),
+    Column("name", priority=1),
     Column("occasion"),
-    Column("year"),
+    Column("year", kind=Kind.number, priority=3),
     Column("occurs_on", in_table=False),
     Column("to_email", in_table=False),
     Column("subject", in_table=False),
@@ -381,9 +391,9 @@ def greet_log(
 
 
 RULE_COLUMNS = [
-    Column("id", "ID", justify="right"),
-    Column("occasion"),
-    Column("template"),
+    Column("id", "ID", priority=1),
+    Column("occasion", priority=1),
+    Column("template", priority=1),
     Column("days_before", "Days before", justify="right"),
     Column("tag"),
     Column("created_at", in_table=False),

@@ -19,7 +19,7 @@ from crmcli.cli._common import (
     now,
     read_stdin_text,
 )
-from crmcli.cli._output import Column, OutputFormat, emit, emit_record, line, message
+from crmcli.cli._output import Column, Kind, OutputFormat, emit, emit_record, line, message
 from crmcli.errors import UsageError
 
 app = CrmTyper(
@@ -39,12 +39,12 @@ def local_time(value: str | None) -> str:
 
 
 NOTE_COLUMNS = [
-    Column("id", "ID", justify="right"),
-    Column("at", "When", show=local_time),
+    Column("id", "ID", priority=1),
+    Column("at", "When", show=local_time, kind=Kind.date, priority=1),
     Column("contact_id", in_table=False),
     Column("contact"),
-    Column("kind"),
-    Column("body", "Note"),
+    Column("kind", priority=3),
+    Column("body", "Note", priority=1),
     Column("created_at", in_table=False),
     Column("updated_at", in_table=False),
     Column("deleted_at", in_table=False),
@@ -241,10 +241,10 @@ def restore(ctx: typer.Context, note_id: NoteId) -> None:
 
 
 HISTORY_COLUMNS = [
-    Column("at", "When", show=local_time),
+    Column("at", "When", show=local_time, kind=Kind.date, priority=1),
     Column("event"),
-    Column("text"),
-    Column("ref"),
+    Column("text", priority=1),
+    Column("ref", kind=Kind.id, justify="left", priority=3),
 ]
 
 

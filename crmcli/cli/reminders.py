@@ -51,11 +51,11 @@ REMINDER_KEYS = [
     "deleted_at",
 ]
 TABLE_COLUMNS = [
-    Column("id", "ID", justify="right"),
-    Column("due", "Due"),
+    Column("id", "ID", priority=1),
+    Column("due", "Due", priority=1),
     Column("contact"),
-    Column("body", "To do"),
-    Column("every"),
+    Column("body", "To do", priority=1),
+    Column("every", priority=3),
 ]
 
 ReminderId = Annotated[

@@ -16,7 +16,7 @@ app = CrmTyper(help="Saved queries: add, list, show and remove segments (segment
 Name = Annotated[str, typer.Argument(help="The segment's name: letters, digits, - _ .")]
 COLUMNS = [
     Column("id", "ID", justify="right", in_table=False),
-    Column("name"),
+    Column("name", priority=1),
     Column("query"),
     Column("contacts", justify="right"),
     Column("created_at", in_table=False),

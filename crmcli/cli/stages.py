@@ -8,7 +8,7 @@ import typer
 
 from crmcli import stages
 from crmcli.cli._common import CrmTyper, FormatOpt, YesOpt, confirm, database, now
-from crmcli.cli._output import Column, emit, message
+from crmcli.cli._output import Column, Kind, emit, message
 from crmcli.errors import ValidationError
 
 app = CrmTyper(help="List and adapt the pipeline's stages (won and lost are fixed end states).")
@@ -18,11 +18,11 @@ Before = Annotated[str | None, typer.Option(help="Place it before this open stag
 After = Annotated[str | None, typer.Option(help="Place it after this open stage.")]
 
 COLUMNS = [
-    Column("position", "#", justify="right"),
-    Column("name", "Stage"),
+    Column("position", "#", justify="right", priority=1),
+    Column("name", "Stage", priority=1),
     Column("kind", "Kind"),
     Column("probability", "%", justify="right"),
-    Column("stale_days", "Stale after", show=lambda v: f"{v} days" if v else ""),
+    Column("stale_days", "Stale after", show=lambda v: f"{v} days" if v else "", kind=Kind.number),
     Column("deals", "Deals", justify="right"),
     Column("id", in_table=False),
 ]
