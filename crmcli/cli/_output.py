@@ -303,7 +303,8 @@ def emit(
     cols = _keys(columns)
     stream = out or sys.stdout
     rows = _primed(rows)
-    if out is None and rows != ():
+    nothing = rows == ()
+    if out is None and not nothing:
         _pager.start()  # long output on a terminal: through the pager
     if tuples and fmt is OutputFormat.tsv:
         return _tsv(rows, [c.key for c in cols], stream, tuples=True)
@@ -312,7 +313,7 @@ def emit(
         rows = (dict(zip(keys, row, strict=True)) for row in rows)
     count = 0
     if fmt is OutputFormat.table:
-        count = _table(rows, cols, title=title)
+        count = 0 if nothing else _table(rows, cols, title=title)
     elif fmt is OutputFormat.json:
         # json and csv only for the formats that need them (start-up time of every command)
         import json
