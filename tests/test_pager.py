@@ -236,3 +236,13 @@ def test_ctrl_c_in_less(long_book: None, tmp_path: Path) -> None:
     assert "Person0001" in screen.text
     assert screen.text.rstrip().endswith("Interrupted; the current change was not saved.")
     assert "Traceback" not in screen.text
+
+
+@pytest.mark.slow
+def test_the_pager_gets_the_width_rich_would_use(book: None, pagers: Path, tmp_path: Path) -> None:
+    env = _env(pagers, tmp_path, PAGER="mypager", COLUMNS="72")
+    assert run_on_pty(["contact", "list"], columns=140, env=env).code == 0
+    paged = _paged(tmp_path)
+    assert paged is not None
+    shown = re.sub("\x1b\\[[0-9;]*m", "", paged[1])
+    assert max(len(line) for line in shown.splitlines()) == 72

@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from crmcli.cli import _table
+from crmcli.cli._output import Column, Kind, emit
 from crmcli.cli._table import Heading, draw
 
 HEADINGS = [Heading("ID", "right"), Heading("Name"), Heading("Email")]
@@ -212,3 +213,66 @@ def test_what_must_stay_is_cut_only_when_it_cannot_fit_at_all() -> None:
     assert draw([["1", LONG_EMAILS[0]]], must, console=console, styled=False).hidden == ()
     assert all(len(line) <= 30 for line in _lines(console))
     assert "…" in _text(console)
+
+
+# --- what the listings declare: kinds, guessed when not given ------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("column", "kind", "align"),
+    [
+        (Column("id"), Kind.id, "right"),
+        (Column("contact_id", "ID"), Kind.id, "right"),
+        (Column("email"), Kind.email, "left"),
+        (Column("to_email", "To"), Kind.email, "left"),
+        (Column("phone"), Kind.phone, "left"),
+        (Column("created_at"), Kind.date, "left"),
+        (Column("purchased_on"), Kind.date, "left"),
+        (Column("expected_close"), Kind.date, "left"),
+        (Column("value_minor"), Kind.money, "right"),
+        (Column("display_amount"), Kind.money, "right"),
+        (Column("monetary"), Kind.money, "right"),
+        (Column("contacts", justify="right"), Kind.number, "right"),
+        (Column("name"), Kind.text, "left"),
+        (Column("body", "Note"), Kind.text, "left"),
+        (Column("ref", kind=Kind.id, justify="left"), Kind.id, "left"),
+    ],
+)
+def test_a_column_kind_is_guessed_from_its_key(column: Column, kind: Kind, align: str) -> None:
+    assert column.fit is kind
+    assert column.align == align
+
+
+def test_every_listing_column_has_a_sensible_kind() -> None:
+    """The listings' emails, dates, amounts and ids are kept whole (declared or guessed)."""
+    from crmcli.cli import contacts, customers, deals, notes, purchases, reminders
+
+    def kinds(columns: list[Column]) -> dict[str, Kind]:
+        return {c.key: c.fit for c in columns if c.in_table}
+
+    assert kinds(contacts.LIST_COLUMNS) == {
+        "id": Kind.id, "name": Kind.text, "company": Kind.text, "email": Kind.email,
+        "phone": Kind.phone, "tags": Kind.text,
+    }  # fmt: skip
+    listed = kinds(deals.LIST_COLUMNS)
+    assert (listed["display_value"], listed["expected_close"]) == (Kind.money, Kind.date)
+    listed = kinds(purchases.COLUMNS)
+    assert (listed["purchased_on"], listed["display_amount"]) == (Kind.date, Kind.money)
+    assert kinds(customers.COLUMNS)["last_purchase"] is Kind.date
+    assert kinds(notes.NOTE_COLUMNS)["at"] is Kind.date
+    assert kinds(reminders.TABLE_COLUMNS)["due"] is Kind.date
+
+
+def test_the_table_says_below_it_which_columns_were_hidden(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("COLUMNS", "60")
+    rows = [{"id": 1, "name": "Ann Example", "email": LONG_EMAILS[0], "tags": "vip"}]
+    columns = [Column("id", priority=1), Column("name", priority=1), Column("email"),
+               Column("tags", priority=4)]  # fmt: skip
+    assert emit(rows, columns, "table") == 1
+    out = capsys.readouterr().out
+    assert out.rstrip().endswith("2 columns hidden (Email, Tags); --format tsv for all")
+    monkeypatch.setenv("COLUMNS", "200")
+    emit(rows, columns, "table")
+    assert "hidden" not in capsys.readouterr().out

@@ -96,7 +96,10 @@ def start() -> None:
     if process is None:
         _disabled = True
         return
-    columns, lines = os.get_terminal_size(sys.stdout.fileno())
+    import shutil
+
+    # as rich measures it: COLUMNS and LINES win, then the terminal's size, then 80 x 24
+    columns, lines = shutil.get_terminal_size()
     sys.stdout.flush()
     sys.stderr.flush()
     saved_out = os.dup(sys.stdout.fileno())
