@@ -464,9 +464,11 @@ def _rfm(term: Term, ctx: Context) -> str:
             f"(segments: {', '.join(rfm.SEGMENT_NAMES)})",
             term,
         )
-    sql, params = rfm.scores_sql(ctx.today)
-    ctx.params.extend([*params, name])
-    return f"c.id IN (SELECT contact_id FROM ({sql}) WHERE segment = ?)"
+    # Scored once for the whole run (every rfm: term, in saved segments too), not per term or
+    # per statement: RFM ranks every customer against all the others.
+    table = rfm.segment_table(ctx.conn, ctx.today)
+    ctx.params.append(name)
+    return f"c.id IN (SELECT contact_id FROM {table} WHERE segment = ?)"
 
 
 _MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
