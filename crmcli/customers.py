@@ -203,27 +203,28 @@ def _rows(conn: sqlite3.Connection, scores: list[rfm.Score], today: date) -> Ite
     # One statement for all the rows: it reads the contacts in id order (the pages of each
     # table once, in order), where batches in the rows' order would read pages all over the
     # file again and again (twice as slow for 58,000 rows).
-    ids = "[" + ",".join(str(s.contact_id) for s in scores) + "]"
-    details = {row[0]: row for row in cursor.execute(_DETAILS_SQL, (ids,))}
-    for score in scores:
-        (contact_id, first_on, last_on, frequency, recency, r, f, m, totals, segment) = score
-        found = details.get(contact_id)
-        if found is None:  # deleted by another process a moment ago
-            continue
-        _, name, cadence, touched, email = found
-        touch_days = (today - local_date(touched)).days if touched else None
-        if len(totals) == 1:
-            monetary = format_money(totals[0].total_minor, totals[0].currency)
-        else:
-            monetary = "; ".join(format_money(t.total_minor, t.currency) for t in totals)
-        at_risk = None
-        if frequency >= 2 and (f >= 4 or m >= 4):
-            at_risk = _at_risk(score, cadence, touch_days, today)
-        yield new_row(
-            Customer, (contact_id, name, email, segment, f"{r}{f}{m}", r, f, m, recency,
-                       frequency, monetary, totals, first_on, last_on, touched, touch_days,
-                       at_risk)
-        )  # fmt: skip
+    with rfm.collector_paused():
+        ids = "[" + ",".join(str(s.contact_id) for s in scores) + "]"
+        details = {row[0]: row for row in cursor.execute(_DETAILS_SQL, (ids,))}
+        for score in scores:
+            (contact_id, first_on, last_on, frequency, recency, r, f, m, totals, segment) = score
+            found = details.get(contact_id)
+            if found is None:  # deleted by another process a moment ago
+                continue
+            _, name, cadence, touched, email = found
+            touch_days = (today - local_date(touched)).days if touched else None
+            if len(totals) == 1:
+                monetary = format_money(totals[0].total_minor, totals[0].currency)
+            else:
+                monetary = "; ".join(format_money(t.total_minor, t.currency) for t in totals)
+            at_risk = None
+            if frequency >= 2 and (f >= 4 or m >= 4):
+                at_risk = _at_risk(score, cadence, touch_days, today)
+            yield new_row(
+                Customer, (contact_id, name, email, segment, f"{r}{f}{m}", r, f, m, recency,
+                           frequency, monetary, totals, first_on, last_on, touched, touch_days,
+                           at_risk)
+            )  # fmt: skip
 
 
 def usual_gap(first_on: str, last_on: str, frequency: int) -> int:
