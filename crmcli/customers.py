@@ -195,7 +195,6 @@ def _rows(conn: sqlite3.Connection, scores: list[rfm.Score], today: date) -> Ite
     from crmcli.clock import local_date_reader
 
     local_date = local_date_reader()
-    format_money = money.format_money
     # tuple.__new__ directly: a Customer without a Python call of 17 arguments per row
     new_row = tuple.__new__
     cursor = conn.cursor()
@@ -213,10 +212,7 @@ def _rows(conn: sqlite3.Connection, scores: list[rfm.Score], today: date) -> Ite
                 continue
             _, name, cadence, touched, email = found
             touch_days = (today - local_date(touched)).days if touched else None
-            if len(totals) == 1:
-                monetary = format_money(totals[0].total_minor, totals[0].currency)
-            else:
-                monetary = "; ".join(format_money(t.total_minor, t.currency) for t in totals)
+            monetary = _monetary(totals)
             at_risk = None
             if frequency >= 2 and (f >= 4 or m >= 4):
                 at_risk = _at_risk(score, cadence, touch_days, today)
@@ -225,6 +221,21 @@ def _rows(conn: sqlite3.Connection, scores: list[rfm.Score], today: date) -> Ite
                            frequency, monetary, totals, first_on, last_on, touched, touch_days,
                            at_risk)
             )  # fmt: skip
+
+
+#: the currencies with two decimals, nearly every amount: formatted without a call
+_TWO_DECIMALS = frozenset(code for code, digits in money.CURRENCIES.items() if digits == 2)
+
+
+def _monetary(totals: tuple[rfm.Total, ...]) -> str:
+    """The ``monetary`` column: each total as :func:`crmcli.money.format_money` writes it."""
+    parts = [
+        f"{minor // 100:,}.{minor % 100:02d} {code}"
+        if code in _TWO_DECIMALS and minor >= 0
+        else money.format_money(minor, code)
+        for code, minor, _ in totals
+    ]
+    return parts[0] if len(parts) == 1 else "; ".join(parts)
 
 
 def usual_gap(first_on: str, last_on: str, frequency: int) -> int:
