@@ -40,7 +40,8 @@ class Customer(NamedTuple):
     recency_days: int
     frequency: int
     monetary: str
-    totals: tuple[rfm.Total, ...]
+    #: the :class:`crmcli.rfm.Total` tuples, or what find_customers' ``totals`` made of them
+    totals: Any
     first_purchase: str
     last_purchase: str
     last_touch_at: str | None
@@ -48,6 +49,7 @@ class Customer(NamedTuple):
     at_risk: str | None
 
     def as_dict(self) -> dict[str, Any]:
+        """The row as JSON (with ``totals`` as :class:`crmcli.rfm.Total` tuples)."""
         row = self._asdict()
         row["totals"] = totals_json(self.totals)
         return row
@@ -111,13 +113,18 @@ class CustomerList:
 
 
 def find_customers(
-    conn: sqlite3.Connection, filters: CustomerFilters, *, today: date
+    conn: sqlite3.Connection,
+    filters: CustomerFilters,
+    *,
+    today: date,
+    totals: Callable[[tuple[rfm.Total, ...]], Any] | None = None,
 ) -> CustomerList:
     """The customers ``filters`` select, best first by default (:data:`SORTS`).
 
     Every customer is scored once (:func:`crmcli.rfm.score_customers`); filtering and sorting
     work on those scores, and a row's contact details (name, email, last touch) are read only
-    for the rows shown, in batches, as the rows are written.
+    for the rows shown. ``totals`` turns each row's :class:`crmcli.rfm.Total` tuples into what
+    its ``totals`` column holds (a view's JSON or text) as the row is made.
     """
     if filters.sort not in SORTS:
         raise UsageError(f"cannot sort customers by {filters.sort!r} (choose: {', '.join(SORTS)})")
@@ -146,9 +153,9 @@ def find_customers(
         scores.sort(key=lambda s: _nocase(names[s.contact_id]))
     limit = filters.limit
     if filters.at_risk:  # known only once the last touches are read
-        risky = [c for c in _rows(conn, scores, today) if c.at_risk is not None]
+        risky = [c for c in _rows(conn, scores, today, totals) if c.at_risk is not None]
         return CustomerList(len(risky), iter(risky[:limit]))
-    return CustomerList(len(scores), _rows(conn, scores[:limit], today))
+    return CustomerList(len(scores), _rows(conn, scores[:limit], today, totals))
 
 
 def list_customers(
@@ -190,7 +197,12 @@ SELECT c.id, c.name, c.cadence_days,
 FROM contacts c WHERE c.id IN (SELECT value FROM json_each(?))"""
 
 
-def _rows(conn: sqlite3.Connection, scores: list[rfm.Score], today: date) -> Iterator[Customer]:
+def _rows(
+    conn: sqlite3.Connection,
+    scores: list[rfm.Score],
+    today: date,
+    render: Callable[[tuple[rfm.Total, ...]], Any] | None,
+) -> Iterator[Customer]:
     """The rows of ``scores``, in their order, with each contact's details."""
     from crmcli.clock import local_date_reader
 
@@ -213,6 +225,8 @@ def _rows(conn: sqlite3.Connection, scores: list[rfm.Score], today: date) -> Ite
             _, name, cadence, touched, email = found
             touch_days = (today - local_date(touched)).days if touched else None
             monetary = _monetary(totals)
+            if render is not None:
+                totals = render(totals)
             at_risk = None
             if frequency >= 2 and (f >= 4 or m >= 4):
                 at_risk = _at_risk(score, cadence, touch_days, today)

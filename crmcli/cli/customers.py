@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Annotated, Any
 
 import typer
@@ -94,7 +94,9 @@ def customers_command(
         filters.limit = TABLE_LIMIT
     with database(ctx) as conn:
         filters.contacts = compile_words(conn, query)
-        found = customers.find_customers(conn, filters, today=now().date())
+        found = customers.find_customers(
+            conn, filters, today=now().date(), totals=totals_form(resolved)
+        )
         emit_customers(
             found.rows,
             resolved,
@@ -111,24 +113,24 @@ def customers_command(
 
 #: customers shown in a table when no --limit is given
 TABLE_LIMIT = 50
-_TOTALS = COLUMNS.index(next(c for c in COLUMNS if c.key == "totals"))
+
+
+def totals_form(fmt: OutputFormat) -> Callable[[tuple[Any, ...]], Any]:
+    """What the ``totals`` column holds in ``fmt`` (for :func:`crmcli.customers.find_customers`):
+    the JSON list, or for TSV and CSV its text, made here directly: the same text the sink makes
+    of the JSON list (a test compares them), without a ``json.dumps`` per currency and row."""
+    from crmcli.customers import totals_json
+
+    return _totals_text if fmt in (OutputFormat.tsv, OutputFormat.csv) else totals_json
 
 
 def emit_customers(
     rows: Iterable[Any], fmt: OutputFormat, *, at_risk: bool = False, **options: Any
 ) -> None:
-    """Write customer rows (:class:`crmcli.customers.Customer`) in ``fmt``.
-
-    Each row goes to the sink as a tuple. TSV and CSV write ``totals`` as text: made here
-    directly, the same text the sink makes of the JSON list (a test compares them), at a
-    fraction of the cost of a ``json.dumps`` per currency and row.
-    """
-    from crmcli.customers import totals_json
-
+    """Write customer rows (:class:`crmcli.customers.Customer`, made with the
+    :func:`totals_form` of ``fmt``) in ``fmt``, each to the sink as the tuple it is."""
     columns = [*COLUMNS[:-1], Column("at_risk", "Why")] if at_risk else COLUMNS
-    totals = _totals_text if fmt in (OutputFormat.tsv, OutputFormat.csv) else totals_json
-    cells = ((*row[:_TOTALS], totals(row.totals), *row[_TOTALS + 1 :]) for row in rows)
-    emit(cells, columns, fmt, tuples=True, **options)
+    emit(rows, columns, fmt, tuples=True, **options)
 
 
 def _totals_text(totals: tuple[Any, ...]) -> str:
@@ -276,11 +278,14 @@ def demo_view(conn: Any) -> None:
 
     today = now().date()
     message("")
-    best = customers.find_customers(conn, customers.CustomerFilters(limit=8), today=today)
+    table = totals_form(OutputFormat.table)
+    best = customers.find_customers(
+        conn, customers.CustomerFilters(limit=8), today=today, totals=table
+    )
     emit_customers(best.rows, OutputFormat.table, title="Customers (best first: crm customers)")
     message("")
     risky = customers.find_customers(
-        conn, customers.CustomerFilters(at_risk=True, limit=5), today=today
+        conn, customers.CustomerFilters(at_risk=True, limit=5), today=today, totals=table
     )
     emit_customers(
         risky.rows,
