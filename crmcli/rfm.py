@@ -179,8 +179,12 @@ def score_customers(
         if len(totals) == 1:
             only = totals[0]
             m = m_of[only[0]][only[1]]
-        else:
-            totals.sort(key=_by_purchases)  # stable: equal counts stay in currency order
+        else:  # most purchases first; equal counts stay in currency order (a stable sort)
+            if len(totals) == 2:
+                if totals[1][2] > totals[0][2]:
+                    totals.reverse()
+            else:
+                totals.sort(key=_by_purchases)
             m = max([m_of[t[0]][t[1]] for t in totals])
         r = r_of[last_on]
         f = f_of[frequency]

@@ -64,7 +64,12 @@ def customers_command(
         ),
     ] = False,
     sort: Annotated[str, typer.Option(help="score, recency, frequency or name.")] = "score",
-    limit: Annotated[int | None, typer.Option(help="At most this many.", min=1)] = None,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            help="At most this many. [default: a table shows 50, other formats all]", min=1
+        ),
+    ] = None,
     fmt: FormatOpt = None,
 ) -> None:
     """Who matters most: every customer with recency, frequency, value, RFM score and segment.
