@@ -22,17 +22,7 @@ from crmcli.cli._common import (
     now,
     read_stdin_text,
 )
-from crmcli.cli._output import (
-    Column,
-    Kind,
-    OutputFormat,
-    console,
-    emit,
-    emit_record,
-    line,
-    message,
-    text,
-)
+from crmcli.cli._output import Column, OutputFormat, console, emit, emit_record, line, message, text
 from crmcli.errors import UsageError
 
 # --- templates --------------------------------------------------------------------------------
@@ -354,7 +344,7 @@ LOG_COLUMNS = [
     Column("contact_id", in_table=False),
     Column("name", priority=1),
     Column("occasion"),
-    Column("year", kind=Kind.number, priority=3),
+    Column("year", justify="right", priority=3),
     Column("occurs_on", in_table=False),
     Column("to_email", in_table=False),
     Column("subject", in_table=False),
