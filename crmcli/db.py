@@ -18,10 +18,15 @@ SCHEMA_VERSION = 5
 
 
 class DbLocation(NamedTuple):
-    """The database file in use, and why that one (for ``crm db path``)."""
+    """The database file in use, and why that one (for ``crm db path``).
+
+    Only the default location may have its folder created: a folder that does not exist in
+    --db or $CRM_DB is a typo far more often than a wish for a new, empty database.
+    """
 
     path: Path
     reason: str
+    make_folder: bool = False
 
 
 def data_dir(env: Mapping[str, str] | None = None) -> Path:
@@ -42,8 +47,10 @@ def resolve_path(option: str | None, env: Mapping[str, str] | None = None) -> Db
     if env.get("CRM_DB"):
         return DbLocation(Path(env["CRM_DB"]).expanduser(), "from $CRM_DB")
     if env.get("XDG_DATA_HOME"):
-        return DbLocation(data_dir(env) / "crm.db", "default under $XDG_DATA_HOME")
-    return DbLocation(data_dir(env) / "crm.db", "default (~/.local/share, $XDG_DATA_HOME unset)")
+        return DbLocation(data_dir(env) / "crm.db", "default under $XDG_DATA_HOME", True)
+    return DbLocation(
+        data_dir(env) / "crm.db", "default (~/.local/share, $XDG_DATA_HOME unset)", True
+    )
 
 
 def _create_private_file(path: Path) -> None:
@@ -74,6 +81,12 @@ def connect(location: DbLocation | Path, *, write: bool = True) -> sqlite3.Conne
     if path.is_dir():
         raise DatabaseError(f"database path {path} is a folder; give a file name (--db FILE)")
     fresh = not path.exists()
+    missing_folder = fresh and not path.parent.is_dir()
+    if missing_folder and isinstance(location, DbLocation) and not location.make_folder:
+        raise DatabaseError(
+            f"folder {path.parent} does not exist, so there is no database {path.name} in "
+            f"it ({location.reason}); check the path, or create the folder first"
+        )
     if fresh and not write:
         conn = sqlite3.connect(":memory:", isolation_level=None)
         _configure(conn)

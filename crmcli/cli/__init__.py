@@ -174,6 +174,17 @@ class LazyRootGroup(CrmGroup):
             self.commands[cmd_name] = load_command(cmd_name)
         return self.commands[cmd_name]
 
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        # typer suggests from the commands built so far, and here none is built yet.
+        name = args[0] if args else ""
+        if name and name not in COMMANDS and not name.startswith("-"):
+            from difflib import get_close_matches
+
+            matches = get_close_matches(name, list(COMMANDS))
+            hint = f" Did you mean {', '.join(map(repr, matches))}?" if matches else ""
+            ctx.fail(f"No such command {name!r}.{hint}")
+        return super().resolve_command(ctx, args)
+
     def format_commands(self, ctx: Any, formatter: Any) -> None:
         # From the table, so `crm --help` imports no command module at all.
         with formatter.section("Commands"):

@@ -12,14 +12,24 @@ from crmcli.cli._common import (
     CrmTyper,
     FormatOpt,
     YesOpt,
+    ask,
     confirm,
     database,
     edit_text,
     interactive,
+    kept_on_failure,
     now,
     parse_when_option,
 )
-from crmcli.cli._output import Column, OutputFormat, console, emit, emit_record, message
+from crmcli.cli._output import (
+    Column,
+    OutputFormat,
+    console,
+    emit,
+    emit_record,
+    message,
+    print_created,
+)
 from crmcli.contacts import ListFilters, parse_labeled
 from crmcli.errors import CrmError, UsageError
 
@@ -196,6 +206,7 @@ def add(
         contact_id = contacts.create(conn, changes, now=now())
         contact = contacts.get(conn, contact_id)
         message(f"Added contact {contact_id}: {contact.name}")
+        print_created(contact_id, fmt)
         # Added all the same (namesakes exist), but an accidental second copy is worth a word.
         twin = contacts.look_alike(conn, contact_id)
         if twin:
@@ -433,15 +444,16 @@ def _edit_in_editor(conn: Any, contact_id: int) -> ContactChanges:
 
     contact = contacts.get(conn, contact_id)
     text = contact_form.render(contact)
-    while True:
-        text = edit_text(text, what="contact")
-        try:
-            return contact_form.parse(conn, text, contact, today=now().date())
-        except CrmError as error:
-            message(f"Error: {error.message}")
-            if not interactive() or not typer.confirm("Edit again?", default=True, err=True):
-                error.message = f"{error.message}; nothing was saved"
-                raise
+    with kept_on_failure("contact") as draft:
+        while True:
+            text = draft.text = edit_text(text, what="contact")
+            try:
+                return contact_form.parse(conn, text, contact, today=now().date())
+            except CrmError as error:
+                message(f"Error: {error.message}")
+                if not interactive() or not ask("Edit again?", default=True):
+                    error.message = f"{error.message}; nothing was saved"
+                    raise
 
 
 @app.command("rm")

@@ -18,8 +18,17 @@ from crmcli.cli._common import (
     interactive,
     now,
     parse_date_option,
+    prompt,
 )
-from crmcli.cli._output import Column, OutputFormat, console, emit, emit_record, message
+from crmcli.cli._output import (
+    Column,
+    OutputFormat,
+    console,
+    emit,
+    emit_record,
+    message,
+    print_created,
+)
 from crmcli.errors import UsageError, ValidationError
 
 app = CrmTyper(help="Add deals and move them through the pipeline: won, lost, reopened.")
@@ -176,6 +185,7 @@ def add(
             f"{money.format_money(value_minor, code)}, {row['stage']} {row['probability']}%"
             f"{_echo_close(close_day)}"
         )
+        print_created(deal_id, fmt)
         if fmt is not None:
             _show(conn, deal_id, fmt)
 
@@ -234,7 +244,7 @@ def lost(
     with database(ctx, write=True) as conn:
         row = pipeline.deal_row_by_id(conn, number, now=now())
         if reason is None:
-            reason = typer.prompt(f"Why was {row['title']!r} lost?", err=True)
+            reason = prompt(f"Why was {row['title']!r} lost?")
         deals.lose(conn, number, reason or "", now=now())
         message(f"Lost deal {number}: {row['title']} ({' '.join((reason or '').split())})")
         if fmt is not None:

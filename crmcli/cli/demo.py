@@ -62,7 +62,7 @@ def demo_command(
         raise CrmError(f"{target} exists and is not a crmcli demo database; choose another --path")
     for suffix in ("", "-wal", "-shm"):
         Path(f"{target}{suffix}").unlink(missing_ok=True)
-    conn = connect(DbLocation(target, "demo"), write=True)
+    conn = connect(DbLocation(target, "demo", make_folder=path is None), write=True)
     try:
         with transaction(conn):
             ids = demo.build(conn, now())

@@ -12,16 +12,26 @@ import typer
 from crmcli import contacts
 from crmcli.cli._common import (
     CrmTyper,
+    Draft,
     FormatOpt,
     YesOpt,
     confirm,
     database,
     edit_text,
     interactive,
+    kept_on_failure,
     now,
     read_stdin_text,
 )
-from crmcli.cli._output import Column, OutputFormat, console, emit, emit_record, message
+from crmcli.cli._output import (
+    Column,
+    OutputFormat,
+    console,
+    emit,
+    emit_record,
+    message,
+    print_created,
+)
 from crmcli.errors import UsageError
 
 # --- templates --------------------------------------------------------------------------------
@@ -70,14 +80,13 @@ def _body_from(body: str | None, body_file: Path | None) -> str | None:
         raise UsageError(f"cannot read --body-file {body_file}: {exc}") from None
 
 
-def _edit_form(subject: str, body: str) -> tuple[str, str]:
+def _edit_form(subject: str, body: str, draft: Draft) -> tuple[str, str]:
     """Open $VISUAL/$EDITOR on a ``Subject:`` + body form in a private temporary file."""
 
     from crmcli import templates
 
-    return templates.parse_form(
-        edit_text(_FORM_HELP.format(subject=subject, body=body), what="template")
-    )
+    draft.text = edit_text(_FORM_HELP.format(subject=subject, body=body), what="template")
+    return templates.parse_form(draft.text)
 
 
 @template_app.command("add")
@@ -96,14 +105,16 @@ def template_add(
     from crmcli import templates
 
     text = _body_from(body, body_file)
-    if (subject is None or text is None) and interactive():
-        subject, text = _edit_form(subject or "", text or "")
-    if subject is None or text is None:
-        raise UsageError("give --subject and --body (or --body-file)")
-    with database(ctx, write=True) as conn:
-        templates.add(conn, name, subject, text, now=now())
-        tpl = templates.get(conn, name)
+    with kept_on_failure("template") as draft:
+        if (subject is None or text is None) and interactive():
+            subject, text = _edit_form(subject or "", text or "", draft)
+        if subject is None or text is None:
+            raise UsageError("give --subject and --body (or --body-file)")
+        with database(ctx, write=True) as conn:
+            templates.add(conn, name, subject, text, now=now())
+            tpl = templates.get(conn, name)
     message(f"Added template {tpl.name}")
+    print_created(tpl.name, fmt)
     if fmt is not None:
         emit_record(tpl.to_dict(), fmt)
 
@@ -121,12 +132,12 @@ def template_edit(
     from crmcli import templates
 
     text = _body_from(body, body_file)
-    with database(ctx, write=True) as conn:
+    with database(ctx, write=True) as conn, kept_on_failure("template") as draft:
         if subject is None and text is None:
             if not interactive():
                 raise UsageError("give --subject or --body (or run on a terminal for $EDITOR)")
             current = templates.get(conn, name)
-            subject, text = _edit_form(current.subject, current.body)
+            subject, text = _edit_form(current.subject, current.body, draft)
         tpl = templates.edit(conn, name, subject=subject, body=text, now=now())
     message(f"Changed template {tpl.name}")
     if fmt is not None:
@@ -408,6 +419,7 @@ def rule_add(
     ahead = f"{rule.days_before} days ahead" if rule.days_before else "on the day"
     who = f"contacts tagged {rule.tag}" if rule.tag else "every contact"
     message(f"Added rule {rule.id}: {rule.occasion} -> {rule.template}, {ahead}, to {who}")
+    print_created(rule.id, fmt)
     if fmt is not None:
         emit_record(rule.to_dict(), fmt)
 

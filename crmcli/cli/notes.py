@@ -10,16 +10,18 @@ import typer
 from crmcli import contacts, notes
 from crmcli.cli._common import (
     CrmTyper,
+    Draft,
     FormatOpt,
     YesOpt,
     confirm,
     database,
     edit_text,
     interactive,
+    kept_on_failure,
     now,
     read_stdin_text,
 )
-from crmcli.cli._output import Column, OutputFormat, emit, emit_record, message
+from crmcli.cli._output import Column, OutputFormat, emit, emit_record, message, print_created
 from crmcli.errors import UsageError
 
 app = CrmTyper(
@@ -72,14 +74,20 @@ def parse_when_text(text: str) -> Any:
     return parse_when(text, clock.local_naive(clock.now()), day_first=config.load().day_first)
 
 
-def note_text(text: str | None, *, editor: bool, initial: str = "") -> str | None:
-    """TEXT as given, stdin for ``-``, $EDITOR when asked or on a terminal; None: none given."""
+def note_text(
+    text: str | None, *, editor: bool, initial: str = "", draft: Draft | None = None
+) -> str | None:
+    """TEXT as given, stdin for ``-``, $EDITOR when asked or on a terminal; None: none given.
+    What was typed in the editor is also kept in ``draft``, in case saving it fails."""
     if text == "-":
         return read_stdin_text("note")
     if text is not None:
         return text
     if editor or interactive():
-        return edit_text(initial, what="note")
+        typed = edit_text(initial, what="note")
+        if draft is not None:
+            draft.text = typed
+        return typed
     return None
 
 
@@ -109,9 +117,9 @@ def note_command(
     crm note ann --at "yesterday 16:00" -k meeting "Demo went well";  mail.txt | crm note ann -
     """
     moment = parse_when_text(at).at if at else None
-    with database(ctx, write=True) as conn:
+    with database(ctx, write=True) as conn, kept_on_failure("note") as draft:
         contact_id = contacts.resolve(conn, ref)
-        body = note_text(text, editor=editor)
+        body = note_text(text, editor=editor, draft=draft)
         if body is None:
             raise UsageError(
                 "no note text: give it as an argument, '-' to read it from stdin, "
@@ -123,6 +131,7 @@ def note_command(
         note_id = notes.add(conn, contact_id, body, now=current, kind=kind or "note", at=moment)
         note = notes.get(conn, note_id)
         message(f"Added note {note_id} to {note.contact} ({note.kind}, {local_time(note.at)})")
+        print_created(note_id, fmt)
         _print_note(note, fmt)
 
 
@@ -201,11 +210,11 @@ def edit(
     Without new text or options, on a terminal (or with --editor), opens the note in $EDITOR.
     """
     moment = parse_when_text(at).at if at else None
-    with database(ctx, write=True) as conn:
+    with database(ctx, write=True) as conn, kept_on_failure("note") as draft:
         note = notes.get(conn, note_id)
         body: str | None = None
         if text is not None or editor or (kind is None and at is None):
-            body = note_text(text, editor=editor, initial=note.body + "\n")
+            body = note_text(text, editor=editor, initial=note.body + "\n", draft=draft)
             if body is None:
                 raise UsageError(
                     "nothing to change: give new text, '-' for stdin, --kind, --at or --editor"

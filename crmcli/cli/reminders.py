@@ -11,7 +11,15 @@ import typer
 
 from crmcli import contacts, reminders
 from crmcli.cli._common import CrmTyper, FormatOpt, YesOpt, confirm, database, now
-from crmcli.cli._output import Column, OutputFormat, emit, emit_record, message, resolve_format
+from crmcli.cli._output import (
+    Column,
+    OutputFormat,
+    emit,
+    emit_record,
+    message,
+    print_created,
+    resolve_format,
+)
 from crmcli.cli.notes import parse_when_text
 from crmcli.clock import to_utc_text
 from crmcli.errors import UsageError
@@ -138,6 +146,7 @@ def remind_command(
         contact_id = contacts.resolve(conn, ref) if ref is not None else None
         reminder = reminders.add(conn, text, when, now=now(), contact_id=contact_id, rule=rule)
         message(_say_due(reminder))
+        print_created(reminder.id, fmt)
         if fmt is not None:
             emit_record(reminder.to_dict(), fmt)
 

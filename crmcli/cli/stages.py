@@ -8,7 +8,7 @@ import typer
 
 from crmcli import stages
 from crmcli.cli._common import CrmTyper, FormatOpt, YesOpt, confirm, database, now
-from crmcli.cli._output import Column, emit, message
+from crmcli.cli._output import Column, emit, message, print_created
 from crmcli.errors import ValidationError
 
 app = CrmTyper(help="List and adapt the pipeline's stages (won and lost are fixed end states).")
@@ -75,6 +75,7 @@ def add(
             conn, name, probability=probability, stale_days=days, before=before, after=after
         )
     message(f"Added stage {_describe(stage)} at position {stage.position}")
+    print_created(stage.name, None)
 
 
 @app.command("rename")
