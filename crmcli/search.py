@@ -140,6 +140,31 @@ def search_contacts(
         yield _search_row(row, "text")
 
 
+def count_matches(conn: sqlite3.Connection, text: str, *, include_deleted: bool = False) -> int:
+    """How many contacts :func:`search_contacts` would find without a limit."""
+    live = "" if include_deleted else "AND c.deleted_at IS NULL"
+    found: set[int] = set()
+    digits = phone_digits(text)
+    if digits:
+        found.update(_phone_matches(conn, digits))
+    if re.findall(r"\w+", text):
+        found.update(
+            row[0]
+            for row in conn.execute(
+                "SELECT rowid FROM contact_search WHERE contact_search MATCH ?", (fts_query(text),)
+            )
+        )
+    if not found:
+        return 0
+    import json
+
+    row = conn.execute(
+        f"SELECT count(*) FROM contacts c WHERE c.id IN (SELECT value FROM json_each(?)) {live}",
+        (json.dumps(sorted(found)),),
+    ).fetchone()
+    return int(row[0])
+
+
 def _search_row(row: sqlite3.Row, matched: str) -> dict[str, Any]:
     from crmcli.contacts import list_row
 

@@ -562,13 +562,21 @@ def search_command(
     Every word must match (as a word prefix); best matches first. A phone number matches
     however it is formatted: "+1 (555) 010-2000" finds 5550102000.
     """
-    from crmcli.search import search_contacts
+    from crmcli.search import count_matches, search_contacts
 
     with database(ctx) as conn:
-        emit(
+        shown = emit(
             search_contacts(conn, text, limit=limit),
             [*LIST_COLUMNS[:7], Column("matched", in_table=False)],
             fmt,
             empty=f"Nothing matches {text!r}.",
         )
+        if shown == limit:
+            total = count_matches(conn, text)
+            if total > shown:
+                sys.stdout.flush()
+                message(
+                    f"{total - shown:,} more of {total:,} matches not shown; "
+                    f"see them with --limit {total}, or narrow the search"
+                )
     sys.stdout.flush()

@@ -250,6 +250,25 @@ def _say(outcome: Any) -> None:
         message(f"Skipped {what}: another crm run is sending it right now")
 
 
+def _nothing_due(ctx: typer.Context) -> str:
+    """Why nothing is due: often simply that no rule says what to send."""
+    from crmcli import greetings, templates
+
+    with database(ctx) as conn:
+        if greetings.list_rules(conn):
+            return "No greetings due today."
+        names = [t.name for t in templates.list_templates(conn)]
+    if not names:
+        return (
+            "No greetings due today: there is no template and no rule yet. Add a template "
+            "(crm template add birthday), then a rule (crm greet rule add birthday birthday)"
+        )
+    return (
+        "No greetings due today: no rule says when to send a template. Add one: "
+        f"crm greet rule add birthday {names[0]}"
+    )
+
+
 @greet_app.callback()
 def greet(
     ctx: typer.Context,
@@ -293,7 +312,7 @@ def greet(
                 greetings.prepare(conn, i, sender=sender, sender_domain=domain) for i in items
             ]
         if not outcomes:
-            message("No greetings due today.")
+            message(_nothing_due(ctx))
         elif (fmt is None and sys.stdout.isatty()) or fmt is OutputFormat.table:
             _print_messages(outcomes)
         else:
@@ -311,10 +330,15 @@ def greet(
     with database(ctx, write=True) as conn:
         items = greetings.due(conn, today, feb29=cfg.feb29)
         if not items:
-            message("No greetings due today.")
+            message(_nothing_due(ctx))
             if fmt is not None:
                 emit([], RESULT_COLUMNS, fmt)
             return
+        if sender == "crm@localhost":
+            message(
+                "Warning: no From address is set, so the messages say From: crm@localhost; "
+                "set smtp.from in the config file or CRM_SMTP_FROM (crm config show smtp)"
+            )
         if transport is None:
             transport = greetings.SmtpTransport(
                 mailer.SmtpMailer(settings, mailer.password(settings))
@@ -413,8 +437,14 @@ def rule_add(
     from crmcli import greetings
 
     with database(ctx, write=True) as conn:
+        known = greetings.known_occasions(conn)
         rule = greetings.add_rule(
             conn, occasion, template, days_before=days_before, tag=tag, now=now()
+        )
+    if rule.occasion.lower() not in {k.lower() for k in known}:
+        message(
+            f"Note: no contact has a date labelled {rule.occasion!r} yet; the rule greets "
+            f"those that get one (crm dates add REF {rule.occasion!r} DATE)"
         )
     ahead = f"{rule.days_before} days ahead" if rule.days_before else "on the day"
     who = f"contacts tagged {rule.tag}" if rule.tag else "every contact"
