@@ -304,7 +304,7 @@ def test_version_and_help(cli: Cli) -> None:
 
 def test_demo_uses_its_own_database(cli: Cli, db_path: Path, tmp_path: Path) -> None:
     result = cli("demo")
-    assert "Demo database with" in result.stderr
+    assert "Demo database with" in result.stdout
     assert "Ana García" in result.stdout
     assert not db_path.exists()  # the real database is untouched
     demo_db = tmp_path / "data" / "crmcli" / "demo.db"

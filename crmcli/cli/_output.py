@@ -75,6 +75,13 @@ def message(text: str) -> None:
     print(text, file=sys.stderr)
 
 
+def heading(text: str) -> None:
+    """A section heading in a document-like view (``crm demo``): a blank line, then the title,
+    bold on a terminal."""
+    bold = styled()
+    sys.stdout.write(f"\n\x1b[1m{text}\x1b[0m\n" if bold else f"\n{text}\n")
+
+
 def print_created(ref: int | str, fmt: OutputFormat | str | None) -> None:
     """What a create command prints on stdout when piped: the new record's id (or name), so
     ``id=$(crm contact add "Ann Lee")`` works. Not with --format: that prints the record."""

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from crmcli.cli._common import FormatOpt, database, now
-from crmcli.cli._output import OutputFormat, console, emit, message, resolve_format
+from crmcli.cli._output import OutputFormat, console, emit, heading, message, resolve_format
 
 #: exit status of `crm agenda --exit-code` when something is due
 EXIT_DUE = 3
@@ -108,5 +108,5 @@ def demo_view(conn: Any) -> None:
     from crmcli import agenda
     from crmcli.clock import local_naive
 
-    message("\nAgenda (crm agenda):")
+    heading("Agenda (crm agenda)")
     render(agenda.build(conn, local_naive(now()), 7, limit=SECTION_LIMIT), 7)

@@ -75,6 +75,21 @@ def _guess_format(name: str, sample: str) -> str:
     return "csv"
 
 
+#: how a spreadsheet workbook begins: a zip archive (xlsx, ods) or an OLE file (old xls)
+_WORKBOOK_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
+
+
+def _refuse_workbook(binary: IO[bytes], name: str) -> None:
+    """A workbook is not a CSV file: say so, instead of "the file has no header row"."""
+    peek = getattr(binary, "peek", None)
+    start = bytes(peek(8)[:8]) if peek is not None else b""
+    if start.startswith(_WORKBOOK_MAGIC):
+        raise UsageError(
+            f"{name} is a spreadsheet workbook (xlsx, ods or xls), not a CSV file: save it as "
+            "CSV UTF-8 in the spreadsheet program (File > Save as) and import that file"
+        )
+
+
 class _Rejects:
     """The rejects file of --skip-invalid, created at the first rejected row."""
 
@@ -215,6 +230,7 @@ def import_command(
         binary = open(path, "rb")  # noqa: SIM115
         name = path.name
     try:
+        _refuse_workbook(binary, name)
         text = csv_in.open_text(binary, encoding)
         kind = fmt.value if fmt is not ImportFormat.auto else _guess_format(name, text.sample)
         if kind != "csv" and (overrides or use_map or save_map or delimiter):
