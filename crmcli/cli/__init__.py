@@ -32,6 +32,11 @@ COMMANDS: dict[str, Entry] = {
         "demo_command",
         "Build a demo database with sample customers and show what a salesperson sees first.",
     ),
+    "config": Entry(
+        "crmcli.cli.config",
+        "app",
+        "Show, check and edit the settings (config.toml and CRM_* variables).",
+    ),
     "agenda": Entry(
         "crmcli.cli.agenda",
         "agenda_command",
