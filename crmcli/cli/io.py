@@ -49,6 +49,7 @@ class ExportFormat(str, Enum):
     json = "json"
     jsonl = "jsonl"
     vcf = "vcf"
+    xlsx = "xlsx"
 
 
 _EXTENSIONS = {
@@ -335,7 +336,8 @@ export_app = CrmTyper(
 def export_contacts_command(
     ctx: typer.Context,
     fmt: Annotated[
-        ExportFormat, typer.Option("--format", "-f", help="csv (spreadsheets), json, jsonl, vcf.")
+        ExportFormat,
+        typer.Option("--format", "-f", help="csv (spreadsheets), json, jsonl, vcf, xlsx."),
     ] = ExportFormat.csv,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write to this file (default: stdout).")
@@ -384,6 +386,15 @@ def export_contacts_command(
     filters = list_filters(
         tag, company, text, created_since, updated_since, sort, desc, limit, trash=trash
     )
+    if fmt is ExportFormat.xlsx:
+        with database(ctx) as conn:
+            columns = csv_out.csv_columns(csv_out.csv_shape(conn, filters), chosen)
+            rows_ = csv_out.csv_rows(conn, filters, columns)
+            count = _write_workbook(rows_, columns, output, "contacts")
+        message(
+            f"Exported {count} contact{'s' if count != 1 else ''}{f' to {output}' if output else ''}"
+        )
+        return
     with database(ctx) as conn, output_file(output) as out:
         rows = csv_out.export_contacts(conn, filters)
         if fmt is ExportFormat.csv:
@@ -417,10 +428,12 @@ class TableFormat(str, Enum):
     csv = "csv"
     json = "json"
     jsonl = "jsonl"
+    xlsx = "xlsx"
 
 
 TableFormatOpt = Annotated[
-    TableFormat, typer.Option("--format", "-f", help="csv (spreadsheets), json, jsonl.")
+    TableFormat,
+    typer.Option("--format", "-f", help="csv (spreadsheets), json, jsonl, xlsx (a workbook)."),
 ]
 OutputOpt = Annotated[
     Path | None, typer.Option("--output", "-o", help="Write to this file (default: stdout).")
@@ -432,6 +445,23 @@ RawOpt = Annotated[
     bool, typer.Option("--raw", help="Do not neutralise cells a spreadsheet would run as formulas.")
 ]
 ContactOpt = Annotated[str | None, typer.Option("--contact", "-c", help="Only this contact (REF).")]
+
+
+def _write_workbook(
+    rows: Iterable[Sequence[Any]], keys: Sequence[str], output: Path | None, sheet: str
+) -> int:
+    """An xlsx workbook to ``output`` (written whole or not at all), or to stdout in a pipe."""
+    from crmcli.io.xlsx import describe_cuts, write_xlsx
+
+    if (output is None or str(output) == "-") and sys.stdout.isatty():
+        raise UsageError(f"a workbook is a binary file: write it with -o {sheet}.xlsx")
+    with output_file(output) as out:
+        out.flush()
+        count, cuts = write_xlsx(rows, keys, out.buffer, sheet=sheet)  # type: ignore[attr-defined]
+        out.buffer.flush()  # type: ignore[attr-defined]
+    if cuts:
+        message(f"Warning: {describe_cuts(cuts)}")
+    return count
 
 
 def _export_table(
@@ -447,6 +477,12 @@ def _export_table(
     """Stream ``rows`` to stdout or a file (written whole or not at all)."""
     from crmcli.io import csv_out
 
+    if fmt is TableFormat.xlsx:
+        count = _write_workbook(
+            ([row.get(key) for key in keys] for row in rows), keys, output, what
+        )
+        message(f"Exported {count} {what}{f' to {output}' if output else ''}")
+        return
     with output_file(output) as out:
         if fmt is TableFormat.csv:
             count = csv_out.write_csv(
