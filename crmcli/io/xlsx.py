@@ -71,6 +71,14 @@ class _Writer:
         self.widths = [len(key) + 3 for key in self.keys]  # room for the autofilter's button
         self.cuts: list[Cut] = []
 
+    def which(self, values: Sequence[Any]) -> str | None:
+        """How a warning names a row: its id, else its name."""
+        if "id" in self.keys:
+            return f"id {values[self.keys.index('id')]}"
+        if "name" in self.keys:
+            return str(values[self.keys.index("name")])
+        return None
+
     def row(self, index: int, values: Sequence[Any]) -> None:
         for column, (key, value) in enumerate(zip(self.keys, values, strict=True)):
             if value is None or value == "":
@@ -103,9 +111,7 @@ class _Writer:
             sheet.write_number(row, column, float(text), self.money[min(places, 3)])
             return len(text) + len(text) // 3
         if len(text) > CELL_LIMIT:
-            self.cuts.append(
-                Cut(row, key, values[self.keys.index("id")] if "id" in self.keys else None)
-            )
+            self.cuts.append(Cut(row, key, self.which(values)))
             text = text[:CELL_LIMIT]
         # write_string: never a formula, a number or a link, whatever the text looks like
         sheet.write_string(row, column, text)
@@ -157,8 +163,7 @@ def write_xlsx(
 def describe_cuts(cuts: Sequence[Cut], *, shown: int = 5) -> str:
     """One warning sentence naming the cells that were cut."""
     places = [
-        f"row {cut.row + 1} {cut.column}"
-        + (f" (id {cut.record})" if cut.record is not None else "")
+        f"row {cut.row + 1} {cut.column}" + (f" ({cut.record})" if cut.record is not None else "")
         for cut in cuts[:shown]
     ]
     more = f" and {len(cuts) - shown} more" if len(cuts) > shown else ""
