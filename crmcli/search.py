@@ -171,3 +171,23 @@ def _search_row(row: sqlite3.Row, matched: str) -> dict[str, Any]:
     out = list_row(row)
     out["matched"] = matched
     return out
+
+
+def mail_addresses(
+    conn: sqlite3.Connection, found: Iterable[dict[str, Any]]
+) -> Iterator[tuple[str, str, str]]:
+    """``(email, name, company)`` for every address of the contacts ``found`` (search rows),
+    in their order: what a mail client's address query (mutt's query_command) wants."""
+    import json
+
+    rows = list(found)
+    emails: dict[int, list[str]] = {}
+    for contact_id, email in conn.execute(
+        "SELECT contact_id, email FROM contact_emails "
+        "WHERE contact_id IN (SELECT value FROM json_each(?)) ORDER BY contact_id, position, id",
+        (json.dumps([row["id"] for row in rows]),),
+    ):
+        emails.setdefault(contact_id, []).append(email)
+    for row in rows:
+        for email in emails.get(row["id"], []):
+            yield email, row["name"], row.get("company") or ""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -551,24 +552,60 @@ def list_(
         )
 
 
+class SearchFormat(str, Enum):
+    table = "table"
+    json = "json"
+    jsonl = "jsonl"
+    csv = "csv"
+    tsv = "tsv"
+    mutt = "mutt"
+
+
+def _mutt(conn: Any, found: Any, text: str) -> None:
+    """mutt's query_command format (also neomutt's and aerc's address-book-cmd): a line for
+    the person, then ``email<TAB>name<TAB>company``, one line per address."""
+    from crmcli.search import mail_addresses
+
+    lines = [
+        "\t".join(" ".join(part.split()) for part in entry) for entry in mail_addresses(conn, found)
+    ]
+    print(f"crm: {len(lines)} address{'es' if len(lines) != 1 else ''} for {text!r}")
+    for line in lines:
+        print(line)
+
+
 def search_command(
     ctx: typer.Context,
     text: Annotated[str, typer.Argument(help="Words (prefixes match) or a phone number.")],
     limit: Annotated[int, typer.Option(help="At most this many.", min=1)] = 50,
-    fmt: FormatOpt = None,
+    fmt: Annotated[
+        SearchFormat | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="Output format (mutt: for a mail client's address query). "
+            "Default: table on a terminal, tsv when piped.",
+            case_sensitive=False,
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Find contacts by name, email, phone, company, title, tags, custom fields and notes.
 
     Every word must match (as a word prefix); best matches first. A phone number matches
-    however it is formatted: "+1 (555) 010-2000" finds 5550102000.
+    however it is formatted: "+1 (555) 010-2000" finds 5550102000. --format mutt answers a
+    mail client's address query (mutt, neomutt, aerc: see docs/mail.md).
     """
     from crmcli.search import count_matches, search_contacts
 
     with database(ctx) as conn:
+        if fmt is SearchFormat.mutt:
+            _mutt(conn, search_contacts(conn, text, limit=limit), text)
+            return
         shown = emit(
             search_contacts(conn, text, limit=limit),
             [*LIST_COLUMNS[:7], Column("matched", in_table=False)],
-            fmt,
+            fmt.value if fmt else None,
             empty=f"Nothing matches {text!r}.",
         )
         if shown == limit:

@@ -98,7 +98,10 @@ def _print_note(note: notes.Note, fmt: OutputFormat | None) -> None:
 
 def note_command(
     ctx: typer.Context,
-    ref: Annotated[str, typer.Argument(help="Contact id, or a unique fragment of name or email.")],
+    ref: Annotated[
+        str | None,
+        typer.Argument(help="Contact id, or a unique fragment of name or email."),
+    ] = None,
     text: Annotated[
         str | None,
         typer.Argument(help="The note; '-' reads it from stdin; omitted: opens $EDITOR."),
@@ -106,16 +109,38 @@ def note_command(
     kind: KindOpt = None,
     at: AtOpt = None,
     editor: EditorOpt = False,
+    from_mail: Annotated[
+        bool,
+        typer.Option(
+            "--from-mail",
+            help="Read an e-mail on stdin and note it for the contacts in its From/To/Cc.",
+        ),
+    ] = False,
+    add_sender: Annotated[
+        bool,
+        typer.Option("--add-sender", help="With --from-mail: add an unknown sender as a contact."),
+    ] = False,
     fmt: FormatOpt = None,
 ) -> None:
     """Write down what happened with a contact: a call, an email, a meeting.
 
     The text comes from the argument, from stdin with '-', or from $EDITOR when omitted on a
-    terminal. --at records something that happened earlier.
+    terminal. --at records something that happened earlier. --from-mail records a piped e-mail
+    (subject, date, first lines) as an 'email' note dated when it was sent, once per message.
 
     Examples: crm note ann "Called, wants a quote by Friday" --kind call;
-    crm note ann --at "yesterday 16:00" -k meeting "Demo went well";  mail.txt | crm note ann -
+    crm note ann --at "yesterday 16:00" -k meeting "Demo went well";
+    crm note ann - < call-notes.txt;  crm note --from-mail < message.eml
     """
+    if from_mail:
+        if text is not None or kind or at or editor:
+            raise UsageError("--from-mail takes the text, kind and date from the message")
+        from crmcli.cli.mail import note_from_mail
+
+        note_from_mail(ctx, ref, add_sender=add_sender, fmt=fmt)
+        return
+    if ref is None:
+        raise UsageError("give the contact: crm note REF TEXT (or crm note --from-mail)")
     moment = parse_when_text(at).at if at else None
     with database(ctx, write=True) as conn, kept_on_failure("note") as draft:
         contact_id = contacts.resolve(conn, ref)
