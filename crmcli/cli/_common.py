@@ -222,6 +222,32 @@ def database(ctx: typer.Context, *, write: bool = False) -> Iterator[sqlite3.Con
         conn.close()
 
 
+# --- shell completion of values (crm completion): the database is read only on a TAB -----------
+
+
+def _completer(kind: str) -> Callable[[Any, Any, str], list[Any]]:
+    def complete(ctx: Any, param: Any, incomplete: str) -> list[Any]:
+        from crmcli.cli.completion import candidates
+
+        return candidates(kind, ctx, incomplete)
+
+    return complete
+
+
+complete_contact = _completer("contacts")
+complete_tag = _completer("tags")
+complete_stage = _completer("stages")
+complete_template = _completer("templates")
+complete_segment = _completer("segments")
+
+
+def complete_file(ctx: Any, param: Any, incomplete: str) -> list[Any]:
+    """A file name: the shell completes it (crm says so with a "file" item)."""
+    from typer._click.shell_completion import CompletionItem
+
+    return [CompletionItem(incomplete, type="file")]
+
+
 # --- shared options ---------------------------------------------------------------------------
 
 FormatOpt = Annotated[
@@ -232,6 +258,12 @@ FormatOpt = Annotated[
         help="Output format. Default: table on a terminal, tsv when piped.",
         case_sensitive=False,
         show_default=False,
+    ),
+]
+ContactRef = Annotated[
+    str,
+    typer.Argument(
+        help="Contact id, or a unique fragment of name or email.", shell_complete=complete_contact
     ),
 ]
 YesOpt = Annotated[

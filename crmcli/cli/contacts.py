@@ -14,6 +14,8 @@ from crmcli.cli._common import (
     FormatOpt,
     YesOpt,
     ask,
+    complete_contact,
+    complete_tag,
     confirm,
     database,
     edit_text,
@@ -51,7 +53,12 @@ LIST_COLUMNS = [
     Column("updated_at", in_table=False),
 ]
 
-Ref = Annotated[str, typer.Argument(help="Contact id, or a unique fragment of a name or email.")]
+Ref = Annotated[
+    str,
+    typer.Argument(
+        help="Contact id, or a unique fragment of a name or email.", shell_complete=complete_contact
+    ),
+]
 Emails = Annotated[
     list[str] | None,
     typer.Option(
@@ -64,7 +71,10 @@ Phones = Annotated[
         "--phone", "-p", help="Phone, optionally labelled: 'mobile:+1 555 0100'. Repeatable."
     ),
 ]
-Tags = Annotated[list[str] | None, typer.Option("--tag", "-t", help="Tag. Repeatable.")]
+Tags = Annotated[
+    list[str] | None,
+    typer.Option("--tag", "-t", help="Tag. Repeatable.", shell_complete=complete_tag),
+]
 Fields = Annotated[
     list[str] | None, typer.Option("--field", help="Custom field key=value. Repeatable.")
 ]
@@ -149,7 +159,10 @@ def add(
     tag: Tags = None,
     source: Annotated[str | None, typer.Option(help="Where the contact came from.")] = None,
     referred_by: Annotated[
-        str | None, typer.Option(help="The contact who referred this one (REF).")
+        str | None,
+        typer.Option(
+            help="The contact who referred this one (REF).", shell_complete=complete_contact
+        ),
     ] = None,
     birthday: Annotated[
         str | None, typer.Option(help="1980-04-15, or --04-15 without a year.")
@@ -342,8 +355,13 @@ def edit(
     website: Text = None,
     source: Text = None,
     tag: Tags = None,
-    untag: Annotated[list[str] | None, typer.Option(help="Remove this tag.")] = None,
-    referred_by: Annotated[str | None, typer.Option(help="REF of the referrer; '' clears.")] = None,
+    untag: Annotated[
+        list[str] | None, typer.Option(help="Remove this tag.", shell_complete=complete_tag)
+    ] = None,
+    referred_by: Annotated[
+        str | None,
+        typer.Option(help="REF of the referrer; '' clears.", shell_complete=complete_contact),
+    ] = None,
     birthday: Annotated[str | None, typer.Option(help="1980-04-15 or --04-15; '' clears.")] = None,
     anniversary: Annotated[str | None, typer.Option(help="Like --birthday.")] = None,
     field: Fields = None,
@@ -484,7 +502,10 @@ def restore(
 
 # The filters of `crm contact list`, shared with `crm export contacts`.
 TagFilter = Annotated[
-    list[str] | None, typer.Option("--tag", "-t", help="Has this tag (repeat: all of them).")
+    list[str] | None,
+    typer.Option(
+        "--tag", "-t", help="Has this tag (repeat: all of them).", shell_complete=complete_tag
+    ),
 ]
 CompanyFilter = Annotated[str | None, typer.Option(help="Company contains this text.")]
 TextFilter = Annotated[

@@ -7,7 +7,16 @@ from typing import Annotated, Any
 import typer
 
 from crmcli import contacts
-from crmcli.cli._common import CrmTyper, FormatOpt, YesOpt, confirm, database, now
+from crmcli.cli._common import (
+    ContactRef,
+    CrmTyper,
+    FormatOpt,
+    YesOpt,
+    complete_tag,
+    confirm,
+    database,
+    now,
+)
 from crmcli.cli._output import Column, emit, message, styled
 
 app = CrmTyper(
@@ -60,7 +69,10 @@ def dates(
         ),
     ] = None,
     tag: Annotated[
-        list[str] | None, typer.Option("--tag", "-t", help="Only contacts with this tag.")
+        list[str] | None,
+        typer.Option(
+            "--tag", "-t", help="Only contacts with this tag.", shell_complete=complete_tag
+        ),
     ] = None,
     fmt: FormatOpt = None,
 ) -> None:
@@ -91,7 +103,7 @@ def dates(
 @app.command("add")
 def add(
     ctx: typer.Context,
-    ref: Annotated[str, typer.Argument(help="Contact id, or a unique fragment of name or email.")],
+    ref: ContactRef,
     label: Annotated[
         str, typer.Argument(help="birthday, anniversary, or any label ('customer since').")
     ],
@@ -134,7 +146,7 @@ def add(
 @app.command("rm")
 def remove(
     ctx: typer.Context,
-    ref: Annotated[str, typer.Argument(help="Contact id, or a unique fragment of name or email.")],
+    ref: ContactRef,
     label: Annotated[str, typer.Argument(help="The date's label (any case).")],
     yes: YesOpt = False,
 ) -> None:

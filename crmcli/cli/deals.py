@@ -13,6 +13,9 @@ from crmcli.cli._common import (
     CrmTyper,
     FormatOpt,
     YesOpt,
+    complete_contact,
+    complete_stage,
+    complete_tag,
     confirm,
     database,
     interactive,
@@ -136,7 +139,10 @@ def add(
         ),
     ] = None,
     stage: Annotated[
-        str | None, typer.Option("--stage", "-s", help="Open stage. [default: the first]")
+        str | None,
+        typer.Option(
+            "--stage", "-s", help="Open stage. [default: the first]", shell_complete=complete_stage
+        ),
     ] = None,
     close: Annotated[
         str | None, typer.Option(help="Expected close date: 2026-12-15, 'end of month', +3w.")
@@ -257,7 +263,12 @@ def reopen(
     deal_id: DealId,
     stage: Annotated[
         str | None,
-        typer.Option("--stage", "-s", help="Open stage. [default: the one it was closed from]"),
+        typer.Option(
+            "--stage",
+            "-s",
+            help="Open stage. [default: the one it was closed from]",
+            shell_complete=complete_stage,
+        ),
     ] = None,
     fmt: FormatOpt = None,
 ) -> None:
@@ -366,12 +377,21 @@ def _amount(text: str | None, what: str) -> Decimal | None:
 def list_(
     ctx: typer.Context,
     stage: Annotated[
-        list[str] | None, typer.Option("--stage", "-s", help="In this stage. Repeatable.")
+        list[str] | None,
+        typer.Option(
+            "--stage", "-s", help="In this stage. Repeatable.", shell_complete=complete_stage
+        ),
     ] = None,
     status: Annotated[str, typer.Option(help="open, won, lost or all.")] = "all",
-    contact: Annotated[str | None, typer.Option(help="Deals of this contact (REF).")] = None,
+    contact: Annotated[
+        str | None,
+        typer.Option(help="Deals of this contact (REF).", shell_complete=complete_contact),
+    ] = None,
     tag: Annotated[
-        list[str] | None, typer.Option("--tag", "-t", help="Contact has this tag. Repeatable.")
+        list[str] | None,
+        typer.Option(
+            "--tag", "-t", help="Contact has this tag. Repeatable.", shell_complete=complete_tag
+        ),
     ] = None,
     closing_after: Annotated[
         str | None, typer.Option(help="Expected close on or after this date.")

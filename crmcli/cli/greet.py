@@ -15,6 +15,9 @@ from crmcli.cli._common import (
     Draft,
     FormatOpt,
     YesOpt,
+    complete_contact,
+    complete_tag,
+    complete_template,
     confirm,
     database,
     edit_text,
@@ -44,7 +47,12 @@ template_app = CrmTyper(
     ),
 )
 
-TemplateName = Annotated[str, typer.Argument(help="Template name (letters, digits, _ . -).")]
+TemplateName = Annotated[
+    str,
+    typer.Argument(
+        help="Template name (letters, digits, _ . -).", shell_complete=complete_template
+    ),
+]
 Subject = Annotated[str | None, typer.Option("--subject", "-s", help="Subject line.")]
 Body = Annotated[str | None, typer.Option("--body", "-b", help="Body text.")]
 BodyFile = Annotated[
@@ -386,7 +394,14 @@ def greet_log(
         str | None, typer.Option("--status", help="Only sent, failed or claimed.")
     ] = None,
     contact: Annotated[
-        str | None, typer.Option("--contact", "-c", metavar="REF", help="Only this contact.")
+        str | None,
+        typer.Option(
+            "--contact",
+            "-c",
+            metavar="REF",
+            help="Only this contact.",
+            shell_complete=complete_contact,
+        ),
     ] = None,
     limit: Annotated[int | None, typer.Option("--limit", "-n", help="At most N entries.")] = None,
     fmt: FormatOpt = None,
@@ -420,12 +435,17 @@ def rule_add(
     occasion: Annotated[
         str, typer.Argument(help="birthday, anniversary, or a date label ('customer since').")
     ],
-    template: Annotated[str, typer.Argument(help="Template name.")],
+    template: Annotated[
+        str, typer.Argument(help="Template name.", shell_complete=complete_template)
+    ],
     days_before: Annotated[
         int, typer.Option("--days-before", help="Send this many days ahead (0 = on the day).")
     ] = 0,
     tag: Annotated[
-        str | None, typer.Option("--tag", "-t", help="Only contacts with this tag.")
+        str | None,
+        typer.Option(
+            "--tag", "-t", help="Only contacts with this tag.", shell_complete=complete_tag
+        ),
     ] = None,
     fmt: FormatOpt = None,
 ) -> None:

@@ -14,7 +14,15 @@ from typing import IO, Annotated, Any
 import typer
 
 from crmcli.cli import export_ics
-from crmcli.cli._common import CrmTyper, database, now, parse_when_option
+from crmcli.cli._common import (
+    CrmTyper,
+    complete_contact,
+    complete_file,
+    complete_tag,
+    database,
+    now,
+    parse_when_option,
+)
 from crmcli.cli._output import message, open_private, output_file
 from crmcli.cli.contacts import (
     CompanyFilter,
@@ -156,7 +164,12 @@ def _progress(enabled: bool) -> Iterator[Callable[[int], None] | None]:
 
 def import_command(
     ctx: typer.Context,
-    file: Annotated[str, typer.Argument(help="CSV, vCard (.vcf) or JSON file; - for stdin.")],
+    file: Annotated[
+        str,
+        typer.Argument(
+            help="CSV, vCard (.vcf) or JSON file; - for stdin.", shell_complete=complete_file
+        ),
+    ],
     fmt: Annotated[
         ImportFormat,
         typer.Option("--format", "-f", help="File format (auto: by extension and content)."),
@@ -183,7 +196,12 @@ def import_command(
     ] = None,
     tag: Annotated[
         list[str] | None,
-        typer.Option("--tag", "-t", help="Add this tag to every imported contact. Repeatable."),
+        typer.Option(
+            "--tag",
+            "-t",
+            help="Add this tag to every imported contact. Repeatable.",
+            shell_complete=complete_tag,
+        ),
     ] = None,
     on_duplicate: Annotated[
         Duplicate,
@@ -444,7 +462,12 @@ ExcelOpt = Annotated[
 RawOpt = Annotated[
     bool, typer.Option("--raw", help="Do not neutralise cells a spreadsheet would run as formulas.")
 ]
-ContactOpt = Annotated[str | None, typer.Option("--contact", "-c", help="Only this contact (REF).")]
+ContactOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--contact", "-c", help="Only this contact (REF).", shell_complete=complete_contact
+    ),
+]
 
 
 def _write_workbook(

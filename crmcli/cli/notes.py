@@ -9,10 +9,13 @@ import typer
 
 from crmcli import contacts, notes
 from crmcli.cli._common import (
+    ContactRef,
     CrmTyper,
     Draft,
     FormatOpt,
     YesOpt,
+    complete_contact,
+    complete_tag,
     confirm,
     database,
     edit_text,
@@ -100,7 +103,10 @@ def note_command(
     ctx: typer.Context,
     ref: Annotated[
         str | None,
-        typer.Argument(help="Contact id, or a unique fragment of name or email."),
+        typer.Argument(
+            help="Contact id, or a unique fragment of name or email.",
+            shell_complete=complete_contact,
+        ),
     ] = None,
     text: Annotated[
         str | None,
@@ -164,14 +170,22 @@ def note_command(
 def list_notes(
     ctx: typer.Context,
     contact: Annotated[
-        str | None, typer.Option("--contact", "-c", help="Only this contact (REF).")
+        str | None,
+        typer.Option(
+            "--contact", "-c", help="Only this contact (REF).", shell_complete=complete_contact
+        ),
     ] = None,
     kind: Annotated[
         list[str] | None, typer.Option("--kind", "-k", help="Only this kind. Repeatable.")
     ] = None,
     tag: Annotated[
         list[str] | None,
-        typer.Option("--tag", "-t", help="Only contacts with this tag (repeat: all of them)."),
+        typer.Option(
+            "--tag",
+            "-t",
+            help="Only contacts with this tag (repeat: all of them).",
+            shell_complete=complete_tag,
+        ),
     ] = None,
     since: Annotated[
         str | None, typer.Option(help="Happened on or after: 2026-11-01, -2w, 'last mon'.")
@@ -284,7 +298,7 @@ HISTORY_COLUMNS = [
 
 def history_command(
     ctx: typer.Context,
-    ref: Annotated[str, typer.Argument(help="Contact id, or a unique fragment of name or email.")],
+    ref: ContactRef,
     limit: Annotated[int | None, typer.Option(help="Only the latest N events.", min=1)] = None,
     fmt: FormatOpt = None,
 ) -> None:

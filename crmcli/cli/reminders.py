@@ -15,6 +15,7 @@ from crmcli.cli._common import (
     FormatOpt,
     YesOpt,
     ask,
+    complete_contact,
     confirm,
     database,
     interactive,
@@ -134,6 +135,7 @@ def remind_command(
         typer.Argument(
             metavar="[REF] TEXT",
             help="Contact (id, name or email fragment) and what to do; TEXT alone: no contact.",
+            shell_complete=complete_contact,
             show_default=False,
         ),
     ],
@@ -182,7 +184,10 @@ def remind_command(
 def list_command(
     ctx: typer.Context,
     contact: Annotated[
-        str | None, typer.Option("--contact", "-c", help="Only this contact (REF).")
+        str | None,
+        typer.Option(
+            "--contact", "-c", help="Only this contact (REF).", shell_complete=complete_contact
+        ),
     ] = None,
     overdue: Annotated[bool, typer.Option("--overdue", help="Only past-due reminders.")] = False,
     today: Annotated[
@@ -228,7 +233,13 @@ def edit(
         typer.Option("--every", "-e", help="New recurrence (from the due date); '' stops it."),
     ] = None,
     contact: Annotated[
-        str | None, typer.Option("--contact", "-c", help="Attach to this contact (REF).")
+        str | None,
+        typer.Option(
+            "--contact",
+            "-c",
+            help="Attach to this contact (REF).",
+            shell_complete=complete_contact,
+        ),
     ] = None,
     no_contact: Annotated[
         bool, typer.Option("--no-contact", help="Detach from its contact.")

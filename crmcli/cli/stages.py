@@ -7,15 +7,23 @@ from typing import Annotated
 import typer
 
 from crmcli import stages
-from crmcli.cli._common import CrmTyper, FormatOpt, YesOpt, confirm, database, now
+from crmcli.cli._common import CrmTyper, FormatOpt, YesOpt, complete_stage, confirm, database, now
 from crmcli.cli._output import Column, emit, message, print_created
 from crmcli.errors import ValidationError
 
 app = CrmTyper(help="List and adapt the pipeline's stages (won and lost are fixed end states).")
 
-StageName = Annotated[str, typer.Argument(help="Stage name (or a unique prefix).")]
-Before = Annotated[str | None, typer.Option(help="Place it before this open stage.")]
-After = Annotated[str | None, typer.Option(help="Place it after this open stage.")]
+StageName = Annotated[
+    str, typer.Argument(help="Stage name (or a unique prefix).", shell_complete=complete_stage)
+]
+Before = Annotated[
+    str | None,
+    typer.Option(help="Place it before this open stage.", shell_complete=complete_stage),
+]
+After = Annotated[
+    str | None,
+    typer.Option(help="Place it after this open stage.", shell_complete=complete_stage),
+]
 
 COLUMNS = [
     Column("position", "#", justify="right"),
