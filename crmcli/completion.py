@@ -1,14 +1,13 @@
 """Names for shell completion: contacts, tags, stages, templates and segments matching a prefix.
 
 Each lookup is one or two index range scans with a small LIMIT, so a TAB stays instant on a
-book of 100,000 contacts (benchmarks/completion.py measures it). A contact is offered as the
-value a REF accepts that is also typed most easily: its first email (an exact email is the
-closest match a REF has), else its id; the name and company go in the description.
+book of 100,000 contacts (benchmarks/completion.py measures it).
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from typing import NamedTuple
 
 #: at most this many contacts are offered: a shell shows no more usefully
@@ -26,58 +25,66 @@ def _prefix(text: str) -> str:
 
 
 def contacts(conn: sqlite3.Connection, typed: str, limit: int = CONTACT_LIMIT) -> list[Candidate]:
-    """Live contacts whose email, name or a word of the name starts with ``typed``."""
+    """Live contacts whose email, name or a word of the name starts with ``typed``.
+
+    Each value is a REF that starts with what was typed (shells keep only such values): the
+    email, else the whole name (an exact name is the closest match a REF has), else the word of
+    the name; an id for digits. The description says who it is.
+    """
     typed = typed.strip()
     if not typed:
         return []
     live = "c.deleted_at IS NULL"
-    first_email = (
+    email = (
         "(SELECT email FROM contact_emails WHERE contact_id = c.id ORDER BY position, id LIMIT 1)"
     )
-    found: dict[int, tuple[str, str, str | None]] = {}
+    found: dict[int, Candidate] = {}
 
-    def take(rows: sqlite3.Cursor) -> None:
-        for contact_id, value, name, company in rows:
-            if len(found) < limit:
-                found.setdefault(contact_id, (value, name, company))
+    def take(sql: str, params: tuple[object, ...], value: Callable[[str, str], str]) -> None:
+        for contact_id, shown, name, company, address in conn.execute(sql, params):
+            if len(found) < limit and contact_id not in found:
+                who = f"{name} ({company})" if company else str(name)
+                extra = f" <{address}>" if address and address != shown else ""
+                found[contact_id] = Candidate(value(str(shown), str(name)), who + extra)
+
+    def keep(shown: str, _name: str) -> str:
+        return typed + shown[len(typed) :]  # in the case the person typed it
 
     if typed.isdigit():
         take(
-            conn.execute(
-                f"SELECT c.id, c.id, c.name, c.company FROM contacts c WHERE c.id = ? AND {live}",
-                (int(typed),),
-            )
+            f"SELECT c.id, c.id, c.name, c.company, {email} FROM contacts c "
+            f"WHERE c.id = ? AND {live}",
+            (int(typed),),
+            keep,
         )
     take(
-        conn.execute(
-            f"SELECT c.id, e.email, c.name, c.company FROM contact_emails e "
-            f"JOIN contacts c ON c.id = e.contact_id WHERE e.email LIKE ? AND {live} LIMIT ?",
-            (_prefix(typed), limit),
-        )
+        f"SELECT c.id, e.email, c.name, c.company, e.email FROM contact_emails e "
+        f"JOIN contacts c ON c.id = e.contact_id WHERE e.email LIKE ? AND {live} LIMIT ?",
+        (_prefix(typed), limit),
+        keep,
     )
-    if len(found) < limit:
-        take(
-            conn.execute(
-                f"SELECT c.id, coalesce({first_email}, c.id), c.name, c.company FROM contacts c "
-                f"WHERE c.name LIKE ? AND {live} LIMIT ?",
-                (_prefix(typed), limit),
-            )
-        )
+    take(
+        f"SELECT c.id, c.name, c.name, c.company, {email} FROM contacts c "
+        f"WHERE c.name LIKE ? AND {live} LIMIT ?",
+        (_prefix(typed), limit),
+        keep,
+    )
     words = "".join(c for c in typed if c.isalnum())
-    if len(found) < limit and words:
+    if len(found) < limit and words == typed:
+
+        def word(_shown: str, name: str) -> str:
+            starts = [w for w in name.split() if w.lower().startswith(typed.lower())]
+            return keep(starts[0], name) if starts else typed
+
         # a later word of the name ("lee" for Ann Lee), through the full-text index
         take(
-            conn.execute(
-                f"SELECT c.id, coalesce({first_email}, c.id), c.name, c.company FROM "
-                f"(SELECT rowid FROM contact_search WHERE contact_search MATCH ? LIMIT ?) s "
-                f"JOIN contacts c ON c.id = s.rowid WHERE {live}",
-                (f'name:"{words}"*', limit),
-            )
+            f"SELECT c.id, c.name, c.name, c.company, {email} FROM "
+            f"(SELECT rowid FROM contact_search WHERE contact_search MATCH ? LIMIT ?) s "
+            f"JOIN contacts c ON c.id = s.rowid WHERE {live}",
+            (f'name:"{words}"*', limit),
+            word,
         )
-    return [
-        Candidate(str(value), f"{name} ({company})" if company else name)
-        for value, name, company in found.values()
-    ]
+    return list(found.values())
 
 
 def _names(conn: sqlite3.Connection, sql: str, typed: str) -> list[Candidate]:

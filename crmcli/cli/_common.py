@@ -225,8 +225,8 @@ def database(ctx: typer.Context, *, write: bool = False) -> Iterator[sqlite3.Con
 # --- shell completion of values (crm completion): the database is read only on a TAB -----------
 
 
-def _completer(kind: str) -> Callable[[Any, Any, str], list[Any]]:
-    def complete(ctx: Any, param: Any, incomplete: str) -> list[Any]:
+def _completer(kind: str) -> Callable[[Any, list[str], str], list[tuple[str, str]]]:
+    def complete(ctx: Any, args: list[str], incomplete: str) -> list[tuple[str, str]]:
         from crmcli.cli.completion import candidates
 
         return candidates(kind, ctx, incomplete)
@@ -241,11 +241,13 @@ complete_template = _completer("templates")
 complete_segment = _completer("segments")
 
 
-def complete_file(ctx: Any, param: Any, incomplete: str) -> list[Any]:
-    """A file name: the shell completes it (crm says so with a "file" item)."""
-    from typer._click.shell_completion import CompletionItem
+#: ends the one value of a file-name completion: crm completion hands it to the shell
+FILE_NAME_MARK = "\0:files"
 
-    return [CompletionItem(incomplete, type="file")]
+
+def complete_file(incomplete: str) -> list[str]:
+    """A file name: the shell's own completion does it (crm only says so)."""
+    return [incomplete + FILE_NAME_MARK]
 
 
 # --- shared options ---------------------------------------------------------------------------
@@ -263,7 +265,7 @@ FormatOpt = Annotated[
 ContactRef = Annotated[
     str,
     typer.Argument(
-        help="Contact id, or a unique fragment of name or email.", shell_complete=complete_contact
+        help="Contact id, or a unique fragment of name or email.", autocompletion=complete_contact
     ),
 ]
 YesOpt = Annotated[

@@ -10,6 +10,7 @@ imported, and no rich: a TAB costs about what ``crm --help`` costs.
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Annotated, Any, ClassVar
@@ -22,7 +23,7 @@ from typer._click.shell_completion import (
     split_arg_string,
 )
 
-from crmcli.cli._common import CrmTyper
+from crmcli.cli._common import FILE_NAME_MARK, CrmTyper
 from crmcli.cli._output import message
 from crmcli.errors import UsageError
 
@@ -110,8 +111,8 @@ class _Complete(ShellComplete):
         if not items and hasattr(kind, "file_okay"):
             # a path: the shell's own file-name completion does it best
             return _FILES if getattr(kind, "file_okay", True) else _DIRS
-        if items and items[0].type in ("file", "dir"):
-            return _FILES if items[0].type == "file" else _DIRS
+        if items and str(items[0].value).endswith(FILE_NAME_MARK):
+            return _FILES
         return "\n".join(self.format_completion(item) for item in items)
 
 
@@ -120,7 +121,8 @@ class BashComplete(_Complete):
     source_template: ClassVar[str] = BASH
 
     def format_completion(self, item: CompletionItem) -> str:
-        return str(item.value)
+        # bash inserts a value as it is: a name with spaces must come escaped
+        return re.sub(r"([^\w@.,:+%/=-])", r"\\\1", str(item.value))
 
 
 class ZshComplete(_Complete):
@@ -157,7 +159,7 @@ def register() -> None:
         add_completion_class(shell, name)
 
 
-def candidates(kind: str, ctx: Any, incomplete: str) -> list[CompletionItem]:
+def candidates(kind: str, ctx: Any, incomplete: str) -> list[tuple[str, str]]:
     """Names of ``kind`` (contacts, tags, stages...) from the database --db or $CRM_DB points
     to. Nothing, never an error, when there is no database: a TAB must not print a traceback."""
     import sqlite3
@@ -177,7 +179,7 @@ def candidates(kind: str, ctx: Any, incomplete: str) -> list[CompletionItem]:
             conn.close()
     except (CrmError, sqlite3.Error, OSError):
         return []
-    return [CompletionItem(c.value, help=c.help) for c in found]
+    return [(c.value, c.help) for c in found]
 
 
 def script(shell: str) -> str:

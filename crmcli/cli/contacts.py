@@ -56,7 +56,7 @@ LIST_COLUMNS = [
 Ref = Annotated[
     str,
     typer.Argument(
-        help="Contact id, or a unique fragment of a name or email.", shell_complete=complete_contact
+        help="Contact id, or a unique fragment of a name or email.", autocompletion=complete_contact
     ),
 ]
 Emails = Annotated[
@@ -73,7 +73,7 @@ Phones = Annotated[
 ]
 Tags = Annotated[
     list[str] | None,
-    typer.Option("--tag", "-t", help="Tag. Repeatable.", shell_complete=complete_tag),
+    typer.Option("--tag", "-t", help="Tag. Repeatable.", autocompletion=complete_tag),
 ]
 Fields = Annotated[
     list[str] | None, typer.Option("--field", help="Custom field key=value. Repeatable.")
@@ -161,7 +161,7 @@ def add(
     referred_by: Annotated[
         str | None,
         typer.Option(
-            help="The contact who referred this one (REF).", shell_complete=complete_contact
+            help="The contact who referred this one (REF).", autocompletion=complete_contact
         ),
     ] = None,
     birthday: Annotated[
@@ -356,11 +356,11 @@ def edit(
     source: Text = None,
     tag: Tags = None,
     untag: Annotated[
-        list[str] | None, typer.Option(help="Remove this tag.", shell_complete=complete_tag)
+        list[str] | None, typer.Option(help="Remove this tag.", autocompletion=complete_tag)
     ] = None,
     referred_by: Annotated[
         str | None,
-        typer.Option(help="REF of the referrer; '' clears.", shell_complete=complete_contact),
+        typer.Option(help="REF of the referrer; '' clears.", autocompletion=complete_contact),
     ] = None,
     birthday: Annotated[str | None, typer.Option(help="1980-04-15 or --04-15; '' clears.")] = None,
     anniversary: Annotated[str | None, typer.Option(help="Like --birthday.")] = None,
@@ -504,7 +504,7 @@ def restore(
 TagFilter = Annotated[
     list[str] | None,
     typer.Option(
-        "--tag", "-t", help="Has this tag (repeat: all of them).", shell_complete=complete_tag
+        "--tag", "-t", help="Has this tag (repeat: all of them).", autocompletion=complete_tag
     ),
 ]
 CompanyFilter = Annotated[str | None, typer.Option(help="Company contains this text.")]

@@ -71,7 +71,7 @@ def dates(
     tag: Annotated[
         list[str] | None,
         typer.Option(
-            "--tag", "-t", help="Only contacts with this tag.", shell_complete=complete_tag
+            "--tag", "-t", help="Only contacts with this tag.", autocompletion=complete_tag
         ),
     ] = None,
     fmt: FormatOpt = None,

@@ -141,7 +141,7 @@ def add(
     stage: Annotated[
         str | None,
         typer.Option(
-            "--stage", "-s", help="Open stage. [default: the first]", shell_complete=complete_stage
+            "--stage", "-s", help="Open stage. [default: the first]", autocompletion=complete_stage
         ),
     ] = None,
     close: Annotated[
@@ -267,7 +267,7 @@ def reopen(
             "--stage",
             "-s",
             help="Open stage. [default: the one it was closed from]",
-            shell_complete=complete_stage,
+            autocompletion=complete_stage,
         ),
     ] = None,
     fmt: FormatOpt = None,
@@ -379,18 +379,18 @@ def list_(
     stage: Annotated[
         list[str] | None,
         typer.Option(
-            "--stage", "-s", help="In this stage. Repeatable.", shell_complete=complete_stage
+            "--stage", "-s", help="In this stage. Repeatable.", autocompletion=complete_stage
         ),
     ] = None,
     status: Annotated[str, typer.Option(help="open, won, lost or all.")] = "all",
     contact: Annotated[
         str | None,
-        typer.Option(help="Deals of this contact (REF).", shell_complete=complete_contact),
+        typer.Option(help="Deals of this contact (REF).", autocompletion=complete_contact),
     ] = None,
     tag: Annotated[
         list[str] | None,
         typer.Option(
-            "--tag", "-t", help="Contact has this tag. Repeatable.", shell_complete=complete_tag
+            "--tag", "-t", help="Contact has this tag. Repeatable.", autocompletion=complete_tag
         ),
     ] = None,
     closing_after: Annotated[

@@ -50,7 +50,7 @@ template_app = CrmTyper(
 TemplateName = Annotated[
     str,
     typer.Argument(
-        help="Template name (letters, digits, _ . -).", shell_complete=complete_template
+        help="Template name (letters, digits, _ . -).", autocompletion=complete_template
     ),
 ]
 Subject = Annotated[str | None, typer.Option("--subject", "-s", help="Subject line.")]
@@ -400,7 +400,7 @@ def greet_log(
             "-c",
             metavar="REF",
             help="Only this contact.",
-            shell_complete=complete_contact,
+            autocompletion=complete_contact,
         ),
     ] = None,
     limit: Annotated[int | None, typer.Option("--limit", "-n", help="At most N entries.")] = None,
@@ -436,7 +436,7 @@ def rule_add(
         str, typer.Argument(help="birthday, anniversary, or a date label ('customer since').")
     ],
     template: Annotated[
-        str, typer.Argument(help="Template name.", shell_complete=complete_template)
+        str, typer.Argument(help="Template name.", autocompletion=complete_template)
     ],
     days_before: Annotated[
         int, typer.Option("--days-before", help="Send this many days ahead (0 = on the day).")
@@ -444,7 +444,7 @@ def rule_add(
     tag: Annotated[
         str | None,
         typer.Option(
-            "--tag", "-t", help="Only contacts with this tag.", shell_complete=complete_tag
+            "--tag", "-t", help="Only contacts with this tag.", autocompletion=complete_tag
         ),
     ] = None,
     fmt: FormatOpt = None,

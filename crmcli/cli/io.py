@@ -167,7 +167,7 @@ def import_command(
     file: Annotated[
         str,
         typer.Argument(
-            help="CSV, vCard (.vcf) or JSON file; - for stdin.", shell_complete=complete_file
+            help="CSV, vCard (.vcf) or JSON file; - for stdin.", autocompletion=complete_file
         ),
     ],
     fmt: Annotated[
@@ -200,7 +200,7 @@ def import_command(
             "--tag",
             "-t",
             help="Add this tag to every imported contact. Repeatable.",
-            shell_complete=complete_tag,
+            autocompletion=complete_tag,
         ),
     ] = None,
     on_duplicate: Annotated[
@@ -465,7 +465,7 @@ RawOpt = Annotated[
 ContactOpt = Annotated[
     str | None,
     typer.Option(
-        "--contact", "-c", help="Only this contact (REF).", shell_complete=complete_contact
+        "--contact", "-c", help="Only this contact (REF).", autocompletion=complete_contact
     ),
 ]
 

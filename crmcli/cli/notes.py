@@ -105,7 +105,7 @@ def note_command(
         str | None,
         typer.Argument(
             help="Contact id, or a unique fragment of name or email.",
-            shell_complete=complete_contact,
+            autocompletion=complete_contact,
         ),
     ] = None,
     text: Annotated[
@@ -172,7 +172,7 @@ def list_notes(
     contact: Annotated[
         str | None,
         typer.Option(
-            "--contact", "-c", help="Only this contact (REF).", shell_complete=complete_contact
+            "--contact", "-c", help="Only this contact (REF).", autocompletion=complete_contact
         ),
     ] = None,
     kind: Annotated[
@@ -184,7 +184,7 @@ def list_notes(
             "--tag",
             "-t",
             help="Only contacts with this tag (repeat: all of them).",
-            shell_complete=complete_tag,
+            autocompletion=complete_tag,
         ),
     ] = None,
     since: Annotated[

@@ -135,7 +135,7 @@ def remind_command(
         typer.Argument(
             metavar="[REF] TEXT",
             help="Contact (id, name or email fragment) and what to do; TEXT alone: no contact.",
-            shell_complete=complete_contact,
+            autocompletion=complete_contact,
             show_default=False,
         ),
     ],
@@ -186,7 +186,7 @@ def list_command(
     contact: Annotated[
         str | None,
         typer.Option(
-            "--contact", "-c", help="Only this contact (REF).", shell_complete=complete_contact
+            "--contact", "-c", help="Only this contact (REF).", autocompletion=complete_contact
         ),
     ] = None,
     overdue: Annotated[bool, typer.Option("--overdue", help="Only past-due reminders.")] = False,
@@ -238,7 +238,7 @@ def edit(
             "--contact",
             "-c",
             help="Attach to this contact (REF).",
-            shell_complete=complete_contact,
+            autocompletion=complete_contact,
         ),
     ] = None,
     no_contact: Annotated[

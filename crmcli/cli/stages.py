@@ -14,15 +14,15 @@ from crmcli.errors import ValidationError
 app = CrmTyper(help="List and adapt the pipeline's stages (won and lost are fixed end states).")
 
 StageName = Annotated[
-    str, typer.Argument(help="Stage name (or a unique prefix).", shell_complete=complete_stage)
+    str, typer.Argument(help="Stage name (or a unique prefix).", autocompletion=complete_stage)
 ]
 Before = Annotated[
     str | None,
-    typer.Option(help="Place it before this open stage.", shell_complete=complete_stage),
+    typer.Option(help="Place it before this open stage.", autocompletion=complete_stage),
 ]
 After = Annotated[
     str | None,
-    typer.Option(help="Place it after this open stage.", shell_complete=complete_stage),
+    typer.Option(help="Place it after this open stage.", autocompletion=complete_stage),
 ]
 
 COLUMNS = [

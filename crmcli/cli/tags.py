@@ -42,7 +42,7 @@ def merge(
     ctx: typer.Context,
     sources: Annotated[
         list[str],
-        typer.Argument(help="Tags to fold in (they disappear).", shell_complete=complete_tag),
+        typer.Argument(help="Tags to fold in (they disappear).", autocompletion=complete_tag),
     ],
     into: Annotated[str, typer.Option("--into", help="The tag that remains.")],
 ) -> None:
