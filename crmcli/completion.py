@@ -32,8 +32,8 @@ def contacts(conn: sqlite3.Connection, typed: str, limit: int = CONTACT_LIMIT) -
     the name; an id for digits. The description says who it is.
     """
     typed = typed.strip()
-    if not typed:
-        return []
+    if _prefix(typed) == "%":
+        return []  # nothing typed (or only LIKE wildcards): never the whole book
     live = "c.deleted_at IS NULL"
     email = (
         "(SELECT email FROM contact_emails WHERE contact_id = c.id ORDER BY position, id LIMIT 1)"
