@@ -590,6 +590,9 @@ def _mutt(conn: Any, found: Any, text: str) -> None:
     lines = [
         "\t".join(" ".join(part.split()) for part in entry) for entry in mail_addresses(conn, found)
     ]
+    if not lines:
+        print(f"crm: no address matches {text!r}")
+        raise typer.Exit(1)  # what mutt's query_command convention asks for
     print(f"crm: {len(lines)} address{'es' if len(lines) != 1 else ''} for {text!r}")
     for line in lines:
         print(line)
