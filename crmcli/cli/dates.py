@@ -121,8 +121,7 @@ def add(
 ) -> None:
     """Add a yearly date to a contact, or change the one with that label.
 
-    A date without a year stays without one (no age is shown). Put '--' before a year-less
-    date written --MM-DD: crm dates add ann birthday -- --04-15
+    A date without a year stays without one (no age is shown): crm dates add ann birthday --04-15
     """
     from crmcli import anniversaries, config
     from crmcli.dates import format_date, next_occurrence, parse_yearly
