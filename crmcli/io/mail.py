@@ -24,6 +24,7 @@ SUMMARY_LINES = 12
 SUMMARY_CHARS = 1_500
 _SUBJECT_CHARS = 300
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_HEADER_CONTROL = re.compile(rb"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _WROTE = re.compile(r"^(on .+ wrote|am .+ schrieb|le .+ a écrit)\s*:\s*$", re.IGNORECASE)
 
 
@@ -121,7 +122,7 @@ def _body_text(message: EmailMessage) -> str:
 def _addresses(message: EmailMessage, *names: str) -> list[tuple[str, str]]:
     from email.utils import getaddresses
 
-    values = [str(v) for name in names for v in message.get_all(name, [])]
+    values = [_CONTROL.sub(" ", str(v)) for name in names for v in message.get_all(name, [])]
     found = []
     for display, address in getaddresses(values):
         address = address.strip().lower()
@@ -138,6 +139,11 @@ def parse(data: bytes) -> Mail:
 
     if not data.strip():
         raise UsageError("no message on stdin: pipe an e-mail to crm note --from-mail")
+    # Control characters have no place in headers, and they derail the header parser: blanked
+    # before parsing (the body keeps its bytes; it is cleaned as text later).
+    end = re.search(rb"\r?\n\r?\n", data)
+    split = end.start() if end else len(data)
+    data = _HEADER_CONTROL.sub(b" ", data[:split]) + data[split:]
     message = BytesParser(policy=policy.default).parsebytes(data)
     assert isinstance(message, EmailMessage)
     senders = _addresses(message, "from")
