@@ -119,15 +119,27 @@ def _body_text(message: EmailMessage) -> str:
     return html_to_text(content) if part.get_content_subtype() == "html" else content
 
 
+def _decoded(text: str) -> str:
+    """An RFC 2047 encoded display name (=?utf-8?q?Garc=C3=ADa?=) as text."""
+    from email.header import decode_header, make_header
+
+    try:
+        return str(make_header(decode_header(text)))
+    except (LookupError, ValueError, UnicodeDecodeError):
+        return text
+
+
 def _addresses(message: EmailMessage, *names: str) -> list[tuple[str, str]]:
+    # From the raw header values: the strict parser of policy.default gives up on a display
+    # name with a stray special character, where getaddresses still finds the address.
     from email.utils import getaddresses
 
-    values = [_CONTROL.sub(" ", str(v)) for name in names for v in message.get_all(name, [])]
+    values = [_CONTROL.sub(" ", str(v)) for k, v in message.raw_items() if k.lower() in names]
     found = []
     for display, address in getaddresses(values):
         address = address.strip().lower()
         if "@" in address and not _CONTROL.search(address) and " " not in address:
-            found.append((_clean(display, 200), address[:320]))
+            found.append((_clean(_decoded(display), 200), address[:320]))
     return found
 
 
