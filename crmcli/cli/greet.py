@@ -331,10 +331,6 @@ def greet(
     if outbox is not None:
         sender = mailer.sender_setting(cfg) or "crm@localhost"
         transport = greetings.OutboxTransport(outbox)
-    else:
-        settings = mailer.load_settings(cfg)
-        sender = settings.sender
-        transport = None  # made below, after we know something is due (no password prompt else)
     with database(ctx, write=True) as conn:
         items = greetings.due(conn, today, feb29=cfg.feb29)
         if not items:
@@ -342,6 +338,11 @@ def greet(
             if fmt is not None:
                 emit([], RESULT_COLUMNS, fmt)
             return
+        if outbox is None:
+            # the SMTP settings only once something is due: no password prompt, no error else
+            settings = mailer.load_settings(cfg)
+            sender = settings.sender
+            transport = None
         if sender == "crm@localhost":
             message(
                 "Warning: no From address is set, so the messages say From: crm@localhost; "

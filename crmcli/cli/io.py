@@ -91,7 +91,13 @@ _WORKBOOK_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
 def _refuse_workbook(binary: IO[bytes], name: str) -> None:
     """A workbook is not a CSV file: say so, instead of "the file has no header row"."""
     peek = getattr(binary, "peek", None)
-    start = bytes(peek(8)[:8]) if peek is not None else b""
+    if peek is not None:
+        start = bytes(peek(8)[:8])
+    elif binary.seekable():
+        start = binary.read(8)
+        binary.seek(0)
+    else:
+        return
     if start.startswith(_WORKBOOK_MAGIC):
         raise UsageError(
             f"{name} is a spreadsheet workbook (xlsx, ods or xls), not a CSV file: save it as "
