@@ -7,6 +7,7 @@ import os
 import pty
 import select
 import shutil
+import signal
 import sys
 import time
 from pathlib import Path
@@ -199,8 +200,24 @@ def test_editor_text_is_kept_when_the_form_is_given_up(
 def _crm_on_a_terminal(args: list[str], env: dict[str, str]) -> tuple[int, int]:
     pid, fd = pty.fork()
     if pid == 0:  # the child: crm on the terminal
+        # A shell runs background jobs with Ctrl-C ignored, and exec keeps that: a terminal
+        # program starts with the default, so this one does too.
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
         os.execve(shutil.which("crm", path=BIN) or "crm", ["crm", *args], env)
     return pid, fd
+
+
+def _wait(pid: int, seconds: float = 20) -> int:
+    """The child's exit code; killed (and the test failed) if it hangs."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        done, status = os.waitpid(pid, os.WNOHANG)
+        if done:
+            return os.waitstatus_to_exitcode(status)
+        time.sleep(0.05)
+    os.kill(pid, signal.SIGKILL)
+    os.waitpid(pid, 0)
+    pytest.fail(f"crm on the terminal did not finish in {seconds} s")
 
 
 def _read_until(fd: int, wanted: bytes, seconds: float = 10) -> bytes:
@@ -226,9 +243,9 @@ def test_ctrl_c_at_a_question_exits_130(cli: Cli, db_path: Path) -> None:
         os.write(fd, b"\x03")  # Ctrl-C, as the terminal sends it
         said = _read_until(fd, b"not saved")
     finally:
-        _, status = os.waitpid(pid, 0)
+        code = _wait(pid)
         os.close(fd)
-    assert os.waitstatus_to_exitcode(status) == 130
+    assert code == 130
     assert b"Interrupted; the current change was not saved." in said
     assert b"Aborted!" not in said
     assert cli.json("contact", "show", "ann")["name"] == "Ann Lee"  # still there
@@ -244,8 +261,8 @@ def test_a_past_due_date_is_asked_about_on_a_terminal(cli: Cli, db_path: Path) -
         os.write(fd, b"n\r")
         _read_until(fd, b"nothing was changed")
     finally:
-        _, status = os.waitpid(pid, 0)
+        code = _wait(pid)
         os.close(fd)
     assert b"due date Sat 2026-11-21 is in the past; set it anyway? [y/N]" in question
-    assert os.waitstatus_to_exitcode(status) == 1
+    assert code == 1
     assert cli.json("reminders") == []

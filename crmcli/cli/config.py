@@ -93,14 +93,19 @@ _TEMPLATE = """\
 
 
 def _template() -> str:
+    """Every setting as a comment (its meaning, then ``key = default``), ready to uncomment."""
+    import json
+
     lines = [_TEMPLATE]
     section = ""
     for setting in config.SETTINGS:
         if setting.section != section:
             section = setting.section
-            lines.append(f"[{section}]\n")
-        default = "(none)" if setting.default is None else repr(setting.default).lower()
-        lines.append(f"# {setting.key}: {setting.help}; default {default}\n")
+            lines.append(f"{'' if len(lines) == 1 else chr(10)}[{section}]\n")
+        default = setting.default
+        shown = "" if default is None else default
+        value = str(shown).lower() if isinstance(shown, bool) else json.dumps(shown)
+        lines.append(f"# {setting.help}\n# {setting.key} = {value}\n")
     return "".join(lines)
 
 
@@ -115,7 +120,10 @@ def _check_text(text: str) -> None:
         env = {**os.environ, "XDG_CONFIG_HOME": folder}
         for variable in config.ENV_OVERRIDES:
             env.pop(variable, None)  # only the file is being checked
-        problems = config.problems(config.load(env))
+        try:
+            problems = config.problems(config.load(env))
+        except CrmError as error:
+            problems = [error.message]
     if problems:
         raise CrmError(problems[0].replace(f"{folder}/crmcli/config.toml", "the file"))
 
