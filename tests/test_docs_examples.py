@@ -201,12 +201,24 @@ def run_page(page: Path, home: Path, demo: Path) -> list[str]:
     return failures
 
 
+@pytest.fixture(scope="module")
+def page_failures(
+    tmp_path_factory: pytest.TempPathFactory, demo_template: Path
+) -> dict[Path, list[str]]:
+    """Every page's failures; the pages run side by side (each in its own sandbox)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(page: Path) -> list[str]:
+        return run_page(page, tmp_path_factory.mktemp("sandbox"), demo_template)
+
+    with ThreadPoolExecutor(max_workers=os.cpu_count() or 2) as pool:
+        return dict(zip(PAGES, pool.map(one, PAGES), strict=True))
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("page", PAGES, ids=lambda p: str(p.relative_to(ROOT)))
-def test_every_example_on_the_page_runs(page: Path, tmp_path: Path, demo_template: Path) -> None:
-    sandbox = tmp_path / "sandbox"
-    sandbox.mkdir()
-    failures = run_page(page, sandbox, demo_template)
+def test_every_example_on_the_page_runs(page: Path, page_failures: dict[Path, list[str]]) -> None:
+    failures = page_failures[page]
     assert not failures, "examples that fail when pasted:\n" + "\n".join(failures)
 
 
