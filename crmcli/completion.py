@@ -87,37 +87,34 @@ def contacts(conn: sqlite3.Connection, typed: str, limit: int = CONTACT_LIMIT) -
     return list(found.values())
 
 
-def _names(conn: sqlite3.Connection, sql: str, typed: str) -> list[Candidate]:
-    return [
-        Candidate(str(row[0]), str(row[1] or "")) for row in conn.execute(sql, (_prefix(typed),))
-    ]
+#: name and description of each kind of name, for a LIKE prefix
+_NAME_QUERIES = {
+    "tags": "SELECT t.name, count(ct.contact_id) || ' contacts' FROM tags t "
+    "LEFT JOIN contact_tags ct ON ct.tag_id = t.id WHERE t.name LIKE ? "
+    "GROUP BY t.id ORDER BY t.name COLLATE NOCASE LIMIT 100",
+    "stages": "SELECT name, kind || ', ' || probability || '%' FROM stages WHERE name LIKE ? "
+    "ORDER BY position",
+    "templates": "SELECT name, subject FROM templates WHERE name LIKE ? "
+    "ORDER BY name COLLATE NOCASE",
+    "segments": "SELECT name, '' FROM segments WHERE name LIKE ? ORDER BY name COLLATE NOCASE",
+}
+
+
+def _names(conn: sqlite3.Connection, kind: str, typed: str) -> list[Candidate]:
+    rows = conn.execute(_NAME_QUERIES[kind], (_prefix(typed),))
+    return [Candidate(str(row[0]), str(row[1] or "")) for row in rows]
 
 
 def tags(conn: sqlite3.Connection, typed: str) -> list[Candidate]:
-    return _names(
-        conn,
-        "SELECT t.name, count(ct.contact_id) || ' contacts' FROM tags t "
-        "LEFT JOIN contact_tags ct ON ct.tag_id = t.id WHERE t.name LIKE ? "
-        "GROUP BY t.id ORDER BY t.name COLLATE NOCASE LIMIT 100",
-        typed,
-    )
+    return _names(conn, "tags", typed)
 
 
 def stages(conn: sqlite3.Connection, typed: str) -> list[Candidate]:
-    return _names(
-        conn,
-        "SELECT name, kind || ', ' || probability || '%' FROM stages WHERE name LIKE ? "
-        "ORDER BY position",
-        typed,
-    )
+    return _names(conn, "stages", typed)
 
 
 def templates(conn: sqlite3.Connection, typed: str) -> list[Candidate]:
-    return _names(
-        conn,
-        "SELECT name, subject FROM templates WHERE name LIKE ? ORDER BY name COLLATE NOCASE",
-        typed,
-    )
+    return _names(conn, "templates", typed)
 
 
 def segments(conn: sqlite3.Connection, typed: str) -> list[Candidate]:
@@ -125,10 +122,4 @@ def segments(conn: sqlite3.Connection, typed: str) -> list[Candidate]:
     exists = conn.execute(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'segments'"
     ).fetchone()
-    if not exists:
-        return []
-    return _names(
-        conn,
-        "SELECT name, '' FROM segments WHERE name LIKE ? ORDER BY name COLLATE NOCASE",
-        typed,
-    )
+    return _names(conn, "segments", typed) if exists else []

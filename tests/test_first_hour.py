@@ -207,7 +207,7 @@ def _crm_on_a_terminal(args: list[str], env: dict[str, str]) -> tuple[int, int]:
     return pid, fd
 
 
-def _wait(pid: int, seconds: float = 20) -> int:
+def _wait(pid: int, seconds: float = 20, seen: bytes = b"") -> int:
     """The child's exit code; killed (and the test failed) if it hangs."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
@@ -217,7 +217,7 @@ def _wait(pid: int, seconds: float = 20) -> int:
         time.sleep(0.05)
     os.kill(pid, signal.SIGKILL)
     os.waitpid(pid, 0)
-    pytest.fail(f"crm on the terminal did not finish in {seconds} s")
+    pytest.fail(f"crm on the terminal did not finish in {seconds} s; it said {seen!r}")
 
 
 def _read_until(fd: int, wanted: bytes, seconds: float = 10) -> bytes:
@@ -238,12 +238,14 @@ def test_ctrl_c_at_a_question_exits_130(cli: Cli, db_path: Path) -> None:
     cli("contact", "add", "Ann Lee")
     env = {**os.environ, "CRM_DB": str(db_path), "TERM": "dumb"}
     pid, fd = _crm_on_a_terminal(["contact", "rm", "ann"], env)
+    said = b""
     try:
-        assert b"[y/N]" in _read_until(fd, b"[y/N]")
+        said = _read_until(fd, b"[y/N]")
+        assert b"[y/N]" in said
         os.write(fd, b"\x03")  # Ctrl-C, as the terminal sends it
-        said = _read_until(fd, b"not saved")
+        said += _read_until(fd, b"not saved")
     finally:
-        code = _wait(pid)
+        code = _wait(pid, seen=said)
         os.close(fd)
     assert code == 130
     assert b"Interrupted; the current change was not saved." in said

@@ -295,6 +295,13 @@ def parse_date_option(text: str) -> date:
     return parse_date(text, clock.today(), day_first=config.load().day_first)
 
 
+def print_created(ref: int | str, fmt: OutputFormat | str | None) -> None:
+    """What a create command prints on stdout when piped: the new record's id (or name), so
+    ``id=$(crm contact add "Ann Lee")`` works. Not with --format: that prints the record."""
+    if fmt is None and not sys.stdout.isatty():
+        print(ref)
+
+
 def interactive() -> bool:
     return sys.stdin.isatty() and sys.stdout.isatty()
 

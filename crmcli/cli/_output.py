@@ -82,13 +82,6 @@ def heading(text: str) -> None:
     sys.stdout.write(f"\n\x1b[1m{text}\x1b[0m\n" if bold else f"\n{text}\n")
 
 
-def print_created(ref: int | str, fmt: OutputFormat | str | None) -> None:
-    """What a create command prints on stdout when piped: the new record's id (or name), so
-    ``id=$(crm contact add "Ann Lee")`` works. Not with --format: that prints the record."""
-    if fmt is None and not sys.stdout.isatty():
-        print(ref)
-
-
 def _plain(value: Any) -> str:
     if value is None:
         return ""

@@ -23,16 +23,9 @@ from crmcli.cli._common import (
     kept_on_failure,
     now,
     parse_when_option,
-)
-from crmcli.cli._output import (
-    Column,
-    OutputFormat,
-    console,
-    emit,
-    emit_record,
-    message,
     print_created,
 )
+from crmcli.cli._output import Column, OutputFormat, console, emit, emit_record, message
 from crmcli.contacts import ListFilters, parse_labeled
 from crmcli.errors import CrmError, UsageError
 

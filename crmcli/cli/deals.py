@@ -21,17 +21,10 @@ from crmcli.cli._common import (
     interactive,
     now,
     parse_date_option,
+    print_created,
     prompt,
 )
-from crmcli.cli._output import (
-    Column,
-    OutputFormat,
-    console,
-    emit,
-    emit_record,
-    message,
-    print_created,
-)
+from crmcli.cli._output import Column, OutputFormat, console, emit, emit_record, message
 from crmcli.errors import UsageError, ValidationError
 
 app = CrmTyper(help="Add deals and move them through the pipeline: won, lost, reopened.")

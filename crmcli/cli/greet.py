@@ -24,17 +24,10 @@ from crmcli.cli._common import (
     interactive,
     kept_on_failure,
     now,
+    print_created,
     read_stdin_text,
 )
-from crmcli.cli._output import (
-    Column,
-    OutputFormat,
-    console,
-    emit,
-    emit_record,
-    message,
-    print_created,
-)
+from crmcli.cli._output import Column, OutputFormat, console, emit, emit_record, message
 from crmcli.errors import UsageError
 
 # --- templates --------------------------------------------------------------------------------

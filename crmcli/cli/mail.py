@@ -8,8 +8,8 @@ from typing import Any
 import typer
 
 from crmcli import contacts
-from crmcli.cli._common import database, now
-from crmcli.cli._output import OutputFormat, emit, message, print_created
+from crmcli.cli._common import database, now, print_created
+from crmcli.cli._output import OutputFormat, emit, message
 from crmcli.errors import CrmError, UsageError
 
 #: the most a piped message may weigh: a note needs its headers and first lines only

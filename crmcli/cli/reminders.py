@@ -20,16 +20,9 @@ from crmcli.cli._common import (
     database,
     interactive,
     now,
-)
-from crmcli.cli._output import (
-    Column,
-    OutputFormat,
-    emit,
-    emit_record,
-    message,
     print_created,
-    resolve_format,
 )
+from crmcli.cli._output import Column, OutputFormat, emit, emit_record, message, resolve_format
 from crmcli.cli.notes import parse_when_text
 from crmcli.clock import to_utc_text
 from crmcli.errors import CrmError, UsageError

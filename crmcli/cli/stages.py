@@ -7,8 +7,17 @@ from typing import Annotated
 import typer
 
 from crmcli import stages
-from crmcli.cli._common import CrmTyper, FormatOpt, YesOpt, complete_stage, confirm, database, now
-from crmcli.cli._output import Column, emit, message, print_created
+from crmcli.cli._common import (
+    CrmTyper,
+    FormatOpt,
+    YesOpt,
+    complete_stage,
+    confirm,
+    database,
+    now,
+    print_created,
+)
+from crmcli.cli._output import Column, emit, message
 from crmcli.errors import ValidationError
 
 app = CrmTyper(help="List and adapt the pipeline's stages (won and lost are fixed end states).")
