@@ -200,9 +200,10 @@ def test_editor_text_is_kept_when_the_form_is_given_up(
 def _crm_on_a_terminal(args: list[str], env: dict[str, str]) -> tuple[int, int]:
     pid, fd = pty.fork()
     if pid == 0:  # the child: crm on the terminal
-        # A shell runs background jobs with Ctrl-C ignored, and exec keeps that: a terminal
-        # program starts with the default, so this one does too.
+        # A shell runs background jobs with Ctrl-C ignored, and a test run may have it blocked;
+        # exec keeps both. A program started at a terminal has neither, so this one too.
         signal.signal(signal.SIGINT, signal.SIG_DFL)
+        signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGINT])
         os.execve(shutil.which("crm", path=BIN) or "crm", ["crm", *args], env)
     return pid, fd
 
