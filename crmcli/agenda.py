@@ -17,6 +17,7 @@ company, first phone and first email.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import json
 import sqlite3
@@ -185,12 +186,11 @@ def touch_items(
     """Contacts due a touch by their keep-in-touch cadence, the longest-waiting first."""
     from crmcli import notes
 
-    due = notes.due_a_touch(conn, now.date())
-    count = len(due)
+    due, count = notes.due_a_touch(conn, now.date(), limit=limit)
     midnight = functools.cache(lambda day: datetime.combine(day, time()))
     midnight_utc = functools.cache(lambda day: to_utc_text(midnight(day)))
     items = []
-    for touch in due[:limit]:
+    for touch in due:
         since = touch.since_on.isoformat()
         if touch.last_at:
             text = f"last note {since}, keep in touch every {touch.cadence_days} days"
@@ -244,11 +244,16 @@ def stale_deal_items(
     """Open deals with no stage change or note for longer than their stage allows."""
     from crmcli import money, pipeline
 
+    aware = now.astimezone()
+    filters = pipeline.STALE_FILTERS
+    if limit is not None:  # the most idle first: the first ones are cut in SQL, all counted
+        filters = dataclasses.replace(filters, limit=limit)
     deals = [
         (_local(deal.last_activity_at), deal)
-        for deal in pipeline.deal_rows(conn, pipeline.STALE_FILTERS, now=now.astimezone())
+        for deal in pipeline.deal_rows(conn, filters, now=aware)
     ]
     deals.sort(key=lambda pair: pair[0])  # as build() orders them; the text only for the shown
+    count = len(deals) if limit is None else pipeline.count_deals(conn, filters, now=aware)
     items = [
         AgendaItem(
             "deals",
@@ -261,7 +266,7 @@ def stale_deal_items(
         )
         for when, deal in deals[:limit]
     ]
-    return Found(items, {"deals": len(deals)} if deals else {})
+    return Found(items, {"deals": count} if count else {})
 
 
 #: run in order; append yours

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date
+from datetime import date, timedelta
 from typing import Any, NamedTuple
 
 from crmcli.dates import YearlyDate, check_birthday, format_date, next_occurrence
@@ -86,19 +86,40 @@ class Upcoming(NamedTuple):
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON shape of ``crm dates`` (docs/json.md)."""
-        return {
-            "date": self.occurs_on.isoformat(),
-            "weekday": format_date(self.occurs_on)[:3],
-            "days_until": self.days_until,
-            "contact_id": self.contact_id,
-            "name": self.name,
-            "email": self.email,
-            "label": self.label,
-            "kind": self.kind,
-            "original": self.yearly.iso(),
-            "years": self.years,
-            "what": self.what,
-        }
+        return dict(zip(KEYS, self.row(), strict=True))
+
+    def row(self) -> tuple[Any, ...]:
+        """The values of :data:`KEYS` in order (TSV writes them as they are)."""
+        years = self.years
+        return (
+            self.occurs_on.isoformat(),
+            format_date(self.occurs_on)[:3],
+            self.days_until,
+            self.contact_id,
+            self.name,
+            self.email,
+            self.label,
+            self.kind,
+            self.yearly.iso(),
+            years,
+            describe(self.kind, self.label, years),
+        )
+
+
+#: the keys of an occurrence in JSON, and the columns of TSV and CSV
+KEYS = (
+    "date",
+    "weekday",
+    "days_until",
+    "contact_id",
+    "name",
+    "email",
+    "label",
+    "kind",
+    "original",
+    "years",
+    "what",
+)
 
 
 _DATES_SQL = """
@@ -117,9 +138,21 @@ def _rows(
     kind: str | None = None,
     tags: Sequence[str] = (),
     contact_id: int | None = None,
-) -> Iterable[sqlite3.Row]:
+    near: tuple[date, int] | None = None,
+    own_leads: bool = False,
+) -> Iterable[tuple[Any, ...]]:
+    """The dates asked for. ``near`` (a day and a number of days) keeps those whose month and
+    day come round in that window, read from the (month, day) index instead of a scan; with
+    ``own_leads`` the dates with a lead time of their own are read too, wherever they fall."""
     sql = _DATES_SQL
     params: list[Any] = []
+    if near is not None:
+        window, window_params = _window_sql(*near)
+        if own_leads:
+            # ">= 0" rather than "IS NOT NULL": SQLite uses the partial index inside an OR then
+            window = f"({window} OR d.lead_days >= 0)"
+        sql += f" AND {window}"
+        params.extend(window_params)
     if kind:
         if kind.lower() in (*NAMED_KINDS, "other"):
             sql += " AND d.kind = ?"
@@ -136,28 +169,53 @@ def _rows(
     if contact_id is not None:
         sql += " AND c.id = ?"
         params.append(contact_id)
-    return conn.execute(sql, params)
+    cursor = conn.cursor()
+    cursor.row_factory = None
+    return cursor.execute(sql, params)
 
 
-def _upcoming(row: sqlite3.Row, today: date, feb29: str) -> Upcoming:
+def _window_sql(today: date, days: int) -> tuple[str, list[int]]:
+    """A condition over ``contact_dates d``: the month and day fall from ``today`` to ``today +
+    days``, as one or two ranges of the contact_dates_month_day index (two when the window
+    crosses New Year). Feb 29 is always kept: in other years it falls on Feb 28 or Mar 1, as
+    configured. A superset, then: the exact next occurrence is worked out for each row read."""
+    if days >= 365:
+        return "1", []
+    end = today + timedelta(days=days)
+    first, last = [today.month, today.day], [end.month, end.day]
+    feb29 = "(d.month = 2 AND d.day = 29)"
+    if first <= last:
+        return f"(((d.month, d.day) >= (?, ?) AND (d.month, d.day) <= (?, ?)) OR {feb29})", [
+            *first,
+            *last,
+        ]
+    return f"((d.month, d.day) >= (?, ?) OR (d.month, d.day) <= (?, ?) OR {feb29})", [
+        *first,
+        *last,
+    ]
+
+
+def _upcoming(row: Sequence[Any], today: date, feb29: str) -> Upcoming:
+    """An occurrence from a row of :data:`_DATES_SQL` (a plain tuple: thousands are read)."""
+    contact_id, label, kind, year, month, day, lead_days, uid, name, first_name, email = row
     start = today
-    if row["year"] is not None:
+    if year is not None:
         # A date still to come (a wedding planned for 2028) first occurs on that very day:
         # no listing, agenda line or greeting a year before it happens.
-        start = max(today, date(row["year"], row["month"], row["day"]))
-    occurs = next_occurrence(row["month"], row["day"], start, feb29=feb29)
+        start = max(today, date(year, month, day))
+    occurs = next_occurrence(month, day, start, feb29=feb29)
     return Upcoming(
-        contact_id=row["contact_id"],
-        contact_uid=row["uid"],
-        name=row["name"],
-        first_name=row["first_name"],
-        email=row["email"],
-        label=row["label"],
-        kind=row["kind"],
-        yearly=YearlyDate(row["month"], row["day"], row["year"]),
-        occurs_on=occurs,
-        days_until=(occurs - today).days,
-        lead_days=row["lead_days"],
+        contact_id,
+        uid,
+        name,
+        first_name,
+        email,
+        label,
+        kind,
+        YearlyDate(month, day, year),
+        occurs,
+        (occurs - today).days,
+        lead_days,
     )
 
 
@@ -180,8 +238,10 @@ def upcoming(
     """
     if days < 0:
         raise ValidationError(f"--days {days} must be 0 or more")
-    found = every_date(conn, today, kind=kind, tags=tags, feb29=feb29)
-    return [u for u in found if u.days_until <= days]
+    rows = _rows(conn, kind=kind, tags=tags, near=(today, days))
+    return _sorted(
+        u for u in (_upcoming(row, today, feb29) for row in rows) if u.days_until <= days
+    )
 
 
 def every_date(
@@ -209,7 +269,8 @@ def upcoming_for_agenda(
     its kind from ``lead_days`` (kind -> days; missing kinds use :data:`DEFAULT_LEAD_DAYS`).
     """
     leads = {**DEFAULT_LEAD_DAYS, **(lead_days or {})}
-    found = (_upcoming(row, today, feb29) for row in _rows(conn))
+    rows = _rows(conn, near=(today, max(leads.values())), own_leads=True)
+    found = (_upcoming(row, today, feb29) for row in rows)
     return _sorted(
         u
         for u in found

@@ -8,6 +8,7 @@ The file is optional. Sections are plain TOML tables, for example::
 
     [deals]
     currency = "EUR"
+    won_as_purchase = true   # crm deal won records the deal as a purchase too
 
 An environment variable wins over the file: ``CRM_DAY_FIRST=1``, ``CRM_CURRENCY=EUR``...
 (see :data:`ENV_OVERRIDES`). Secrets never live here in clear: see the greetings docs.
@@ -53,6 +54,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("dates", "anniversary_lead_days", 14, "days ahead the agenda shows an anniversary"),
     Setting("dates", "other_lead_days", 7, "days ahead the agenda shows another yearly date"),
     Setting("deals", "currency", "USD", "currency of a deal added without --currency"),
+    Setting("deals", "won_as_purchase", False, "record a won deal as a purchase too"),
     Setting("smtp", "host", None, "the mail server greetings are sent through"),
     Setting("smtp", "port", None, "its port (default: 587 starttls, 465 ssl, 25 none)"),
     Setting("smtp", "security", "starttls", "starttls, ssl or none"),
@@ -61,6 +63,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting(
         "smtp", "password_command", None, "a command that prints the password (pass show smtp)"
     ),
+    Setting("smtp", "timeout", 20, "seconds to wait for the server to connect or answer"),
+    Setting("smtp", "deadline", 300, "seconds a whole crm greet --due run may spend sending"),
 )
 
 #: environment variable -> (section, key)
@@ -205,6 +209,7 @@ def problems(cfg: Config) -> list[str]:
 
     checks: list[Callable[[], object]] = [
         lambda: cfg.day_first,
+        lambda: cfg.flag("deals", "won_as_purchase"),
         lambda: cfg.feb29,
         lambda: [cfg.lead_days(kind) for kind in ("birthday", "anniversary", "other")],
         lambda: money.currency_code(str(cfg.get("deals", "currency", "USD"))),

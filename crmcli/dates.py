@@ -116,8 +116,16 @@ def parse_when(
 
     ``now`` is naive local time. ``day_first`` reads ``01/12`` as 1 December. Without a time in
     the text, ``has_time`` is False and ``at`` is midnight, or ``default_time`` when given.
-    Raises :class:`DateParseError` for anything else, including impossible dates (2026-02-30).
+    Raises :class:`DateParseError` for anything else, including impossible dates (2026-02-30)
+    and dates past the calendar (year 9999).
     """
+    try:
+        return _parse_when(text, now, day_first, default_time)
+    except (OverflowError, ValueError):
+        raise _date_error(text[:40], "out of the calendar's range (years 1 to 9999)") from None
+
+
+def _parse_when(text: str, now: datetime, day_first: bool, default_time: time | None) -> When:
     s = _normalize(text)
     if not s:
         raise DateParseError(text)
@@ -155,7 +163,16 @@ def format_when(w: When) -> str:
 # --- parse_when internals -------------------------------------------------------------------
 
 
+#: the longest date expression read, and the most digits in one number of it: past these, the
+#: text is a mistake (or hostile: Python refuses to convert 5,000-digit numbers with a ValueError)
+MAX_EXPRESSION = 100
+_TOO_MANY_DIGITS = re.compile(r"\d{10}")
+
+
 def _normalize(text: str) -> str:
+    if len(text) > MAX_EXPRESSION or _TOO_MANY_DIGITS.search(text):
+        shown = text if len(text) <= 40 else text[:37] + "..."
+        raise _date_error(shown, "too long, or a number of more than 9 digits")
     s = " ".join(text.lower().split())
     return re.sub(_ISO_T_RE, r"\1 ", s)
 

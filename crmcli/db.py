@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import NamedTuple
 
@@ -14,7 +14,20 @@ from crmcli.errors import DatabaseError, UsageError
 #: how long a writer waits for another process's transaction before giving up (milliseconds)
 BUSY_TIMEOUT_MS = 15_000
 #: how many migrations crmcli.migrations has (a test keeps the two equal)
-SCHEMA_VERSION = 6
+SCHEMA_VERSION = 8
+#: the fingerprint of crmcli's schema at each version (crmcli.schema_guard); a file whose
+#: schema does not match is refused. After adding a migration: python -m crmcli.schema_guard
+SCHEMA_DIGESTS: dict[int, str] = {
+    0: "bc1d5becb176b0eeed6a601577878afab517640d7d365853f65ff82375a0c529",
+    1: "7386a78e8d8613802c48a61ba81572efd8554c1f09aa3e1425264b70b7643b6a",
+    2: "809925acc73f3e49b2d428f2fe11863722b888ebdcf63c5e9a2b949af6a7f31d",
+    3: "472bdfe19c59e4b187b485f204318cb8dc5d9b3c3015965af73b9e551094f383",
+    4: "9e8148c8d7a81dfa57c6b6bbd86e77649d3d76f7c64c5425672718020bc7496c",
+    5: "367cf114065e2fedff37ec2254fdbd4b2180bd37ff6e8778b9de8b5da879c833",
+    6: "f30dd35edb4efe9a981a85024ad63301a4aa1dfa5198af35e3a30799a335fd32",
+    7: "ed58d3ff5215fa07eabfd615855340b909f432ec1c293f2c3384722e755771a3",
+    8: "b0f430df3efee22e9b39d0da8748e059cc6100ce0a2dd487aa020405e45ecd9a",
+}
 
 
 class DbLocation(NamedTuple):
@@ -69,6 +82,30 @@ def _configure(conn: sqlite3.Connection) -> None:
     conn.row_factory = sqlite3.Row
     conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
     conn.execute("PRAGMA foreign_keys = ON")
+    # Functions and virtual tables named in the schema (views, triggers, CHECKs, defaults) may
+    # only be the harmless built-in ones: a second wall behind check_own_schema().
+    conn.execute("PRAGMA trusted_schema = OFF")
+
+
+def check_own_schema(conn: sqlite3.Connection, path: Path | str) -> None:
+    """Refuse a file whose schema is not exactly crmcli's (foreign tables, indexes, triggers,
+    views, or changed definitions), before anything runs or is written; see
+    :mod:`crmcli.schema_guard`. One read of the schema and a hash in the usual case."""
+    from crmcli import schema_guard
+
+    version = conn.execute("PRAGMA user_version").fetchone()[0]
+    if version > SCHEMA_VERSION or schema_guard.digest(conn) == SCHEMA_DIGESTS.get(version):
+        return  # a newer crmcli's file is refused by migrate(), with its own message
+    problems = schema_guard.foreign_objects(conn, version)
+    if problems:
+        shown = "; ".join(problems[:8]) + (
+            f"; and {len(problems) - 8} more" if len(problems) > 8 else ""
+        )
+        raise DatabaseError(
+            f"{path} is not a crmcli database as crmcli made it, so it was not used (and left "
+            f"untouched): it has {shown}. Inspect it with sqlite3 if you trust it, or choose "
+            "another file with --db"
+        )
 
 
 def connect(location: DbLocation | Path, *, write: bool = True) -> sqlite3.Connection:
@@ -100,16 +137,49 @@ def connect(location: DbLocation | Path, *, write: bool = True) -> sqlite3.Conne
         except OSError as exc:
             raise DatabaseError(f"cannot create database {path}: {exc.strerror}") from None
     try:
-        # isolation_level=None: we issue BEGIN/COMMIT ourselves (see transaction()).
-        conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
-        _configure(conn)
-        # Migrate (or refuse a newer schema) before anything else writes to the file.
-        migrate(conn, path=path)
-        if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-            conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = NORMAL")
+        return _open(path, uri=None)
+    except sqlite3.OperationalError as exc:
+        if write or not _read_only_media(exc):
+            raise DatabaseError(describe_sqlite_error(exc, path)) from None
     except sqlite3.DatabaseError as exc:
         raise DatabaseError(describe_sqlite_error(exc, path)) from None
+    # Read-only media (a mounted backup, a read-only folder): reads still work. mode=ro first;
+    # immutable=1 when even the WAL index cannot be made (nothing else can write it then).
+    for query in ("mode=ro", "immutable=1"):
+        try:
+            return _open(path, uri=query)
+        except sqlite3.DatabaseError as exc:
+            error = exc
+    raise DatabaseError(describe_sqlite_error(error, path)) from None
+
+
+def _read_only_media(exc: sqlite3.Error) -> bool:
+    text = str(exc)
+    return "readonly" in text or "read-only" in text or "unable to open" in text
+
+
+def _open(path: Path, *, uri: str | None) -> sqlite3.Connection:
+    """Open, check the schema is crmcli's, migrate, and set the journal (not read-only)."""
+    # isolation_level=None: we issue BEGIN/COMMIT ourselves (see transaction()).
+    if uri is None:
+        conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+    else:
+        from urllib.parse import quote
+
+        target = f"file:{quote(str(path.absolute()))}?{uri}"
+        conn = sqlite3.connect(target, uri=True, isolation_level=None)
+    try:
+        _configure(conn)
+        check_own_schema(conn, path)
+        # Migrate (or refuse a newer schema) before anything else writes to the file.
+        migrate(conn, path=path)
+        if uri is None:
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = NORMAL")
+    except BaseException:
+        conn.close()
+        raise
     return conn
 
 
@@ -128,7 +198,7 @@ def describe_sqlite_error(exc: sqlite3.Error, path: Path | str) -> str:
             "(crm db backup makes them), or choose another file with --db"
         )
     if "full" in text:
-        return f"the disk holding {path} is full; nothing was saved. Free some space and retry"
+        return f"disk full: nothing was saved ({path}); free some space and retry"
     if "readonly" in text or "unable to open" in text:
         return f"cannot write database {path} ({text}); check its permissions"
     return f"database {path}: {text}"
@@ -192,10 +262,19 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
     conn.execute("BEGIN IMMEDIATE")
     try:
         yield conn
+        conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        # SQLite may have rolled back by itself (a full disk, an I/O error): then there is
+        # nothing to undo, and the original error is the one to report.
+        if _in_transaction(conn):
+            with suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
         raise
-    conn.execute("COMMIT")
+
+
+def _in_transaction(conn: sqlite3.Connection) -> bool:
+    # a call, not the attribute: it changes behind our back (SQLite may end a transaction)
+    return conn.in_transaction
 
 
 def backup(conn: sqlite3.Connection, target: Path) -> None:
@@ -220,6 +299,35 @@ def backup(conn: sqlite3.Connection, target: Path) -> None:
     except BaseException:
         target.unlink(missing_ok=True)
         raise
+
+
+def inspect(path: Path) -> list[str]:
+    """``crm db check``: what in the schema crmcli did not create (see :mod:`crmcli.schema_guard`),
+    then SQLite's integrity and foreign-key checks; an empty list means all is well. The file
+    is opened read-only and nothing in its schema is used to do so."""
+    from urllib.parse import quote
+
+    from crmcli import schema_guard
+
+    try:
+        target = f"file:{quote(str(path.absolute()))}?mode=ro"
+        conn = sqlite3.connect(target, uri=True, isolation_level=None)
+    except sqlite3.Error as exc:
+        raise DatabaseError(describe_sqlite_error(exc, path)) from None
+    try:
+        _configure(conn)
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        problems = []
+        if version > SCHEMA_VERSION:
+            problems.append(f"schema {version} is newer than this crmcli's ({SCHEMA_VERSION})")
+        elif schema_guard.digest(conn) != SCHEMA_DIGESTS.get(version):
+            found = schema_guard.foreign_objects(conn, version)
+            problems += [f"foreign schema object: {p}" for p in found]
+        return problems + check(conn)
+    except sqlite3.DatabaseError as exc:
+        raise DatabaseError(describe_sqlite_error(exc, path)) from None
+    finally:
+        conn.close()
 
 
 def check(conn: sqlite3.Connection) -> list[str]:

@@ -173,12 +173,20 @@ def move(conn: sqlite3.Connection, deal_id: int, stage_name: str, *, now: dateti
         return target
 
 
-def win(conn: sqlite3.Connection, deal_id: int, *, now: datetime) -> None:
-    """Close an open deal as won."""
+def win(
+    conn: sqlite3.Connection, deal_id: int, *, now: datetime, as_purchase: bool = False
+) -> int | None:
+    """Close an open deal as won; ``as_purchase`` records it as a purchase too (its id is
+    returned; see :func:`crmcli.purchases.record_won_deal`)."""
     with transaction(conn):
         row = _row(conn, deal_id)
         _require_open(row, "win")
         _change_stage(conn, row, stages.end_stage(conn, WON), now)
+        if as_purchase:
+            from crmcli import purchases
+
+            return purchases.record_won_deal(conn, deal_id, now=now)
+        return None
 
 
 def lose(conn: sqlite3.Connection, deal_id: int, reason: str, *, now: datetime) -> None:
@@ -212,6 +220,11 @@ def reopen(
             ).fetchone()
             target = stages.get(conn, last["id"]) if last else stages.open_stages(conn)[0]
         _change_stage(conn, row, target, now, note="reopened")
+        if row["kind"] == WON:
+            from crmcli import purchases
+
+            # not a sale after all: the purchase it became goes to the trash with it
+            purchases.trash_for_deal(conn, deal_id, now=now)
         return target
 
 
@@ -225,17 +238,13 @@ def edit(conn: sqlite3.Connection, deal_id: int, changes: DealChanges, *, now: d
         if changes.title is not None:
             sets["title"] = _clean(changes.title, "title", required=True)
         if changes.currency is not None:
-            code = money.currency_code(changes.currency)
-            if (
-                changes.value_minor is None
-                and money.CURRENCIES[code] != money.CURRENCIES.get(row["currency"], 2)
-                and row["value_minor"]
-            ):
-                raise ValidationError(
-                    f"{row['currency']} and {code} have different minor units; "
-                    "give the value in the new currency too (--value)"
-                )
-            sets["currency"] = code
+            sets["currency"] = money.check_currency_change(
+                row["currency"],
+                changes.currency,
+                row["value_minor"],
+                amount_given=changes.value_minor is not None,
+                what="value",
+            )
         if changes.value_minor is not None:
             if changes.value_minor < 0:
                 raise ValidationError("a deal's value cannot be negative")

@@ -273,3 +273,48 @@ def seed_notes_reminders(
 
 
 SEEDERS.append(seed_notes_reminders)
+
+
+PRODUCTS = [("Widget", 4_900), ("Widget Pro", 12_900), ("Service plan", 39_000),
+            ("Spare parts kit", 2_500), ("Training day", 85_000), ("Sensor pack", 18_000)]  # fmt: skip
+
+
+def seed_purchases(
+    conn: sqlite3.Connection, now: datetime, rng: random.Random, ids: list[int]
+) -> None:
+    """Two years of purchases with customers of every kind (regulars, one-off buyers, lapsed
+    ones), so `crm customers` shows every segment; and two saved segments."""
+    from datetime import timedelta
+
+    from crmcli import purchases, segments
+
+    today = now.date()
+    for index, contact_id in enumerate(ids):
+        kind = index % 5
+        if kind == 4:
+            continue  # not a customer (yet)
+        # regulars buy often and lately; lapsed ones stopped long ago; the rest now and then
+        count = {0: rng.randint(8, 14), 1: rng.randint(3, 6), 2: 1, 3: rng.randint(2, 5)}[kind]
+        newest = {0: 20, 1: 120, 2: 60, 3: 400}[kind]
+        for _ in range(count):
+            product, price = rng.choice(PRODUCTS)
+            quantity = rng.choice([1, 1, 1, 2, 5])
+            days_ago = rng.randint(0, newest) if _ == 0 else rng.randint(0, 720)
+            purchases.add(
+                conn,
+                purchases.NewPurchase(
+                    contact_id=contact_id,
+                    amount_minor=price * quantity,
+                    currency="USD" if index % 7 == 3 else "EUR",
+                    purchased_on=today - timedelta(days=days_ago),
+                    product=product,
+                    quantity=quantity,
+                    order_ref=f"SO-{1000 + index * 20 + _}",
+                ),
+                now=now,
+            )
+    segments.save(conn, "big-spenders", "spent>2000EUR", now=now)
+    segments.save(conn, "lapsed-vips", "segment:big-spenders last-purchase>90d", now=now)
+
+
+SEEDERS.append(seed_purchases)

@@ -24,6 +24,7 @@ import os
 import re
 import socket
 import sqlite3
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -407,8 +408,10 @@ class SmtpTransport:
 
 
 class OutboxTransport:
-    """Standard ``.eml`` files, one per greeting; the name is fixed by the greeting, so writing
-    one again (after an interrupted run) replaces the file instead of adding a second."""
+    """Standard ``.eml`` files, one per greeting; the name is fixed by the greeting (its log
+    id), so writing one again (after an interrupted run) replaces that greeting's file instead
+    of adding a second. Each file is first written to a new temporary name, created exclusively
+    (never through a link planted in the folder), then renamed into place."""
 
     method = "outbox"
 
@@ -419,16 +422,25 @@ class OutboxTransport:
         self.folder = folder
 
     def deliver(self, msg: Any, stem: str) -> None:
+        import tempfile
+
         target = self.folder / f"{stem}.eml"
-        temp = self.folder / f".{stem}.eml.tmp"
+        if target.is_symlink() or (target.exists() and not target.is_file()):
+            raise SendError(f"{target} exists and is not a message file; remove it and retry")
+        temp: Path | None = None
         try:
-            # Messages carry names, addresses and dates: readable by their owner only.
-            fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            # mkstemp: a new random name, O_EXCL and O_NOFOLLOW, mode 0600 (messages carry
+            # names, addresses and dates: readable by their owner only)
+            fd, name = tempfile.mkstemp(dir=self.folder, prefix=f".{stem}.", suffix=".tmp")
+            temp = Path(name)
             with os.fdopen(fd, "wb") as out:
                 out.write(msg.as_bytes())
             os.replace(temp, target)
         except OSError as exc:
             raise SendError(f"cannot write {target}: {exc.strerror}") from None
+        finally:
+            if temp is not None:
+                temp.unlink(missing_ok=True)
 
     def close(self) -> None:
         pass
@@ -494,9 +506,14 @@ def _owner_gone(claimed_by: str | None) -> bool:
     return False
 
 
-def _stem(item: Due) -> str:
-    slug = re.sub(r"[^a-z0-9]+", "-", item.occasion).strip("-") or "date"
-    return f"{item.upcoming.occurs_on.isoformat()}-contact{item.upcoming.contact_id}-{slug}"
+def _stem(item: Due, log_id: int | None) -> str:
+    """The outbox file name of one greeting: unique by its send-log id (two labels may slug
+    to the same words), the same for every attempt at it."""
+    slug = re.sub(r"[^a-z0-9]+", "-", item.occasion).strip("-")[:40] or "date"
+    return (
+        f"{item.upcoming.occurs_on.isoformat()}-contact{item.upcoming.contact_id}-{slug}"
+        f"-{log_id or 0}"
+    )
 
 
 def _claim(conn: sqlite3.Connection, item: Due, outcome: Outcome, *, now: datetime, me: str) -> str:
@@ -607,57 +624,108 @@ def deliver_due(
     sender: str,
     now: Callable[[], datetime],
     report: Callable[[Outcome], None] | None = None,
+    deadline: float | None = None,
 ) -> list[Outcome]:
     """Claim, send and log each due greeting; one failure does not stop the batch.
 
-    ``now`` is a clock function (a batch may take a while; each log entry gets its own time).
-    ``report`` is called with each outcome as soon as it is known.
+    A greeting that cannot be rendered, built or sent (a contact's data that makes no valid
+    message, a refused address, a silent server) is marked failed for that contact alone, with
+    the reason, and retried on the next run; the others go out. ``now`` is a clock function (a
+    batch may take a while; each log entry gets its own time). ``report`` is called with each
+    outcome as soon as it is known. ``deadline`` (a ``time.monotonic()`` value): greetings
+    still waiting when it passes are marked failed, not attempted.
     """
     from email.utils import parseaddr
-
-    from crmcli.mailer import build_message
 
     domain = parseaddr(sender)[1].rpartition("@")[2]
     me = owner_id()
     outcomes: list[Outcome] = []
     try:
         for item in items:
-            outcome = prepare(conn, item, sender=sender, sender_domain=domain)
-            state = _claim(conn, item, outcome, now=now(), me=me)
-            if state in ("sent", "busy"):
-                outcome.status = "skipped" if state == "sent" else "busy"
-            elif not outcome.to_email:
-                outcome.status = "no-email"
-                outcome.error = "the contact has no email address"
-                _finish(conn, outcome, status="failed", method=None, now=now(), me=me)
-            else:
-                try:
-                    msg = build_message(
-                        sender=sender,
-                        to_name=item.upcoming.name,
-                        to_address=outcome.to_email,
-                        subject=outcome.subject,
-                        body=outcome.body,
-                        msg_id=outcome.message_id,
-                        date=now(),
-                    )
-                    transport.deliver(msg, _stem(item))
-                except SendError as exc:
-                    outcome.status = "failed"
-                    outcome.error = exc.message
-                    _finish(
-                        conn, outcome, status="failed", method=transport.method, now=now(), me=me
-                    )
-                else:
-                    outcome.status = "sent"
-                    _finish(conn, outcome, status="sent", method=transport.method, now=now(), me=me)
-                    _run_hooks(conn, outcome)
+            outcome = _deliver_one(
+                conn, item, transport=transport, sender=sender, domain=domain, now=now, me=me,
+                late=deadline is not None and time.monotonic() >= deadline,
+            )  # fmt: skip
             outcomes.append(outcome)
             if report is not None:
                 report(outcome)
     finally:
         transport.close()
     return outcomes
+
+
+def _unrendered(conn: sqlite3.Connection, item: Due, sender: str, domain: str) -> Outcome:
+    """The outcome of one greeting, rendered; a failure to render is the outcome's error."""
+    from crmcli.mailer import message_id
+
+    try:
+        return prepare(conn, item, sender=sender, sender_domain=domain)
+    except Exception as exc:  # one contact's data must not stop the batch
+        return Outcome(
+            item=item,
+            status="failed",
+            to_email=item.upcoming.email,
+            message_id=message_id(item.upcoming.contact_uid, item.occasion, item.year, domain),
+            error=f"cannot render the template: {exc}",
+        )
+
+
+def _deliver_one(
+    conn: sqlite3.Connection,
+    item: Due,
+    *,
+    transport: Transport,
+    sender: str,
+    domain: str,
+    now: Callable[[], datetime],
+    me: str,
+    late: bool,
+) -> Outcome:
+    from crmcli.mailer import build_message
+
+    outcome = _unrendered(conn, item, sender, domain)
+    state = _claim(conn, item, outcome, now=now(), me=me)
+    if state in ("sent", "busy"):
+        outcome.status = "skipped" if state == "sent" else "busy"
+        outcome.error = None
+        return outcome
+    if outcome.error is None and late:
+        outcome.error = "not attempted: the run's deadline (smtp.deadline) passed; retried next run"
+    if outcome.error is None and not outcome.to_email:
+        outcome.status = "no-email"
+        outcome.error = "the contact has no email address"
+        _finish(conn, outcome, status="failed", method=None, now=now(), me=me)
+        return outcome
+    msg: Any = None
+    if outcome.error is None:
+        try:
+            msg = build_message(
+                sender=sender,
+                to_name=item.upcoming.name,
+                to_address=outcome.to_email or "",
+                subject=outcome.subject,
+                body=outcome.body,
+                msg_id=outcome.message_id,
+                date=now(),
+            )
+            msg.as_bytes()  # a header the policy cannot write fails here, not half-sent
+        except SendError as exc:
+            outcome.error = exc.message
+        except Exception as exc:  # one contact's data must not stop the batch
+            outcome.error = f"cannot build the message: {exc}"
+    if outcome.error is None:
+        try:
+            transport.deliver(msg, _stem(item, outcome.log_id))
+        except SendError as exc:
+            outcome.error = exc.message
+    if outcome.error is not None:
+        outcome.status = "failed"
+        _finish(conn, outcome, status="failed", method=transport.method, now=now(), me=me)
+        return outcome
+    outcome.status = "sent"
+    _finish(conn, outcome, status="sent", method=transport.method, now=now(), me=me)
+    _run_hooks(conn, outcome)
+    return outcome
 
 
 def _run_hooks(conn: sqlite3.Connection, outcome: Outcome) -> None:

@@ -78,9 +78,16 @@ def deal_events(conn: sqlite3.Connection, contact_id: int) -> list[HistoryEvent]
     ]
 
 
+def purchase_events(conn: sqlite3.Connection, contact_id: int) -> list[HistoryEvent]:
+    """Purchases, on their day."""
+    from crmcli.purchases import history_events
+
+    return history_events(conn, contact_id)
+
+
 #: run in order; append yours. Greetings sent are notes of kind "greeting" (see greetings.py),
 #: so they come with note_events.
-PROVIDERS: list[HistoryProvider] = [note_events, reminder_events, deal_events]
+PROVIDERS: list[HistoryProvider] = [note_events, reminder_events, deal_events, purchase_events]
 
 
 def timeline(

@@ -177,7 +177,7 @@ def validate_record(rec: Record, day_first: bool = False, *, today: date) -> str
     if rec.full_name and not (
         text.get("first_name") or text.get("last_name") or text.get("display_name")
     ):
-        parts = rec.full_name.split(None, 1)
+        parts = rec.full_name.split(None, 1) or [""]  # a name of spaces is no name
         text["first_name"] = parts[0]
         if len(parts) > 1:
             text["last_name"] = parts[1]

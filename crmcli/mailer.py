@@ -1,9 +1,12 @@
 """Building greeting emails and sending them over SMTP.
 
 Settings come from ``[smtp]`` in the config file or ``CRM_SMTP_*`` variables (host, port,
-security = starttls|ssl|none, user, from, password_command). The password is never stored: it
-comes from ``CRM_SMTP_PASSWORD`` or from running ``password_command`` (no shell), and is never
-printed or put in an error message.
+security = starttls|ssl|none, user, from, password_command, timeout, deadline). The password is
+never stored: it comes from ``CRM_SMTP_PASSWORD`` or from running ``password_command`` (no
+shell), and is never printed, put in an error message, or sent without TLS to another machine.
+
+Every header value is one line (:func:`crmcli.controls.single_line`): a CR/LF in a contact's
+company or a date's label can never add a header (``Bcc:``) to a greeting.
 
 ``email`` and ``smtplib`` are imported inside the functions that use them (start-up time).
 """
@@ -19,13 +22,19 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from crmcli.controls import single_line
 from crmcli.errors import CrmError
 
 if TYPE_CHECKING:
     from email.message import EmailMessage
 
 DEFAULT_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
-TIMEOUT_SECONDS = 30
+#: seconds to wait for the server to connect or answer one command (smtp.timeout)
+TIMEOUT_SECONDS = 20.0
+#: seconds a whole `crm greet --due` run may spend sending (smtp.deadline); what is left when
+#: it passes is marked failed and retried on the next run
+DEADLINE_SECONDS = 300.0
+_LOOPBACK_NAMES = {"localhost", "localhost.localdomain", "ip6-localhost"}
 
 
 class SendError(CrmError):
@@ -40,6 +49,8 @@ class SmtpSettings:
     user: str | None
     sender: str
     password_command: list[str] | None
+    timeout: float = TIMEOUT_SECONDS
+    deadline: float = DEADLINE_SECONDS
 
     @property
     def sender_name(self) -> str:
@@ -96,7 +107,41 @@ def load_settings(cfg: Any) -> SmtpSettings:
     if command:
         argv = [str(a) for a in command] if isinstance(command, list) else shlex.split(command)
     user = str(cfg.get("smtp", "user", "") or "").strip() or None
-    return SmtpSettings(host, port, security, user, sender, argv)
+    if security == "none" and user and not is_loopback(host):
+        raise cfg.invalid(
+            "smtp",
+            "security",
+            security,
+            f"would send the password of {user!r} in clear text to {host}; set "
+            "security = 'starttls' (port 587) or 'ssl' (port 465), or CRM_SMTP_SECURITY",
+        )
+    timeout = _seconds(cfg, "timeout", TIMEOUT_SECONDS)
+    deadline = _seconds(cfg, "deadline", DEADLINE_SECONDS)
+    return SmtpSettings(host, port, security, user, sender, argv, timeout, deadline)
+
+
+def _seconds(cfg: Any, key: str, default: float) -> float:
+    value = cfg.get("smtp", key, default)
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = -1.0
+    if not 0 < seconds <= 86_400:
+        raise cfg.invalid("smtp", key, value, "must be a number of seconds (e.g. 20)")
+    return seconds
+
+
+def is_loopback(host: str) -> bool:
+    """``localhost``, 127.x.x.x or ::1: a server on this machine (no name is looked up)."""
+    import ipaddress
+
+    name = host.strip().strip("[]").lower()
+    if name in _LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
 
 
 def password(settings: SmtpSettings, env: Mapping[str, str] | None = None) -> str | None:
@@ -154,11 +199,13 @@ def build_message(
     msg = EmailMessage(policy=SMTP)
     sender_name, sender_address = parseaddr(sender)
     try:
-        msg["From"] = Address(display_name=sender_name, addr_spec=sender_address)
-        msg["To"] = Address(display_name=to_name, addr_spec=to_address)
+        msg["From"] = Address(
+            display_name=single_line(sender_name), addr_spec=single_line(sender_address)
+        )
+        msg["To"] = Address(display_name=single_line(to_name), addr_spec=single_line(to_address))
     except (ValueError, IndexError, TypeError) as exc:
         raise SendError(f"address {to_address!r} cannot be used in a message: {exc}") from None
-    msg["Subject"] = subject
+    msg["Subject"] = single_line(subject)
     msg["Date"] = format_datetime(date)
     msg["Message-ID"] = msg_id
     msg["X-Mailer"] = "crmcli"
@@ -169,25 +216,47 @@ def build_message(
 
 
 class SmtpMailer:
-    """One SMTP connection for a batch, opened on the first message."""
+    """One SMTP connection for a batch, opened on the first message.
 
-    def __init__(self, settings: SmtpSettings, secret: str | None) -> None:
+    Each connect and each command waits at most ``settings.timeout`` seconds, and never past
+    ``deadline`` (a ``time.monotonic()`` value). A server that cannot be reached is not tried
+    again for every other greeting of the batch: they fail at once with the same reason.
+    """
+
+    def __init__(
+        self, settings: SmtpSettings, secret: str | None, *, deadline: float | None = None
+    ) -> None:
         self.settings = settings
         self._secret = secret
         self._client: Any = None
+        self._unreachable: SendError | None = None
+        self.deadline = deadline
+
+    def _timeout(self) -> float:
+        import time
+
+        if self.deadline is None:
+            return self.settings.timeout
+        left = self.deadline - time.monotonic()
+        if left <= 0:
+            raise SendError(
+                f"the run's deadline (smtp.deadline, {self.settings.deadline:g} s) has passed"
+            )
+        return min(self.settings.timeout, left)
 
     def _connect(self) -> Any:
         import smtplib
         import ssl
 
         s = self.settings
+        timeout = self._timeout()
         try:
             if s.security == "ssl":
                 client: Any = smtplib.SMTP_SSL(
-                    s.host, s.port, timeout=TIMEOUT_SECONDS, context=ssl.create_default_context()
+                    s.host, s.port, timeout=timeout, context=ssl.create_default_context()
                 )
             else:
-                client = smtplib.SMTP(s.host, s.port, timeout=TIMEOUT_SECONDS)
+                client = smtplib.SMTP(s.host, s.port, timeout=timeout)
                 if s.security == "starttls":
                     client.starttls(context=ssl.create_default_context())
             if s.user:
@@ -200,15 +269,26 @@ class SmtpMailer:
         except smtplib.SMTPAuthenticationError:
             raise SendError(f"SMTP server {s.host} refused the login of {s.user!r}") from None
         except (OSError, smtplib.SMTPException) as exc:
-            raise SendError(f"cannot talk to SMTP server {s.host}:{s.port}: {exc}") from None
+            reason = "no answer in time" if isinstance(exc, TimeoutError) else str(exc)
+            raise SendError(f"cannot talk to SMTP server {s.host}:{s.port}: {reason}") from None
         return client
 
     def send(self, msg: EmailMessage) -> None:
         """Hand one message to the server; returns once the server has accepted it."""
         import smtplib
 
+        if self._unreachable is not None:
+            raise SendError(f"{self._unreachable.message} (not tried again in this run)")
         if self._client is None:
-            self._client = self._connect()
+            try:
+                self._client = self._connect()
+            except SendError as error:
+                self._unreachable = error
+                raise
+        else:
+            timeout = self._timeout()
+            if self._client.sock is not None:
+                self._client.sock.settimeout(timeout)
         try:
             refused = self._client.send_message(msg)
         except smtplib.SMTPRecipientsRefused:

@@ -305,6 +305,98 @@ def m005_import_export(db: Any) -> None:
 
 
 @migration
+def m008_purchases(db: Any) -> None:
+    _sql(
+        db,
+        # What a customer bought: one row per order line. `amount_minor` is the line's total
+        # (not the unit price) in the currency's minor unit; `purchased_on` is a local date.
+        # `import_key` identifies an order line across imports (see crmcli.purchases), so
+        # importing the same orders twice adds nothing; `deal_id` links the purchase a won
+        # deal became (at most one per deal).
+        """CREATE TABLE purchases (
+            id INTEGER PRIMARY KEY,
+            contact_id INTEGER NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+            purchased_on TEXT NOT NULL,
+            product TEXT,
+            quantity INTEGER NOT NULL DEFAULT 1 CHECK (quantity > 0),
+            amount_minor INTEGER NOT NULL CHECK (amount_minor >= 0),
+            currency TEXT NOT NULL CHECK (length(currency) = 3),
+            order_ref TEXT,
+            import_key TEXT,
+            deal_id INTEGER REFERENCES deals(id) ON DELETE SET NULL,
+            source TEXT NOT NULL DEFAULT 'manual' CHECK (source IN ('manual', 'import', 'deal')),
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            deleted_at TEXT
+        )""",
+        # A contact's purchases (profile, RFM, spent>...): covering, so the aggregates read
+        # the index alone.
+        "CREATE INDEX purchases_contact ON purchases(contact_id, deleted_at, purchased_on, "
+        "currency, amount_minor)",
+        "CREATE INDEX purchases_on ON purchases(purchased_on)",
+        "CREATE INDEX purchases_product ON purchases(product COLLATE NOCASE)",
+        "CREATE UNIQUE INDEX purchases_import_key ON purchases(import_key) "
+        "WHERE import_key IS NOT NULL",
+        "CREATE UNIQUE INDEX purchases_deal ON purchases(deal_id) WHERE deal_id IS NOT NULL",
+        # Saved queries: `segment:NAME` inside any query.
+        """CREATE TABLE segments (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+            query TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""",
+        # The query language's terms, each an index seek or range: city:, referred-by:,
+        # field:KEY=VALUE, and the last touch (a live note that is not an imported one).
+        "CREATE INDEX contacts_city ON contacts(city COLLATE NOCASE)",
+        "CREATE INDEX contacts_referred_by ON contacts(referred_by_id) "
+        "WHERE referred_by_id IS NOT NULL",
+        "CREATE INDEX contact_fields_key ON contact_fields(key, value COLLATE NOCASE)",
+    )
+
+
+@migration
+def m010_agenda_indexes(db: Any) -> None:
+    _sql(
+        db,
+        # The agenda reads yearly dates by (month, day) ranges of contact_dates_month_day; the
+        # few dates with a lead time of their own (up to a year) are read through this small
+        # index instead of a scan of every date.
+        "CREATE INDEX contact_dates_lead ON contact_dates(lead_days) WHERE lead_days IS NOT NULL",
+        # A contact's last touch: the time of its newest live note that is not one an import
+        # brought (those carry the import's time, not when anything happened). Kept by
+        # triggers whoever writes the notes (crm note, import, merge...), so "due a touch",
+        # stale deals, `last-touch` queries and the customers view read a column instead of
+        # looking up notes for every contact.
+        "ALTER TABLE contacts ADD COLUMN last_touch_at TEXT",
+        "UPDATE contacts SET last_touch_at = (SELECT max(at) FROM notes "
+        "WHERE contact_id = contacts.id AND deleted_at IS NULL AND kind != 'imported')",
+        """CREATE TRIGGER notes_last_touch_insert AFTER INSERT ON notes
+        WHEN NEW.deleted_at IS NULL AND NEW.kind != 'imported' BEGIN
+            UPDATE contacts SET last_touch_at = NEW.at
+            WHERE id = NEW.contact_id AND (last_touch_at IS NULL OR last_touch_at < NEW.at);
+        END""",
+        """CREATE TRIGGER notes_last_touch_update AFTER UPDATE OF contact_id, at, deleted_at, kind
+        ON notes BEGIN
+            UPDATE contacts SET last_touch_at = (SELECT max(at) FROM notes
+                WHERE contact_id = contacts.id AND deleted_at IS NULL AND kind != 'imported')
+            WHERE id IN (OLD.contact_id, NEW.contact_id);
+        END""",
+        """CREATE TRIGGER notes_last_touch_delete AFTER DELETE ON notes BEGIN
+            UPDATE contacts SET last_touch_at = (SELECT max(at) FROM notes
+                WHERE contact_id = contacts.id AND deleted_at IS NULL AND kind != 'imported')
+            WHERE id = OLD.contact_id;
+        END""",
+        # The few contacts in the trash: what the agenda leaves out, without a lookup per row.
+        "CREATE INDEX contacts_trashed ON contacts(deleted_at) WHERE deleted_at IS NOT NULL",
+        # Per cadence, the contacts in order of when they were last touched: the ones due are
+        # a range, counted and cut in SQL.
+        "CREATE INDEX contacts_touch ON contacts(cadence_days, coalesce(last_touch_at, "
+        "created_at), id) WHERE cadence_days IS NOT NULL AND deleted_at IS NULL",
+    )
+
+
+@migration
 def m009_note_message_id(db: Any) -> None:
     # `crm note --from-mail` keeps the message's Message-ID, so the same mail piped twice is
     # recorded once per contact (a partial index: typed notes have none).

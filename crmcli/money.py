@@ -117,3 +117,17 @@ def weighted(minor_times_percent: int) -> int:
     100, rounded half up to a whole minor unit. Totals are summed exactly first and rounded once.
     """
     return (minor_times_percent * 2 + 100) // 200
+
+
+def check_currency_change(
+    old: str, new: str, old_minor: int, *, amount_given: bool, what: str
+) -> str:
+    """The new currency code of a deal or purchase, refused when its minor units differ from the
+    old one's and no new amount comes with it (12.50 EUR is not 1250 JPY)."""
+    code = currency_code(new)
+    if not amount_given and old_minor and CURRENCIES[code] != CURRENCIES.get(old, 2):
+        raise ValidationError(
+            f"{old} and {code} have different minor units; "
+            f"give the {what} in the new currency too (--{what})"
+        )
+    return code

@@ -257,47 +257,47 @@ def _local_midnight_utc(day: date) -> str:
     return to_utc_text(datetime.combine(day, time()))
 
 
-def due_a_touch(conn: sqlite3.Connection, today: date) -> list[TouchDue]:
-    """Contacts with a cadence whose last note is older than it, the longest-waiting first.
+def due_a_touch(
+    conn: sqlite3.Connection, today: date, *, limit: int | None = None
+) -> tuple[list[TouchDue], int]:
+    """Contacts with a cadence whose last note is older than it, the longest-waiting first,
+    and how many there are. With ``limit``, only the first ``limit`` of them.
 
     Days are calendar days: a contact with a 30-day cadence whose last note was on Oct 24 is
     due on Nov 23 (and stays due until a note is added). A contact with no note counts from
-    when it was added. One query per distinct cadence reads the covering contacts_cadence
-    index and does one notes_contact_at seek per contact: fast with 100,000 contacts.
+    when it was added. Per distinct cadence, the due contacts are a range of the contacts_touch
+    index (cadence, last touch): counted there, and read in order, at most ``limit`` of them.
     """
     cadences = [
         row[0]
         for row in conn.execute(
-            "SELECT DISTINCT cadence_days FROM contacts INDEXED BY contacts_cadence "
-            "WHERE cadence_days IS NOT NULL"
+            "SELECT DISTINCT cadence_days FROM contacts INDEXED BY contacts_touch "
+            "WHERE cadence_days IS NOT NULL AND deleted_at IS NULL"
         )
     ]
     local_date = local_date_reader()
     out: list[TouchDue] = []
+    total = 0
+    due = (
+        "FROM contacts INDEXED BY contacts_touch WHERE cadence_days = ? "
+        "AND deleted_at IS NULL AND coalesce(last_touch_at, created_at) < ?"
+    )
     for cadence in cadences:
         # Due when the local date of `since` is on or before today - cadence, that is when
         # `since` is before the local midnight that starts the day after: a text comparison.
         threshold = _local_midnight_utc(today - timedelta(days=cadence - 1))
-        rows = conn.execute(
-            "SELECT id, created_at, last_at FROM ("
-            "  SELECT c.id, c.created_at, (SELECT max(n.at) FROM notes n"
-            "    WHERE n.contact_id = c.id AND n.deleted_at IS NULL) AS last_at"
-            "  FROM contacts c INDEXED BY contacts_cadence"
-            "  WHERE c.cadence_days = ? AND c.deleted_at IS NULL"
-            ") WHERE coalesce(last_at, created_at) < ?",
-            (cadence, threshold),
-        )
+        sql = f"SELECT id, created_at, last_touch_at {due} ORDER BY coalesce(last_touch_at, created_at), id"
+        params: tuple[Any, ...] = (cadence, threshold)
+        if limit is not None:
+            total += conn.execute(f"SELECT count(*) {due}", params).fetchone()[0]
+            sql += " LIMIT ?"
+            params = (*params, limit)
         wait = timedelta(days=cadence)
-        for contact_id, created_at, last_at in rows:
+        for contact_id, created_at, last_at in conn.execute(sql, params):
             since = last_at or created_at
             since_on = local_date(since)
             out.append(TouchDue(contact_id, cadence, last_at, since, since_on + wait, since_on))
     out.sort(key=lambda t: (t.due_on, t.since, t.contact_id))
-    return out
-
-
-def last_note_at(conn: sqlite3.Connection, contact_id: int) -> str | None:
-    row = conn.execute(
-        "SELECT max(at) FROM notes WHERE contact_id = ? AND deleted_at IS NULL", (contact_id,)
-    ).fetchone()
-    return row[0] if row else None
+    if limit is None:
+        return out, len(out)
+    return out[:limit], total

@@ -7,6 +7,7 @@ stale yet, N days and one second is.
 
 from __future__ import annotations
 
+import dataclasses
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -54,11 +55,9 @@ ROW_KEYS = DealRow._fields
 
 
 def _last_activity_expression(conn: sqlite3.Connection) -> str:
-    """The deal's last stage change, or the latest live note on its contact if later."""
-    note = (
-        "(SELECT max(n.at) FROM notes n WHERE n.contact_id = d.contact_id AND n.deleted_at IS NULL)"
-    )
-    return f"max(d.stage_changed_at, coalesce({note}, ''))"
+    """The deal's last stage change, or the latest live note on its contact if later (kept on
+    the contact by triggers, m010: no notes lookup per deal)."""
+    return "max(d.stage_changed_at, coalesce(c.last_touch_at, ''))"
 
 
 def _select(conn: sqlite3.Connection) -> str:
@@ -160,6 +159,31 @@ def deal_rows(
     conn: sqlite3.Connection, filters: DealFilters, *, now: datetime
 ) -> Iterator[DealRow]:
     """:func:`list_deals` as :class:`DealRow` tuples (TSV writes them as they are)."""
+    sql, params = _query(conn, filters, now=now)
+    sql += f" ORDER BY {SORTS[filters.sort]}, id"
+    if filters.limit is not None and filters.min_value is None and filters.max_value is None:
+        sql += f" LIMIT {int(filters.limit)}"  # cut in SQL: rows past it are never built
+    cursor = conn.cursor()
+    cursor.row_factory = None  # tuples: the columns are unpacked in order
+    rows: Iterable[DealRow] = map(_deal_row, cursor.execute(sql, params))
+    if filters.min_value is not None or filters.max_value is not None:
+        rows = (row for row in rows if _in_range(row, filters.min_value, filters.max_value))
+    return islice(rows, filters.limit)
+
+
+def count_deals(conn: sqlite3.Connection, filters: DealFilters, *, now: datetime) -> int:
+    """How many deals :func:`deal_rows` gives for ``filters`` (without its limit)."""
+    if filters.min_value is not None or filters.max_value is not None:
+        unlimited = dataclasses.replace(filters, limit=None)
+        return sum(1 for _ in deal_rows(conn, unlimited, now=now))
+    sql, params = _query(conn, filters, now=now)
+    return int(conn.execute(f"SELECT count(*) FROM ({sql})", params).fetchone()[0])
+
+
+def _query(
+    conn: sqlite3.Connection, filters: DealFilters, *, now: datetime
+) -> tuple[str, dict[str, Any]]:
+    """The statement (without ORDER BY) and parameters of a deal listing."""
     if filters.status not in STATUSES:
         raise UsageError(f"status {filters.status!r} is not one of: {', '.join(STATUSES)}")
     if filters.sort not in SORTS:
@@ -194,13 +218,7 @@ def deal_rows(
     sql = _wrap(f"{_select(conn)} WHERE {' AND '.join(where)}")
     if filters.stale:
         sql += f" WHERE {_STALE_SQL}"
-    sql += f" ORDER BY {SORTS[filters.sort]}, id"
-    cursor = conn.cursor()
-    cursor.row_factory = None  # tuples: the columns are unpacked in order
-    rows: Iterable[DealRow] = map(_deal_row, cursor.execute(sql, params))
-    if filters.min_value is not None or filters.max_value is not None:
-        rows = (row for row in rows if _in_range(row, filters.min_value, filters.max_value))
-    return islice(rows, filters.limit)
+    return sql, params
 
 
 def _in_range(row: DealRow, low: Decimal | None, high: Decimal | None) -> bool:

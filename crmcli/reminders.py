@@ -453,14 +453,32 @@ def agenda_rows(
         for row in rows:
             counts[row[0]] = counts.get(row[0], 0) + 1
         return rows, counts
+    # Counted without reading the contacts: the reminders of trashed contacts are left out
+    # through the small contacts_trashed index (m010), not a contact lookup per reminder.
+    counted = (
+        f"SELECT {section} AS section, count(*) FROM reminders r "
+        "WHERE r.done_at IS NULL AND r.deleted_at IS NULL AND r.due_at < :end "
+        "AND (r.contact_id IS NULL OR r.contact_id NOT IN "
+        "(SELECT id FROM contacts INDEXED BY contacts_trashed WHERE deleted_at IS NOT NULL)) "
+        "GROUP BY 1"
+    )
+    counts = dict(cursor.execute(counted, params).fetchall())
+    # Each section is a range of due times: its first `limit` are read from there alone.
+    found: list[tuple[Any, ...]] = []
+    for key, low, high in (
+        ("overdue", None, ":now"),
+        ("today", ":today", ":tomorrow"),
+        ("upcoming", ":tomorrow", ":end"),
+    ):
+        if not counts.get(key):
+            continue
+        start = f"AND r.due_at >= {low} " if low else ""
+        found += cursor.execute(
+            f"SELECT q.*, {first} FROM (SELECT {columns} {open_due} {start}"
+            f"AND r.due_at < {high} AND {section} = :key ORDER BY r.due_at, r.id LIMIT :limit) q",
+            {**params, "key": key, "limit": limit},
+        ).fetchall()
     # The first by UTC time; the agenda orders by local time, which differs only for two
     # reminders in the hour repeated when the clocks go back.
-    rows = cursor.execute(
-        "SELECT section, id, contact_id, body, due_at, has_time, rule, name, company, "
-        f"{first}, total FROM (SELECT *, count(*) OVER (PARTITION BY section) AS total, "
-        "row_number() OVER (PARTITION BY section ORDER BY due_at, id) AS n "
-        f"FROM (SELECT {columns} {open_due})) q WHERE n <= :limit ORDER BY due_at, id",
-        {**params, "limit": limit},
-    ).fetchall()
-    counts = {row[0]: row[-1] for row in rows}
-    return [row[:-1] for row in rows], counts
+    found.sort(key=lambda row: (row[4], row[1]))
+    return found, counts

@@ -165,6 +165,14 @@ def count_matches(conn: sqlite3.Connection, text: str, *, include_deleted: bool 
     return int(row[0])
 
 
+def count_listed(conn: sqlite3.Connection, filters: Any) -> int:
+    """How many contacts a query search (``ListFilters``) finds without its limit."""
+    from crmcli.contacts import filter_sql
+
+    where, params = filter_sql(filters)
+    return int(conn.execute(f"SELECT count(*) FROM contacts c WHERE {where}", params).fetchone()[0])
+
+
 def _search_row(row: sqlite3.Row, matched: str) -> dict[str, Any]:
     from crmcli.contacts import list_row
 

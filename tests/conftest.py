@@ -39,6 +39,8 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
         "CRM_SMTP_FROM",
         "CRM_SMTP_PASSWORD",
         "CRM_SMTP_PASSWORD_COMMAND",
+        "CRM_SMTP_TIMEOUT",
+        "CRM_SMTP_DEADLINE",
         "FORCE_COLOR",
         "NO_COLOR",
         "EDITOR",
@@ -114,3 +116,50 @@ def fake_editor(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Callable[...
         script.with_suffix(".json").write_text(json.dumps(edits), encoding="utf-8")
 
     return use
+
+
+@pytest.fixture
+def make_contact(conn: sqlite3.Connection) -> Callable[..., int]:
+    """``make_contact("Ann Lee", email=..., tags=[...], city=..., ...)``: a contact's id."""
+    from datetime import datetime
+
+    from crmcli import contacts
+    from crmcli.contact_changes import ContactChanges
+    from crmcli.contacts import Labeled
+
+    def make(name: str, *, email: str | None = None, tags: list[str] | None = None,
+             referred_by: int | None = None, **text: str) -> int:  # fmt: skip
+        first, _, last = name.partition(" ")
+        changes = ContactChanges(
+            text={"first_name": first, "last_name": last or None, **text},
+            add_emails=[Labeled(email)] if email else [],
+            add_tags=list(tags or []),
+            referred_by_id=referred_by,
+        )
+        return contacts.create(conn, changes, now=datetime.fromisoformat(FIXED_NOW).astimezone())
+
+    return make
+
+
+@pytest.fixture
+def make_purchase(conn: sqlite3.Connection) -> Callable[..., int]:
+    """``make_purchase(contact_id, "120.00", on=date, product=..., currency="EUR")``: its id."""
+    from datetime import date, datetime
+
+    from crmcli import money, purchases
+
+    def make(contact_id: int, amount: str, *, on: date | None = None, currency: str = "EUR",
+             product: str | None = None, quantity: int = 1, ref: str | None = None) -> int:  # fmt: skip
+        now = datetime.fromisoformat(FIXED_NOW).astimezone()
+        new = purchases.NewPurchase(
+            contact_id=contact_id,
+            amount_minor=money.parse_amount(amount, currency),
+            currency=currency,
+            purchased_on=on or now.date(),
+            product=product,
+            quantity=quantity,
+            order_ref=ref,
+        )
+        return purchases.add(conn, new, now=now)
+
+    return make

@@ -59,6 +59,52 @@ def test_a_limit_keeps_the_first_of_each_section_and_counts_them_all(
     assert agenda.is_due(cut.counts)
 
 
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_a_limit_agrees_with_the_whole_agenda_on_a_mixed_book(
+    conn: sqlite3.Connection, seed: int
+) -> None:
+    # Timed and date-only reminders around now (earlier today too), general ones, some of
+    # trashed contacts; cadences with and without notes; yearly dates near today.
+    rng = random.Random(seed)
+    people = [person(conn, f"P{n} Q{n}", cadence_days=rng.choice([None, 7, 30])) for n in range(30)]
+    for who in people:
+        if rng.random() < 0.5:
+            notes.add(conn, who, "hi", now=NOW, at=NOW - timedelta(days=rng.randint(0, 60)))
+        if rng.random() < 0.3:
+            contacts.update(
+                conn,
+                who,
+                ContactChanges(dates={"birthday": f"--11-{rng.randint(20, 30)}"}),
+                now=NOW,
+            )
+    for number in range(80):
+        timed = rng.random() < 0.6
+        due = NOW + timedelta(hours=rng.randint(-60, 200))
+        when = When(due if timed else datetime.combine(due.date(), datetime.min.time()), timed)
+        owner = rng.choice([None, *people])
+        reminders.add(conn, f"r{number}", when, now=NOW, contact_id=owner)
+    for number in range(12):  # open deals, some idle for longer than their stage allows
+        changed = clock.to_utc_text(NOW - timedelta(days=rng.randint(1, 60)))
+        conn.execute(
+            "INSERT INTO deals (contact_id, title, value_minor, currency, stage_id, "
+            "stage_changed_at, created_at, updated_at) VALUES (?, ?, 1000, 'EUR', ?, ?, ?, ?)",
+            (rng.choice(people), f"d{number}", rng.randint(1, 4), changed, changed, changed),
+        )
+    for who in rng.sample(people, 5):
+        contacts.trash(conn, who, now=NOW)
+    full = agenda.build(conn, NOW, 7)
+    assert {"overdue", "today", "upcoming", "touch", "deals"} <= set(full.counts)
+    for limit in (1, 3, 10):
+        cut = agenda.build(conn, NOW, 7, limit=limit)
+        assert cut.counts == full.counts
+        first = [
+            item
+            for section in full.counts
+            for item in [i for i in full.items if i.section == section][:limit]
+        ]
+        assert sorted(cut.items) == sorted(first)
+
+
 def test_a_limit_below_one_is_refused(conn: sqlite3.Connection) -> None:
     with pytest.raises(ValueError, match="at least 1"):
         agenda.build(conn, NOW, 7, limit=0)

@@ -285,3 +285,47 @@ def test_today_and_tomorrow_stand_out(cli: Cli, monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("NO_COLOR", "1")
     plain = cli("dates", "--format", "table").stdout
     assert "today" in plain and "\x1b[1;31m" not in plain
+
+
+def _every_date_within(
+    conn: sqlite3.Connection, today: date, days: int, feb29: str
+) -> list[anniversaries.Upcoming]:
+    """What `upcoming` returned before it read by (month, day) ranges: every date, filtered."""
+    found = anniversaries.every_date(conn, today, feb29=feb29)
+    return [u for u in found if u.days_until <= days]
+
+
+@pytest.mark.parametrize("feb29", ["feb28", "mar1"])
+def test_upcoming_by_month_day_ranges_finds_what_a_scan_finds(
+    conn: sqlite3.Connection, feb29: str
+) -> None:
+    # Dates on every edge of a window: year ends, Feb 28/29, Mar 1, a date still to come.
+    for number, when in enumerate(
+        ["--12-31", "--01-01", "--02-28", "--02-29", "--03-01", "1980-11-23", "--11-22"]
+    ):
+        person(conn, f"P{number}", birthday=when)
+    someone = person(conn, "Wedding")
+    anniversaries.set_date(conn, someone, "anniversary", YearlyDate(1, 2, 2027), today=NOW.date())
+    for today in [
+        date(2026, 11, 23),
+        date(2026, 12, 30),
+        date(2027, 2, 27),
+        date(2027, 2, 28),
+        date(2028, 2, 28),
+        date(2028, 2, 29),
+        date(2026, 11, 24),
+    ]:
+        for days in [0, 1, 2, 7, 40, 364, 365, 366]:
+            expected = _every_date_within(conn, today, days, feb29)
+            assert upcoming(conn, today, days=days, feb29=feb29) == expected, (today, days)
+
+
+def test_agenda_reads_a_date_with_a_long_lead_of_its_own(conn: sqlite3.Connection) -> None:
+    # Outside every kind's default lead time, but inside its own (read through its index).
+    someone = person(conn, "Planner")
+    anniversaries.set_date(
+        conn, someone, "contract renewal", YearlyDate(6, 1, 2020), today=NOW.date(), lead_days=250
+    )
+    person(conn, "Far", birthday="--06-01")
+    found = upcoming_for_agenda(conn, NOW.date())
+    assert [(u.contact_id, u.label) for u in found] == [(someone, "contract renewal")]

@@ -208,6 +208,36 @@ def test_list_formats(cli: Cli) -> None:
     assert cli("contact", "list", "-f", "xml", code=2).stderr
 
 
+def test_list_tsv_writes_the_cells_the_other_formats_hold(cli: Cli) -> None:
+    # TSV of `contact list` is written from the query's rows (no dictionary per contact): the
+    # same cells as the rows every other format gets, in both orders (with and without a limit).
+    add_ann(cli)
+    cli(
+        "contact", "add", "Bob Ray", "-t", "vip", "-t", "Customer", "-t", "a b", "--company", "x\\y"
+    )
+    cli("contact", "add", "Cy\tNew", "-e", "cy@example.com")
+    for options in ([], ["--limit", "5"], ["--sort", "company", "--desc"]):
+        records = cli.json("contact", "list", *options)
+        lines = cli("contact", "list", *options).stdout.splitlines()
+        expected = [
+            "\t".join(
+                _tsv_cell(record[key])
+                for key in ("id", "name", "company", "title", "email", "phone", "tags")
+            )
+            for record in records
+        ]
+        assert ["\t".join(line.split("\t")[:7]) for line in lines[1:]] == expected
+    assert cli.json("contact", "list", "--tag", "vip")[0]["tags"] == ["a b", "Customer", "vip"]
+
+
+def _tsv_cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        value = ", ".join(value)
+    return str(value).replace("\\", "\\\\").replace("\t", "\\t")
+
+
 def test_list_filters_through_cli(cli: Cli) -> None:
     add_ann(cli)
     cli("contact", "add", "Bob Ray", "-t", "customer")

@@ -47,7 +47,7 @@ def ask(shell: str, words: str, current: str) -> list[str]:
     return [line for line in result.stdout.splitlines() if line]
 
 
-def test_contacts_complete_by_email_name_and_word(book: Path) -> None:
+def test_contacts_complete_by_email_name_and_word(cli: Cli, book: Path) -> None:
     conn = db.connect(book)
     try:
         assert completion.contacts(conn, "ann") == [
@@ -69,10 +69,15 @@ def test_contacts_complete_by_email_name_and_word(book: Path) -> None:
         assert completion.templates(conn, "b") == [
             completion.Candidate("birthday", "Happy birthday")
         ]
-        assert completion.segments(conn, "") == []  # no segments table yet
-        conn.execute("CREATE TABLE segments (id INTEGER PRIMARY KEY, name TEXT)")
-        conn.execute("INSERT INTO segments (name) VALUES ('vip-berlin')")
+        assert completion.segments(conn, "") == []
+    finally:
+        conn.close()
+    cli("segment", "add", "vip-berlin", "tag:vip city:berlin")
+    conn = db.connect(book)
+    try:
         assert completion.segments(conn, "vip") == [completion.Candidate("vip-berlin", "")]
+        conn.execute("DROP TABLE segments")  # an older schema: no segments, no error
+        assert completion.segments(conn, "vip") == []
     finally:
         conn.close()
 

@@ -58,6 +58,13 @@ SANDBOX_FILES = {
     "shop.csv": "Kunde;Telefon;Region\nJürgen Weiß;+49 30 1234567;Nord\n".encode(),
     "shop-june.csv": "Kunde;Telefon;Region\nPia Roth;+49 40 7654321;Süd\n".encode(),
     "messy.csv": b"Name,Email\nKim Park,kim@park.example\nBob Bad,bob-at-example\n",
+    "orders.csv": (
+        b"Order,Date,Email,Customer,Product,Qty,Amount,Currency\n"
+        b"SO-2001,2026-10-02,ana.garcia@solaris.example,Ana Garcia,Solar panels,2,2400.00,EUR\n"
+        b"SO-2002,2026-10-05,kim@park.example,Kim Park,Sensors,1,310.50,EUR\n"
+    ),
+    "invoices.csv": b"Invoice;Date;Kunde;Summe\nR-77;2026-09-30;Ben Okafor;1.200,50\n",
+    "next-month.csv": b"Invoice;Date;Kunde;Summe\nR-78;2026-10-31;Ben Okafor;990,00\n",
     "card.txt": b"Dear {first_name},\n\nhappy birthday from all of us!\n\n{sender}\n",
     "call-notes.txt": b"Called Ana: the pilot starts in January.\n",
     "message.eml": (

@@ -134,7 +134,9 @@ def test_output_into_a_device_a_pipe_or_through_a_symlink(
 ) -> None:
     # /dev/full stays a device (a rename over it would replace it) and its error is reported
     full = cli("export", "contacts", "-o", "/dev/full", code=1)
-    assert full.stderr == "Error: cannot write /dev/full: No space left on device\n"
+    assert full.stderr == (
+        "Error: cannot write /dev/full: disk full: nothing was saved (free some space and retry)\n"
+    )
     assert stat.S_ISCHR(os.stat("/dev/full").st_mode)
     fifo = tmp_path / "fifo"
     os.mkfifo(fifo)
@@ -149,7 +151,9 @@ def test_output_into_a_device_a_pipe_or_through_a_symlink(
     real.write_text("old\n")
     link = tmp_path / "link.csv"
     link.symlink_to(real)
-    cli("export", "contacts", "-o", str(link))
+    refused = cli("export", "contacts", "-o", str(link), code=2)
+    assert "exists; add --force" in refused.stderr and real.read_text() == "old\n"
+    cli("export", "contacts", "-o", str(link), "--force")
     assert link.is_symlink() and real.read_text().startswith("uid,name,")
 
 

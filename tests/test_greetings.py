@@ -66,6 +66,14 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def use_server(monkeypatch: pytest.MonkeyPatch, port: int, sender: str) -> None:
+    """Point crm's SMTP settings at a server on 127.0.0.1 (no TLS: it is this machine)."""
+    monkeypatch.setenv("CRM_SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("CRM_SMTP_PORT", str(port))
+    monkeypatch.setenv("CRM_SMTP_SECURITY", "none")
+    monkeypatch.setenv("CRM_SMTP_FROM", sender)
+
+
 @pytest.fixture
 def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[Recorder]:
     from aiosmtpd.controller import Controller
@@ -74,10 +82,7 @@ def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[Recorder]:
     port = free_port()
     controller = Controller(recorder, hostname="127.0.0.1", port=port)
     controller.start()
-    monkeypatch.setenv("CRM_SMTP_HOST", "127.0.0.1")
-    monkeypatch.setenv("CRM_SMTP_PORT", str(port))
-    monkeypatch.setenv("CRM_SMTP_SECURITY", "none")
-    monkeypatch.setenv("CRM_SMTP_FROM", "Søren Sælger <soren@seller.example>")
+    use_server(monkeypatch, port, "Søren Sælger <soren@seller.example>")
     try:
         yield recorder
     finally:
@@ -519,11 +524,13 @@ def test_outbox_writes_eml_files_once(cli: Cli, book: sqlite3.Connection, tmp_pa
     assert result.stderr.endswith("Greetings: 4 sent\n")
     files = sorted(p.name for p in outbox.iterdir())
     assert {(outbox / f).stat().st_mode & 0o777 for f in files} == {0o600}
+    # one file per greeting, named by its date, contact, occasion and send-log id
+    logged = {(r["contact_id"], r["occasion"]): r["id"] for r in cli.json("greet", "log")}
     assert files == [
-        "2026-11-23-contact1-birthday.eml",
-        "2026-11-23-contact2-birthday.eml",
-        "2026-11-23-contact3-birthday.eml",
-        "2026-11-26-contact5-anniversary.eml",
+        f"2026-11-23-contact1-birthday-{logged[1, 'birthday']}.eml",
+        f"2026-11-23-contact2-birthday-{logged[2, 'birthday']}.eml",
+        f"2026-11-23-contact3-birthday-{logged[3, 'birthday']}.eml",
+        f"2026-11-26-contact5-anniversary-{logged[5, 'anniversary']}.eml",
     ]
     msg = email.message_from_bytes((outbox / files[0]).read_bytes(), policy=email.policy.default)
     assert str(msg["Subject"]) == "Joyeux anniversaire Chloé — 40!"
@@ -621,3 +628,152 @@ def test_two_concurrent_runs_send_each_greeting_once(
     assert len(smtp.messages) == 30
     rows = conn.execute("SELECT status, attempts FROM greetings").fetchall()
     assert [tuple(r) for r in rows] == [("sent", 1)] * 30
+
+
+# --- hostile data and silent servers (issue 13) -----------------------------------------------
+
+
+def test_a_crlf_in_a_contact_field_cannot_add_a_header(
+    cli: Cli, book: sqlite3.Connection, smtp: Recorder
+) -> None:
+    # an imported company with a line break in it, used in the subject
+    book.execute(
+        "UPDATE templates SET subject = 'Happy birthday from {company}' WHERE name = 'bday'"
+    )
+    book.execute(
+        "UPDATE contacts SET company = 'Acme\r\nBcc: spy@evil.example' WHERE first_name = 'Chloé'"
+    )
+    result = cli("greet", "--due")
+    assert result.stderr.endswith("Greetings: 4 sent\n")
+    assert all(rcpts != ["spy@evil.example"] for _, rcpts in smtp.envelopes)
+    assert sorted(r for _, rcpts in smtp.envelopes for r in rcpts) == smtp.to()
+    chloe = next(m for m in smtp.messages if "chloe" in str(m["To"]))
+    assert chloe["Bcc"] is None
+    assert str(chloe["Subject"]) == "Happy birthday from Acme Bcc: spy@evil.example"
+
+
+def test_one_contact_that_cannot_be_rendered_fails_alone(
+    cli: Cli, book: sqlite3.Connection, smtp: Recorder
+) -> None:
+    # a template an older crm saved with a placeholder this one does not know, used for Ann only
+    templates.add(book, "vip", "For you", "Dear {first_name}", now=NOW)
+    book.execute("UPDATE templates SET body = 'Dear {nickname}' WHERE name = 'vip'")
+    greetings.add_rule(book, "birthday", "vip", tag="vip", now=NOW)
+    ann = contacts.resolve(book, "ann@example.com")
+    contacts.update(book, ann, ContactChanges(add_tags=["vip"]), now=NOW)
+    result = cli("greet", "--due", code=1)
+    assert "Failed: birthday greeting to Ann Lee <ann@example.com>: cannot render" in result.stderr
+    assert result.stderr.endswith("Greetings: 1 failed, 3 sent\n")
+    assert smtp.to() == ["ada@example.com", "chloe@example.com", "zoe@example.com"]
+    failed = cli.json("greet", "log", "--status", "failed")
+    assert [(r["contact_id"], r["attempts"]) for r in failed] == [(ann, 1)]
+    assert "unknown placeholder {nickname}" in failed[0]["error"]
+    # the next run retries Ann alone (once the template is fixed), the others are not resent
+    book.execute("UPDATE templates SET body = 'Dear {first_name}' WHERE name = 'vip'")
+    assert cli("greet", "--due").stderr.endswith("Greetings: 1 sent\n")
+    assert len(smtp.messages) == 4
+
+
+@pytest.fixture
+def silent_server(monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
+    """A server that accepts connections and never says a word (no SMTP banner)."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(16)
+    port = int(listener.getsockname()[1])
+    use_server(monkeypatch, port, "me@seller.example")
+    try:
+        yield port
+    finally:
+        listener.close()
+
+
+def test_a_silent_server_costs_one_timeout_not_one_per_greeting(
+    cli: Cli, book: sqlite3.Connection, silent_server: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    monkeypatch.setenv("CRM_SMTP_TIMEOUT", "0.5")
+    started = time.monotonic()
+    result = cli("greet", "--due", code=1)
+    elapsed = time.monotonic() - started
+    assert result.stderr.endswith("Greetings: 4 failed\n")
+    assert "timed out" in result.stderr
+    assert elapsed < 3  # one 0.5 s timeout; the old fixed 30 s per greeting would be 2 minutes
+    errors = [r["error"] for r in cli.json("greet", "log")]
+    assert len(errors) == 4 and all("127.0.0.1" in e for e in errors)
+
+
+def test_the_run_deadline_bounds_a_batch(
+    cli: Cli, book: sqlite3.Connection, silent_server: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import time
+
+    monkeypatch.setenv("CRM_SMTP_TIMEOUT", "60")
+    monkeypatch.setenv("CRM_SMTP_DEADLINE", "1")
+    started = time.monotonic()
+    result = cli("greet", "--due", code=1)
+    assert time.monotonic() - started < 5
+    assert result.stderr.endswith("Greetings: 4 failed\n")
+
+
+@pytest.mark.parametrize(
+    ("host", "refused"),
+    [("mail.example.com", True), ("192.0.2.10", True), ("localhost", False), ("::1", False)],
+)
+def test_no_password_in_clear_text_to_another_machine(host: str, refused: bool) -> None:
+    from crmcli import config
+    from crmcli.errors import CrmError
+
+    env = {
+        "CRM_SMTP_HOST": host,
+        "CRM_SMTP_SECURITY": "none",
+        "CRM_SMTP_USER": "sam",
+        "CRM_SMTP_FROM": "sam@example.com",
+    }
+    cfg = config.load({**os.environ, **env})
+    if not refused:
+        assert mailer.load_settings(cfg).security == "none"
+        return
+    with pytest.raises(CrmError) as caught:
+        mailer.load_settings(cfg)
+    assert caught.value.message == (
+        f"CRM_SMTP_SECURITY='none' would send the password of 'sam' in clear text to {host}; "
+        "set security = 'starttls' (port 587) or 'ssl' (port 465), or CRM_SMTP_SECURITY; it "
+        f"overrides smtp.security in {cfg.path}"
+    )
+
+
+def test_outbox_never_writes_through_a_planted_link(
+    cli: Cli, book: sqlite3.Connection, tmp_path: Path
+) -> None:
+    outbox = tmp_path / "outbox"
+    outbox.mkdir()
+    victim = tmp_path / "victim.txt"
+    victim.write_text("precious\n")
+    # every temporary name the old scheme would use, for the first log ids
+    for log_id in range(1, 8):
+        for stem in (
+            f"2026-11-23-contact{n}-birthday-{log_id}" for n in (1, 2, 3)
+        ):  # fmt: skip
+            (outbox / f".{stem}.eml.tmp").symlink_to(victim)
+        (outbox / ".2026-11-23-contact1-birthday.eml.tmp").unlink(missing_ok=True)
+        (outbox / ".2026-11-23-contact1-birthday.eml.tmp").symlink_to(victim)
+    cli("greet", "--due", "--outbox", str(outbox))
+    assert victim.read_text() == "precious\n"
+    assert len(list(outbox.glob("*.eml"))) == 4
+
+
+def test_outbox_names_are_unique_when_labels_slug_alike(
+    cli: Cli, conn: sqlite3.Connection, tmp_path: Path
+) -> None:
+    add_person(conn, "Bea", "Two", "bea@example.com")
+    bea = contacts.resolve(conn, "bea@example.com")
+    for label in ("customer since", "Customer-Since!"):
+        cli("dates", "add", str(bea), label, "2020-11-23")
+        templates.add(conn, f"t{len(label)}", "Hello {first_name}", "{occasion}", now=NOW)
+        greetings.add_rule(conn, label, f"t{len(label)}", now=NOW)
+    outbox = tmp_path / "outbox"
+    outbox.mkdir()
+    assert cli("greet", "--due", "--outbox", str(outbox)).stderr.endswith("Greetings: 2 sent\n")
+    assert len(list(outbox.glob("*.eml"))) == 2

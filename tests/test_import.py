@@ -188,17 +188,17 @@ def test_undecodable_bytes_are_one_line_with_an_encoding_that_works(
     latin = "José García,jose@example.com\n".encode("latin-1")
     # the user's word (utf-8), not the codec we read it with (utf-8-sig)
     assert bad("a.csv", b"Name,Email\n" + latin, "--encoding", "utf-8") == (
-        "Error: the file is not valid utf-8; give its encoding, e.g. --encoding cp1252\n"
+        "Error: a.csv is not valid utf-8; give its encoding, e.g. --encoding cp1252\n"
     )
     # after cp1252 fails (0x81 is undefined there), not cp1252 again: latin-1 reads any byte
     assert bad("b.csv", b"Name,Email\nJos\x81,j@example.com\n") == (
-        "Error: the file is not valid cp1252; give its encoding, e.g. --encoding latin-1\n"
+        "Error: b.csv is not valid cp1252; give its encoding, e.g. --encoding latin-1\n"
     )
     # vCard and JSON: an error line, not a traceback, and nothing imported
     card = "BEGIN:VCARD\r\nVERSION:3.0\r\nFN:{}\r\nEND:VCARD\r\n"
     vcards = card.format("Ann Lee").encode() + card.format("José").encode("latin-1")
     assert bad("c.vcf", vcards, "--encoding", "utf-8") == (
-        "Error: the file is not valid utf-8; give its encoding, e.g. --encoding cp1252\n"
+        "Error: c.vcf is not valid utf-8; give its encoding, e.g. --encoding cp1252\n"
     )
     people = '[{"name": "Ann Lee"}, {"name": "José"}]'.encode("latin-1")
     assert "not valid utf-8;" in bad("d.json", people, "--encoding", "utf-8")
@@ -463,11 +463,11 @@ def test_skip_invalid_writes_rejects_that_reimport(
     [
         (
             'Name,Mail\nAnn Lee,ann@example.com\n"Bob Stone,bob@example.com\nCarl,c@example.com\n',
-            "Error: line 3: a quoted cell starts here and is never closed;",
+            "Error: stdin, line 3: a quoted cell starts here and is never closed;",
         ),
         (
             'Name,Mail\nAnn Lee,ann@example.com\n"Bob"Stone,bob@example.com\n',
-            "Error: line 3: the CSV cannot be read (',' expected after '\"')",
+            "Error: stdin, line 3: the CSV cannot be read (',' expected after '\"')",
         ),
     ],
     ids=["unclosed-quote", "text-after-quote"],

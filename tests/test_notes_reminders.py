@@ -113,7 +113,7 @@ def test_cadence_boundaries(
     if last_note is not None:
         notes.add(conn, ann, "older", now=NOW, at=datetime(2026, 8, 1))
         notes.add(conn, ann, "last", now=NOW, at=last_note)
-    found = notes.due_a_touch(conn, date(2026, 11, 23))
+    found, _ = notes.due_a_touch(conn, date(2026, 11, 23))
     assert [t.contact_id for t in found] == ([ann] if due else [])
     if due and last_note is not None:
         assert found[0].due_on == date(2026, 11, 23)
@@ -124,24 +124,76 @@ def test_cadence_ignores_trashed_notes_and_contacts(conn: sqlite3.Connection) ->
         conn, ContactChanges(text={"first_name": "Ann"}, cadence_days=7), now=datetime(2026, 1, 1)
     )
     note_id = notes.add(conn, ann, "hi", now=NOW, at=datetime(2026, 11, 22))
-    assert notes.due_a_touch(conn, NOW.date()) == []
+    assert notes.due_a_touch(conn, NOW.date()) == ([], 0)
     notes.trash(conn, note_id, now=NOW)
-    assert [t.contact_id for t in notes.due_a_touch(conn, NOW.date())] == [ann]
+    assert [t.contact_id for t in notes.due_a_touch(conn, NOW.date())[0]] == [ann]
     contacts.trash(conn, ann, now=NOW)
-    assert notes.due_a_touch(conn, NOW.date()) == []
+    assert notes.due_a_touch(conn, NOW.date()) == ([], 0)
 
 
 def test_cadence_query_uses_indexes(conn: sqlite3.Connection) -> None:
-    plan = " ".join(
-        row[3]
-        for row in conn.execute(
-            "EXPLAIN QUERY PLAN SELECT c.id, (SELECT max(n.at) FROM notes n WHERE "
-            "n.contact_id = c.id AND n.deleted_at IS NULL) FROM contacts c INDEXED BY "
-            "contacts_cadence WHERE c.cadence_days = 30 AND c.deleted_at IS NULL"
-        )
+    contacts.create(conn, ContactChanges(text={"first_name": "A"}, cadence_days=30), now=NOW)
+    statements: list[str] = []
+    conn.set_trace_callback(statements.append)
+    notes.due_a_touch(conn, NOW.date(), limit=5)
+    conn.set_trace_callback(None)
+    due_queries = [s for s in statements if "cadence_days = " in s]
+    assert len(due_queries) == 2  # the count, and the first ones
+    for statement in due_queries:
+        plan = " ".join(row[3] for row in conn.execute(f"EXPLAIN QUERY PLAN {statement}"))
+        # a range of the index: the due contacts alone are read, no note at all
+        assert "INDEX contacts_touch (cadence_days=? AND <expr><?)" in plan, plan
+        assert "notes" not in plan
+
+
+def _last_touch_at(conn: sqlite3.Connection, contact_id: int) -> str | None:
+    row = conn.execute("SELECT last_touch_at FROM contacts WHERE id = ?", (contact_id,)).fetchone()
+    return row[0]
+
+
+def test_last_touch_at_follows_every_change_of_notes(conn: sqlite3.Connection) -> None:
+    ann = person(conn, "Ann Lee")
+    ben = person(conn, "Ben Okafor")
+    assert _last_touch_at(conn, ann) is None
+    older = notes.add(conn, ann, "older", now=NOW, at=datetime(2026, 8, 1))
+    assert _last_touch_at(conn, ann) == "2026-08-01T00:00:00Z"
+    newer = notes.add(conn, ann, "newer", now=NOW, at=datetime(2026, 11, 1))
+    notes.add(conn, ann, "in between", now=NOW, at=datetime(2026, 9, 1))
+    assert _last_touch_at(conn, ann) == "2026-11-01T00:00:00Z"
+    notes.trash(conn, newer, now=NOW)
+    assert _last_touch_at(conn, ann) == "2026-09-01T00:00:00Z"
+    notes.restore(conn, newer)
+    assert _last_touch_at(conn, ann) == "2026-11-01T00:00:00Z"
+    # a note moved to another contact (a merge does that), then removed for good
+    conn.execute("UPDATE notes SET contact_id = ? WHERE id = ?", (ben, newer))
+    assert (_last_touch_at(conn, ann), _last_touch_at(conn, ben)) == (
+        "2026-09-01T00:00:00Z",
+        "2026-11-01T00:00:00Z",
     )
-    assert "COVERING INDEX contacts_cadence" in plan
-    assert "COVERING INDEX notes_contact_at" in plan
+    conn.execute("DELETE FROM notes WHERE id = ?", (newer,))
+    assert _last_touch_at(conn, ben) is None
+    conn.execute("UPDATE notes SET at = ? WHERE id = ?", ("2027-01-01T00:00:00Z", older))
+    assert _last_touch_at(conn, ann) == "2027-01-01T00:00:00Z"
+    # a note an import brought carries the import's time: it is no touch, whatever its date
+    imported = notes.add(conn, ben, "from the CSV", kind="imported", now=NOW, at=NOW)
+    assert _last_touch_at(conn, ben) is None
+    conn.execute("UPDATE notes SET kind = 'call' WHERE id = ?", (imported,))
+    assert _last_touch_at(conn, ben) == "2026-11-23T09:00:00Z"
+
+
+def test_due_a_touch_with_a_limit_is_the_start_of_the_whole_list(conn: sqlite3.Connection) -> None:
+    for number in range(12):
+        someone = contacts.create(
+            conn,
+            ContactChanges(text={"first_name": f"P{number}"}, cadence_days=[7, 14, 30][number % 3]),
+            now=datetime(2026, 1, 1 + number),
+        )
+        if number % 4:
+            notes.add(conn, someone, "hi", now=NOW, at=datetime(2026, 10, 1 + number))
+    everyone, total = notes.due_a_touch(conn, NOW.date())
+    assert total == len(everyone) == 12
+    for limit in (1, 2, 5, 20):
+        assert notes.due_a_touch(conn, NOW.date(), limit=limit) == (everyone[:limit], 12)
 
 
 # --- reminders ---------------------------------------------------------------------------------

@@ -51,6 +51,11 @@ COMMANDS: dict[str, Entry] = {
         "Find contacts by name, email, phone, company, title, tags, custom fields and notes.",
     ),
     "tag": Entry("crmcli.cli.tags", "app", "List, rename and merge tags."),
+    "segment": Entry(
+        "crmcli.cli.segments",
+        "app",
+        "Saved queries: add, list, show and remove segments (segment:NAME).",
+    ),
     # the customer's history and follow-ups
     "note": Entry(
         "crmcli.cli.notes",
@@ -116,6 +121,22 @@ COMMANDS: dict[str, Entry] = {
         "goal_app",
         "Sales goals per period (month, quarter, year) and currency.",
     ),
+    # customers: what they bought, who matters most, who sent whom
+    "purchase": Entry(
+        "crmcli.cli.purchases",
+        "app",
+        "Record what customers bought; list, change, remove and restore purchases.",
+    ),
+    "customers": Entry(
+        "crmcli.cli.customers",
+        "customers_command",
+        "Who matters most: every customer with recency, frequency, value, RFM score and segment.",
+    ),
+    "referrals": Entry(
+        "crmcli.cli.customers",
+        "referrals_command",
+        "Word of mouth: who referred whom, and what the referred people bought or won.",
+    ),
     # yearly dates and greetings
     "dates": Entry(
         "crmcli.cli.dates",
@@ -141,7 +162,7 @@ COMMANDS: dict[str, Entry] = {
     "export": Entry(
         "crmcli.cli.io",
         "export_app",
-        "Export contacts, notes, reminders, deals (CSV, JSON, vCard) and dates (iCalendar).",
+        "Export contacts, notes, reminders, deals, purchases (CSV, JSON, vCard) and dates (iCalendar).",
     ),
     "db": Entry("crmcli.cli.db", "app", "The database file: where it is, back it up, check it."),
     "completion": Entry(
@@ -166,7 +187,8 @@ def load_command(name: str) -> Any:
         command.lazy_source = target
     else:
         holder = CrmTyper()
-        holder.command(name)(target)
+        # a command that takes a query sets context_settings (crmcli.cli._query.QUERY_CONTEXT)
+        holder.command(name, context_settings=getattr(target, "context_settings", None))(target)
         command = typer.main.get_command(holder)
     command.name = name
     return command

@@ -18,7 +18,7 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from crmcli import clock
-from crmcli.cli._output import OutputFormat
+from crmcli.cli._output import OutputFormat, message
 from crmcli.db import DbLocation, connect, describe_sqlite_error, resolve_path
 from crmcli.errors import AmbiguousRef, CrmError, UsageError
 
@@ -41,12 +41,13 @@ class CliState:
 
 
 def _report(error: CrmError) -> None:
-    print(f"Error: {error.message}", file=sys.stderr)
+    # through the sink: an error often quotes data (a name, a line of a file)
+    message(f"Error: {error.message}")
     if isinstance(error, AmbiguousRef):
         for line in error.candidates:
-            print(line, file=sys.stderr)
+            message(line)
     if error.hint:
-        print(error.hint, file=sys.stderr)
+        message(error.hint)
 
 
 def _guarded(invoke: Callable[[Any], Any], ctx: Any) -> Any:
@@ -212,6 +213,11 @@ def state(ctx: typer.Context) -> CliState:
     return found if found is not None else CliState()
 
 
+def database_path(ctx: typer.Context) -> Path:
+    """The database file of this command (for the files that must never be written over it)."""
+    return state(ctx).location.path
+
+
 @contextmanager
 def database(ctx: typer.Context, *, write: bool = False) -> Iterator[sqlite3.Connection]:
     """The open, migrated database for this command; closed afterwards."""
@@ -266,6 +272,13 @@ ContactRef = Annotated[
     str,
     typer.Argument(
         help="Contact id, or a unique fragment of name or email.", autocompletion=complete_contact
+    ),
+]
+ForceOpt = Annotated[
+    bool,
+    typer.Option(
+        "--force",
+        help="Replace the output file if it exists (never the database or another SQLite file).",
     ),
 ]
 YesOpt = Annotated[
@@ -332,7 +345,10 @@ def confirm(question: str, *, yes: bool) -> None:
         return
     if not sys.stdin.isatty():
         raise UsageError(f"{question.rstrip('?')}: not on a terminal, so add --yes to confirm")
-    if not ask(question):
+    from crmcli.controls import visible
+
+    # the question often names a record (a contact's name): data, shown escaped
+    if not ask(visible(question)):
         raise CrmError("cancelled; nothing was changed")
 
 

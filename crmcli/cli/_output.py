@@ -4,6 +4,11 @@
 terminal), ``csv``, ``json`` and ``jsonl`` are for scripts. Rows are written as they arrive, so a
 long listing starts printing at once and is never held in memory whole (except for ``table``,
 which must measure its columns).
+
+This is also the one place where untrusted text meets the terminal (docs/security.md): every
+value is shown as data, never read as rich markup, and its control characters are made visible
+(:func:`visible`): the rich console refuses markup and escapes any string it is given, table
+cells and TSV cells are escaped to one line, JSON escapes them as ``\\u`` sequences.
 """
 
 from __future__ import annotations
@@ -17,6 +22,8 @@ from enum import Enum
 from pathlib import Path
 from typing import IO, Any, NamedTuple, TextIO
 
+from crmcli.controls import json_safe, tsv_escaped
+from crmcli.controls import visible as _visible
 from crmcli.errors import CrmError, UsageError
 
 
@@ -58,21 +65,72 @@ def styled() -> bool:
     return sys.stdout.isatty() or bool(os.environ.get("FORCE_COLOR"))
 
 
+_CONSOLE_CLASS: Any = None
+
+
+def _console_class() -> Any:
+    """rich's Console, made safe for data: no markup, no emoji codes, and every string it is
+    handed (a table cell, a title, a line) has its control characters made visible, tab and
+    newline kept. Views build styled lines with :func:`text` and :func:`line`."""
+    global _CONSOLE_CLASS
+    if _CONSOLE_CLASS is None:
+        from rich.console import Console
+
+        class SafeConsole(Console):
+            def render_str(self, text: str, **options: Any) -> Any:
+                options["markup"] = False
+                options["emoji"] = False
+                return super().render_str(_visible(text, multiline=True), **options)
+
+        _CONSOLE_CLASS = SafeConsole
+    return _CONSOLE_CLASS
+
+
 def console(stderr: bool = False) -> Any:
     """A rich Console, made on demand (rich costs ~50 ms to import; scripts never need it)."""
-    from rich.console import Console
-
-    return Console(
+    return _console_class()(
         stderr=stderr,
         no_color=not styled(),
         highlight=False,
         soft_wrap=False,
+        markup=False,
+        emoji=False,
     )
 
 
+def visible(value: Any, *, multiline: bool = False) -> str:
+    """A value as terminal text: control characters (ESC, BEL, CR, C1, bidi overrides...)
+    written as visible escapes; newline and tab kept only with ``multiline``."""
+    return _visible(_plain(value), multiline=multiline)
+
+
+def text(value: Any, style: str = "", *, multiline: bool = False) -> Any:
+    """A rich ``Text`` of ``value`` in ``style``: data, never markup, controls made visible."""
+    from rich.text import Text
+
+    return Text(visible(value, multiline=multiline), style=style)
+
+
+def line(*parts: Any) -> Any:
+    """A rich ``Text`` from parts: a value, or ``(value, style)``; a part that is exactly
+    ``"\n"`` is a line break. Every value is data (see :func:`text`)."""
+    from rich.text import Text
+
+    out = Text()
+    for part in parts:
+        if isinstance(part, tuple):
+            out.append(visible(part[0]), style=part[1])
+        elif part == "\n":
+            out.append("\n")
+        else:
+            out.append(visible(part))
+    return out
+
+
 def message(text: str) -> None:
-    """A message for the person (what was done, a hint): always stderr, so stdout stays data."""
-    print(text, file=sys.stderr)
+    """A message for the person (what was done, a hint): always stderr, so stdout stays data.
+    Messages echo data (names, file contents), so their control characters are made visible."""
+    print(_visible(text, multiline=True), file=sys.stderr)
 
 
 def heading(text: str) -> None:
@@ -96,32 +154,30 @@ def _plain(value: Any) -> str:
     return str(value)
 
 
-_TSV_SPECIAL = frozenset("\\\t\n\r")
-
-
 def _tsv_cell(value: Any) -> str:
-    # Escapes as in PostgreSQL's text format, so every row stays on one line with a fixed
-    # number of tab-separated cells. Plain strings and numbers, nearly every cell, go straight
-    # through: this runs for every cell of a 100,000-row listing.
-    if isinstance(value, str):
-        if _TSV_SPECIAL.isdisjoint(value):
-            return value
-        text = value
-    elif type(value) is int:  # not bool: that one prints as true/false
+    # Escapes as in PostgreSQL's text format (and every other control character as \\xNN),
+    # so every row stays on one line with a fixed number of tab-separated cells and a
+    # terminal never receives a raw escape sequence.
+    if value.__class__ is int:  # not bool: that one prints as true/false
         return str(value)
-    else:
-        text = _plain(value)
-    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+    return tsv_escaped(value if value.__class__ is str else _plain(value))
 
 
 def _tsv(rows: Iterable[Any], keys: list[str], stream: TextIO, *, tuples: bool = False) -> int:
-    """The TSV rows; the common case (no tab, newline or backslash anywhere in a row) costs one
-    join and one check per row instead of a function call per cell. With ``tuples`` each row is
-    its cells in the order of ``keys``."""
+    """The TSV rows; the common case (no tab, control character or backslash anywhere in a row)
+    costs one join per row instead of a function call per cell. With ``tuples`` each row is
+    its cells in the order of ``keys``.
+
+    Rows are written in blocks of :data:`_TSV_BLOCK` lines, each block checked at once for
+    control characters (a scan in C over the block, not a call per row); a block that has one
+    is written row by row through the exact escaping. Blocks are small, so a long listing
+    still starts printing at once."""
     write = stream.write
     write("\t".join(keys) + "\n")
     tabs = len(keys) - 1
     count = 0
+    block: list[str] = []
+    cells_of: list[list[str]] = []
     for row in rows:
         cells = [
             v
@@ -134,11 +190,30 @@ def _tsv(rows: Iterable[Any], keys: list[str], stream: TextIO, *, tuples: bool =
             for v in (row if tuples else map(row.get, keys))
         ]
         line = "\t".join(cells)
-        if line.count("\t") != tabs or "\n" in line or "\r" in line or "\\" in line:
+        if line.count("\t") != tabs or "\\" in line:
             line = "\t".join(map(_tsv_cell, cells))
-        write(line + "\n")
+        block.append(line)
+        cells_of.append(cells)
         count += 1
+        if len(block) == _TSV_BLOCK:
+            _write_block(write, block, cells_of)
+            block, cells_of = [], []
+    _write_block(write, block, cells_of)
     return count
+
+
+#: rows per checked TSV block (about 10 KB)
+_TSV_BLOCK = 128
+
+
+def _write_block(write: Callable[[str], Any], lines: list[str], cells_of: list[list[str]]) -> None:
+    text = "\n".join(lines)
+    # str.isprintable() is False for every control character (and for a few harmless ones,
+    # like a no-break space: a block with one merely takes the exact path)
+    if not text.replace("\t", " ").replace("\n", " ").isprintable():
+        text = "\n".join("\t".join(map(_tsv_cell, cells)) for cells in cells_of)
+    if text:
+        write(text + "\n")
 
 
 def _keys(columns: Sequence[Column | str]) -> list[Column]:
@@ -181,29 +256,32 @@ def emit(
         stream.write("[")
         for row in rows:
             stream.write(",\n  " if count else "\n  ")
-            stream.write(json.dumps({c.key: row.get(c.key) for c in cols}, ensure_ascii=False))
+            stream.write(json_safe(json.dumps({c.key: row.get(c.key) for c in cols}, **_JSON)))
             count += 1
         stream.write("\n]\n" if count else "]\n")
     elif fmt is OutputFormat.jsonl:
         import json
 
         for row in rows:
-            stream.write(json.dumps({c.key: row.get(c.key) for c in cols}, ensure_ascii=False))
+            stream.write(json_safe(json.dumps({c.key: row.get(c.key) for c in cols}, **_JSON)))
             stream.write("\n")
             count += 1
     elif fmt is OutputFormat.csv:
-        import csv
+        stream = on_terminal(stream)
+        # the one CSV policy of crmcli (formula-like cells neutralised), as for the exports
+        from crmcli.io.csv_policy import write_csv
 
-        writer = csv.writer(stream, lineterminator="\n")
-        writer.writerow([c.key for c in cols])
-        for row in rows:
-            writer.writerow([_plain(row.get(c.key)) for c in cols])
-            count += 1
+        count = write_csv(
+            ([_plain(row.get(c.key)) for c in cols] for row in rows), [c.key for c in cols], stream
+        )
     else:
         count = _tsv(rows, [c.key for c in cols], stream)
     if count == 0 and empty and fmt is OutputFormat.table:
         message(empty)
     return count
+
+
+_JSON: dict[str, Any] = {"ensure_ascii": False}
 
 
 def _primed(rows: Iterable[Any]) -> Iterable[Any]:
@@ -216,26 +294,20 @@ def _primed(rows: Iterable[Any]) -> Iterable[Any]:
 
 
 def _table(rows: Iterable[dict[str, Any]], cols: list[Column], *, title: str | None) -> int:
-    from rich import box
-    from rich.table import Table
+    # Drawn a page at a time (crmcli/cli/_table.py): a long listing never sits whole in memory.
+    from crmcli.cli._table import Heading, draw
 
     shown = [c for c in cols if c.in_table]
-    table = Table(
-        title=title,
-        box=box.SIMPLE_HEAD if styled() else box.ASCII2,
-        header_style="bold" if styled() else "",
-        title_justify="left",
-        pad_edge=False,
-    )
-    for col in shown:
-        table.add_column(col.title, justify=col.justify, overflow="fold")  # type: ignore[arg-type]
-    count = 0
-    for row in rows:
-        table.add_row(*[(c.show or _plain)(row.get(c.key)) for c in shown])
-        count += 1
-    if count:
-        console().print(table)
-    return count
+    cells = ([_cell(c, row.get(c.key)) for c in shown] for row in rows)
+    headings = [Heading(c.title, c.justify) for c in shown]
+    return draw(cells, headings, console=console(), styled=styled(), title=title)
+
+
+def _cell(column: Column, value: Any) -> Any:
+    """One table cell: data on one line, its control characters made visible. A column's
+    ``show`` may return a rich Text built with :func:`text`/:func:`line` (already safe)."""
+    shown = column.show(value) if column.show is not None else value
+    return shown if hasattr(shown, "__rich_console__") else visible(shown)
 
 
 def emit_record(
@@ -250,7 +322,7 @@ def emit_record(
         import json
 
         indent = 2 if fmt is OutputFormat.json else None
-        sys.stdout.write(json.dumps(record, ensure_ascii=False, indent=indent) + "\n")
+        sys.stdout.write(json_safe(json.dumps(record, ensure_ascii=False, indent=indent)) + "\n")
     elif fmt is OutputFormat.table and render is not None:
         render(record)
     else:
@@ -272,46 +344,107 @@ def _flatten(record: dict[str, Any], prefix: str = "") -> list[tuple[str, Any]]:
     return out
 
 
-def open_private(path: Path) -> IO[str]:
-    """A new text file (replacing any) readable by its owner only: it holds customer data."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+class _TerminalText:
+    """A text stream to a terminal that makes control characters visible in what is written
+    (CSV and vCard carry data as it is; a terminal must not act on it)."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, data: str) -> int:
+        # CRLF line ends (vCard, iCalendar, Excel CSV) are line ends here, not a stray CR
+        return self._stream.write(_visible(data.replace("\r\n", "\n"), multiline=True))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def on_terminal(stream: TextIO) -> TextIO:
+    """``stream``, made safe for data when it is a terminal."""
+    isatty = getattr(stream, "isatty", None)
+    if isatty is not None and isatty():
+        return _TerminalText(stream)  # type: ignore[return-value]
+    return stream
+
+
+def open_private(path: Path, *, replace: bool = False) -> IO[str]:
+    """A new text file readable by its owner only (it holds customer data), created
+    exclusively: never through a link or over a name planted in advance. With ``replace`` an
+    existing regular file of that name is removed first (the caller checked it may be)."""
+    from crmcli.files import create_exclusive
+
+    if replace and path.is_file() and not path.is_symlink():
+        path.unlink()
+    try:
+        fd = create_exclusive(path)
+    except FileExistsError:
+        raise UsageError(
+            f"{path} exists; add --force to replace it, or give another name"
+        ) from None
     return open(fd, "w", encoding="utf-8", newline="")
 
 
-@contextmanager
-def output_file(path: Path | None) -> Iterator[IO[str]]:
-    """stdout, or a file written whole or not at all (a private temporary file renamed at the end).
+def _is_stdout(path: Path) -> bool:
+    """``-o /dev/stdout`` (or another name of the very file stdout already writes to)."""
+    try:
+        target, ours = path.stat(), os.fstat(sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):
+        return False
+    return (target.st_dev, target.st_ino) == (ours.st_dev, ours.st_ino)
 
-    Errors name the file the user asked for, never the temporary one.
+
+@contextmanager
+def output_file(
+    path: Path | None, *, force: bool = False, database: Path | None = None
+) -> Iterator[IO[str]]:
+    """stdout, or a file written whole or not at all (a private temporary file, created
+    exclusively, renamed at the end).
+
+    The target is checked first (:func:`crmcli.files.check_target`): never the database or
+    another SQLite file, never an existing file without ``force``. Errors name the file the user
+    asked for, never the temporary one.
     """
-    if path is None or str(path) == "-":
-        yield sys.stdout
+    if path is None or str(path) == "-" or _is_stdout(path):
+        yield on_terminal(sys.stdout)
         sys.stdout.flush()
         return
-    if path.is_dir():
-        raise UsageError(f"--output {path} is a folder; give a file name inside it")
+    from crmcli.files import check_target
+
+    check_target(path, what="--output", force=force, database=database)
     if path.exists() and not path.is_file():
-        # A device or a pipe (/dev/stdout, a FIFO): write into it. Renaming a temporary file
+        # A device or a pipe (a FIFO, /dev/null): write into it. Renaming a temporary file
         # over it would replace the device itself.
         try:
             with open(path, "w", encoding="utf-8", newline="") as device:
                 yield device
         except OSError as exc:
-            raise CrmError(f"cannot write {path}: {exc.strerror}") from None
+            raise CrmError(f"cannot write {path}: {describe_os_error(exc)}") from None
         return
-    # Through a symlink, the file it points to is replaced, not the link.
+    import tempfile
+
+    # Through a symlink (allowed with --force only, as the file it names exists), the file it
+    # points to is replaced, not the link.
     target = path.resolve() if path.is_symlink() else path
-    temp = target.with_name(f".{target.name}.tmp{os.getpid()}")
     try:
-        handle = open_private(temp)
+        # mkstemp: a new random name, O_EXCL (and O_NOFOLLOW), mode 0600
+        fd, name = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     except OSError as exc:
         raise CrmError(f"cannot write {path}: {exc.strerror}") from None
+    temp = Path(name)
     try:
-        with handle:
+        with open(fd, "w", encoding="utf-8", newline="") as handle:
             yield handle
         os.replace(temp, target)
     except OSError as exc:
-        raise CrmError(f"cannot write {path}: {exc.strerror}") from None
+        raise CrmError(f"cannot write {path}: {describe_os_error(exc)}") from None
     finally:
-        if temp.exists():
-            temp.unlink()
+        temp.unlink(missing_ok=True)
+
+
+def describe_os_error(exc: OSError) -> str:
+    """The reason of a failed write, in words; a full disk says that nothing was saved."""
+    import errno
+
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        return "disk full: nothing was saved (free some space and retry)"
+    return exc.strerror or str(exc)

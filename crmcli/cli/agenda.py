@@ -7,7 +7,15 @@ from typing import Annotated, Any
 import typer
 
 from crmcli.cli._common import FormatOpt, database, now
-from crmcli.cli._output import OutputFormat, console, emit, heading, message, resolve_format
+from crmcli.cli._output import (
+    OutputFormat,
+    console,
+    emit,
+    heading,
+    line,
+    message,
+    resolve_format,
+)
 
 #: exit status of `crm agenda --exit-code` when something is due
 EXIT_DUE = 3
@@ -71,7 +79,6 @@ SECTION_LIMIT = 25
 def render(found: Any, days: int) -> None:
     """The agenda grouped by section: each section's first items (``found.items``, as many as
     :func:`crmcli.agenda.build` was given as its limit) under a heading with the full count."""
-    from rich.markup import escape
     from rich.table import Table
 
     from crmcli import agenda
@@ -84,23 +91,21 @@ def render(found: Any, days: int) -> None:
     for section, members in sections.items():
         title = agenda.section_title(section, days)
         total = found.counts[section]
-        out.print(f"\n[bold]{escape(title)}[/bold] ({total})")
+        out.print(line("\n", (title, "bold"), f" ({total})"))
         table = Table.grid(padding=(0, 2))
         table.add_column(no_wrap=True)
         table.add_column()
         for item in members:
             about = [p for p in (item.contact, item.company, item.phone, item.email) if p]
-            line = f"{escape(item.text)}  [dim]{escape(item.ref)}[/dim]"
+            what = [item.text, "  ", (item.ref, "dim")]
             if about:
-                line += "\n" + escape(" · ".join(about))
-            table.add_row(f"[dim]{format_when(When(item.when, item.has_time))}[/dim]", line)
+                what += ["\n", " · ".join(about)]
+            table.add_row(line((format_when(When(item.when, item.has_time)), "dim")), line(*what))
         out.print(table)
         if total > len(members):
             # A morning screen, not a report: the full list is one command away.
-            out.print(
-                f"[dim]  … and {total - len(members)} more (all of them: "
-                f"crm agenda --format tsv)[/dim]"
-            )
+            more = f"  … and {total - len(members)} more (all of them: crm agenda --format tsv)"
+            out.print(line((more, "dim")))
 
 
 def demo_view(conn: Any) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from datetime import datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -25,7 +26,8 @@ from crmcli.cli._common import (
     parse_when_option,
     print_created,
 )
-from crmcli.cli._output import Column, OutputFormat, console, emit, emit_record, message
+from crmcli.cli._output import Column, OutputFormat, console, emit, emit_record, line, message
+from crmcli.cli._query import QUERY_CONTEXT, QueryArg, compile_words, query_text
 from crmcli.contacts import ListFilters, parse_labeled
 from crmcli.errors import CrmError, UsageError
 
@@ -117,13 +119,15 @@ def _print_contact(conn: Any, contact_id: int, fmt: OutputFormat | None) -> None
 
 def contact_record(conn: Any, contact_id: int) -> dict[str, Any]:
     """The contact as JSON-ready data, with what the other capabilities know of it."""
-    from crmcli import anniversaries, deals, notes, reminders
+    from crmcli import anniversaries, deals, notes, profile, reminders
 
     record = contacts.get(conn, contact_id).to_dict()
     record["dates"] = anniversaries.dates_of(conn, contact_id)
     record["reminders"] = [r.to_dict() for r in reminders.open_for_contact(conn, contact_id)]
     record["notes"] = [n.to_dict() for n in notes.recent(conn, contact_id, limit=5)]
     record["deals"] = deals.contact_deals(conn, contact_id)
+    record["customer"] = profile.customer_profile(conn, contact_id, today=now().date())
+    record["referred"] = profile.referred(conn, contact_id)
     return record
 
 
@@ -237,14 +241,14 @@ def render_contact(record: dict[str, Any]) -> None:
     from rich.table import Table
 
     out = console()
-    out.print(f"[bold]{_esc(record['name'])}[/bold]  [dim]#{record['id']}[/dim]")
+    out.print(line((record["name"], "bold"), "  ", (f"#{record['id']}", "dim")))
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="dim", justify="right")
     grid.add_column()
 
     def row(label: str, value: Any) -> None:
         if value:
-            grid.add_row(label, _esc(str(value)))
+            grid.add_row(line(label), line(value))
 
     job = " at ".join(p for p in (record.get("title"), record.get("company")) if p)
     row("work", job)
@@ -315,14 +319,14 @@ def _deals_section(out: Any, record: dict[str, Any]) -> None:
     contact_deals_section(out, record)
 
 
+def _customer_section(out: Any, record: dict[str, Any]) -> None:
+    from crmcli.cli.customers import contact_customer_section
+
+    contact_customer_section(out, record)
+
+
 # Imported only when a contact is shown on a terminal: what to do next, then what happened.
-SHOW_SECTIONS.extend([_reminders_section, _notes_section, _deals_section])
-
-
-def _esc(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)
+SHOW_SECTIONS.extend([_reminders_section, _notes_section, _deals_section, _customer_section])
 
 
 @app.command("edit")
@@ -420,11 +424,11 @@ def edit(
                     "nothing to change: give options (see crm contact edit --help), "
                     "or use --editor to edit the contact in $EDITOR"
                 )
-            changes = _edit_in_editor(conn, contact_id)
-            if changes.is_empty():
+            if not _edit_in_editor(conn, contact_id):
                 message("No changes.")
                 return
-        contacts.update(conn, contact_id, changes, now=now())
+        else:
+            contacts.update(conn, contact_id, changes, now=now())
         message(f"Updated contact {contact_id}: {contacts.get(conn, contact_id).name}")
         if fmt is not None:
             _print_contact(conn, contact_id, fmt)
@@ -451,21 +455,37 @@ def _clear(changes: ContactChanges, name: str) -> None:
         changes.clear_fields.append(name.strip().removeprefix("field."))
 
 
-def _edit_in_editor(conn: Any, contact_id: int) -> ContactChanges:
+def _edit_in_editor(conn: Any, contact_id: int) -> bool:
+    """Edit the contact in $EDITOR and save what the user changed; False when nothing was.
+
+    If the contact changed elsewhere while the editor was open, nothing is saved: the form
+    reopens with both versions (what changed meanwhile, and the user's changes on top)."""
     from crmcli import contact_form
 
-    contact = contacts.get(conn, contact_id)
-    text = contact_form.render(contact)
+    base = contacts.get(conn, contact_id)
+    text = contact_form.render(base)
     with kept_on_failure("contact") as draft:
         while True:
             text = draft.text = edit_text(text, what="contact")
             try:
-                return contact_form.parse(conn, text, contact, today=now().date())
+                changes = contact_form.parse(conn, text, base, today=now().date())
+                if changes.is_empty():
+                    return False
+                current = contact_form.save(conn, contact_id, base, changes, now=now())
             except CrmError as error:
                 message(f"Error: {error.message}")
                 if not interactive() or not ask("Edit again?", default=True):
                     error.message = f"{error.message}; nothing was saved"
                     raise
+                continue
+            if current is None:
+                return True
+            message(
+                f"Contact {contact_id} was changed elsewhere while you were editing; nothing was "
+                "saved yet. The form reopens with both versions."
+            )
+            text = contact_form.conflict_form(base, current, changes)
+            base = current
 
 
 @app.command("rm")
@@ -508,7 +528,17 @@ CreatedSince = Annotated[
     str | None, typer.Option(help="Added on or after: 2026-01-01, -2w, 'last mon'.")
 ]
 UpdatedSince = Annotated[str | None, typer.Option(help="Changed on or after (same forms).")]
-SortOpt = Annotated[str, typer.Option(help="name, company, created, updated or id.")]
+SortOpt = Annotated[
+    str,
+    typer.Option(help="name, company, created, updated, id or last-touch (never touched first)."),
+]
+NotTouchedSince = Annotated[
+    str | None,
+    typer.Option(
+        help="No note, call, email or meeting since: 90d, 6m, or a date (2026-01-01, 'last mon').",
+        show_default=False,
+    ),
+]
 DescOpt = Annotated[bool, typer.Option("--desc", help="Reverse the order.")]
 LimitOpt = Annotated[int | None, typer.Option(help="At most this many.", min=1)]
 
@@ -539,9 +569,40 @@ def list_filters(
     )
 
 
-@app.command("list")
+def touched_threshold(text: str) -> datetime:
+    """``--not-touched-since``: a span back from today (90d: local midnight 90 days ago) or a
+    date expression; the contacts listed had no touch on or after that moment."""
+    from datetime import timedelta
+
+    from crmcli.dates import parse_days
+
+    stripped = text.strip()
+    if stripped[:1].isdigit() and stripped[-1:].isalpha() and not stripped[-2:].isdigit():
+        try:
+            days = parse_days(stripped)
+        except UsageError:
+            pass
+        else:
+            midnight = now().replace(hour=0, minute=0, second=0, microsecond=0)
+            return midnight - timedelta(days=days)
+    return parse_when_option(text)
+
+
+def list_columns(filters: ListFilters) -> list[Column]:
+    """The listing's columns: with the last touch when it is sorted or filtered by it."""
+    if filters.with_touch():
+        return [*LIST_COLUMNS, Column("last_touch_at", "Last touch", show=_day)]
+    return LIST_COLUMNS
+
+
+def _day(value: str | None) -> str:
+    return value[:10] if value else "never"
+
+
+@app.command("list", context_settings=QUERY_CONTEXT)
 def list_(
     ctx: typer.Context,
+    query: QueryArg = None,
     tag: TagFilter = None,
     company: CompanyFilter = None,
     text: TextFilter = None,
@@ -550,19 +611,38 @@ def list_(
     sort: SortOpt = "name",
     desc: DescOpt = False,
     limit: LimitOpt = None,
+    not_touched_since: NotTouchedSince = None,
     trash: Annotated[bool, typer.Option("--trash", help="List the contacts in the trash.")] = False,
     fmt: FormatOpt = None,
 ) -> None:
-    """List contacts, filtered and sorted."""
+    """List contacts, filtered by a query and options, and sorted.
+
+    The QUERY selects contacts (docs/query.md): crm contact list tag:vip city:berlin
+    'spent>5000EUR or rfm:champions' -tag:former. "Losing touch": --sort last-touch lists the
+    longest untouched first, --not-touched-since 90d only those without a note, call, email or
+    meeting in 90 days (with or without a keep-in-touch cadence).
+
+    Examples: crm contact list tag:lead --sort updated --desc --limit 20 ;
+    crm contact list --not-touched-since 90d --sort last-touch
+    """
     filters = list_filters(
         tag, company, text, created_since, updated_since, sort, desc, limit, trash=trash
     )
+    if not_touched_since:
+        filters.not_touched_since = touched_threshold(not_touched_since)
+    from crmcli.cli._output import resolve_format
+
+    resolved = resolve_format(fmt)
+    # TSV writes the query's rows as they are: no dictionary per contact (100,000 of them).
+    tuples = resolved is OutputFormat.tsv
     with database(ctx) as conn:
+        filters.query = compile_words(conn, query)
         emit(
-            contacts.list_contacts(conn, filters),
-            LIST_COLUMNS,
-            fmt,
+            (contacts.list_rows if tuples else contacts.list_contacts)(conn, filters),
+            list_columns(filters),
+            resolved,
             empty="No contacts." if not trash else "The trash is empty.",
+            tuples=tuples,
         )
 
 
@@ -577,23 +657,33 @@ class SearchFormat(str, Enum):
 
 def _mutt(conn: Any, found: Any, text: str) -> None:
     """mutt's query_command format (also neomutt's and aerc's address-book-cmd): a line for
-    the person, then ``email<TAB>name<TAB>company``, one line per address."""
+    the person, then ``email<TAB>name<TAB>company``, one line per address. A value from the
+    database keeps to its cell: no tab, newline or other control character gets through."""
+    from crmcli.controls import single_line
     from crmcli.search import mail_addresses
 
-    lines = [
-        "\t".join(" ".join(part.split()) for part in entry) for entry in mail_addresses(conn, found)
+    rows = [
+        "\t".join(" ".join(single_line(part).split()) for part in entry)
+        for entry in mail_addresses(conn, found)
     ]
-    if not lines:
-        print(f"crm: no address matches {text!r}")
+    shown = single_line(text)
+    if not rows:
+        print(f"crm: no address matches {shown!r}")
         raise typer.Exit(1)  # what mutt's query_command convention asks for
-    print(f"crm: {len(lines)} address{'es' if len(lines) != 1 else ''} for {text!r}")
-    for line in lines:
-        print(line)
+    print(f"crm: {len(rows)} address{'es' if len(rows) != 1 else ''} for {shown!r}")
+    for row in rows:
+        print(row)
 
 
 def search_command(
     ctx: typer.Context,
-    text: Annotated[str, typer.Argument(help="Words (prefixes match) or a phone number.")],
+    words: Annotated[
+        list[str],
+        typer.Argument(
+            metavar="TEXT...",
+            help="Words (prefixes match), a phone number, or a query (docs/query.md).",
+        ),
+    ],
     limit: Annotated[int, typer.Option(help="At most this many.", min=1)] = 50,
     fmt: Annotated[
         SearchFormat | None,
@@ -610,23 +700,32 @@ def search_command(
     """Find contacts by name, email, phone, company, title, tags, custom fields and notes.
 
     Every word must match (as a word prefix); best matches first. A phone number matches
-    however it is formatted: "+1 (555) 010-2000" finds 5550102000. --format mutt answers a
-    mail client's address query (mutt, neomutt, aerc: see docs/mail.md).
+    however it is formatted: "+1 (555) 010-2000" finds 5550102000. Terms of the query language
+    narrow it down (docs/query.md): crm search robotics tag:vip -city:osaka. --format mutt
+    answers a mail client's address query (mutt, neomutt, aerc: see docs/mail.md).
     """
-    from crmcli.search import count_matches, search_contacts
+    from crmcli.query import is_plain_text, parse
+    from crmcli.search import count_listed, count_matches, phone_digits, search_contacts
 
+    text = query_text(words) or ""
     with database(ctx) as conn:
+        filters: ListFilters | None = None
+        if phone_digits(text) or is_plain_text(parse(text)):
+            rows: Any = search_contacts(conn, text, limit=limit)
+        else:
+            filters = ListFilters(query=compile_words(conn, words), limit=limit)
+            rows = ({**row, "matched": "query"} for row in contacts.list_contacts(conn, filters))
         if fmt is SearchFormat.mutt:
-            _mutt(conn, search_contacts(conn, text, limit=limit), text)
+            _mutt(conn, rows, text)
             return
         shown = emit(
-            search_contacts(conn, text, limit=limit),
+            rows,
             [*LIST_COLUMNS[:7], Column("matched", in_table=False)],
             fmt.value if fmt else None,
             empty=f"Nothing matches {text!r}.",
         )
         if shown == limit:
-            total = count_matches(conn, text)
+            total = count_matches(conn, text) if filters is None else count_listed(conn, filters)
             if total > shown:
                 sys.stdout.flush()
                 message(
@@ -634,3 +733,6 @@ def search_command(
                     f"see them with --limit {total}, or narrow the search"
                 )
     sys.stdout.flush()
+
+
+search_command.context_settings = QUERY_CONTEXT  # type: ignore[attr-defined]

@@ -17,7 +17,7 @@ from crmcli.cli._common import (
     database,
     now,
 )
-from crmcli.cli._output import Column, emit, message, styled
+from crmcli.cli._output import Column, emit, line, message, styled
 
 app = CrmTyper(
     help="Upcoming yearly dates (birthdays, anniversaries, labelled dates); add and remove them.",
@@ -33,14 +33,8 @@ app = CrmTyper(
 def _when(days: Any) -> str:
     text = {0: "today", 1: "tomorrow"}.get(days, f"in {days} days")
     if styled() and days in (0, 1):
-        return f"[bold red]{text}[/]" if days == 0 else f"[bold yellow]{text}[/]"
+        return line((text, "bold red" if days == 0 else "bold yellow"))  # type: ignore[no-any-return]
     return text
-
-
-def _escaped(value: Any) -> str:
-    from rich.markup import escape
-
-    return escape("" if value is None else str(value))
 
 
 COLUMNS = [
@@ -48,13 +42,13 @@ COLUMNS = [
     Column("weekday", "Day"),
     Column("days_until", "When", show=_when),
     Column("contact_id", "ID", justify="right"),
-    Column("name", show=_escaped),
+    Column("name"),
     Column("email", in_table=False),
     Column("label", in_table=False),
     Column("kind", in_table=False),
-    Column("original", "Since", show=_escaped),
+    Column("original", "Since"),
     Column("years", in_table=False),
-    Column("what", "What", show=_escaped),
+    Column("what", "What"),
 ]
 
 
@@ -92,11 +86,12 @@ def dates(
             conn, now().date(), days=days, kind=kind, tags=tag or [], feb29=feb29
         )
         emit(
-            (u.to_dict() for u in found),
+            (u.row() for u in found),
             COLUMNS,
             fmt,
             title=f"Upcoming dates (next {days} days)",
             empty=f"No dates in the next {days} days.",
+            tuples=True,
         )
 
 

@@ -39,16 +39,19 @@ def backup(
 
 @app.command("check")
 def check(ctx: typer.Context) -> None:
-    """Run SQLite's integrity and foreign-key checks; exit 1 if anything is wrong."""
+    """Check the database: schema objects crmcli did not create (triggers, views, tables,
+    indexes, changed definitions), then SQLite's integrity and foreign-key checks; exit 1 if
+    anything is wrong. The file is only read, never changed."""
     location = state(ctx).location
     if not location.path.exists():
         raise CrmError(f"there is no database at {location.path} yet")
-    with database(ctx) as conn:
-        problems = db.check(conn)
+    problems = db.inspect(location.path)
     if problems:
         for problem in problems:
             message(problem)
         raise CrmError(
             f"{location.path} has {len(problems)} problem(s); restore a backup (crm db backup)"
         )
-    print(f"ok: {location.path} passed the integrity and foreign-key checks")
+    print(
+        f"ok: {location.path} has crmcli's schema and passed the integrity and foreign-key checks"
+    )

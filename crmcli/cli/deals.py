@@ -24,7 +24,7 @@ from crmcli.cli._common import (
     print_created,
     prompt,
 )
-from crmcli.cli._output import Column, OutputFormat, console, emit, emit_record, message
+from crmcli.cli._output import Column, OutputFormat, console, emit, emit_record, line, message
 from crmcli.errors import UsageError, ValidationError
 
 app = CrmTyper(help="Add deals and move them through the pipeline: won, lost, reopened.")
@@ -207,15 +207,32 @@ def move(
 
 
 @app.command("won")
-def won(ctx: typer.Context, deal_id: DealId, fmt: FormatOpt = None) -> None:
-    """Close a deal as won."""
+def won(
+    ctx: typer.Context,
+    deal_id: DealId,
+    as_purchase: Annotated[
+        bool | None,
+        typer.Option(
+            "--as-purchase/--no-purchase",
+            help="Record the deal as a purchase too. [default: [deals] won_as_purchase, else no]",
+            show_default=False,
+        ),
+    ] = None,
+    fmt: FormatOpt = None,
+) -> None:
+    """Close a deal as won (and, with --as-purchase, record it as the customer's purchase)."""
+    from crmcli import config
+
+    if as_purchase is None:
+        as_purchase = config.load().flag("deals", "won_as_purchase")
     with database(ctx, write=True) as conn:
         number = deals.parse_ref(deal_id)
-        deals.win(conn, number, now=now())
+        purchase_id = deals.win(conn, number, now=now(), as_purchase=as_purchase)
         row = pipeline.deal_row_by_id(conn, number, now=now())
+        recorded = f"; recorded as purchase {purchase_id}" if purchase_id else ""
         message(
             f"Won deal {number}: {row['title']} "
-            f"({money.format_money(row['value_minor'], row['currency'])})"
+            f"({money.format_money(row['value_minor'], row['currency'])}){recorded}"
         )
         if fmt is not None:
             _show(conn, number, fmt)
@@ -446,19 +463,18 @@ def show(ctx: typer.Context, deal_id: DealId, fmt: FormatOpt = None) -> None:
 
 def render_deal(record: dict[str, Any]) -> None:
     """The terminal view of one deal (``crm deal show``)."""
-    from rich.markup import escape
     from rich.table import Table
 
     out = console()
     state = record["status"] if record["status"] != "open" else record["stage"]
-    out.print(f"[bold]{escape(record['title'])}[/bold]  [dim]deal #{record['id']}[/dim]  {state}")
+    out.print(line((record["title"], "bold"), "  ", (f"deal #{record['id']}", "dim"), "  ", state))
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="dim", justify="right")
     grid.add_column()
 
     def row(label: str, value: Any) -> None:
         if value not in (None, ""):
-            grid.add_row(label, escape(str(value)))
+            grid.add_row(label, line(value))
 
     row("contact", f"{record['contact']} (#{record['contact_id']})")
     row("value", money.format_money(record["value_minor"], record["currency"]))
@@ -488,17 +504,15 @@ def render_deal(record: dict[str, Any]) -> None:
             change += f" ({entry['note']})"
         running = " so far" if entry["until"] is None and entry["days"] is not None else ""
         spent = f"{entry['days']} d{running}" if entry["days"] is not None else ""
-        history.add_row(entry["at"][:16].replace("T", " "), escape(change), spent)
+        history.add_row(entry["at"][:16].replace("T", " "), line(change), spent)
     out.print(history)
 
 
 def contact_deals_section(out: Any, record: dict[str, Any]) -> None:
     """``crm contact show``: the contact's deals."""
-    from rich.markup import escape
-
     if not record.get("deals"):
         return
-    out.print("\n[bold]Deals[/bold]")
+    out.print(line("\n", ("Deals", "bold")))
     for deal in record["deals"]:
         value = money.format_money(deal["value_minor"], deal["currency"])
         close = (
@@ -507,5 +521,7 @@ def contact_deals_section(out: Any, record: dict[str, Any]) -> None:
             else ""
         )
         out.print(
-            f"  #{deal['id']}  {escape(deal['title'])}  {value}  [dim]{deal['stage']}{close}[/dim]"
+            line(
+                f"  #{deal['id']}  ", deal["title"], f"  {value}  ", (deal["stage"] + close, "dim")
+            )
         )

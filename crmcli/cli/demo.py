@@ -119,3 +119,12 @@ def _pipeline_view(conn: sqlite3.Connection) -> None:
 
 
 VIEWS.append(_pipeline_view)
+
+
+def _customers_view(conn: sqlite3.Connection) -> None:
+    from crmcli.cli.customers import demo_view
+
+    demo_view(conn)
+
+
+VIEWS.append(_customers_view)

@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from crmcli.cli._common import database, now
+from crmcli.cli._common import ForceOpt, database, database_path, now
 from crmcli.cli._output import message, output_file
 
 
@@ -49,6 +49,7 @@ def ics(
         Path | None,
         typer.Option("--output", "-o", metavar="FILE", help="Write to FILE instead of stdout."),
     ] = None,
+    force: ForceOpt = False,
 ) -> None:
     """Write yearly dates as an iCalendar file a calendar app can import or subscribe to.
 
@@ -71,12 +72,14 @@ def ics(
                     found.append(item)
         todo = list(open_reminders(conn)) if reminders else []
         text = ical.calendar(found, dtstamp=moment, reminders=todo)  # type: ignore[arg-type]
-    if output is None or str(output) == "-":
+    if (output is None or str(output) == "-") and not sys.stdout.isatty():
         sys.stdout.buffer.write(text.encode("utf-8"))  # UTF-8 whatever the locale says
         sys.stdout.flush()
         return
-    with output_file(output) as out:
+    with output_file(output, force=force, database=database_path(ctx)) as out:
         out.write(text)
+    if output is None or str(output) == "-":
+        return
     message(
         f"Wrote {len(found)} dates{f' and {len(todo)} reminders' if reminders else ''} to {output}"
     )

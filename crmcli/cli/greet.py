@@ -4,6 +4,7 @@ exactly once, and the send log."""
 from __future__ import annotations
 
 import sys
+import time
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -27,7 +28,7 @@ from crmcli.cli._common import (
     print_created,
     read_stdin_text,
 )
-from crmcli.cli._output import Column, OutputFormat, console, emit, emit_record, message
+from crmcli.cli._output import Column, OutputFormat, console, emit, emit_record, line, message, text
 from crmcli.errors import UsageError
 
 # --- templates --------------------------------------------------------------------------------
@@ -156,12 +157,10 @@ def template_list(ctx: typer.Context, fmt: FormatOpt = None) -> None:
 
 
 def _render_template(record: dict[str, Any]) -> None:
-    from rich.markup import escape
-
     out = console()
-    out.print(f"[bold]{escape(record['name'])}[/bold]  [dim]#{record['id']}[/dim]")
-    out.print(f"Subject: {escape(record['subject'])}\n")
-    out.print(escape(record["body"].rstrip("\n")))
+    out.print(line((record["name"], "bold"), "  ", (f"#{record['id']}", "dim")))
+    out.print(line("Subject: ", record["subject"], "\n"))
+    out.print(text(record["body"].rstrip("\n"), multiline=True))
 
 
 @template_app.command("show")
@@ -221,16 +220,15 @@ RESULT_COLUMNS = [
 
 def _print_messages(outcomes: list[Any]) -> None:
     """--dry-run on a terminal: each message as it would go out."""
+    out = console()
     for index, outcome in enumerate(outcomes):
         if index:
-            print("-" * 60)
-        print(f"To: {outcome.item.upcoming.name} <{outcome.to_email or 'NO EMAIL ADDRESS'}>")
-        print(f"Subject: {outcome.subject}")
-        print(
-            f"Occasion: {outcome.item.upcoming.label} {outcome.item.upcoming.occurs_on.isoformat()}"
-        )
-        print()
-        print(outcome.body.rstrip("\n"))
+            out.print("-" * 60)
+        upcoming = outcome.item.upcoming
+        out.print(line("To: ", upcoming.name, f" <{outcome.to_email or 'NO EMAIL ADDRESS'}>"))
+        out.print(line("Subject: ", outcome.subject))
+        out.print(line(f"Occasion: {upcoming.label} {upcoming.occurs_on.isoformat()}", "\n"))
+        out.print(text(outcome.body.rstrip("\n"), multiline=True))
 
 
 def _say(outcome: Any) -> None:
@@ -270,6 +268,23 @@ def _nothing_due(ctx: typer.Context) -> str:
     )
 
 
+def _dry_run(ctx: typer.Context, cfg: Any, fmt: OutputFormat | None) -> None:
+    """``crm greet --due --dry-run``: the messages as they would go out; nothing written."""
+    from crmcli import greetings, mailer
+
+    sender = mailer.sender_setting(cfg) or "Your Name <you@example.invalid>"
+    with database(ctx) as conn:
+        items = greetings.due(conn, now().date(), feb29=cfg.feb29)
+        domain = sender.rpartition("@")[2].rstrip(">")
+        outcomes = [greetings.prepare(conn, i, sender=sender, sender_domain=domain) for i in items]
+    if not outcomes:
+        message(_nothing_due(ctx))
+    elif (fmt is None and sys.stdout.isatty()) or fmt is OutputFormat.table:
+        _print_messages(outcomes)
+    else:
+        emit([o.to_dict() for o in outcomes], RESULT_COLUMNS, fmt)
+
+
 @greet_app.callback()
 def greet(
     ctx: typer.Context,
@@ -305,22 +320,11 @@ def greet(
     cfg = config.load()
     today = now().date()
     if dry_run:
-        sender = mailer.sender_setting(cfg) or "Your Name <you@example.invalid>"
-        with database(ctx) as conn:
-            items = greetings.due(conn, today, feb29=cfg.feb29)
-            domain = sender.rpartition("@")[2].rstrip(">")
-            outcomes = [
-                greetings.prepare(conn, i, sender=sender, sender_domain=domain) for i in items
-            ]
-        if not outcomes:
-            message(_nothing_due(ctx))
-        elif (fmt is None and sys.stdout.isatty()) or fmt is OutputFormat.table:
-            _print_messages(outcomes)
-        else:
-            emit([o.to_dict() for o in outcomes], RESULT_COLUMNS, fmt)
+        _dry_run(ctx, cfg, fmt)
         return
 
     transport: Any
+    deadline: float | None = None
     if outbox is not None:
         sender = mailer.sender_setting(cfg) or "crm@localhost"
         transport = greetings.OutboxTransport(outbox)
@@ -336,6 +340,7 @@ def greet(
             settings = mailer.load_settings(cfg)
             sender = settings.sender
             transport = None
+            deadline = time.monotonic() + settings.deadline
         if sender == "crm@localhost":
             message(
                 "Warning: no From address is set, so the messages say From: crm@localhost; "
@@ -343,10 +348,16 @@ def greet(
             )
         if transport is None:
             transport = greetings.SmtpTransport(
-                mailer.SmtpMailer(settings, mailer.password(settings))
+                mailer.SmtpMailer(settings, mailer.password(settings), deadline=deadline)
             )
         outcomes = greetings.deliver_due(
-            conn, items, transport=transport, sender=sender, now=now, report=_say
+            conn,
+            items,
+            transport=transport,
+            sender=sender,
+            now=now,
+            report=_say,
+            deadline=deadline,
         )
     counts: dict[str, int] = {}
     for outcome in outcomes:

@@ -16,26 +16,31 @@ import typer
 from crmcli.cli import export_ics
 from crmcli.cli._common import (
     CrmTyper,
+    ForceOpt,
     complete_contact,
     complete_file,
     complete_tag,
     database,
+    database_path,
     now,
     parse_when_option,
 )
 from crmcli.cli._output import message, open_private, output_file
+from crmcli.cli._query import QUERY_CONTEXT, QueryArg, compile_words
 from crmcli.cli.contacts import (
     CompanyFilter,
     CreatedSince,
     DescOpt,
     LimitOpt,
+    NotTouchedSince,
     SortOpt,
     TagFilter,
     TextFilter,
     UpdatedSince,
     list_filters,
+    touched_threshold,
 )
-from crmcli.errors import UsageError
+from crmcli.errors import UsageError, ValidationError
 
 
 class ImportFormat(str, Enum):
@@ -108,8 +113,9 @@ def _refuse_workbook(binary: IO[bytes], name: str) -> None:
 class _Rejects:
     """The rejects file of --skip-invalid, created at the first rejected row."""
 
-    def __init__(self, path: Path, kind: str, header: list[str] | None) -> None:
+    def __init__(self, path: Path, kind: str, header: list[str] | None, *, force: bool) -> None:
         self.path = path
+        self.force = force
         self.kind = kind
         self.header = header
         self.handle: IO[str] | None = None
@@ -117,13 +123,18 @@ class _Rejects:
 
     def __call__(self, problem: Any, raw: Any) -> None:
         if self.handle is None:
-            self.handle = open_private(self.path)
+            self.handle = open_private(self.path, replace=self.force)
             if self.kind == "csv":
+                # the CSV policy of every CSV crmcli writes (formula-like cells neutralised);
+                # crm import takes the ' off again when it reads a rejects file
+                from crmcli.io.csv_policy import neutralise
+
                 self.writer = csv.writer(self.handle, lineterminator="\r\n")
+                self.neutralise = neutralise
                 self.writer.writerow([*(self.header or []), "crm_import_error"])
         reason = f"{problem.position}: {problem.reason}"
         if self.kind == "csv":
-            self.writer.writerow([*(raw or []), reason])
+            self.writer.writerow([self.neutralise(c) for c in [*(raw or []), reason]])
         elif self.kind == "vcf":
             text = str(raw or "")
             lines = text.split("\n")
@@ -168,14 +179,54 @@ def _progress(enabled: bool) -> Iterator[Callable[[int], None] | None]:
         yield lambda rows: bar.update(task, completed=rows)
 
 
+def _rejects_path(file: str, rejects: Path | None, kind: str, force: bool, database: Path) -> Path:
+    """The rejects file of --skip-invalid, checked before anything is imported: never the
+    input, the database or (without --force) a file that exists."""
+    from crmcli.files import check_target
+
+    suffix = {"csv": ".csv", "vcf": ".vcf", "json": ".jsonl"}[kind]
+    path = rejects or (
+        Path(file).with_name(Path(file).stem + ".rejects" + suffix)
+        if file != "-"
+        else Path("import-rejects" + suffix)
+    )
+    inputs = [Path(file)] if file != "-" else []
+    check_target(path, what="--rejects", force=force, inputs=inputs, database=database)
+    return path
+
+
+def _name_the_file(error: ValidationError, name: str) -> None:
+    """A reader's error says where in the file (``line 3: ...``); say which file too."""
+    if error.message.startswith(("line ", "card ")):
+        error.message = f"{name}, {error.message}"
+    elif error.message.startswith("the file "):
+        error.message = f"{name}{error.message[len('the file') :]}"
+
+
+def _print_action(position: str, action: str, name: str, cid: int | None) -> None:
+    """One row of ``crm import --dry-run``: TSV like every listing, names from the file
+    escaped, never raw."""
+    from crmcli.controls import tsv_escaped
+
+    cells = (tsv_escaped(position), action, tsv_escaped(name), str(cid or ""))
+    sys.stdout.write("\t".join(cells) + "\n")
+
+
 def import_command(
     ctx: typer.Context,
     file: Annotated[
         str,
         typer.Argument(
-            help="CSV, vCard (.vcf) or JSON file; - for stdin.", autocompletion=complete_file
+            help="CSV, vCard (.vcf) or JSON file; - for stdin; or 'purchases' then an order CSV.",
+            autocompletion=complete_file,
         ),
     ],
+    orders: Annotated[
+        str | None,
+        typer.Argument(
+            help="After 'purchases': the order export (CSV); - for stdin.", show_default=False
+        ),
+    ] = None,
     fmt: Annotated[
         ImportFormat,
         typer.Option("--format", "-f", help="File format (auto: by extension and content)."),
@@ -226,6 +277,19 @@ def import_command(
         Path | None,
         typer.Option(help="Rejects file for --skip-invalid [default: FILE.rejects.csv/.vcf]."),
     ] = None,
+    currency: Annotated[
+        str | None,
+        typer.Option(
+            help="Purchases: the currency of rows without one. [default: [deals] currency]"
+        ),
+    ] = None,
+    create_contacts: Annotated[
+        bool,
+        typer.Option(help="Purchases: add a customer that is not a contact yet (else an error)."),
+    ] = True,
+    force: Annotated[
+        bool, typer.Option("--force", help="Replace an existing rejects file.")
+    ] = False,
 ) -> None:
     """Import contacts from CSV (Google, Outlook, LinkedIn, crmcli, any), vCard or JSON.
 
@@ -234,12 +298,31 @@ def import_command(
     contact (same email, else phone, else name and company) is merged by default. All or
     nothing: a bad row stops the whole import and every bad row is listed, unless --skip-invalid.
 
+    'crm import purchases ORDERS.csv' imports an order export (one row per order line: order
+    id, date, customer email or name, product, quantity, amount, currency) as purchases, all or
+    nothing; importing the same orders again adds nothing (docs/purchases.md).
+
     Examples: crm import contacts.csv --tag trade-show-2026 --dry-run ;
-    crm import export.csv --map 'Mail=email' --map 'Region=field:region' --save-map shop
+    crm import export.csv --map 'Mail=email' --map 'Region=field:region' --save-map shop ;
+    crm import purchases orders.csv --currency EUR --dry-run
     """
     from crmcli import config, importer
     from crmcli.io import csv_in
 
+    if file == "purchases" and orders is not None:
+        _import_purchases(
+            ctx, orders, map_, save_map, use_map, encoding, delimiter, currency, dry_run,
+            create_contacts,
+            contact_options=fmt is not ImportFormat.auto or bool(tag) or skip_invalid or rejects is not None
+            or on_duplicate is not Duplicate.merge,
+        )  # fmt: skip
+        return
+    if orders is not None:
+        raise UsageError(
+            f"one file at a time: {orders!r} is one too many (for orders: crm import purchases FILE)"
+        )
+    if currency is not None or not create_contacts:
+        raise UsageError("--currency and --no-create-contacts apply to 'crm import purchases' only")
     overrides: dict[str, str] = {}
     for item in map_ or []:
         column, target = csv_in.parse_map_option(item)
@@ -304,19 +387,11 @@ def import_command(
                 described = "JSON"
             reject_file: _Rejects | None = None
             if skip_invalid and not dry_run:
-                suffix = {"csv": ".csv", "vcf": ".vcf", "json": ".jsonl"}[kind]
-                reject_path = rejects or (
-                    Path(file).with_name(Path(file).stem + ".rejects" + suffix)
-                    if file != "-"
-                    else Path("import-rejects" + suffix)
-                )
-                reject_file = _Rejects(reject_path, kind, header)
-            on_action = None
+                reject_path = _rejects_path(file, rejects, kind, force, database_path(ctx))
+                reject_file = _Rejects(reject_path, kind, header, force=force)
+            on_action = _print_action if dry_run else None
             if dry_run:
                 sys.stdout.write("position\taction\tname\tcontact_id\n")
-
-                def on_action(position: str, action: str, name: str, cid: int | None) -> None:
-                    sys.stdout.write(f"{position}\t{action}\t{name}\t{cid or ''}\n")
 
             try:
                 with _progress(sys.stderr.isatty() and not dry_run) as progress:
@@ -332,6 +407,9 @@ def import_command(
             finally:
                 if reject_file is not None:
                     reject_file.close()
+    except ValidationError as error:
+        _name_the_file(error, name)
+        raise
     finally:
         if binary is not sys.stdin.buffer:
             binary.close()
@@ -351,14 +429,52 @@ def import_command(
         message(f"Saved the column mapping as {save_map!r} (reuse: --use-map {save_map})")
 
 
+def _import_purchases(
+    ctx: typer.Context,
+    file: str,
+    map_: list[str] | None,
+    save_map: str | None,
+    use_map: str | None,
+    encoding: str | None,
+    delimiter: str | None,
+    currency: str | None,
+    dry_run: bool,
+    create_contacts: bool,
+    *,
+    contact_options: bool,
+) -> None:
+    from crmcli import purchase_import
+    from crmcli.cli.purchases import import_purchases
+
+    if contact_options:
+        raise UsageError(
+            "--format, --tag, --on-duplicate, --skip-invalid and --rejects apply to contacts; "
+            "an order import is all or nothing"
+        )
+    overrides = dict(purchase_import.parse_map_option(item) for item in map_ or [])
+    import_purchases(
+        ctx,
+        file,
+        overrides=overrides,
+        save_map=save_map,
+        use_map=use_map,
+        encoding=encoding,
+        delimiter=delimiter,
+        currency=currency,
+        dry_run=dry_run,
+        create_contacts=create_contacts,
+    )
+
+
 export_app = CrmTyper(
-    help="Export contacts, notes, reminders, deals (CSV, JSON, vCard) and dates (iCalendar)."
+    help="Export contacts, notes, reminders, deals, purchases (CSV, JSON, vCard) and dates (iCalendar)."
 )
 
 
-@export_app.command("contacts")
+@export_app.command("contacts", context_settings=QUERY_CONTEXT)
 def export_contacts_command(
     ctx: typer.Context,
+    query: QueryArg = None,
     fmt: Annotated[
         ExportFormat,
         typer.Option("--format", "-f", help="csv (spreadsheets), json, jsonl, vcf, xlsx."),
@@ -380,6 +496,7 @@ def export_contacts_command(
     vcard_version: Annotated[
         str, typer.Option(help="vCard version: 4.0 or 3.0 (Apple, older phones).")
     ] = "4.0",
+    force: ForceOpt = False,
     tag: TagFilter = None,
     company: CompanyFilter = None,
     text: TextFilter = None,
@@ -388,11 +505,12 @@ def export_contacts_command(
     sort: SortOpt = "name",
     desc: DescOpt = False,
     limit: LimitOpt = None,
+    not_touched_since: NotTouchedSince = None,
     trash: Annotated[
         bool, typer.Option("--trash", help="Export the contacts in the trash.")
     ] = False,
 ) -> None:
-    """Export contacts, with the same filters as 'crm contact list'.
+    """Export contacts, with the same query and filters as 'crm contact list'.
 
     CSV has a header row and one contact per row (emails and phones in numbered columns); it is
     crmcli's own format, so 'crm import' reads it back. Cells starting with = + - @ get a leading
@@ -400,7 +518,7 @@ def export_contacts_command(
     turns that off.
 
     Examples: crm export contacts --excel -o contacts.csv ;
-    crm export contacts -f vcf --tag vip > vip.vcf ; crm export contacts -f json --fields name,email
+    crm export contacts -f vcf tag:vip city:berlin > vip.vcf ; crm export contacts -f json --fields name,email
     """
     from crmcli.io import csv_out
 
@@ -410,16 +528,24 @@ def export_contacts_command(
     filters = list_filters(
         tag, company, text, created_since, updated_since, sort, desc, limit, trash=trash
     )
+    if not_touched_since:
+        filters.not_touched_since = touched_threshold(not_touched_since)
     if fmt is ExportFormat.xlsx:
         with database(ctx) as conn:
+            filters.query = compile_words(conn, query)
             columns = csv_out.csv_columns(csv_out.csv_shape(conn, filters), chosen)
             rows_ = csv_out.csv_rows(conn, filters, columns)
-            count = _write_workbook(rows_, columns, output, "contacts")
+            target = (output, force, database_path(ctx))
+            count = _write_workbook(rows_, columns, target, "contacts")
         message(
             f"Exported {count} contact{'s' if count != 1 else ''}{f' to {output}' if output else ''}"
         )
         return
-    with database(ctx) as conn, output_file(output) as out:
+    with (
+        database(ctx) as conn,
+        output_file(output, force=force, database=database_path(ctx)) as out,
+    ):
+        filters.query = compile_words(conn, query)
         rows = csv_out.export_contacts(conn, filters)
         if fmt is ExportFormat.csv:
             columns = csv_out.csv_columns(csv_out.csv_shape(conn, filters), chosen)
@@ -477,14 +603,19 @@ ContactOpt = Annotated[
 
 
 def _write_workbook(
-    rows: Iterable[Sequence[Any]], keys: Sequence[str], output: Path | None, sheet: str
+    rows: Iterable[Sequence[Any]],
+    keys: Sequence[str],
+    target: tuple[Path | None, bool, Path],
+    sheet: str,
 ) -> int:
-    """An xlsx workbook to ``output`` (written whole or not at all), or to stdout in a pipe."""
+    """An xlsx workbook to the output file (written whole or not at all), or to stdout in a
+    pipe; ``target`` is the output file (or None), --force and the database file."""
     from crmcli.io.xlsx import describe_cuts, write_xlsx
 
+    output, force, database_file = target
     if (output is None or str(output) == "-") and sys.stdout.isatty():
         raise UsageError(f"a workbook is a binary file: write it with -o {sheet}.xlsx")
-    with output_file(output) as out:
+    with output_file(output, force=force, database=database_file) as out:
         out.flush()
         count, cuts = write_xlsx(rows, keys, out.buffer, sheet=sheet)  # type: ignore[attr-defined]
         out.buffer.flush()  # type: ignore[attr-defined]
@@ -497,22 +628,24 @@ def _export_table(
     rows: Iterable[dict[str, Any]],
     keys: Sequence[str],
     fmt: TableFormat,
-    output: Path | None,
+    target: tuple[Path | None, bool, Path],
     *,
     excel: bool,
     raw: bool,
     what: str,
 ) -> None:
-    """Stream ``rows`` to stdout or a file (written whole or not at all)."""
+    """Stream ``rows`` to stdout or a file (written whole or not at all); ``target`` is the
+    output file (or None), --force and the database file."""
     from crmcli.io import csv_out
 
+    output, force, database_file = target
     if fmt is TableFormat.xlsx:
         count = _write_workbook(
-            ([row.get(key) for key in keys] for row in rows), keys, output, what
+            ([row.get(key) for key in keys] for row in rows), keys, target, what
         )
         message(f"Exported {count} {what}{f' to {output}' if output else ''}")
         return
-    with output_file(output) as out:
+    with output_file(output, force=force, database=database_file) as out:
         if fmt is TableFormat.csv:
             count = csv_out.write_csv(
                 ([row.get(key) for key in keys] for row in rows), keys, out, excel=excel, raw=raw
@@ -537,6 +670,7 @@ def export_notes_command(
     until: Annotated[str | None, typer.Option(help="Happened before (a date).")] = None,
     excel: ExcelOpt = False,
     raw: RawOpt = False,
+    force: ForceOpt = False,
 ) -> None:
     """Export notes (the customers' history), oldest first.
 
@@ -553,7 +687,9 @@ def export_notes_command(
             oldest_first=True,
         )
         rows = (note.to_dict() for note in notes.list_notes(conn, filters))
-        _export_table(rows, keys, fmt, output, excel=excel, raw=raw, what="notes")
+        _export_table(
+            rows, keys, fmt, (output, force, database_path(ctx)), excel=excel, raw=raw, what="notes"
+        )
 
 
 @export_app.command("reminders")
@@ -565,6 +701,7 @@ def export_reminders_command(
     all_: Annotated[bool, typer.Option("--all", help="Done reminders too.")] = False,
     excel: ExcelOpt = False,
     raw: RawOpt = False,
+    force: ForceOpt = False,
 ) -> None:
     """Export reminders (open ones unless --all), soonest due first."""
     from crmcli import contacts, reminders
@@ -579,7 +716,15 @@ def export_reminders_command(
             include_done=all_,
         )
         rows = (r.to_dict() for r in reminders.list_reminders(conn, filters))
-        _export_table(rows, keys, fmt, output, excel=excel, raw=raw, what="reminders")
+        _export_table(
+            rows,
+            keys,
+            fmt,
+            (output, force, database_path(ctx)),
+            excel=excel,
+            raw=raw,
+            what="reminders",
+        )
 
 
 @export_app.command("deals")
@@ -591,6 +736,7 @@ def export_deals_command(
     status: Annotated[str, typer.Option(help="open, won, lost or all.")] = "all",
     excel: ExcelOpt = False,
     raw: RawOpt = False,
+    force: ForceOpt = False,
 ) -> None:
     """Export deals with their stage, value (exact, in minor units too) and dates."""
     from crmcli import contacts, pipeline
@@ -600,7 +746,50 @@ def export_deals_command(
             status=status, contact_id=contacts.resolve(conn, contact) if contact else None
         )
         rows = pipeline.list_deals(conn, filters, now=now())
-        _export_table(rows, pipeline.ROW_KEYS, fmt, output, excel=excel, raw=raw, what="deals")
+        _export_table(
+            rows,
+            pipeline.ROW_KEYS,
+            fmt,
+            (output, force, database_path(ctx)),
+            excel=excel,
+            raw=raw,
+            what="deals",
+        )
+
+
+@export_app.command("purchases", context_settings=QUERY_CONTEXT)
+def export_purchases_command(
+    ctx: typer.Context,
+    query: QueryArg = None,
+    fmt: TableFormatOpt = TableFormat.csv,
+    output: OutputOpt = None,
+    contact: ContactOpt = None,
+    since: Annotated[str | None, typer.Option(help="Bought on or after (a date).")] = None,
+    until: Annotated[str | None, typer.Option(help="Bought before (a date).")] = None,
+    excel: ExcelOpt = False,
+    raw: RawOpt = False,
+    force: ForceOpt = False,
+) -> None:
+    """Export purchases, oldest first; the QUERY selects the customers (docs/query.md).
+
+    Amounts are exact (amount as a decimal, amount_minor in minor units, with the currency);
+    'crm import purchases' reads the CSV back without adding anything twice.
+
+    Example: crm export purchases --since 2026-01-01 --excel -o purchases.csv
+    """
+    from crmcli.cli.purchases import EXPORT_KEYS, export_rows
+
+    with database(ctx) as conn:
+        rows = export_rows(conn, query, contact, since, until)
+        _export_table(
+            rows,
+            EXPORT_KEYS,
+            fmt,
+            (output, force, database_path(ctx)),
+            excel=excel,
+            raw=raw,
+            what="purchases",
+        )
 
 
 # The calendar export lives in its own module (crmcli.cli.export_ics).

@@ -25,7 +25,7 @@ from crmcli.cli._common import (
     print_created,
     read_stdin_text,
 )
-from crmcli.cli._output import Column, OutputFormat, emit, emit_record, message
+from crmcli.cli._output import Column, OutputFormat, emit, emit_record, line, message
 from crmcli.errors import UsageError
 
 app = CrmTyper(
@@ -323,16 +323,23 @@ def history_command(
 
 def render_show_notes(out: Any, record: dict[str, Any]) -> None:
     """``crm contact show``: the last notes."""
-    from rich.markup import escape
-
     shown = record.get("notes") or []
     if not shown:
         return
-    out.print("\n[bold]Latest notes[/bold]")
+    out.print(line("\n", ("Latest notes", "bold")))
     for note in shown:
         first, *rest = note["body"].splitlines() or [""]
         more = " …" if rest else ""
         out.print(
-            f"  [dim]{local_time(note['at'])}[/dim]  {escape(note['kind'])}: "
-            f"{escape(first)}{more}  [dim]note {note['id']}[/dim]"
+            line(
+                "  ",
+                (local_time(note["at"]), "dim"),
+                "  ",
+                note["kind"],
+                ": ",
+                first,
+                more,
+                "  ",
+                (f"note {note['id']}", "dim"),
+            )
         )

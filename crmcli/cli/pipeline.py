@@ -22,9 +22,11 @@ from crmcli.cli._output import (
     console,
     emit,
     emit_record,
+    line,
     message,
     resolve_format,
     styled,
+    visible,
 )
 from crmcli.cli.deals import LIST_COLUMNS, default_currency
 
@@ -94,18 +96,18 @@ def render_board(data: dict[str, Any], out: Any) -> None:
     """Draw the board on ``out`` (a rich Console), fitting its width: stages that do not fit
     side by side wrap onto another band."""
     from rich import box
-    from rich.markup import escape
     from rich.table import Table
-    from rich.text import Text
 
     fancy = styled()
     columns = data["stages"]
     stale = sum(c["stale"] for c in columns)
-    head = f"[bold]Pipeline[/bold]: {data['count']} open deal{'s' if data['count'] != 1 else ''}"
+    head = line(
+        ("Pipeline", "bold"), f": {data['count']} open deal{'s' if data['count'] != 1 else ''}"
+    )
     if data["totals"]:
-        head += f" · {escape(_totals_line(data['totals']))}"
+        head.append(f" · {_totals_line(data['totals'])}")
     if stale:
-        head += f" · [red]{stale} stale[/red]"
+        head.append(f" · {stale} stale", style="red")
     out.print(head)
     if not columns:
         return
@@ -120,13 +122,13 @@ def render_board(data: dict[str, Any], out: Any) -> None:
             padding=(0, 1),
         )
         for column in band:
-            header = Text(f"{column['stage']} {column['probability']}%", style="bold")
+            header = line((f"{column['stage']} {column['probability']}%", "bold"))
             header.append(f"\n{column['count']} deal{'s' if column['count'] != 1 else ''}")
             # every header has three lines, so the columns line up
             header.append("\n")
             if column["stale"]:
                 header.append(f"{column['stale']} stale", style="red")
-            footer = Text()
+            footer = line()
             for index, total in enumerate(column["totals"]):
                 if index:
                     footer.append("\n")
@@ -135,24 +137,23 @@ def render_board(data: dict[str, Any], out: Any) -> None:
             table.add_column(
                 header, footer=footer, ratio=1, no_wrap=True, overflow="ellipsis", min_width=8
             )
-        cells = [_cards(column, Text) for column in band]
+        cells = [_cards(column) for column in band]
         table.add_row(*cells)
         out.print(table)
-    out.print(
-        "[dim]~ weighted by probability · ! stale (idle longer than its stage allows) · "
-        "Nd: days in stage[/dim]"
-    )
+    legend = "~ weighted by probability · ! stale (idle longer than its stage allows) · "
+    out.print(line((legend + "Nd: days in stage", "dim")))
 
 
-def _cards(column: dict[str, Any], text_type: Any) -> Any:
-    cell = text_type()
+def _cards(column: dict[str, Any]) -> Any:
+    cell = line()
     for index, deal in enumerate(column["deals"]):
         if index:
             cell.append("\n")
         if deal["stale"]:
             cell.append("! ", style="bold red")
-        cell.append(f"{deal['title']}\n", style="bold")
-        cell.append(f"{deal['contact']}\n", style="dim")
+        # titles and names are data: one line each, their control characters made visible
+        cell.append(visible(deal["title"]) + "\n", style="bold")
+        cell.append(visible(deal["contact"]) + "\n", style="dim")
         cell.append(f"{_money(deal['value_minor'], deal['currency'])} ")
         cell.append(f"{deal['days_in_stage']}d\n", style="red" if deal["stale"] else "")
     if column["more"]:
@@ -183,11 +184,9 @@ def stats_command(
 
 
 def render_stats(record: dict[str, Any]) -> None:
-    from rich.markup import escape
-
     out = console()
     since = f" since {record['since'][:10]}" if record["since"] else ""
-    out.print(f"[bold]Pipeline statistics{since}[/bold]")
+    out.print(line((f"Pipeline statistics{since}", "bold")))
     if not record["closed"]:
         out.print("No closed deals yet.")
     else:
@@ -203,15 +202,17 @@ def render_stats(record: dict[str, Any]) -> None:
             f"over {entry['deals']} (total {_money(entry['total_minor'], entry['currency'])})"
         )
     if record["stages"]:
-        out.print("\n[bold]Time per stage[/bold] (average of finished stays)")
+        out.print(line("\n", ("Time per stage", "bold"), " (average of finished stays)"))
         for entry in record["stages"]:
             out.print(
-                f"  {escape(entry['stage']):<16} {entry['avg_days']:>7} days  ({entry['stays']})"
+                line(
+                    f"  {visible(entry['stage']):<16} {entry['avg_days']:>7} days  ({entry['stays']})"
+                )
             )
     if record["lost_reasons"]:
-        out.print("\n[bold]Lost reasons[/bold]")
+        out.print(line("\n", ("Lost reasons", "bold")))
         for entry in record["lost_reasons"]:
-            out.print(f"  {entry['deals']:>4}  {entry['pct']:>5}%  {escape(entry['reason'])}")
+            out.print(line(f"  {entry['deals']:>4}  {entry['pct']:>5}%  ", entry["reason"]))
 
 
 # --- forecast ---------------------------------------------------------------------------------

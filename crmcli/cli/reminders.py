@@ -22,7 +22,15 @@ from crmcli.cli._common import (
     now,
     print_created,
 )
-from crmcli.cli._output import Column, OutputFormat, emit, emit_record, message, resolve_format
+from crmcli.cli._output import (
+    Column,
+    OutputFormat,
+    emit,
+    emit_record,
+    line,
+    message,
+    resolve_format,
+)
 from crmcli.cli.notes import parse_when_text
 from crmcli.clock import to_utc_text
 from crmcli.errors import CrmError, UsageError
@@ -401,19 +409,24 @@ def when_command(
 
 def render_show_reminders(out: Any, record: dict[str, Any]) -> None:
     """``crm contact show``: the open reminders."""
-    from rich.markup import escape
-
     from crmcli.dates import When, format_when
 
     shown = record.get("reminders") or []
     if not shown:
         return
-    out.print("\n[bold]Open reminders[/bold]")
+    out.print(line("\n", ("Open reminders", "bold")))
     for item in shown:
         at = datetime.fromisoformat(f"{item['due_date']}T{item['due_time'] or '00:00'}")
         due = format_when(When(at, item["has_time"]))
         every = f" ({item['every']})" if item["every"] else ""
         out.print(
-            f"  [dim]{due}[/dim]  {escape(item['body'])}{escape(every)}  "
-            f"[dim]reminder {item['id']}[/dim]"
+            line(
+                "  ",
+                (due, "dim"),
+                "  ",
+                item["body"],
+                every,
+                "  ",
+                (f"reminder {item['id']}", "dim"),
+            )
         )

@@ -1,4 +1,5 @@
-"""Reading CSV files of contacts: encodings, delimiters, the known exporters' headers, aliases.
+"""Reading CSV files of contacts: delimiters, the known exporters' headers, aliases (the bytes
+are read as text by :mod:`crmcli.io.text_in`).
 
 A header is turned once into a :class:`Mapper` (which column goes where); each row then costs a
 walk over the mapped, non-empty cells only. Columns are recognised by name, never by position:
@@ -7,25 +8,28 @@ numbered groups (``E-mail 1 - Value``, ``E-mail 2 - Value``...) vary from file t
 
 from __future__ import annotations
 
-import codecs
 import csv
-import io
 import re
-import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import IO, Any, TypeVar
+from typing import Any
 
 from crmcli.contacts import TEXT_FIELDS
 from crmcli.errors import UsageError, ValidationError
+from crmcli.io.csv_policy import unneutralise
 from crmcli.io.record import Record, normalize_label
 
-T = TypeVar("T")
+# reading bytes as text lives in text_in (every reader uses it); these names stay importable here
+from crmcli.io.text_in import TextSource as TextSource
+from crmcli.io.text_in import detect_encoding as detect_encoding
+from crmcli.io.text_in import guard_decoding as guard_decoding
+from crmcli.io.text_in import not_decodable
+from crmcli.io.text_in import open_text as open_text
 
-csv.field_size_limit(min(sys.maxsize, 2**31 - 1))
+#: the largest cell read; a larger one is a located error, and is never held whole in memory
+MAX_CELL = 4 * 1024 * 1024
+csv.field_size_limit(MAX_CELL)
 
-#: how many bytes are read up front to detect the encoding, the delimiter and the format
-SAMPLE_BYTES = 64 * 1024
 DELIMITERS = (",", ";", "\t")
 FORMAT_NAMES = {
     "google": "Google Contacts",
@@ -47,94 +51,6 @@ MAP_TARGETS = (
     "uid",
     "ignore",
 )
-
-# --- bytes to text ------------------------------------------------------------------------------
-
-
-class _Prefixed(io.RawIOBase):
-    """A binary stream that first replays ``head`` (already read, for sniffing), then the rest."""
-
-    def __init__(self, head: bytes, rest: IO[bytes]) -> None:
-        self._head = memoryview(head)
-        self._rest = rest
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buffer: Any) -> int:
-        if self._head:
-            n = min(len(buffer), len(self._head))
-            buffer[:n] = self._head[:n]
-            self._head = self._head[n:]
-            return n
-        data = self._rest.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
-
-
-@dataclass
-class TextSource:
-    """A decoded input: the text stream, the encoding used and a decoded sample of its start."""
-
-    stream: IO[str]
-    encoding: str
-    sample: str
-
-
-def detect_encoding(head: bytes) -> str:
-    """BOM says UTF-8 or UTF-16; else UTF-8 if the start decodes as UTF-8; else cp1252."""
-    if head.startswith(codecs.BOM_UTF8):
-        return "utf-8-sig"
-    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return "utf-16"
-    try:
-        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
-    except UnicodeDecodeError:
-        return "cp1252"
-    return "utf-8"
-
-
-def open_text(binary: IO[bytes], encoding: str | None = None) -> TextSource:
-    """Decode ``binary`` as a stream, detecting the encoding unless one is given."""
-    head = binary.read(SAMPLE_BYTES)
-    if encoding:
-        try:
-            codecs.lookup(encoding)
-        except LookupError:
-            raise UsageError(
-                f"unknown encoding {encoding!r} (try utf-8, utf-16, cp1252, latin-1)"
-            ) from None
-    used = encoding or detect_encoding(head)
-    if used.replace("_", "-").lower() in ("utf-8", "utf8"):
-        used = "utf-8-sig"  # a BOM, if any, is not part of the first header
-    decoder = codecs.getincrementaldecoder(used)(errors="replace")
-    sample = decoder.decode(head, final=False)
-    raw = io.BufferedReader(_Prefixed(head, binary), buffer_size=256 * 1024)
-    stream = io.TextIOWrapper(raw, encoding=used, newline="")
-    return TextSource(stream, used, sample)
-
-
-def not_decodable(encoding: str, where: str = "") -> ValidationError:
-    """The error for bytes that ``encoding`` cannot decode, with an encoding to try instead.
-
-    The suggestion is never the one that just failed: cp1252 leaves five bytes undefined, so
-    after it comes latin-1, which reads any byte. utf-8-sig is shown as the utf-8 people typed.
-    """
-    name = codecs.lookup(encoding).name
-    shown = "utf-8" if name == "utf-8-sig" else encoding
-    other = "latin-1" if name == "cp1252" else "cp1252"
-    return ValidationError(
-        f"the file is not valid {shown}{where}; give its encoding, e.g. --encoding {other}"
-    )
-
-
-def guard_decoding(records: Iterable[T], text: TextSource) -> Iterator[T]:
-    """``records`` read from ``text``, a byte that does not decode being one error line (the
-    vCard and JSON readers decode as they go, like the CSV one)."""
-    try:
-        yield from records
-    except UnicodeDecodeError:
-        raise not_decodable(text.encoding) from None
 
 
 def _outside_quotes(line: str, char: str) -> int:
@@ -739,13 +655,6 @@ def mapping_of(mapper: Mapper, overrides: dict[str, str]) -> dict[str, str]:
     return dict(overrides)
 
 
-def unneutralise(cell: str) -> str:
-    """``'=1+1`` -> ``=1+1``: the ' that crmcli's export puts before formula-like cells."""
-    if cell[:1] == "'" and cell[1:2] in ("=", "+", "-", "@", "\t", "\r", "\0"):
-        return cell[1:]
-    return cell
-
-
 # --- reading --------------------------------------------------------------------------------------
 
 
@@ -767,8 +676,11 @@ class CsvSource:
         reader = self.reader
         record = self.mapper.record
         last = reader.line_num
-        # crmcli's own CSV put a ' before cells a spreadsheet would run as formulas: undo it
-        own = self.mapper.fmt == "crmcli"
+        # crmcli's own CSV (an export, or a rejects file: it has a crm_import_error column) put
+        # a ' before cells a spreadsheet would run as formulas: undo it
+        own = self.mapper.fmt == "crmcli" or "crm_import_error" in (
+            _key(h) for h in self.mapper.header
+        )
         try:
             for row in reader:
                 start = last + 1
@@ -819,6 +731,11 @@ def open_csv(
                 break
     except UnicodeDecodeError:
         raise not_decodable(text.encoding) from None
+    except csv.Error as exc:
+        raise ValidationError(
+            f"line {reader.line_num or 1}: the header row cannot be read as CSV ({exc}); "
+            "fix that line and import again (nothing was imported)"
+        ) from None
     if not header:
         raise ValidationError("the file has no header row (a first line naming the columns)")
     header = [h.replace("\ufeff", "") for h in header]

@@ -8,8 +8,6 @@ memory beyond the current row. The CSV writer is generic (:func:`write_csv`), so
 
 from __future__ import annotations
 
-import csv
-import gc
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
@@ -17,11 +15,13 @@ from dataclasses import dataclass
 from typing import IO, Any
 
 from crmcli.contacts import TEXT_FIELDS, ListFilters, filter_sql, order_sql
+from crmcli.controls import json_safe
 from crmcli.errors import UsageError
 
+# the one CSV writer and its spreadsheet policy (crmcli.io.csv_policy), for the exports
+from crmcli.io.csv_policy import write_csv as write_csv
+
 _US, _RS = "\x1f", "\x1e"
-#: a spreadsheet runs a cell starting with one of these as a formula (OWASP CSV injection)
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r", "\0")
 
 #: the keys of one exported contact (JSON, JSONL; CSV flattens the lists)
 EXPORT_KEYS = (
@@ -215,65 +215,19 @@ def csv_columns(shape: Shape, fields: Sequence[str] | None = None) -> list[str]:
     return columns
 
 
-def neutralise(value: str) -> str:
-    """``=1+1`` -> ``'=1+1``: a spreadsheet shows it as text instead of running it."""
-    return "'" + value if value and value[0] in FORMULA_START else value
-
-
-def write_csv(
-    rows: Iterable[Sequence[Any]],
-    columns: Sequence[str],
-    out: IO[str],
-    *,
-    excel: bool = False,
-    raw: bool = False,
-) -> int:
-    """Write a header and ``rows``; returns the row count.
-
-    ``excel``: a UTF-8 BOM and CRLF line ends (what Excel needs to read UTF-8). Unless ``raw``,
-    every cell a spreadsheet would run as a formula gets a leading ``'``.
-    """
-    if excel:
-        out.write("\ufeff")
-    writer = csv.writer(out, lineterminator="\r\n" if excel else "\n")
-    writer.writerow(columns)
-    count = 0
-    start = FORMULA_START
-    write = writer.writerow
-    # Rows are many small, acyclic objects: the cyclic collector would only slow this down.
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        for row in rows:
-            if raw:
-                write(row)  # the csv module writes None as ""
-            else:
-                write(
-                    [
-                        ("'" + c if c and c[0] in start else c) if c.__class__ is str else c
-                        for c in row
-                    ]
-                )
-            count += 1
-    finally:
-        if collecting:
-            gc.enable()
-    return count
-
-
 def write_json(rows: Iterable[dict[str, Any]], out: IO[str], *, lines: bool = False) -> int:
     """A JSON array (one object per line, so it streams both ways) or JSON Lines."""
     count = 0
     if lines:
         for row in rows:
-            out.write(json.dumps(row, ensure_ascii=False))
+            out.write(json_safe(json.dumps(row, ensure_ascii=False)))
             out.write("\n")
             count += 1
         return count
     out.write("[")
     for row in rows:
         out.write(",\n  " if count else "\n  ")
-        out.write(json.dumps(row, ensure_ascii=False))
+        out.write(json_safe(json.dumps(row, ensure_ascii=False)))
         count += 1
     out.write("\n]\n" if count else "]\n")
     return count

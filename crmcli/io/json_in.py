@@ -1,4 +1,9 @@
-"""Reading crmcli's own JSON and JSON Lines exports back (``crm export contacts -f json``)."""
+"""Reading crmcli's own JSON and JSON Lines exports back (``crm export contacts -f json``).
+
+Every value is checked for its type before it is used: a file from elsewhere may put a number
+where a list belongs (``"tags": 5``) or a list where a text belongs (``"uid": [1]``). Such an
+object is rejected with the key named, like any other bad row; nothing else of the file is lost.
+"""
 
 from __future__ import annotations
 
@@ -9,43 +14,125 @@ from typing import IO, Any
 from crmcli.contacts import TEXT_FIELDS
 from crmcli.io.record import Record, Rejected
 
+#: the longest line read as one JSON object; a longer one is rejected without being held whole
+MAX_LINE = 4 * 1024 * 1024
+
+
+class _BadValue(Exception):
+    """A key whose value has the wrong type (the message names it)."""
+
+
+def _text(obj: dict[str, Any], key: str) -> str | None:
+    value = obj.get(key)
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+        raise _BadValue(f'"{key}" must be a text, not {_kind(value)}')
+    return str(value)
+
+
+def _kind(value: Any) -> str:
+    kinds = {dict: "an object", list: "a list", bool: "true/false", str: "a text"}
+    return kinds.get(type(value), "a number")
+
+
+def _list(obj: dict[str, Any], key: str) -> list[Any]:
+    value = obj.get(key)
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise _BadValue(f'"{key}" must be a list, not {_kind(value)}')
+    return value
+
+
+def _labelled(obj: dict[str, Any], key: str, inner: str) -> list[tuple[str, str | None]]:
+    """``"emails": [{"email": ..., "label": ...}]`` (a plain text item is accepted too)."""
+    out: list[tuple[str, str | None]] = []
+    for entry in _list(obj, key):
+        if isinstance(entry, str):
+            entry = {inner: entry}
+        if not isinstance(entry, dict):
+            raise _BadValue(f'"{key}" must be a list of objects like {{"{inner}": "..."}}')
+        value, label = _text(entry, inner), _text(entry, "label")
+        if value and value.strip():
+            out.append((value.strip(), label))
+    return out
+
 
 def object_record(obj: Any, position: str, raw: str) -> Record | Rejected:
-    """An export dictionary (see docs/json.md) as a neutral record."""
+    """An export dictionary (see docs/json.md) as a neutral record; a value of the wrong type
+    rejects the object, naming the key."""
     if not isinstance(obj, dict):
         return Rejected(position, "not a JSON object", raw)
+    try:
+        return _record(obj, position, raw)
+    except _BadValue as bad:
+        return Rejected(position, str(bad), raw)
+
+
+def _record(obj: dict[str, Any], position: str, raw: str) -> Record:
     rec = Record(position, raw)
     for key in TEXT_FIELDS:
-        value = obj.get(key)
-        if isinstance(value, str) and value.strip():
+        value = _text(obj, key)
+        if value and value.strip():
             rec.text[key] = value.strip()
-    for entry in obj.get("emails") or []:
-        if isinstance(entry, dict) and entry.get("email"):
-            rec.emails.append((str(entry["email"]).strip(), entry.get("label")))
-    for entry in obj.get("phones") or []:
-        if isinstance(entry, dict) and entry.get("phone"):
-            rec.phones.append((str(entry["phone"]).strip(), entry.get("label")))
-    rec.tags = [str(t) for t in obj.get("tags") or []]
+    rec.emails = list(_labelled(obj, "emails", "email"))
+    rec.phones = list(_labelled(obj, "phones", "phone"))
+    for tag in _list(obj, "tags"):
+        if not isinstance(tag, str):
+            raise _BadValue(f'"tags" must be a list of texts, not of {_kind(tag)}s')
+        rec.tags.append(tag)
     fields = obj.get("fields") or {}
-    if isinstance(fields, dict):
-        rec.fields = {str(k): str(v) for k, v in fields.items() if v is not None}
+    if not isinstance(fields, dict):
+        raise _BadValue(f'"fields" must be an object, not {_kind(fields)}')
+    rec.fields = {str(k): v for k in fields if (v := _text(fields, k)) is not None}
     for kind in ("birthday", "anniversary"):
-        if obj.get(kind):
-            rec.dates.append((kind, kind, str(obj[kind])))
-    for entry in obj.get("dates") or []:
-        if isinstance(entry, dict) and entry.get("date"):
-            rec.dates.append(("other", str(entry.get("label") or "other"), str(entry["date"])))
-    if isinstance(obj.get("notes"), str) and obj["notes"].strip():
-        rec.notes.append(obj["notes"])
-    rec.uid = obj.get("uid") or None
-    rec.created_at = obj.get("created_at") or None
-    rec.updated_at = obj.get("updated_at") or None
-    if obj.get("cadence_days") is not None:
-        rec.cadence_days = str(obj["cadence_days"])
-    rec.referred_by_uid = obj.get("referred_by_uid") or None
-    if not (rec.text or rec.emails) and obj.get("name"):
-        rec.full_name = str(obj["name"])
+        when = _text(obj, kind)
+        if when:
+            rec.dates.append((kind, kind, when))
+    for entry in _list(obj, "dates"):
+        if not isinstance(entry, dict):
+            raise _BadValue('"dates" must be a list of objects like {"label": ..., "date": ...}')
+        when = _text(entry, "date")
+        if when:
+            rec.dates.append(("other", _text(entry, "label") or "other", when))
+    notes = _text(obj, "notes")
+    if notes and notes.strip():
+        rec.notes.append(notes)
+    rec.uid = _text(obj, "uid")
+    rec.created_at = _text(obj, "created_at")
+    rec.updated_at = _text(obj, "updated_at")
+    rec.cadence_days = _text(obj, "cadence_days")
+    rec.referred_by_uid = _text(obj, "referred_by_uid")
+    name = _text(obj, "name")
+    if not (rec.text or rec.emails) and name and name.strip():
+        rec.full_name = name.strip()
     return rec
+
+
+def _loads(text: str) -> Any:
+    """``json.loads``, with every way it can fail (a 5,000-digit number, 100,000 nested
+    brackets) as a ValueError."""
+    try:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError("nested too deeply") from None
+
+
+def _lines(stream: IO[str]) -> Iterator[str]:
+    """The stream's lines, a line longer than :data:`MAX_LINE` as a marker (never held whole)."""
+    while True:
+        line = stream.readline(MAX_LINE)
+        if not line:
+            return
+        if len(line) >= MAX_LINE and not line.endswith("\n"):
+            while True:  # skip the rest of it, a piece at a time
+                rest = stream.readline(MAX_LINE)
+                if not rest or rest.endswith("\n"):
+                    break
+            yield "\0too long"
+            continue
+        yield line
 
 
 def read_json(stream: IO[str]) -> Iterator[Record | Rejected]:
@@ -53,7 +140,12 @@ def read_json(stream: IO[str]) -> Iterator[Record | Rejected]:
     (as ``crm export`` writes them), else the document is read whole."""
     seen: list[str] = []
     streaming = False
-    for number, line in enumerate(stream, 1):
+    lines = _lines(stream)
+    for number, line in enumerate(lines, 1):
+        if line == "\0too long":
+            yield Rejected(f"line {number}", f"longer than {MAX_LINE // 1024 // 1024} MiB", None)
+            streaming = True
+            continue
         text = line.strip()
         if not streaming:
             seen.append(line)
@@ -63,12 +155,13 @@ def read_json(stream: IO[str]) -> Iterator[Record | Rejected]:
         if text.startswith("[") and not streaming:
             text = text[1:].strip()
         try:
-            obj = json.loads(text)
-        except json.JSONDecodeError:
+            obj = _loads(text)
+        except ValueError as exc:
             if streaming:
-                yield Rejected(f"line {number}", "not a JSON object on one line", text)
+                reason = getattr(exc, "msg", str(exc))
+                yield Rejected(f"line {number}", f"not a JSON object on one line ({reason})", text)
                 continue
-            yield from _whole("".join(seen) + stream.read())
+            yield from _whole("".join(seen) + "".join(lines))
             return
         streaming = True
         seen = []
@@ -77,9 +170,12 @@ def read_json(stream: IO[str]) -> Iterator[Record | Rejected]:
 
 def _whole(document: str) -> Iterator[Record | Rejected]:
     try:
-        data = json.loads(document)
+        data = _loads(document)
     except json.JSONDecodeError as exc:
         yield Rejected(f"line {exc.lineno}", f"not valid JSON ({exc.msg})", None)
+        return
+    except ValueError as exc:
+        yield Rejected("line 1", f"not valid JSON ({exc})", None)
         return
     for index, item in enumerate(data if isinstance(data, list) else [data], 1):
         yield object_record(item, f"object {index}", json.dumps(item, ensure_ascii=False))

@@ -140,26 +140,96 @@ def _decode(prop: Property) -> str:
     return prop.value
 
 
-def logical_lines(lines: Iterable[str]) -> Iterator[tuple[int, str]]:
-    """Unfold: (line number of the start, the whole logical line), soft QP breaks joined too."""
-    current: str | None = None
-    start = 0
-    qp_open = False
-    for number, raw in enumerate(lines, 1):
-        line = raw.rstrip("\r\n")
-        if current is not None and line[:1] in (" ", "\t") and not qp_open:
-            current += line[1:]
+#: the longest property read (unfolded, in characters); a longer one rejects its card, without
+#: ever being held whole in memory
+MAX_PROPERTY = 4 * 1024 * 1024
+#: properties crmcli does not import: their values (a photo can be 100 MB) are skipped as they
+#: are read, whatever their size
+SKIPPED = ("PHOTO", "LOGO", "SOUND", "KEY")
+#: how a property over the limit is shown in place of its text (a valid vCard line)
+_OVERSIZE = "X-CRM-DROPPED;X-NAME={name}:over {limit} MiB"
+
+
+def _physical(lines: Iterable[str]) -> Iterator[tuple[str, bool]]:
+    """(line, cut): a line longer than :data:`MAX_PROPERTY` comes as its start with ``cut``
+    set, the rest read and dropped a piece at a time (never held whole)."""
+    readline = getattr(lines, "readline", None)
+    if readline is None:
+        for line in lines:
+            yield (line[:MAX_PROPERTY], True) if len(line) > MAX_PROPERTY else (line, False)
+        return
+    while True:
+        line = readline(MAX_PROPERTY)
+        if not line:
+            return
+        if len(line) < MAX_PROPERTY or line.endswith("\n"):
+            yield line, False
             continue
-        if current is not None and qp_open:
-            current = current[:-1] + line  # "=" at the end was a soft line break
-            qp_open = current.endswith("=")
+        rest = line
+        while rest and not rest.endswith("\n"):
+            rest = readline(MAX_PROPERTY)
+        yield line[:200], True
+
+
+def _name(line: str) -> str:
+    head = line.split(":", 1)[0].split(";", 1)[0]
+    return head.rpartition(".")[2].strip().upper()
+
+
+class _Logical:
+    """One logical line being unfolded: its pieces in a list (joined once, so unfolding is
+    linear in the input however many continuation lines), its size, and whether it is over
+    the limit or a skipped property (then the pieces are not kept)."""
+
+    __slots__ = ("drop", "oversize", "parts", "qp", "size", "start")
+
+    def __init__(self, line: str, start: int, cut: bool) -> None:
+        self.start = start
+        self.parts = [line]
+        self.size = len(line)
+        self.oversize = cut
+        self.drop = _name(line) in SKIPPED
+        self.qp = "QUOTED-PRINTABLE" in line.split(":", 1)[0].upper() and line.endswith("=")
+
+    def add(self, piece: str, cut: bool) -> None:
+        self.size += len(piece)
+        self.oversize = self.oversize or cut or self.size > MAX_PROPERTY
+        if self.oversize or self.drop:
+            del self.parts[1:]  # keep the start (the name), drop the value
+            return
+        if self.qp:
+            self.parts[-1] = self.parts[-1][:-1]  # "=" at the end was a soft line break
+        self.parts.append(piece)
+
+    def text(self) -> str:
+        if self.oversize and not self.drop:
+            return _OVERSIZE.format(name=_name(self.parts[0]), limit=MAX_PROPERTY >> 20)
+        if self.drop:
+            return f"{_name(self.parts[0])}:"  # a skipped property, its value left out
+        return "".join(self.parts)
+
+
+def logical_lines(lines: Iterable[str]) -> Iterator[tuple[int, str]]:
+    """Unfold: (line number of the start, the whole logical line), soft QP breaks joined too.
+
+    A property over :data:`MAX_PROPERTY` comes out as an ``X-CRM-DROPPED`` line naming it (its
+    card is then rejected); a photo, logo, sound or key as its bare name (never imported).
+    """
+    current: _Logical | None = None
+    for number, (raw, cut) in enumerate(_physical(lines), 1):
+        line = raw.rstrip("\r\n")
+        if current is not None and current.qp:
+            current.add(line, cut)
+            current.qp = line.endswith("=")
+            continue
+        if current is not None and line[:1] in (" ", "\t"):
+            current.add(line[1:], cut)
             continue
         if current is not None:
-            yield start, current
-        current, start = line, number
-        qp_open = "QUOTED-PRINTABLE" in line.split(":", 1)[0].upper() and line.endswith("=")
+            yield current.start, current.text()
+        current = _Logical(line, number, cut)
     if current is not None:
-        yield start, current
+        yield current.start, current.text()
 
 
 def read_cards(stream: IO[str]) -> Iterator[tuple[int, int, list[Property] | str, str]]:
@@ -193,6 +263,11 @@ def read_cards(stream: IO[str]) -> Iterator[tuple[int, int, list[Property] | str
             card = None
             continue
         if not line.strip():
+            continue
+        if line.startswith("X-CRM-DROPPED;"):
+            name = line.partition("X-NAME=")[2].partition(":")[0]
+            limit = MAX_PROPERTY >> 20
+            broken = broken or f"line {line_no}: property {name} is longer than {limit} MiB"
             continue
         prop = parse_line(line)
         if prop is None:

@@ -7,7 +7,7 @@ money is a number (its currency is a column of its own), true/false are booleans
 
 A cell's type comes from its value and its column's name, so any table (contacts, notes,
 reminders, deals, purchases...) is written by the same function: ``*_at`` columns are times,
-``date``/``*_date``/``birthday``... are dates, :data:`MONEY_KEYS` are amounts. XlsxWriter is an
+``date``/``*_date``/``*_on``/``birthday``... are dates, :data:`MONEY_KEYS` are amounts. XlsxWriter is an
 optional dependency, imported here only.
 """
 
@@ -43,7 +43,7 @@ class Cut(NamedTuple):
 
 
 def _is_date_key(key: str) -> bool:
-    return key in DATE_KEYS or key.endswith("_date") or key.startswith("date:")
+    return key in DATE_KEYS or key.endswith(("_date", "_on")) or key.startswith("date:")
 
 
 def _local(value: str) -> datetime:

@@ -1,0 +1,239 @@
+"""``crm customers`` and ``crm referrals``, and the customer part of ``crm contact show``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import typer
+
+from crmcli import money
+from crmcli.cli._common import FormatOpt, database, now, parse_date_option
+from crmcli.cli._output import Column, OutputFormat, emit, heading
+from crmcli.cli._query import QUERY_CONTEXT, QueryArg, compile_words
+
+COLUMNS = [
+    Column("contact_id", "ID", justify="right"),
+    Column("name"),
+    Column("email", in_table=False),
+    Column("segment"),
+    Column("score", "RFM"),
+    Column("r", in_table=False),
+    Column("f", in_table=False),
+    Column("m", in_table=False),
+    Column("recency_days", "Days", justify="right"),
+    Column("frequency", "Orders", justify="right"),
+    Column("monetary", "Spent", justify="right"),
+    Column("totals", in_table=False),
+    Column("first_purchase", in_table=False),
+    Column("last_purchase", "Last bought"),
+    Column("last_touch_at", in_table=False),
+    Column(
+        "days_since_last_touch",
+        "Touch",
+        justify="right",
+        show=lambda v: "never" if v is None else str(v),
+    ),
+    Column("at_risk", "At risk", in_table=False),
+]
+
+
+def customers_command(
+    ctx: typer.Context,
+    query: QueryArg = None,
+    segment: Annotated[
+        str | None,
+        typer.Option(
+            help="Only this RFM segment: champions, loyal, at-risk... (docs/customers.md)."
+        ),
+    ] = None,
+    currency: Annotated[
+        str | None,
+        typer.Option(
+            "--currency", "-c", help="Only purchases in this currency (all figures in it)."
+        ),
+    ] = None,
+    since: Annotated[
+        str | None, typer.Option(help="Only purchases on or after: 2026-01-01, -1y, 'last mon'.")
+    ] = None,
+    at_risk: Annotated[
+        bool,
+        typer.Option(
+            "--at-risk",
+            help="Good customers not buying or not in touch for longer than usual for them.",
+        ),
+    ] = False,
+    sort: Annotated[str, typer.Option(help="score, recency, frequency or name.")] = "score",
+    limit: Annotated[int | None, typer.Option(help="At most this many.", min=1)] = None,
+    fmt: FormatOpt = None,
+) -> None:
+    """Who matters most: every customer with recency, frequency, value, RFM score and segment.
+
+    A customer is a contact with purchases. Each is scored 1-5 on recency (R), frequency (F)
+    and monetary value (M) by quintile over all customers, and named by R and F: champions,
+    loyal, potential, new, promising, attention, about-to-sleep, at-risk, cant-lose,
+    hibernating, lost (thresholds in docs/customers.md). Money stays per currency.
+
+    Examples: crm customers --segment champions ; crm customers --at-risk ;
+    crm customers tag:wholesale --currency EUR --since -1y --format csv
+    """
+    from crmcli import customers
+
+    filters = customers.CustomerFilters(
+        segment=segment,
+        currency=currency,
+        since=parse_date_option(since) if since else None,
+        at_risk=at_risk,
+        sort=sort,
+        limit=limit,
+    )
+    columns = COLUMNS
+    if at_risk:
+        columns = [*COLUMNS[:-1], Column("at_risk", "Why")]
+    with database(ctx) as conn:
+        filters.contacts = compile_words(conn, query)
+        emit(
+            customers.list_customers(conn, filters, today=now().date()),
+            columns,
+            fmt,
+            title="Customers at risk" if at_risk else None,
+            empty="No customers at risk." if at_risk else "No customers (crm purchase add).",
+        )
+
+
+REFERRAL_COLUMNS = [
+    Column("referrer_id", "ID", justify="right"),
+    Column("referrer", "Referrer"),
+    Column("contact_id", "Referred ID", justify="right"),
+    Column("name", "Referred"),
+    Column("referred_at", "Added", show=lambda v: (v or "")[:10]),
+    Column("bought", in_table=False),
+    Column("won", in_table=False),
+    Column("value", "Bought or won", justify="right"),
+]
+TOP_COLUMNS = [
+    Column("referrer_id", "ID", justify="right"),
+    Column("referrer"),
+    Column("referred", "Referred", justify="right"),
+    Column("customers", "Bought", justify="right"),
+    Column("currency", in_table=False),
+    Column("value_minor", in_table=False),
+    Column("value", in_table=False),
+    Column("display_value", "Value", justify="right"),
+    Column("other_currencies", "Other currencies"),
+]
+
+
+def referrals_command(
+    ctx: typer.Context,
+    ref: Annotated[
+        str | None, typer.Argument(help="Only the people this contact referred (REF).")
+    ] = None,
+    top: Annotated[
+        bool, typer.Option("--top", help="The top referrers instead: who sent you the most.")
+    ] = False,
+    currency: Annotated[
+        str | None,
+        typer.Option(
+            "--currency", "-c", help="Rank --top by value in this currency. [default: the main one]"
+        ),
+    ] = None,
+    limit: Annotated[int | None, typer.Option(help="At most this many (--top).", min=1)] = None,
+    fmt: FormatOpt = None,
+) -> None:
+    """Word of mouth: who referred whom, and what the referred people bought or won.
+
+    A referral is a contact's --referred-by. Its value is the referred contact's purchases and
+    won deals (a won deal recorded as a purchase counts once), per currency. --top ranks the
+    referrers by that value, then by how many customers they sent.
+
+    Examples: crm referrals ; crm referrals ann ; crm referrals --top --limit 10
+    """
+    from crmcli import contacts, purchases, referrals
+    from crmcli.cli._output import OutputFormat, resolve_format
+
+    with database(ctx) as conn:
+        if top:
+            from crmcli.cli.deals import default_currency
+
+            code = currency or purchases.main_currency(conn, default_currency())
+            rows = referrals.top_referrers(conn, currency=code, limit=limit)
+            for row in rows:
+                row["display_value"] = money.format_money(row["value_minor"], row["currency"])
+            columns = TOP_COLUMNS
+            if resolve_format(fmt) is not OutputFormat.table:
+                columns = [c for c in TOP_COLUMNS if c.key != "display_value"]
+            emit(rows, columns, fmt, title="Top referrers", empty="No referrals yet.")
+            return
+        referrer = contacts.resolve(conn, ref) if ref else None
+        emit(
+            referrals.list_referrals(conn, referrer_id=referrer),
+            REFERRAL_COLUMNS,
+            fmt,
+            empty="No referrals yet (crm contact edit REF --referred-by OTHER).",
+        )
+
+
+customers_command.context_settings = QUERY_CONTEXT  # type: ignore[attr-defined]
+
+
+def contact_customer_section(out: Any, record: dict[str, Any]) -> None:
+    """``crm contact show``: the contact as a customer, and who they referred."""
+    from crmcli.cli._output import line
+
+    customer = record.get("customer") or {}
+    touch = customer.get("days_since_last_touch")
+    if customer.get("purchases"):
+        out.print(line("\n", ("As a customer", "bold")))
+        count = customer["purchases"]
+        out.print(
+            line(
+                f"  {count} purchase{'s' if count != 1 else ''}, first {customer['first_purchase']}, "
+                f"last {customer['last_purchase']} ({_ago(customer['days_since_last_purchase'])})"
+            )
+        )
+        for total in customer["totals"]:
+            out.print(
+                line(
+                    f"  {money.format_money(total['total_minor'], total['currency'])} in "
+                    f"{total['purchases']}, on average "
+                    f"{money.format_money(total['average_minor'], total['currency'])}"
+                )
+            )
+        favourites = ", ".join(
+            f"{p['product']} ({p['purchases']}x)" for p in customer["favourite_products"]
+        )
+        if favourites:
+            out.print(line(f"  favourites: {favourites}"))
+    if customer.get("purchases") or touch is not None:
+        last = f"last touch {_ago(touch)}" if touch is not None else "never in touch"
+        out.print(line(("  " + last, "dim")))
+    if record.get("referred"):
+        names = ", ".join(f"{r['name']} (#{r['id']})" for r in record["referred"])
+        out.print(line("\n", ("Referred", "bold"), "  ", names))
+
+
+def _ago(days: int | None) -> str:
+    if days is None:
+        return "never"
+    if days == 0:
+        return "today"
+    return f"{days} day{'s' if days != 1 else ''} ago"
+
+
+def demo_view(conn: Any) -> None:
+    """``crm demo``: the best customers, and who is slipping away."""
+    from crmcli import customers
+
+    heading("Customers (best first: crm customers)")
+    rows = customers.list_customers(conn, customers.CustomerFilters(limit=8), today=now().date())
+    emit(rows, COLUMNS, OutputFormat.table)
+    heading("At risk (crm customers --at-risk)")
+    risky = customers.list_customers(
+        conn, customers.CustomerFilters(at_risk=True, limit=5), today=now().date()
+    )
+    emit(
+        risky,
+        [*COLUMNS[:-1], Column("at_risk", "Why")],
+        OutputFormat.table,
+        empty="No customers at risk.",
+    )
