@@ -258,3 +258,12 @@ def test_no_database_means_no_names_and_no_error(tmp_path: Path) -> None:
     assert ask("bash", f"crm --db {broken} contact show", "a") == []
     with pytest.raises(sqlite3.DatabaseError):
         sqlite3.connect(broken).execute("SELECT 1 FROM contacts")
+
+
+@pytest.mark.slow
+def test_hostile_names_reach_the_shell_as_plain_text(cli: Cli, db_path: Path) -> None:
+    cli("contact", "add", "--display", "Evil\x1b]0;pwned\x07 Name", "-e", "evil@x.example")
+    for shell in ("bash", "zsh", "fish"):
+        for current in ("evil", "Evil"):
+            answer = "\n".join(ask(shell, "crm contact show", current))
+            assert answer and "\x1b" not in answer and "\x07" not in answer, (shell, answer)

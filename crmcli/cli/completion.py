@@ -122,7 +122,7 @@ class BashComplete(_Complete):
 
     def format_completion(self, item: CompletionItem) -> str:
         # bash inserts a value as it is: a name with spaces must come escaped
-        return re.sub(r"([^\w@.,:+%/=-])", r"\\\1", str(item.value))
+        return re.sub(r"([^\w@.,:+%/=-])", r"\\\1", _value(item))
 
 
 class ZshComplete(_Complete):
@@ -130,7 +130,7 @@ class ZshComplete(_Complete):
     source_template: ClassVar[str] = ZSH
 
     def format_completion(self, item: CompletionItem) -> str:
-        value = str(item.value).replace("\\", "\\\\").replace(":", "\\:")
+        value = _value(item).replace("\\", "\\\\").replace(":", "\\:")
         return f"{value}:{_one_line(item.help)}" if item.help else value
 
 
@@ -139,7 +139,14 @@ class FishComplete(_Complete):
     source_template: ClassVar[str] = FISH
 
     def format_completion(self, item: CompletionItem) -> str:
-        return f"{item.value}\t{_one_line(item.help)}" if item.help else str(item.value)
+        return f"{_value(item)}\t{_one_line(item.help)}" if item.help else _value(item)
+
+
+def _value(item: CompletionItem) -> str:
+    """A value to put on the command line: never a control character (see _one_line)."""
+    from crmcli.controls import single_line
+
+    return single_line(str(item.value))
 
 
 SHELLS: dict[str, type[_Complete]] = {
@@ -150,7 +157,11 @@ SHELLS: dict[str, type[_Complete]] = {
 
 
 def _one_line(text: str | None) -> str:
-    return " ".join((text or "").split())[:80]
+    """A description from the database, safe for the shell's menu: one line, no control
+    characters (a name like "\x1b]0;pwned\x07" is data, not a terminal command)."""
+    from crmcli.controls import single_line
+
+    return " ".join(single_line(text or "").split())[:80]
 
 
 def register() -> None:
