@@ -14,7 +14,7 @@ from crmcli.errors import DatabaseError, UsageError
 #: how long a writer waits for another process's transaction before giving up (milliseconds)
 BUSY_TIMEOUT_MS = 15_000
 #: how many migrations crmcli.migrations has (a test keeps the two equal)
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 9
 #: the fingerprint of crmcli's schema at each version (crmcli.schema_guard); a file whose
 #: schema does not match is refused. After adding a migration: python -m crmcli.schema_guard
 SCHEMA_DIGESTS: dict[int, str] = {
@@ -26,7 +26,8 @@ SCHEMA_DIGESTS: dict[int, str] = {
     5: "367cf114065e2fedff37ec2254fdbd4b2180bd37ff6e8778b9de8b5da879c833",
     6: "f30dd35edb4efe9a981a85024ad63301a4aa1dfa5198af35e3a30799a335fd32",
     7: "ed58d3ff5215fa07eabfd615855340b909f432ec1c293f2c3384722e755771a3",
-    8: "b0f430df3efee22e9b39d0da8748e059cc6100ce0a2dd487aa020405e45ecd9a",
+    8: "c64a72a0aaf4053e50d63854638d6b76656d6b1dab6ca00dc5be327566f5b094",
+    9: "2aeb2a70d91880c788b4892c2b22a9146c059b8553556d74c1de7faca3fd4a14",
 }
 
 

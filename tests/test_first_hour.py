@@ -241,8 +241,9 @@ def test_ctrl_c_at_a_question_exits_130(cli: Cli, db_path: Path) -> None:
     pid, fd = _crm_on_a_terminal(["contact", "rm", "ann"], env)
     said = b""
     try:
-        said = _read_until(fd, b"[y/N]")
-        assert b"[y/N]" in said
+        said = _read_until(fd, b"[y/N]: ")  # the space is written as the answer is read
+        assert b"[y/N]: " in said
+        time.sleep(0.3)  # a person reads the question first (and crm is waiting by then)
         os.write(fd, b"\x03")  # Ctrl-C, as the terminal sends it
         said += _read_until(fd, b"not saved")
     finally:
