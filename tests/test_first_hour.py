@@ -270,3 +270,33 @@ def test_a_past_due_date_is_asked_about_on_a_terminal(cli: Cli, db_path: Path) -
     assert b"due date Sat 2026-11-21 is in the past; set it anyway? [y/N]" in question
     assert code == 1
     assert cli.json("reminders") == []
+
+
+@pytest.mark.slow
+def test_from_mail_offers_to_add_the_sender_on_the_terminal(
+    cli: Cli, db_path: Path, tmp_path: Path
+) -> None:
+    """stdin is the piped message, so the question goes to the terminal itself (/dev/tty)."""
+    message = tmp_path / "m.eml"
+    message.write_bytes(
+        b"From: Kim Park <kim@park.example>\nTo: me@example.com\nSubject: Hello\n"
+        b"Date: Fri, 20 Nov 2026 10:00:00 +0000\nMessage-ID: <k1@park.example>\n\nHi there\n"
+    )
+    cli("contact", "add", "Ann Lee")  # the database exists; Kim is not in it
+    env = {**os.environ, "CRM_DB": str(db_path), "TERM": "dumb"}
+    pid, fd = pty.fork()
+    if pid == 0:  # crm on the terminal, with the message piped to its stdin
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        os.dup2(os.open(message, os.O_RDONLY), 0)
+        os.execve(shutil.which("crm", path=BIN) or "crm", ["crm", "note", "--from-mail"], env)
+    said = b""
+    try:
+        said = _read_until(fd, b"[y/N]: ")
+        os.write(fd, b"y\r")
+        said += _read_until(fd, b"Added note")
+    finally:
+        code = _wait(pid, seen=said)
+        os.close(fd)
+    assert b"Add Kim Park <kim@park.example> as a contact? [y/N]" in said
+    assert code == 0
+    assert cli.json("notes", "--contact", "kim")[0]["body"] == "Subject: Hello\n\nHi there"

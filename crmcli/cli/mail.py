@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
@@ -20,16 +21,21 @@ def ask_terminal(question: str) -> bool | None:
     """A yes/no question on the terminal itself (/dev/tty), since stdin is the message.
     None when there is no terminal (cron, a mail filter)."""
     try:
-        tty = open("/dev/tty", "r+", encoding="utf-8")  # noqa: SIM115
+        tty = os.open("/dev/tty", os.O_RDWR | os.O_NOCTTY)
     except OSError:
         return None
-    with tty:
-        tty.write(f"{question} [y/N]: ")
-        tty.flush()
-        answer = tty.readline()
-        if not answer:  # Ctrl-D
-            tty.write("\n")
-    return answer.strip().lower() in ("y", "yes")
+    try:
+        os.write(tty, f"{question} [y/N]: ".encode())
+        answer = b""
+        while not answer.endswith(b"\n"):
+            chunk = os.read(tty, 1)
+            if not chunk:  # Ctrl-D
+                os.write(tty, b"\n")
+                break
+            answer += chunk
+    finally:
+        os.close(tty)
+    return answer.decode(errors="replace").strip().lower() in ("y", "yes")
 
 
 def _read_message() -> bytes:
