@@ -457,3 +457,15 @@ def m011_purchase_totals(db: Any) -> None:
         WHEN old.deleted_at IS NULL OR new.deleted_at IS NULL
         BEGIN {_TOTALS_REMOVE_OLD} {_TOTALS_ADD_NEW} END""",
     )
+
+
+@migration
+def m009_note_message_id(db: Any) -> None:
+    # `crm note --from-mail` keeps the message's Message-ID, so the same mail piped twice is
+    # recorded once per contact (a partial index: typed notes have none).
+    _sql(
+        db,
+        "ALTER TABLE notes ADD COLUMN message_id TEXT",
+        "CREATE UNIQUE INDEX notes_message_id ON notes(contact_id, message_id) "
+        "WHERE message_id IS NOT NULL",
+    )

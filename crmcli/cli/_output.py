@@ -202,6 +202,13 @@ def message(text: str) -> None:
     print(_visible(text, multiline=True), file=sys.stderr)
 
 
+def heading(text: str) -> None:
+    """A section heading in a document-like view (``crm demo``): a blank line, then the title,
+    bold on a terminal."""
+    bold = styled()
+    sys.stdout.write(f"\n\x1b[1m{text}\x1b[0m\n" if bold else f"\n{text}\n")
+
+
 def _plain(value: Any) -> str:
     if value is None:
         return ""

@@ -9,7 +9,7 @@ import typer
 
 from crmcli import money
 from crmcli.cli._common import FormatOpt, database, now, parse_date_option
-from crmcli.cli._output import Column, Kind, OutputFormat, emit, message, resolve_format
+from crmcli.cli._output import Column, Kind, OutputFormat, emit, heading, message, resolve_format
 from crmcli.cli._query import QUERY_CONTEXT, QueryArg, compile_words
 
 COLUMNS = [
@@ -287,13 +287,13 @@ def demo_view(conn: Any) -> None:
     from crmcli import customers
 
     today = now().date()
-    message("")
+    heading("Customers (best first: crm customers)")
     table = totals_form(OutputFormat.table)
     best = customers.find_customers(
         conn, customers.CustomerFilters(limit=8), today=today, totals=table
     )
-    emit_customers(best.rows, OutputFormat.table, title="Customers (best first: crm customers)")
-    message("")
+    emit_customers(best.rows, OutputFormat.table)
+    heading("At risk (crm customers --at-risk)")
     risky = customers.find_customers(
         conn, customers.CustomerFilters(at_risk=True, limit=5), today=today, totals=table
     )
@@ -301,6 +301,5 @@ def demo_view(conn: Any) -> None:
         risky.rows,
         OutputFormat.table,
         at_risk=True,
-        title="At risk (crm customers --at-risk)",
         empty="No customers at risk.",
     )

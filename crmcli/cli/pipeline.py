@@ -11,6 +11,7 @@ from crmcli import forecast, money, pipeline
 from crmcli.cli._common import (
     CrmTyper,
     FormatOpt,
+    complete_tag,
     database,
     now,
     parse_when_option,
@@ -52,7 +53,10 @@ def board(
         typer.Option("--limit", "-n", help="Deals shown per stage (the rest: '+N more').", min=1),
     ] = 8,
     tag: Annotated[
-        list[str] | None, typer.Option("--tag", "-t", help="Only contacts with this tag.")
+        list[str] | None,
+        typer.Option(
+            "--tag", "-t", help="Only contacts with this tag.", autocompletion=complete_tag
+        ),
     ] = None,
     currency: Annotated[
         str | None, typer.Option("--currency", "-c", help="Only deals in this currency.")
