@@ -55,7 +55,7 @@ _DATE_KEYS = frozenset(
     {"date", "due", "birthday", "anniversary", "expected_close", "start", "end"}
     | {"first_purchase", "last_purchase"}
 )
-_MONEY_KEYS = frozenset({"amount", "value", "monetary"})
+_MONEY_KEYS = frozenset({"amount", "monetary"})
 
 
 class Column(NamedTuple):
