@@ -318,7 +318,7 @@ def parse_date_option(text: str) -> date:
 def print_created(ref: int | str, fmt: OutputFormat | str | None) -> None:
     """What a create command prints on stdout when piped: the new record's id (or name), so
     ``id=$(crm contact add "Ann Lee")`` works. Not with --format: that prints the record."""
-    if fmt is None and not sys.stdout.isatty():
+    if fmt is None and not _pager.stdout_is_terminal():
         print(ref)
 
 
@@ -329,6 +329,7 @@ def interactive() -> bool:
 def ask(question: str, *, default: bool = False) -> bool:
     """A yes/no question on the terminal (stderr). Ctrl-C is an interruption (exit 130, as
     everywhere), not click's "Aborted!"; Ctrl-D (end of input) is the default answer."""
+    _pager.stop()  # the question needs the terminal
     try:
         return typer.confirm(question, default=default, err=True)
     except typer.Abort as abort:
@@ -340,6 +341,7 @@ def ask(question: str, *, default: bool = False) -> bool:
 
 def prompt(question: str) -> str:
     """A line of text asked on the terminal; Ctrl-C and Ctrl-D interrupt (exit 130)."""
+    _pager.stop()  # the question needs the terminal
     try:
         return str(typer.prompt(question, err=True))
     except typer.Abort:
@@ -352,7 +354,6 @@ def confirm(question: str, *, yes: bool) -> None:
         return
     if not sys.stdin.isatty():
         raise UsageError(f"{question.rstrip('?')}: not on a terminal, so add --yes to confirm")
-    _pager.stop()  # the question needs the terminal
     from crmcli.controls import visible
 
     # the question often names a record (a contact's name): data, shown escaped
