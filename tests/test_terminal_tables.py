@@ -142,3 +142,23 @@ def test_narrow_terminal_says_which_columns_are_hidden(long_book: None) -> None:
     assert _body(wide.lines)[0] == ["ID", "Name", "Company", "Email", "Phone", "Tags"]
     assert "hidden" not in wide.text
     assert "Northwind Logistics International GmbH" in wide.text
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("columns", [60, 80, 100])
+def test_contact_show_keeps_amounts_dates_and_refs_whole(
+    long_book: None, cli: Cli, columns: int
+) -> None:
+    """A record view wraps its prose within a column; an amount, a date or a ref stays on one
+    line (one long line would break "12,000.00 EUR" at its space)."""
+    record = cli.json("contact", "show", "1", "--format", "json")
+    env = terminal_env(CRM_PAGER="cat")
+    screen = run_on_pty(["contact", "show", "1"], columns=columns, env=env, quiet=0.2)
+    assert screen.code == 0
+    text = screen.text
+    assert all(len(line.rstrip()) <= columns for line in screen.lines)
+    for whole in ["12,000.00 EUR", "2026-11-30", "2026-12-01", "reminder 1", "note 1"]:
+        assert whole in text, (columns, whole, text)
+    if columns >= 80:
+        assert record["emails"][0]["email"] in text
+    assert "Long call about the" in text

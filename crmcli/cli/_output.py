@@ -16,7 +16,7 @@ from __future__ import annotations
 import itertools
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
@@ -194,6 +194,23 @@ def line(*parts: Any) -> Any:
         else:
             out.append(visible(part))
     return out
+
+
+def aligned(out: Any, rows: Iterable[Sequence[Any]], *, prose: Container[int]) -> None:
+    """The lines of a record view's section (``crm contact show``'s notes, reminders, deals),
+    indented, each part in its column: the ``prose`` columns (free text) wrap within their
+    column, and every other part (a date, an amount, a ref) stays whole on its line, never
+    broken at a space as one long line would be. A part is a value or ``(value, style)``, as
+    for :func:`line`."""
+    from rich.table import Table
+
+    grid = Table.grid(padding=(0, 0, 0, 2), pad_edge=True)
+    for index, cells in enumerate(rows):
+        if not index:
+            for column in range(len(cells)):
+                grid.add_column(no_wrap=column not in prose, overflow="fold")
+        grid.add_row(*(line(cell) for cell in cells))
+    out.print(grid)
 
 
 def message(text: str) -> None:

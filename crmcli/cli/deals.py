@@ -513,6 +513,7 @@ def contact_deals_section(out: Any, record: dict[str, Any]) -> None:
     if not record.get("deals"):
         return
     out.print(line("\n", ("Deals", "bold")))
+    rows = []
     for deal in record["deals"]:
         value = money.format_money(deal["value_minor"], deal["currency"])
         close = (
@@ -520,8 +521,7 @@ def contact_deals_section(out: Any, record: dict[str, Any]) -> None:
             if deal["expected_close"] and deal["status"] == "open"
             else ""
         )
-        out.print(
-            line(
-                f"  #{deal['id']}  ", deal["title"], f"  {value}  ", (deal["stage"] + close, "dim")
-            )
-        )
+        rows.append([f"#{deal['id']}", deal["title"], value, (deal["stage"] + close, "dim")])
+    from crmcli.cli._output import aligned
+
+    aligned(out, rows, prose={1, 3})

@@ -327,19 +327,12 @@ def render_show_notes(out: Any, record: dict[str, Any]) -> None:
     if not shown:
         return
     out.print(line("\n", ("Latest notes", "bold")))
+    rows = []
     for note in shown:
         first, *rest = note["body"].splitlines() or [""]
         more = " …" if rest else ""
-        out.print(
-            line(
-                "  ",
-                (local_time(note["at"]), "dim"),
-                "  ",
-                note["kind"],
-                ": ",
-                first,
-                more,
-                "  ",
-                (f"note {note['id']}", "dim"),
-            )
-        )
+        when, ref = local_time(note["at"]), f"note {note['id']}"
+        rows.append([(when, "dim"), f"{note['kind']}: {first}{more}", (ref, "dim")])
+    from crmcli.cli._output import aligned
+
+    aligned(out, rows, prose={1})
