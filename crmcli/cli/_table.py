@@ -13,7 +13,7 @@ Fitting (every row stays one line):
 - A column that is not ``shorten`` (an id, email, date, amount, phone) gets its whole width:
   its values are never wrapped or cut while the terminal has room for them.
 - A ``shorten`` column (free text: a name, a company, a note) is cut with ``…`` when room is
-  short, the widest first, never below :data:`NARROWEST`.
+  short, the widest first (the less important counted wider), never below :data:`NARROWEST`.
 - When even that does not fit, whole columns give way, the least important first (the highest
   ``priority`` number; of equals, the rightmost); priority 1 always stays. The caller is told
   which went (:class:`Drawn`), to say so.
@@ -216,9 +216,12 @@ class _Fitter:
         return next_layout
 
     def _take(self, layout: Layout, amount: int, *, keep: int = -1) -> int:
-        """Cut up to ``amount`` from the text columns (the widest first; of equals, the least
-        important; none below its floor); returns how much was cut."""
+        """Cut up to ``amount`` from the text columns, none below its floor; returns how much
+        was cut. The widest gives first, a column's width counted more the less important it
+        is (priority 1 twice, 2 three times...): a note keeps more room than the contact's name
+        beside it, and a name more than the company."""
         widths, floors = layout.widths, layout.floors
+        weight = [self.headings[i].priority + 1 for i in layout.shown]
         cut = 0
         while cut < amount:
             above = [
@@ -228,11 +231,10 @@ class _Fitter:
             ]
             if not above:
                 break
-            position = max(
-                above, key=lambda p: (widths[p], self.headings[layout.shown[p]].priority)
-            )
-            # down to the next widest in one step (a 5,000-character note is not cut by ones)
-            level = max([floors[position], *(widths[p] for p in above if p != position)])
+            position = max(above, key=lambda p: (widths[p] * weight[p], weight[p]))
+            # down to the next in one step (a 5,000-character note is not cut by ones)
+            following = max((widths[p] * weight[p] for p in above if p != position), default=0)
+            level = max(floors[position], -(-following // weight[position]))
             step = max(1, min(widths[position] - level, amount - cut))
             widths[position] -= step
             cut += step
