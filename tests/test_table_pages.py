@@ -276,3 +276,15 @@ def test_the_table_says_below_it_which_columns_were_hidden(
     monkeypatch.setenv("COLUMNS", "200")
     emit(rows, columns, "table")
     assert "hidden" not in capsys.readouterr().out
+
+
+def test_a_more_important_text_column_keeps_more_room() -> None:
+    headings = [KEPT, Heading("Contact"), Heading("Note", priority=1)]
+    rows = [
+        ["1", "Alexandra Kowalczyk-Brennan", "Met at the Hamburg trade fair; wants a quote " * 3]
+    ]
+    console = _console(60)
+    draw(rows, headings, console=console, styled=False)
+    contact, note = _cells(_lines(console)[3])[1:]
+    assert contact.endswith("…") and note.endswith("…")
+    assert len(note) > len(contact) >= _table.NARROWEST
