@@ -202,14 +202,27 @@ def aligned(out: Any, rows: Iterable[Sequence[Any]], *, prose: Container[int]) -
     column, and every other part (a date, an amount, a ref) stays whole on its line, never
     broken at a space as one long line would be. A part is a value or ``(value, style)``, as
     for :func:`line`."""
+    cells = [[line(part) for part in parts] for parts in rows]
+    if not cells:
+        return
+    widths = [max(cell.cell_len for cell in column) for column in zip(*cells, strict=True)]
+    if sum(widths) + 2 * len(widths) <= out.width:
+        # every row fits on its line (the usual case): padded by hand, no table to measure
+        from rich.text import Text
+
+        gap = Text("  ")
+        for row in cells:
+            for cell, width in zip(row[:-1], widths, strict=False):
+                cell.pad_right(width - cell.cell_len)
+            out.print(Text.assemble(gap, gap.join(row)))
+        return
     from rich.table import Table
 
     grid = Table.grid(padding=(0, 0, 0, 2), pad_edge=True)
-    for index, cells in enumerate(rows):
-        if not index:
-            for column in range(len(cells)):
-                grid.add_column(no_wrap=column not in prose, overflow="fold")
-        grid.add_row(*(line(cell) for cell in cells))
+    for column in range(len(widths)):
+        grid.add_column(no_wrap=column not in prose, overflow="fold")
+    for row in cells:
+        grid.add_row(*row)
     out.print(grid)
 
 
