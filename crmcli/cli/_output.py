@@ -202,24 +202,40 @@ def aligned(out: Any, rows: Iterable[Sequence[Any]], *, prose: Container[int]) -
     column, and every other part (a date, an amount, a ref) stays whole on its line, never
     broken at a space as one long line would be. A part is a value or ``(value, style)``, as
     for :func:`line`."""
+    from rich.text import Text
+
     cells = [[line(part) for part in parts] for parts in rows]
     if not cells:
         return
     widths = [max(cell.cell_len for cell in column) for column in zip(*cells, strict=True)]
-    if sum(widths) + 2 * len(widths) <= out.width:
-        # every row fits on its line (the usual case): padded by hand, no table to measure
-        from rich.text import Text
+    wrapping = [i for i in range(len(widths)) if i in prose]
+    excess = sum(widths) + 2 * len(widths) - out.width
+    if excess > 0:  # the prose columns share what the whole parts leave
+        room = sum(widths[i] for i in wrapping) - excess
+        if room < 10 * len(wrapping):
+            return _aligned_grid(out, cells, prose)  # a very narrow terminal: rich decides
+        total = sum(widths[i] for i in wrapping)
+        for index in wrapping:
+            widths[index] = max(1, room * widths[index] // total)
+    gap = Text("  ")
+    for row in cells:
+        # wrapped by hand, not by a rich table: contact show draws as fast as one line a note
+        parts = [
+            cell.wrap(out, widths[i]) if i in wrapping and cell.cell_len > widths[i] else [cell]
+            for i, cell in enumerate(row)
+        ]
+        for depth in range(max(len(part) for part in parts)):
+            pieces = [part[depth] if depth < len(part) else Text() for part in parts]
+            for piece, width in zip(pieces[:-1], widths, strict=False):
+                piece.pad_right(width - piece.cell_len)
+            out.print(Text.assemble(gap, gap.join(pieces)))
 
-        gap = Text("  ")
-        for row in cells:
-            for cell, width in zip(row[:-1], widths, strict=False):
-                cell.pad_right(width - cell.cell_len)
-            out.print(Text.assemble(gap, gap.join(row)))
-        return
+
+def _aligned_grid(out: Any, cells: list[list[Any]], prose: Container[int]) -> None:
     from rich.table import Table
 
     grid = Table.grid(padding=(0, 0, 0, 2), pad_edge=True)
-    for column in range(len(widths)):
+    for column in range(len(cells[0])):
         grid.add_column(no_wrap=column not in prose, overflow="fold")
     for row in cells:
         grid.add_row(*row)
