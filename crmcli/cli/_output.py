@@ -218,8 +218,10 @@ def aligned(out: Any, rows: Iterable[Sequence[Any]], *, prose: Container[int]) -
         for index in wrapping:
             widths[index] = max(1, room * widths[index] // total)
     gap = Text("  ")
+    lines = []
     for row in cells:
-        # wrapped by hand, not by a rich table: contact show draws as fast as one line a note
+        # wrapped by hand, not by a rich table, and printed at once: contact show draws as fast
+        # as it did with one long line a note
         parts = [
             cell.wrap(out, widths[i]) if i in wrapping and cell.cell_len > widths[i] else [cell]
             for i, cell in enumerate(row)
@@ -228,7 +230,8 @@ def aligned(out: Any, rows: Iterable[Sequence[Any]], *, prose: Container[int]) -
             pieces = [part[depth] if depth < len(part) else Text() for part in parts]
             for piece, width in zip(pieces[:-1], widths, strict=False):
                 piece.pad_right(width - piece.cell_len)
-            out.print(Text.assemble(gap, gap.join(pieces)))
+            lines.append(Text.assemble(gap, gap.join(pieces)))
+    out.print(Text("\n").join(lines))
 
 
 def _aligned_grid(out: Any, cells: list[list[Any]], prose: Container[int]) -> None:
