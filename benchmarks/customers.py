@@ -6,7 +6,8 @@
 Whole `crm` processes, median of interleaved runs after a warm-up (as benchmarks/run.py). It
 prints the figures and the three targets, judged on them; nothing is asserted:
 
-- `crm customers` under 1.5 s;
+- `crm customers` under 1.5 s: every customer as TSV (a script), the first screen as a table
+  (a person), and `--at-risk`;
 - `crm contact show` under 1.25x its time on the same database without purchases;
 - a query with three conditions under 1.25x a plain `crm contact list --tag`.
 """
@@ -101,6 +102,7 @@ def main() -> None:
         query = ["tag:vip", "city:berlin", "spent>500EUR"]
         cases = [
             Case("crm customers --format tsv", [*base, "--db", str(full), "customers", "-f", "tsv"]),
+            Case("crm customers (table)", [*base, "--db", str(full), "customers", "-f", "table"]),
             Case("crm customers --segment champions (table)",
                  [*base, "--db", str(full), "customers", "--segment", "champions", "-f", "table"]),
             Case("crm customers --at-risk --format tsv",
@@ -133,6 +135,8 @@ def main() -> None:
             print(f"| `{case.label}` | {fmt_ms(case.median)} | "
                   f"{fmt_ms(min(case.times))}-{fmt_ms(max(case.times))} |")  # fmt: skip
         customers = by["crm customers --format tsv"].median
+        table = by["crm customers (table)"].median
+        at_risk = by["crm customers --at-risk --format tsv"].median
         show = by["crm contact show (500,000 purchases)"].median
         show_plain = by["crm contact show (no purchases)"].median
         tag = by["crm contact list --tag vip --format tsv"].median
@@ -140,7 +144,10 @@ def main() -> None:
         tag50 = by["crm contact list --tag vip --limit 50"].median
         three50 = by[f"crm contact list {' '.join(query)} --limit 50"].median
         targets = [
-            ("`crm customers` < 1.5 s", f"{customers:.2f} s", customers < 1.5),
+            ("`crm customers` < 1.5 s (every customer, `--format tsv`)", f"{customers:.2f} s",
+             customers < 1.5),
+            ("`crm customers` < 1.5 s (a table: the first screen)", f"{table:.2f} s", table < 1.5),
+            ("`crm customers --at-risk` < 1.5 s", f"{at_risk:.2f} s", at_risk < 1.5),
             ("`crm contact show` < 1.25x without purchases", f"{show / show_plain:.2f}x",
              show / show_plain < 1.25),
             ("three conditions < 1.25x `contact list --tag` (all rows)", f"{three / tag:.2f}x",
@@ -150,7 +157,7 @@ def main() -> None:
         ]  # fmt: skip
         print("\n| target | figure | met |\n| --- | ---: | --- |")
         for target, figure, met in targets:
-            print(f"| {target} | {figure} | {'yes' if met else '**no**'} |")
+            print(f"| {target} | {figure} | {'met' if met else '**not met**'} |")
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

@@ -10,6 +10,9 @@ The file is optional. Sections are plain TOML tables, for example::
     currency = "EUR"
     won_as_purchase = true   # crm deal won records the deal as a purchase too
 
+    [output]
+    pager = "less -FRX"   # long output on a terminal; "" or "cat": none (also crm --no-pager)
+
 An environment variable wins over the file: ``CRM_DAY_FIRST=1``, ``CRM_CURRENCY=EUR``...
 (see :data:`ENV_OVERRIDES`). Secrets never live here in clear: see the greetings docs.
 """
@@ -18,31 +21,58 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from crmcli.errors import CrmError
 
+
+class Setting(NamedTuple):
+    """One setting: where it lives in config.toml, its default, its variable, what it means."""
+
+    section: str
+    key: str
+    default: Any
+    help: str
+
+    @property
+    def name(self) -> str:
+        return f"{self.section}.{self.key}"
+
+    @property
+    def variable(self) -> str:
+        return (
+            f"CRM_{self.key.upper()}" if self.section != "smtp" else f"CRM_SMTP_{self.key.upper()}"
+        )
+
+
+#: every setting crmcli reads (docs/settings.md describes each; a test keeps the two in step).
+#: A key that is not here is refused as a typo, so a new setting must be added here.
+SETTINGS: tuple[Setting, ...] = (
+    Setting("dates", "day_first", False, "03/04 is 3 April (true) or 4 March (false)"),
+    Setting("dates", "feb29", "feb28", "a Feb 29 date in a non-leap year: feb28 or mar1"),
+    Setting("dates", "birthday_lead_days", 7, "days ahead the agenda shows a birthday"),
+    Setting("dates", "anniversary_lead_days", 14, "days ahead the agenda shows an anniversary"),
+    Setting("dates", "other_lead_days", 7, "days ahead the agenda shows another yearly date"),
+    Setting("deals", "currency", "USD", "currency of a deal added without --currency"),
+    Setting("deals", "won_as_purchase", False, "record a won deal as a purchase too"),
+    Setting("smtp", "host", None, "the mail server greetings are sent through"),
+    Setting("smtp", "port", None, "its port (default: 587 starttls, 465 ssl, 25 none)"),
+    Setting("smtp", "security", "starttls", "starttls, ssl or none"),
+    Setting("smtp", "user", None, "the login name, if the server wants one"),
+    Setting("smtp", "from", None, "the From address: 'Sam Seller <sam@example.com>'"),
+    Setting(
+        "smtp", "password_command", None, "a command that prints the password (pass show smtp)"
+    ),
+    Setting("smtp", "timeout", 20, "seconds to wait for the server to connect or answer"),
+    Setting("smtp", "deadline", 300, "seconds a whole crm greet --due run may spend sending"),
+    Setting("output", "pager", None, "long output on a terminal: $PAGER, else less -FRX"),
+)
+
 #: environment variable -> (section, key)
-ENV_OVERRIDES: dict[str, tuple[str, str]] = {
-    "CRM_DAY_FIRST": ("dates", "day_first"),
-    "CRM_FEB29": ("dates", "feb29"),
-    "CRM_CURRENCY": ("deals", "currency"),
-    "CRM_WON_AS_PURCHASE": ("deals", "won_as_purchase"),
-    "CRM_SMTP_HOST": ("smtp", "host"),
-    "CRM_SMTP_PORT": ("smtp", "port"),
-    "CRM_SMTP_SECURITY": ("smtp", "security"),
-    "CRM_SMTP_USER": ("smtp", "user"),
-    "CRM_SMTP_FROM": ("smtp", "from"),
-    "CRM_SMTP_PASSWORD_COMMAND": ("smtp", "password_command"),
-    "CRM_SMTP_TIMEOUT": ("smtp", "timeout"),
-    "CRM_SMTP_DEADLINE": ("smtp", "deadline"),
-    "CRM_BIRTHDAY_LEAD_DAYS": ("dates", "birthday_lead_days"),
-    "CRM_ANNIVERSARY_LEAD_DAYS": ("dates", "anniversary_lead_days"),
-    "CRM_OTHER_LEAD_DAYS": ("dates", "other_lead_days"),
-}
+ENV_OVERRIDES: dict[str, tuple[str, str]] = {s.variable: (s.section, s.key) for s in SETTINGS}
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -102,6 +132,17 @@ class Config:
             raise self.invalid("dates", "feb29", value, "must be 'feb28' or 'mar1'")
         return policy
 
+    @property
+    def pager(self) -> str | None:
+        """The pager for long output on a terminal (``[output] pager``); None: not set here
+        (then ``$PAGER``, else ``less -FRX``); empty or ``cat``: no pager."""
+        value = self.get("output", "pager")
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise self.invalid("output", "pager", value, "must be a command line (text)")
+        return value
+
     def lead_days(self, kind: str) -> int:
         """Days ahead the agenda shows a yearly date of ``kind`` (birthday 7, anniversary 14)."""
         default = {"birthday": 7, "anniversary": 14}.get(kind, 7)
@@ -132,10 +173,71 @@ def load(env: Mapping[str, str] | None = None) -> Config:
                 data = tomllib.load(handle)
         except (OSError, tomllib.TOMLDecodeError) as exc:
             raise CrmError(f"cannot read config file {path}: {exc}") from None
-        sections = {k: dict(v) for k, v in data.items() if isinstance(v, dict)}
+        _refuse_unknown(data, path)
+        sections = {k: dict(v) for k, v in data.items()}
     from_env: dict[tuple[str, str], str] = {}
     for variable, (section, key) in ENV_OVERRIDES.items():
         if variable in env:
             sections.setdefault(section, {})[key] = env[variable]
             from_env[section, key] = variable
     return Config(path=path, sections=sections, from_env=from_env)
+
+
+def _refuse_unknown(data: Mapping[str, Any], path: Path) -> None:
+    """A key crmcli does not know is a typo (``day_frist``) that would be ignored silently."""
+    from difflib import get_close_matches
+
+    known = {s.name for s in SETTINGS}
+    for section, table in data.items():
+        if not isinstance(table, dict):
+            owner = next((s for s in SETTINGS if s.key == section), None)
+            where = (
+                f"; put it under [{owner.section}] ({owner.name})"
+                if owner
+                else f" (settings: {', '.join(sorted(known))})"
+            )
+            raise CrmError(f"setting {section!r} in {path} is outside a [section]{where}")
+        for key in table:
+            name = f"{section}.{key}"
+            if name in known:
+                continue
+            close = get_close_matches(name, sorted(known), n=1, cutoff=0.7)
+            suggestion = f"; did you mean {close[0]}?" if close else ""
+            raise CrmError(
+                f"unknown setting {name} in {path}{suggestion} "
+                "(crm config show lists every setting)"
+            )
+
+
+def source_of(cfg: Config, setting: Setting) -> str:
+    """Where a setting's value comes from: ``default``, ``file`` or ``env CRM_...``."""
+    if (setting.section, setting.key) in cfg.from_env:
+        return f"env {cfg.from_env[setting.section, setting.key]}"
+    if setting.key in cfg.sections.get(setting.section, {}):
+        return "file"
+    return "default"
+
+
+def problems(cfg: Config) -> list[str]:
+    """Every setting whose value is not usable, each as one sentence (``crm config check``)."""
+    from crmcli import mailer, money
+
+    checks: list[Callable[[], object]] = [
+        lambda: cfg.day_first,
+        lambda: cfg.flag("deals", "won_as_purchase"),
+        lambda: cfg.feb29,
+        lambda: [cfg.lead_days(kind) for kind in ("birthday", "anniversary", "other")],
+        lambda: money.currency_code(str(cfg.get("deals", "currency", "USD"))),
+        lambda: mailer.sender_setting(cfg),
+        lambda: cfg.pager,
+    ]
+    if cfg.get("smtp", "host"):
+        checks.append(lambda: mailer.load_settings(cfg))
+    found: list[str] = []
+    for check in checks:
+        try:
+            check()
+        except CrmError as error:
+            if error.message not in found:
+                found.append(error.message)
+    return found

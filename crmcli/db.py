@@ -14,7 +14,7 @@ from crmcli.errors import DatabaseError, UsageError
 #: how long a writer waits for another process's transaction before giving up (milliseconds)
 BUSY_TIMEOUT_MS = 15_000
 #: how many migrations crmcli.migrations has (a test keeps the two equal)
-SCHEMA_VERSION = 8
+SCHEMA_VERSION = 10
 #: the fingerprint of crmcli's schema at each version (crmcli.schema_guard); a file whose
 #: schema does not match is refused. After adding a migration: python -m crmcli.schema_guard
 SCHEMA_DIGESTS: dict[int, str] = {
@@ -26,15 +26,22 @@ SCHEMA_DIGESTS: dict[int, str] = {
     5: "367cf114065e2fedff37ec2254fdbd4b2180bd37ff6e8778b9de8b5da879c833",
     6: "f30dd35edb4efe9a981a85024ad63301a4aa1dfa5198af35e3a30799a335fd32",
     7: "ed58d3ff5215fa07eabfd615855340b909f432ec1c293f2c3384722e755771a3",
-    8: "bbdc0489dc41ac14fce637233540c417a0eb297b14ed9c40dcfe9311568e7192",
+    8: "c64a72a0aaf4053e50d63854638d6b76656d6b1dab6ca00dc5be327566f5b094",
+    9: "2aeb2a70d91880c788b4892c2b22a9146c059b8553556d74c1de7faca3fd4a14",
+    10: "ef46f6ad5f9bab6c6dc7088c25b146d8b8db10b3cfd977a05c0bd2b8e112209b",
 }
 
 
 class DbLocation(NamedTuple):
-    """The database file in use, and why that one (for ``crm db path``)."""
+    """The database file in use, and why that one (for ``crm db path``).
+
+    Only the default location may have its folder created: a folder that does not exist in
+    --db or $CRM_DB is a typo far more often than a wish for a new, empty database.
+    """
 
     path: Path
     reason: str
+    make_folder: bool = False
 
 
 def data_dir(env: Mapping[str, str] | None = None) -> Path:
@@ -55,8 +62,10 @@ def resolve_path(option: str | None, env: Mapping[str, str] | None = None) -> Db
     if env.get("CRM_DB"):
         return DbLocation(Path(env["CRM_DB"]).expanduser(), "from $CRM_DB")
     if env.get("XDG_DATA_HOME"):
-        return DbLocation(data_dir(env) / "crm.db", "default under $XDG_DATA_HOME")
-    return DbLocation(data_dir(env) / "crm.db", "default (~/.local/share, $XDG_DATA_HOME unset)")
+        return DbLocation(data_dir(env) / "crm.db", "default under $XDG_DATA_HOME", True)
+    return DbLocation(
+        data_dir(env) / "crm.db", "default (~/.local/share, $XDG_DATA_HOME unset)", True
+    )
 
 
 def _create_private_file(path: Path) -> None:
@@ -111,6 +120,12 @@ def connect(location: DbLocation | Path, *, write: bool = True) -> sqlite3.Conne
     if path.is_dir():
         raise DatabaseError(f"database path {path} is a folder; give a file name (--db FILE)")
     fresh = not path.exists()
+    missing_folder = fresh and not path.parent.is_dir()
+    if missing_folder and isinstance(location, DbLocation) and not location.make_folder:
+        raise DatabaseError(
+            f"folder {path.parent} does not exist, so there is no database {path.name} in "
+            f"it ({location.reason}); check the path, or create the folder first"
+        )
     if fresh and not write:
         conn = sqlite3.connect(":memory:", isolation_level=None)
         _configure(conn)

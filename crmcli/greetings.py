@@ -88,6 +88,18 @@ _RULES_SQL = (
 )
 
 
+def known_occasions(conn: sqlite3.Connection) -> list[str]:
+    """birthday, anniversary, and every label a contact's yearly date has."""
+    labels = [
+        row[0]
+        for row in conn.execute(
+            "SELECT DISTINCT label FROM contact_dates WHERE kind = 'other' "
+            "ORDER BY label COLLATE NOCASE"
+        )
+    ]
+    return ["birthday", "anniversary", *labels]
+
+
 def list_rules(conn: sqlite3.Connection) -> list[Rule]:
     return [
         Rule(r["id"], r["occasion"], r["template"], r["days_before"], r["tag"], r["created_at"])
@@ -104,8 +116,22 @@ def add_rule(
     tag: str | None = None,
     now: datetime,
 ) -> Rule:
-    """Send ``template`` for dates labelled ``occasion``, ``days_before`` days ahead."""
+    """Send ``template`` for dates labelled ``occasion``, ``days_before`` days ahead.
+
+    An occasion that no date has, but that is close to one that does (``birthdy``), is a typo:
+    refused with a suggestion. See :func:`known_occasions`."""
     occasion = anniversaries.clean_label(occasion)
+    known = known_occasions(conn)
+    if occasion.lower() not in {k.lower() for k in known}:
+        from difflib import get_close_matches
+
+        close = get_close_matches(occasion.lower(), [k.lower() for k in known], n=1)
+        if close:
+            suggestion = next(k for k in known if k.lower() == close[0])
+            raise ValidationError(
+                f"unknown occasion {occasion!r}; did you mean {suggestion!r}? "
+                f"(occasions: {', '.join(known)})"
+            )
     if not 0 <= days_before <= 365:
         raise ValidationError(f"--days-before {days_before} must be between 0 and 365")
     tag = contacts.validate_tag(tag) if tag is not None else None

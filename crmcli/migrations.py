@@ -396,6 +396,81 @@ def m010_agenda_indexes(db: Any) -> None:
     )
 
 
+# Removing a live purchase from its customer's totals (a trigger body): the count and the sum
+# step down; the first and last dates are looked up again only when the purchase was one of
+# them. The row goes when it was the customer's last purchase in that currency.
+_TOTALS_REMOVE_OLD = """
+DELETE FROM purchase_totals
+WHERE contact_id = old.contact_id AND currency = old.currency AND purchases <= 1
+  AND old.deleted_at IS NULL;
+UPDATE purchase_totals SET
+  purchases = purchases - 1,
+  total_minor = total_minor - old.amount_minor,
+  first_on = CASE WHEN first_on < old.purchased_on THEN first_on ELSE coalesce(
+    (SELECT min(p.purchased_on) FROM purchases p WHERE p.contact_id = old.contact_id
+     AND p.deleted_at IS NULL AND p.currency = old.currency), first_on) END,
+  last_on = CASE WHEN last_on > old.purchased_on THEN last_on ELSE coalesce(
+    (SELECT max(p.purchased_on) FROM purchases p WHERE p.contact_id = old.contact_id
+     AND p.deleted_at IS NULL AND p.currency = old.currency), last_on) END
+WHERE contact_id = old.contact_id AND currency = old.currency AND old.deleted_at IS NULL;
+"""
+# Adding a live purchase to its customer's totals (a trigger body).
+_TOTALS_ADD_NEW = """
+INSERT INTO purchase_totals (contact_id, currency, purchases, total_minor, first_on, last_on)
+SELECT new.contact_id, new.currency, 1, new.amount_minor, new.purchased_on, new.purchased_on
+WHERE new.deleted_at IS NULL
+ON CONFLICT (contact_id, currency) DO UPDATE SET
+  purchases = purchases + 1,
+  total_minor = total_minor + excluded.total_minor,
+  first_on = min(first_on, excluded.first_on),
+  last_on = max(last_on, excluded.last_on);
+"""
+
+
+@migration
+def m011_purchase_totals(db: Any) -> None:
+    _sql(
+        db,
+        # Each customer's live purchases per currency, kept by the triggers below whatever
+        # writes the purchases (add, edit, import, trash, restore, a won deal, a merge, a
+        # deleted contact). RFM reads one row per customer and currency instead of grouping
+        # every purchase on every run (crmcli.rfm; docs/performance-notes.md). Trashed
+        # contacts keep their rows, as they keep their purchases; readers skip them.
+        """CREATE TABLE purchase_totals (
+            contact_id INTEGER NOT NULL,
+            currency TEXT NOT NULL,
+            purchases INTEGER NOT NULL,
+            total_minor INTEGER NOT NULL,
+            first_on TEXT NOT NULL,
+            last_on TEXT NOT NULL,
+            PRIMARY KEY (contact_id, currency)
+        ) WITHOUT ROWID""",
+        "INSERT INTO purchase_totals SELECT contact_id, currency, count(*), sum(amount_minor), "
+        "min(purchased_on), max(purchased_on) FROM purchases WHERE deleted_at IS NULL "
+        "GROUP BY contact_id, currency",
+        f"""CREATE TRIGGER purchase_totals_insert AFTER INSERT ON purchases
+        WHEN new.deleted_at IS NULL BEGIN {_TOTALS_ADD_NEW} END""",
+        f"""CREATE TRIGGER purchase_totals_delete AFTER DELETE ON purchases
+        WHEN old.deleted_at IS NULL BEGIN {_TOTALS_REMOVE_OLD} END""",
+        f"""CREATE TRIGGER purchase_totals_update
+        AFTER UPDATE OF contact_id, currency, amount_minor, purchased_on, deleted_at ON purchases
+        WHEN old.deleted_at IS NULL OR new.deleted_at IS NULL
+        BEGIN {_TOTALS_REMOVE_OLD} {_TOTALS_ADD_NEW} END""",
+    )
+
+
+@migration
+def m009_note_message_id(db: Any) -> None:
+    # `crm note --from-mail` keeps the message's Message-ID, so the same mail piped twice is
+    # recorded once per contact (a partial index: typed notes have none).
+    _sql(
+        db,
+        "ALTER TABLE notes ADD COLUMN message_id TEXT",
+        "CREATE UNIQUE INDEX notes_message_id ON notes(contact_id, message_id) "
+        "WHERE message_id IS NOT NULL",
+    )
+
+
 @migration
 def m006_identity(db: Any) -> None:
     _sql(

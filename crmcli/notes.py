@@ -94,8 +94,10 @@ def add(
     now: datetime,
     kind: str = "note",
     at: datetime | None = None,
+    message_id: str | None = None,
 ) -> int:
-    """Add a note to a (non-trashed) contact; ``at`` (default: now) is when it happened."""
+    """Add a note to a (non-trashed) contact; ``at`` (default: now) is when it happened.
+    ``message_id``: the e-mail it records (see :func:`by_message_id`)."""
     from crmcli import contacts
 
     text = validate_body(body)
@@ -106,12 +108,20 @@ def add(
     with transaction(conn):
         contacts.get(conn, contact_id)
         note_id = conn.execute(
-            "INSERT INTO notes (contact_id, kind, body, at, created_at, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?)",
-            (contact_id, kind, text, to_utc_text(moment), stamp, stamp),
+            "INSERT INTO notes (contact_id, kind, body, at, created_at, updated_at, message_id) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (contact_id, kind, text, to_utc_text(moment), stamp, stamp, message_id),
         ).lastrowid
         search.reindex(conn, [contact_id])
     return int(note_id or 0)
+
+
+def by_message_id(conn: sqlite3.Connection, contact_id: int, message_id: str) -> int | None:
+    """The note (trashed ones too) that already records this e-mail for this contact."""
+    row = conn.execute(
+        "SELECT id FROM notes WHERE contact_id = ? AND message_id = ?", (contact_id, message_id)
+    ).fetchone()
+    return int(row[0]) if row else None
 
 
 def get(conn: sqlite3.Connection, note_id: int, *, include_deleted: bool = False) -> Note:

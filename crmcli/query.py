@@ -360,7 +360,7 @@ def _email(term: Term, ctx: Context) -> str:
 
 def _bought(term: Term, ctx: Context) -> str:
     if term.value in ("*", "any"):
-        return "c.id IN (SELECT contact_id FROM purchases WHERE deleted_at IS NULL)"
+        return "c.id IN (SELECT contact_id FROM purchase_totals)"
     ctx.params.append(_like_prefix(term.value))
     return (
         "c.id IN (SELECT contact_id FROM purchases WHERE deleted_at IS NULL "
@@ -388,9 +388,10 @@ def _spent(term: Term, ctx: Context) -> str:
     except Exception as error:  # a ValidationError: say where
         raise ctx.error(str(error), term) from None
     ctx.params.extend([code, minor])
+    # purchase_totals: one row per customer and currency, kept by triggers
     return (
-        "coalesce((SELECT sum(p.amount_minor) FROM purchases p WHERE p.contact_id = c.id "
-        f"AND p.deleted_at IS NULL AND p.currency = ?), 0) {_SQL_OPS[term.op]} ?"
+        "coalesce((SELECT t.total_minor FROM purchase_totals t WHERE t.contact_id = c.id "
+        f"AND t.currency = ?), 0) {_SQL_OPS[term.op]} ?"
     )
 
 
@@ -440,10 +441,7 @@ def _age(term: Term, ctx: Context, last: str, *, as_timestamp: bool) -> str:
     return f"coalesce({last}, '') >= ?"
 
 
-LAST_PURCHASE_SQL = (
-    "(SELECT max(p.purchased_on) FROM purchases p WHERE p.contact_id = c.id "
-    "AND p.deleted_at IS NULL)"
-)
+LAST_PURCHASE_SQL = "(SELECT max(t.last_on) FROM purchase_totals t WHERE t.contact_id = c.id)"
 
 
 def _last_touch(term: Term, ctx: Context) -> str:
@@ -464,9 +462,11 @@ def _rfm(term: Term, ctx: Context) -> str:
             f"(segments: {', '.join(rfm.SEGMENT_NAMES)})",
             term,
         )
-    sql, params = rfm.scores_sql(ctx.today)
-    ctx.params.extend([*params, name])
-    return f"c.id IN (SELECT contact_id FROM ({sql}) WHERE segment = ?)"
+    # Scored once for the whole run (every rfm: term, in saved segments too), not per term or
+    # per statement: RFM ranks every customer against all the others.
+    table = rfm.segment_table(ctx.conn, ctx.today)
+    ctx.params.append(name)
+    return f"c.id IN (SELECT contact_id FROM {table} WHERE segment = ?)"
 
 
 _MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",

@@ -140,9 +140,62 @@ def search_contacts(
         yield _search_row(row, "text")
 
 
+def count_matches(conn: sqlite3.Connection, text: str, *, include_deleted: bool = False) -> int:
+    """How many contacts :func:`search_contacts` would find without a limit."""
+    live = "" if include_deleted else "AND c.deleted_at IS NULL"
+    found: set[int] = set()
+    digits = phone_digits(text)
+    if digits:
+        found.update(_phone_matches(conn, digits))
+    if re.findall(r"\w+", text):
+        found.update(
+            row[0]
+            for row in conn.execute(
+                "SELECT rowid FROM contact_search WHERE contact_search MATCH ?", (fts_query(text),)
+            )
+        )
+    if not found:
+        return 0
+    import json
+
+    row = conn.execute(
+        f"SELECT count(*) FROM contacts c WHERE c.id IN (SELECT value FROM json_each(?)) {live}",
+        (json.dumps(sorted(found)),),
+    ).fetchone()
+    return int(row[0])
+
+
+def count_listed(conn: sqlite3.Connection, filters: Any) -> int:
+    """How many contacts a query search (``ListFilters``) finds without its limit."""
+    from crmcli.contacts import filter_sql
+
+    where, params = filter_sql(filters)
+    return int(conn.execute(f"SELECT count(*) FROM contacts c WHERE {where}", params).fetchone()[0])
+
+
 def _search_row(row: sqlite3.Row, matched: str) -> dict[str, Any]:
     from crmcli.contacts import list_row
 
     out = list_row(row)
     out["matched"] = matched
     return out
+
+
+def mail_addresses(
+    conn: sqlite3.Connection, found: Iterable[dict[str, Any]]
+) -> Iterator[tuple[str, str, str]]:
+    """``(email, name, company)`` for every address of the contacts ``found`` (search rows),
+    in their order: what a mail client's address query (mutt's query_command) wants."""
+    import json
+
+    rows = list(found)
+    emails: dict[int, list[str]] = {}
+    for contact_id, email in conn.execute(
+        "SELECT contact_id, email FROM contact_emails "
+        "WHERE contact_id IN (SELECT value FROM json_each(?)) ORDER BY contact_id, position, id",
+        (json.dumps([row["id"] for row in rows]),),
+    ):
+        emails.setdefault(contact_id, []).append(email)
+    for row in rows:
+        for email in emails.get(row["id"], []):
+            yield email, row["name"], row.get("company") or ""

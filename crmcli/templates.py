@@ -38,6 +38,9 @@ PLACEHOLDERS: dict[str, str] = {
 }
 
 _TOKEN = re.compile(r"\{\{|\}\}|\{([^{}]*)\}|[{}]")
+#: the same, with the space after a placeholder: an empty value takes it along
+#: ("Happy {nth} birthday" for a year-less birthday is "Happy birthday", not "Happy  birthday")
+_TOKEN_AND_SPACE = re.compile(r"\{\{|\}\}|\{([^{}]*)\}( ?)|[{}]")
 _NAME = re.compile(r"[a-z_]+")
 
 
@@ -97,9 +100,10 @@ def render(text: str, values: Mapping[str, str]) -> str:
             return "{"
         if token == "}}":
             return "}"
-        return str(values.get(match.group(1), "") or "")
+        value = str(values.get(match.group(1), "") or "")
+        return value + match.group(2) if value else ""
 
-    return _TOKEN.sub(replace, text)
+    return _TOKEN_AND_SPACE.sub(replace, text)
 
 
 def _validate(name: str, subject: str, body: str) -> str:

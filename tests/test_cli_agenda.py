@@ -289,7 +289,20 @@ def test_history_command(cli: Cli) -> None:
 
 def test_demo_shows_the_agenda(cli: Cli, tmp_path: Path) -> None:
     result = cli("demo", "--path", str(tmp_path / "demo.db"))
-    assert "Agenda (crm agenda)" in result.stderr
+    # piped: one document on stdout, each part under a heading, in the order a person reads it
+    headings = [
+        "Agenda (crm agenda)",
+        "Upcoming dates (crm dates --days 14)",
+        "Pipeline (crm pipeline)",
+        "Contacts (8 of them: crm contact list shows all)",
+    ]
+    places = [result.stdout.index(f"\n{heading}\n") for heading in headings]
+    assert places == sorted(places)
+    assert "\t" not in result.stdout  # tables as tables, not TSV in the middle of the text
+    assert result.stdout.rstrip().endswith(
+        f"Try:\n  crm --db {tmp_path / 'demo.db'} contact show ana\n"
+        f"  crm --db {tmp_path / 'demo.db'} search robotics"
+    )
     for heading in ("Overdue", "Today", "Next 7 days"):
         assert heading in result.stdout
 

@@ -301,3 +301,128 @@ def test_losing_touch_listings(
     by_date = cli.json("contact", "list", "--not-touched-since", "2026-11-20")
     assert {r["id"] for r in by_date} == {never, old, recent}
     assert "Last touch" in cli("contact", "list", "--sort", "last-touch", "-f", "table").stdout
+
+
+# --- what makes `crm customers` fast must not change what it writes ------------------------------
+
+
+@pytest.mark.parametrize(
+    "totals",
+    [
+        (rfm.Total("EUR", 123_456_789, 7),),
+        (rfm.Total("USD", 5, 2), rfm.Total("EUR", 0, 1)),
+        (rfm.Total("JPY", 12_000, 1), rfm.Total("KWD", 1_234_567, 1), rfm.Total("CLF", 1, 1)),
+        (rfm.Total('E"\\', 1, 1),),  # not a currency code: quoted as JSON quotes it
+    ],
+)
+def test_the_totals_text_and_monetary_are_what_the_generic_code_writes(
+    totals: tuple[rfm.Total, ...],
+) -> None:
+    from crmcli import money
+    from crmcli.cli._output import _plain
+    from crmcli.cli.customers import _totals_text
+
+    assert _totals_text(totals) == _plain(customers.totals_json(totals))
+    expected = "; ".join(money.format_money(t.total_minor, t.currency) for t in totals)
+    assert customers._monetary(totals) == expected
+
+
+@pytest.mark.parametrize("fmt", ["tsv", "csv", "json", "jsonl"])
+@pytest.mark.parametrize("options", [(), ("--at-risk",), ("--sort", "name", "--limit", "7")])
+def test_every_format_writes_what_the_sink_writes_of_the_json_rows(
+    cli: Any,
+    conn: sqlite3.Connection,
+    book: dict[int, int],
+    make_contact: Callable[..., int],
+    make_purchase: Callable[..., int],
+    fmt: str,
+    options: tuple[str, ...],
+) -> None:
+    import io
+
+    from crmcli.cli._output import emit
+    from crmcli.cli.customers import COLUMNS
+
+    tricky = make_contact("Tab\tand [b]bold[/b]", email="t@example.com")
+    make_purchase(tricky, "12.34", currency="USD")
+    make_purchase(tricky, "1000", currency="JPY", on=TODAY - timedelta(days=400))
+    notes.add(conn, book[3], "called", now=NOW, kind="call", at=NOW - timedelta(days=100))
+    at_risk = "--at-risk" in options
+    filters = customers.CustomerFilters(
+        at_risk=at_risk,
+        sort="name" if "name" in options else "score",
+        limit=7 if "--limit" in options else None,
+    )
+    columns = [*COLUMNS[:-1], COLUMNS[-1]._replace(header="Why")] if at_risk else COLUMNS
+    generic = io.StringIO()
+    emit(customers.list_customers(conn, filters, today=TODAY), columns, fmt, out=generic)
+    assert cli("customers", *options, "--format", fmt).stdout == generic.getvalue()
+    assert generic.getvalue().count("\n") > 2
+
+
+def test_sort_by_name_is_sqlites_nocase_order(
+    conn: sqlite3.Connection, make_contact: Callable[..., int], make_purchase: Callable[..., int]
+) -> None:
+    for name in ("bob", "Émile", "Alice", "alice", "Zoë", "émile", "BOB", "_under"):
+        make_purchase(make_contact(name), "1.00")
+    rows = [r["name"] for r in _rows_in_order(conn, sort="name")]
+    in_sql = [
+        r[0]
+        for r in conn.execute(
+            "SELECT name FROM contacts WHERE deleted_at IS NULL ORDER BY name COLLATE NOCASE, id"
+        )
+    ]
+    assert rows == in_sql
+
+
+def _rows_in_order(conn: sqlite3.Connection, **options: Any) -> list[dict[str, Any]]:
+    filters = customers.CustomerFilters(**options)
+    return list(customers.list_customers(conn, filters, today=TODAY))
+
+
+def test_a_terminal_table_shows_the_first_customers_and_counts_the_rest(
+    cli: Any, book: dict[int, int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from crmcli.cli import customers as view
+
+    monkeypatch.setenv("COLUMNS", "200")
+    monkeypatch.setattr(view, "TABLE_LIMIT", 5)
+    shown = cli("customers", "--format", "table")
+    assert shown.stdout.count("Customer ") == 5
+    assert "… and 15 more (all of them: --limit 20 or --format tsv)" in shown.stderr
+    everyone = cli("customers", "--format", "table", "--limit", "20")
+    assert everyone.stdout.count("Customer ") == 20 and "more" not in everyone.stderr
+    assert len(cli("customers", "--format", "tsv").stdout.splitlines()) == 21  # scripts: all
+
+
+def test_rfm_terms_score_once_per_connection_while_the_data_stays_the_same(
+    conn: sqlite3.Connection,
+    book: dict[int, int],
+    make_purchase: Callable[..., int],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from crmcli import query, segments
+
+    calls: list[date] = []
+    score = rfm.score_customers
+
+    def counted(conn: sqlite3.Connection, today: date, **options: Any) -> list[rfm.Score]:
+        calls.append(today)
+        return score(conn, today, **options)
+
+    monkeypatch.setattr(rfm, "score_customers", counted)
+
+    def members(text: str, today: date = TODAY) -> set[int]:
+        sql, params = query.contact_ids_sql(conn, text, today=today)
+        return {r[0] for r in conn.execute(sql, params)}
+
+    segments.save(conn, "best", "rfm:champions or rfm:loyal", now=NOW)
+    champions = members("rfm:champions")
+    assert champions == {book[1], book[3]}
+    assert members("segment:best and not rfm:champions") == {book[5], book[9], book[11]}
+    assert len(calls) == 1  # three rfm: terms, two statements, one segment: scored once
+    make_purchase(book[20], "1.00", on=TODAY)  # customer 20 bought today: no longer lost
+    assert book[20] not in members("rfm:lost")
+    assert len(calls) == 2
+    members("rfm:lost", today=TODAY + timedelta(days=1))
+    assert len(calls) == 3

@@ -34,7 +34,8 @@ def run(*args: str, input: str | None = None) -> subprocess.CompletedProcess[str
 def test_pipe_gets_tsv_and_messages_go_to_stderr(db_path: Path) -> None:
     added = run("contact", "add", "Ann Lee", "-e", "ann@acme.example", "-t", "lead")
     assert added.returncode == 0, added.stderr
-    assert added.stdout == "" and added.stderr == "Added contact 1: Ann Lee\n"
+    # piped: the new id on stdout, so id=$(crm contact add ...) works; the message on stderr
+    assert added.stdout == "1\n" and added.stderr == "Added contact 1: Ann Lee\n"
     listed = run("contact", "list")
     assert listed.returncode == 0
     header, row = listed.stdout.splitlines()

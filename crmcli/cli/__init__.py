@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import copy
 import importlib
+import os
 from typing import Annotated, Any, NamedTuple
 
 import typer
 
 from crmcli import __version__
+from crmcli.cli import _pager
 from crmcli.cli._common import CliState, CrmGroup, CrmTyper
 
 
@@ -31,6 +33,11 @@ COMMANDS: dict[str, Entry] = {
         "crmcli.cli.demo",
         "demo_command",
         "Build a demo database with sample customers and show what a salesperson sees first.",
+    ),
+    "config": Entry(
+        "crmcli.cli.config",
+        "app",
+        "Show, check and edit the settings (config.toml and CRM_* variables).",
     ),
     "agenda": Entry(
         "crmcli.cli.agenda",
@@ -164,6 +171,11 @@ COMMANDS: dict[str, Entry] = {
         "Export contacts, notes, reminders, deals, purchases (CSV, JSON, vCard) and dates (iCalendar).",
     ),
     "db": Entry("crmcli.cli.db", "app", "The database file: where it is, back it up, check it."),
+    "completion": Entry(
+        "crmcli.cli.completion",
+        "app",
+        "Shell completion for bash, zsh and fish, and the manual page.",
+    ),
 }
 
 
@@ -201,6 +213,33 @@ class LazyRootGroup(CrmGroup):
             self.commands[cmd_name] = load_command(cmd_name)
         return self.commands[cmd_name]
 
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        # typer suggests from the commands built so far, and here none is built yet.
+        name = args[0] if args else ""
+        if name and name not in COMMANDS and not name.startswith("-") and not ctx.resilient_parsing:
+            from difflib import get_close_matches
+
+            matches = get_close_matches(name, list(COMMANDS))
+            hint = f" Did you mean {', '.join(map(repr, matches))}?" if matches else ""
+            ctx.fail(f"No such command {name!r}.{hint}")
+        return super().resolve_command(ctx, args)
+
+    def shell_complete(self, ctx: Any, incomplete: str) -> list[Any]:
+        # From the table, like the help: completing `crm <TAB>` imports no command module.
+        from typer._click.shell_completion import CompletionItem
+
+        items = [
+            CompletionItem(name, help=entry.help)
+            for name, entry in COMMANDS.items()
+            if name.startswith(incomplete)
+        ]
+        if incomplete.startswith("-"):
+            for param in self.get_params(ctx):
+                for option in getattr(param, "opts", []):
+                    if option.startswith(incomplete) and option.startswith("-"):
+                        items.append(CompletionItem(option, help=getattr(param, "help", None)))
+        return items
+
     def format_commands(self, ctx: Any, formatter: Any) -> None:
         # From the table, so `crm --help` imports no command module at all.
         with formatter.section("Commands"):
@@ -237,14 +276,31 @@ def root(
             show_default=False,
         ),
     ] = None,
+    no_pager: Annotated[
+        bool,
+        typer.Option(
+            "--no-pager",
+            help="Never page long output on a terminal. [default: $CRM_PAGER, else $PAGER, "
+            "else less -FRX; empty or cat: none]",
+        ),
+    ] = False,
     version: Annotated[
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
     ] = False,
 ) -> None:
+    if no_pager:
+        _pager.disable()
     ctx.obj = CliState(db_option=db_path)
 
 
 def main() -> None:
     """Console-script entry point."""
-    app()
+    if "_CRM_COMPLETE" in os.environ:  # a shell asking what can come next (crm completion)
+        from crmcli.cli.completion import register
+
+        register()
+    try:
+        app()
+    finally:
+        _pager.stop()  # the pager has all the output: wait until the person leaves it

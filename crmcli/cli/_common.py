@@ -4,6 +4,7 @@ option aliases and small helpers for dates and confirmations."""
 from __future__ import annotations
 
 import os
+import re
 import sqlite3
 import sys
 from collections.abc import Callable, Iterator
@@ -17,6 +18,7 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from crmcli import clock
+from crmcli.cli import _pager
 from crmcli.cli._output import OutputFormat, message
 from crmcli.db import DbLocation, connect, describe_sqlite_error, resolve_path
 from crmcli.errors import AmbiguousRef, CrmError, UsageError
@@ -40,6 +42,8 @@ class CliState:
 
 
 def _report(error: CrmError) -> None:
+    # on the terminal, after the pager (if output had started one) has been left
+    _pager.stop()
     # through the sink: an error often quotes data (a name, a line of a file)
     message(f"Error: {error.message}")
     if isinstance(error, AmbiguousRef):
@@ -65,11 +69,15 @@ def _guarded(invoke: Callable[[Any], Any], ctx: Any) -> Any:
         _report(CrmError(describe_sqlite_error(error, path)))
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
+        _pager.stop(drop=True)
         print("Interrupted; the current change was not saved.", file=sys.stderr)
         raise typer.Exit(130) from None
     except BrokenPipeError:
-        # `crm contact list | head`: the reader left; say nothing, and keep Python from
-        # complaining again when it flushes stdout at exit.
+        # `crm contact list | head`, or `q` in the pager: the reader left; say nothing, and
+        # keep Python from complaining again when it flushes stdout at exit.
+        if _pager.active():
+            _pager.stop(drop=True)
+            raise typer.Exit(0) from None
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         raise typer.Exit(0) from None
@@ -91,11 +99,40 @@ def _guarded(invoke: Callable[[Any], Any], ctx: Any) -> Any:
         raise typer.Exit(2) from None
 
 
+#: a date expression that starts with "-": -1w, -2d, --04-15 (a date without a year)
+_DASH_DATE = re.compile(r"-\d|--\d\d-\d\d$")
+
+
+def _dash_date_parser(ctx: Any) -> Any:
+    """click's option parser, except that an argument like ``-1w`` or ``--04-15`` in the place
+    of an option is data when the command has no option of that name: ``crm snooze 3 -2d``."""
+    from typer._click.parser import _OptionParser
+
+    class DashDateParser(_OptionParser):
+        def _process_opts(self, arg: str, state: Any) -> None:
+            if (
+                _DASH_DATE.match(arg)
+                and arg not in self._long_opt
+                and arg[:2] not in self._short_opt
+            ):
+                state.largs.append(arg)
+                return
+            super()._process_opts(arg, state)
+
+    return DashDateParser(ctx)
+
+
 class CrmCommand(TyperCommand):
     """A command whose user-caused failures become one ``Error:`` line and an exit code."""
 
     def invoke(self, ctx: Any) -> Any:
         return _guarded(super().invoke, ctx)
+
+    def make_parser(self, ctx: Any) -> Any:
+        parser = _dash_date_parser(ctx)
+        for param in self.get_params(ctx):
+            param.add_to_parser(parser, ctx)
+        return parser
 
 
 class CrmGroup(TyperGroup):
@@ -198,6 +235,34 @@ def database(ctx: typer.Context, *, write: bool = False) -> Iterator[sqlite3.Con
         conn.close()
 
 
+# --- shell completion of values (crm completion): the database is read only on a TAB -----------
+
+
+def _completer(kind: str) -> Callable[[Any, list[str], str], list[tuple[str, str]]]:
+    def complete(ctx: Any, args: list[str], incomplete: str) -> list[tuple[str, str]]:
+        from crmcli.cli.completion import candidates
+
+        return candidates(kind, ctx, incomplete)
+
+    return complete
+
+
+complete_contact = _completer("contacts")
+complete_tag = _completer("tags")
+complete_stage = _completer("stages")
+complete_template = _completer("templates")
+complete_segment = _completer("segments")
+
+
+#: ends the one value of a file-name completion: crm completion hands it to the shell
+FILE_NAME_MARK = "\0:files"
+
+
+def complete_file(incomplete: str) -> list[str]:
+    """A file name: the shell's own completion does it (crm only says so)."""
+    return [incomplete + FILE_NAME_MARK]
+
+
 # --- shared options ---------------------------------------------------------------------------
 
 FormatOpt = Annotated[
@@ -208,6 +273,12 @@ FormatOpt = Annotated[
         help="Output format. Default: table on a terminal, tsv when piped.",
         case_sensitive=False,
         show_default=False,
+    ),
+]
+ContactRef = Annotated[
+    str,
+    typer.Argument(
+        help="Contact id, or a unique fragment of name or email.", autocompletion=complete_contact
     ),
 ]
 ForceOpt = Annotated[
@@ -244,8 +315,37 @@ def parse_date_option(text: str) -> date:
     return parse_date(text, clock.today(), day_first=config.load().day_first)
 
 
+def print_created(ref: int | str, fmt: OutputFormat | str | None) -> None:
+    """What a create command prints on stdout when piped: the new record's id (or name), so
+    ``id=$(crm contact add "Ann Lee")`` works. Not with --format: that prints the record."""
+    if fmt is None and not _pager.stdout_is_terminal():
+        print(ref)
+
+
 def interactive() -> bool:
-    return sys.stdin.isatty() and sys.stdout.isatty()
+    return sys.stdin.isatty() and _pager.stdout_is_terminal()
+
+
+def ask(question: str, *, default: bool = False) -> bool:
+    """A yes/no question on the terminal (stderr). Ctrl-C is an interruption (exit 130, as
+    everywhere), not click's "Aborted!"; Ctrl-D (end of input) is the default answer."""
+    _pager.stop()  # the question needs the terminal
+    try:
+        return typer.confirm(question, default=default, err=True)
+    except typer.Abort as abort:
+        if isinstance(abort.__context__, KeyboardInterrupt):
+            raise KeyboardInterrupt from None
+        print(file=sys.stderr)
+        return default
+
+
+def prompt(question: str) -> str:
+    """A line of text asked on the terminal; Ctrl-C and Ctrl-D interrupt (exit 130)."""
+    _pager.stop()  # the question needs the terminal
+    try:
+        return str(typer.prompt(question, err=True))
+    except typer.Abort:
+        raise KeyboardInterrupt from None
 
 
 def confirm(question: str, *, yes: bool) -> None:
@@ -257,7 +357,7 @@ def confirm(question: str, *, yes: bool) -> None:
     from crmcli.controls import visible
 
     # the question often names a record (a contact's name): data, shown escaped
-    if not typer.confirm(visible(question), default=False, err=True):
+    if not ask(visible(question)):
         raise CrmError("cancelled; nothing was changed")
 
 
@@ -268,6 +368,7 @@ def edit_text(initial: str, *, what: str) -> str:
     import tempfile
 
     command = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+    _pager.stop()  # the editor needs the terminal
     fd, name = tempfile.mkstemp(prefix=f"crm-{what}-", suffix=".txt")
     path = Path(name)
     try:
@@ -284,6 +385,39 @@ def edit_text(initial: str, *, what: str) -> str:
         return path.read_text(encoding="utf-8")
     finally:
         path.unlink(missing_ok=True)
+
+
+class Draft:
+    """Text a person typed in the editor, kept by :func:`kept_on_failure`."""
+
+    def __init__(self) -> None:
+        self.text: str | None = None
+
+
+def recovery_dir() -> Path:
+    """``$XDG_STATE_HOME/crmcli/recovered`` (default ``~/.local/state/crmcli/recovered``)."""
+    base = os.environ.get("XDG_STATE_HOME") or str(Path.home() / ".local" / "state")
+    return Path(base) / "crmcli" / "recovered"
+
+
+@contextmanager
+def kept_on_failure(what: str) -> Iterator[Draft]:
+    """If the command fails or is interrupted after the editor, what was typed is not lost: it
+    goes to a private file in :func:`recovery_dir`, and the person is told where."""
+    draft = Draft()
+    try:
+        yield draft
+    except BaseException:
+        if draft.text and draft.text.strip():
+            folder = recovery_dir()
+            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+            stamp = clock.now().strftime("%Y%m%d-%H%M%S")
+            path = folder / f"{what}-{stamp}-{os.getpid()}.txt"
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(draft.text)
+            print(f"What you typed is kept in {path}", file=sys.stderr)
+        raise
 
 
 def read_stdin_text(what: str) -> str:

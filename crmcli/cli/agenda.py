@@ -7,7 +7,15 @@ from typing import Annotated, Any
 import typer
 
 from crmcli.cli._common import FormatOpt, database, now
-from crmcli.cli._output import OutputFormat, console, emit, line, message, resolve_format
+from crmcli.cli._output import (
+    OutputFormat,
+    console,
+    emit,
+    heading,
+    line,
+    message,
+    resolve_format,
+)
 
 #: exit status of `crm agenda --exit-code` when something is due
 EXIT_DUE = 3
@@ -105,5 +113,5 @@ def demo_view(conn: Any) -> None:
     from crmcli import agenda
     from crmcli.clock import local_naive
 
-    message("\nAgenda (crm agenda):")
+    heading("Agenda (crm agenda)")
     render(agenda.build(conn, local_naive(now()), 7, limit=SECTION_LIMIT), 7)

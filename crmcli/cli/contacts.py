@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from datetime import datetime
+from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -13,12 +14,17 @@ from crmcli.cli._common import (
     CrmTyper,
     FormatOpt,
     YesOpt,
+    ask,
+    complete_contact,
+    complete_tag,
     confirm,
     database,
     edit_text,
     interactive,
+    kept_on_failure,
     now,
     parse_when_option,
+    print_created,
 )
 from crmcli.cli._output import Column, OutputFormat, console, emit, emit_record, line, message
 from crmcli.cli._query import QUERY_CONTEXT, QueryArg, compile_words, query_text
@@ -31,18 +37,23 @@ if TYPE_CHECKING:  # imported by add and edit only: show and list never build th
 app = CrmTyper(help="Add, show, change, find and remove contacts.")
 
 LIST_COLUMNS = [
-    Column("id", "ID", justify="right"),
-    Column("name"),
-    Column("company"),
+    Column("id", "ID", priority=1),
+    Column("name", priority=1),
+    Column("company", priority=3),
     Column("title", in_table=False),
     Column("email"),
-    Column("phone"),
-    Column("tags"),
+    Column("phone", priority=3),
+    Column("tags", priority=4),
     Column("created_at", in_table=False),
     Column("updated_at", in_table=False),
 ]
 
-Ref = Annotated[str, typer.Argument(help="Contact id, or a unique fragment of a name or email.")]
+Ref = Annotated[
+    str,
+    typer.Argument(
+        help="Contact id, or a unique fragment of a name or email.", autocompletion=complete_contact
+    ),
+]
 Emails = Annotated[
     list[str] | None,
     typer.Option(
@@ -55,7 +66,10 @@ Phones = Annotated[
         "--phone", "-p", help="Phone, optionally labelled: 'mobile:+1 555 0100'. Repeatable."
     ),
 ]
-Tags = Annotated[list[str] | None, typer.Option("--tag", "-t", help="Tag. Repeatable.")]
+Tags = Annotated[
+    list[str] | None,
+    typer.Option("--tag", "-t", help="Tag. Repeatable.", autocompletion=complete_tag),
+]
 Fields = Annotated[
     list[str] | None, typer.Option("--field", help="Custom field key=value. Repeatable.")
 ]
@@ -142,7 +156,10 @@ def add(
     tag: Tags = None,
     source: Annotated[str | None, typer.Option(help="Where the contact came from.")] = None,
     referred_by: Annotated[
-        str | None, typer.Option(help="The contact who referred this one (REF).")
+        str | None,
+        typer.Option(
+            help="The contact who referred this one (REF).", autocompletion=complete_contact
+        ),
     ] = None,
     birthday: Annotated[
         str | None, typer.Option(help="1980-04-15, or --04-15 without a year.")
@@ -208,6 +225,7 @@ def add(
         contact_id = contacts.create(conn, changes, now=now())
         contact = contacts.get(conn, contact_id)
         message(f"Added contact {contact_id}: {contact.name}")
+        print_created(contact_id, fmt)
         _warn_duplicate(matches, confirmed, contact_id)
         if fmt is not None:
             _print_contact(conn, contact_id, fmt)
@@ -242,7 +260,10 @@ def _refuse_same_email(changes: ContactChanges, matches: list[Any], *, force: bo
             f"{question[0].lower()}{question[1:]}; nothing was added. Change that contact "
             f"(crm contact edit {twin.contact_id}), or add this one anyway with --force"
         )
-    if not typer.confirm(f"{question}. Add another contact with it anyway?", err=True):
+    from crmcli.controls import visible
+
+    # the question names a contact and an email: data, shown escaped
+    if not ask(visible(f"{question}. Add another contact with it anyway?")):
         raise CrmError(f"cancelled; nothing was added (change contact {twin.contact_id} instead)")
     return int(twin.contact_id)
 
@@ -370,8 +391,13 @@ def edit(
     website: Text = None,
     source: Text = None,
     tag: Tags = None,
-    untag: Annotated[list[str] | None, typer.Option(help="Remove this tag.")] = None,
-    referred_by: Annotated[str | None, typer.Option(help="REF of the referrer; '' clears.")] = None,
+    untag: Annotated[
+        list[str] | None, typer.Option(help="Remove this tag.", autocompletion=complete_tag)
+    ] = None,
+    referred_by: Annotated[
+        str | None,
+        typer.Option(help="REF of the referrer; '' clears.", autocompletion=complete_contact),
+    ] = None,
     birthday: Annotated[str | None, typer.Option(help="1980-04-15 or --04-15; '' clears.")] = None,
     anniversary: Annotated[str | None, typer.Option(help="Like --birthday.")] = None,
     field: Fields = None,
@@ -477,27 +503,28 @@ def _edit_in_editor(conn: Any, contact_id: int) -> bool:
 
     base = contacts.get(conn, contact_id)
     text = contact_form.render(base)
-    while True:
-        text = edit_text(text, what="contact")
-        try:
-            changes = contact_form.parse(conn, text, base, today=now().date())
-            if changes.is_empty():
-                return False
-            current = contact_form.save(conn, contact_id, base, changes, now=now())
-        except CrmError as error:
-            message(f"Error: {error.message}")
-            if not interactive() or not typer.confirm("Edit again?", default=True, err=True):
-                error.message = f"{error.message}; nothing was saved"
-                raise
-            continue
-        if current is None:
-            return True
-        message(
-            f"Contact {contact_id} was changed elsewhere while you were editing; nothing was "
-            "saved yet. The form reopens with both versions."
-        )
-        text = contact_form.conflict_form(base, current, changes)
-        base = current
+    with kept_on_failure("contact") as draft:
+        while True:
+            text = draft.text = edit_text(text, what="contact")
+            try:
+                changes = contact_form.parse(conn, text, base, today=now().date())
+                if changes.is_empty():
+                    return False
+                current = contact_form.save(conn, contact_id, base, changes, now=now())
+            except CrmError as error:
+                message(f"Error: {error.message}")
+                if not interactive() or not ask("Edit again?", default=True):
+                    error.message = f"{error.message}; nothing was saved"
+                    raise
+                continue
+            if current is None:
+                return True
+            message(
+                f"Contact {contact_id} was changed elsewhere while you were editing; nothing was "
+                "saved yet. The form reopens with both versions."
+            )
+            text = contact_form.conflict_form(base, current, changes)
+            base = current
 
 
 @app.command("rm")
@@ -534,7 +561,10 @@ def restore(
 
 # The filters of `crm contact list`, shared with `crm export contacts`.
 TagFilter = Annotated[
-    list[str] | None, typer.Option("--tag", "-t", help="Has this tag (repeat: all of them).")
+    list[str] | None,
+    typer.Option(
+        "--tag", "-t", help="Has this tag (repeat: all of them).", autocompletion=complete_tag
+    ),
 ]
 CompanyFilter = Annotated[str | None, typer.Option(help="Company contains this text.")]
 TextFilter = Annotated[
@@ -609,7 +639,7 @@ def list_columns(filters: ListFilters) -> list[Column]:
     the trash, the contact each was merged into."""
     columns = LIST_COLUMNS
     if filters.with_touch():
-        columns = [*columns, Column("last_touch_at", "Last touch", show=_day)]
+        columns = [*columns, Column("last_touch_at", "Last touch", show=_day, priority=1)]
     if filters.deleted:
         columns = [*columns, Column("merged_into", "Merged into")]
     return columns
@@ -669,6 +699,35 @@ def list_(
         )
 
 
+class SearchFormat(str, Enum):
+    table = "table"
+    json = "json"
+    jsonl = "jsonl"
+    csv = "csv"
+    tsv = "tsv"
+    mutt = "mutt"
+
+
+def _mutt(conn: Any, found: Any, text: str) -> None:
+    """mutt's query_command format (also neomutt's and aerc's address-book-cmd): a line for
+    the person, then ``email<TAB>name<TAB>company``, one line per address. A value from the
+    database keeps to its cell: no tab, newline or other control character gets through."""
+    from crmcli.controls import single_line
+    from crmcli.search import mail_addresses
+
+    rows = [
+        "\t".join(" ".join(single_line(part).split()) for part in entry)
+        for entry in mail_addresses(conn, found)
+    ]
+    shown = single_line(text)
+    if not rows:
+        print(f"crm: no address matches {shown!r}")
+        raise typer.Exit(1)  # what mutt's query_command convention asks for
+    print(f"crm: {len(rows)} address{'es' if len(rows) != 1 else ''} for {shown!r}")
+    for row in rows:
+        print(row)
+
+
 def search_command(
     ctx: typer.Context,
     words: Annotated[
@@ -679,30 +738,53 @@ def search_command(
         ),
     ],
     limit: Annotated[int, typer.Option(help="At most this many.", min=1)] = 50,
-    fmt: FormatOpt = None,
+    fmt: Annotated[
+        SearchFormat | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="Output format (mutt: for a mail client's address query). "
+            "Default: table on a terminal, tsv when piped.",
+            case_sensitive=False,
+            show_default=False,
+        ),
+    ] = None,
 ) -> None:
     """Find contacts by name, email, phone, company, title, tags, custom fields and notes.
 
     Every word must match (as a word prefix); best matches first. A phone number matches
     however it is formatted: "+1 (555) 010-2000" finds 5550102000. Terms of the query language
-    narrow it down (docs/query.md): crm search robotics tag:vip -city:osaka.
+    narrow it down (docs/query.md): crm search robotics tag:vip -city:osaka. --format mutt
+    answers a mail client's address query (mutt, neomutt, aerc: see docs/mail.md).
     """
     from crmcli.query import is_plain_text, parse
-    from crmcli.search import phone_digits, search_contacts
+    from crmcli.search import count_listed, count_matches, phone_digits, search_contacts
 
     text = query_text(words) or ""
     with database(ctx) as conn:
+        filters: ListFilters | None = None
         if phone_digits(text) or is_plain_text(parse(text)):
             rows: Any = search_contacts(conn, text, limit=limit)
         else:
             filters = ListFilters(query=compile_words(conn, words), limit=limit)
             rows = ({**row, "matched": "query"} for row in contacts.list_contacts(conn, filters))
-        emit(
+        if fmt is SearchFormat.mutt:
+            _mutt(conn, rows, text)
+            return
+        shown = emit(
             rows,
             [*LIST_COLUMNS[:7], Column("matched", in_table=False)],
-            fmt,
+            fmt.value if fmt else None,
             empty=f"Nothing matches {text!r}.",
         )
+        if shown == limit:
+            total = count_matches(conn, text) if filters is None else count_listed(conn, filters)
+            if total > shown:
+                sys.stdout.flush()
+                message(
+                    f"{total - shown:,} more of {total:,} matches not shown; "
+                    f"see them with --limit {total}, or narrow the search"
+                )
     sys.stdout.flush()
 
 

@@ -2,36 +2,38 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Annotated, Any
 
 import typer
 
 from crmcli import money
 from crmcli.cli._common import FormatOpt, database, now, parse_date_option
-from crmcli.cli._output import Column, emit, message
+from crmcli.cli._output import Column, Kind, OutputFormat, emit, heading, message, resolve_format
 from crmcli.cli._query import QUERY_CONTEXT, QueryArg, compile_words
 
 COLUMNS = [
-    Column("contact_id", "ID", justify="right"),
-    Column("name"),
+    Column("contact_id", "ID", priority=1),
+    Column("name", priority=1),
     Column("email", in_table=False),
     Column("segment"),
-    Column("score", "RFM"),
+    Column("score", "RFM", kind=Kind.number, justify="left", priority=3),
     Column("r", in_table=False),
     Column("f", in_table=False),
     Column("m", in_table=False),
     Column("recency_days", "Days", justify="right"),
-    Column("frequency", "Orders", justify="right"),
+    Column("frequency", "Orders", justify="right", priority=3),
     Column("monetary", "Spent", justify="right"),
     Column("totals", in_table=False),
     Column("first_purchase", in_table=False),
-    Column("last_purchase", "Last bought"),
+    Column("last_purchase", "Last bought", priority=3),
     Column("last_touch_at", in_table=False),
     Column(
         "days_since_last_touch",
         "Touch",
         justify="right",
         show=lambda v: "never" if v is None else str(v),
+        priority=4,
     ),
     Column("at_risk", "At risk", in_table=False),
 ]
@@ -63,7 +65,12 @@ def customers_command(
         ),
     ] = False,
     sort: Annotated[str, typer.Option(help="score, recency, frequency or name.")] = "score",
-    limit: Annotated[int | None, typer.Option(help="At most this many.", min=1)] = None,
+    limit: Annotated[
+        int | None,
+        typer.Option(
+            help="At most this many. [default: a table shows 50, other formats all]", min=1
+        ),
+    ] = None,
     fmt: FormatOpt = None,
 ) -> None:
     """Who matters most: every customer with recency, frequency, value, RFM score and segment.
@@ -86,40 +93,95 @@ def customers_command(
         sort=sort,
         limit=limit,
     )
-    columns = COLUMNS
-    if at_risk:
-        columns = [*COLUMNS[:-1], Column("at_risk", "Why")]
+    resolved = resolve_format(fmt)
+    # A table is read by a person: the first screenful, the rest counted (scripts get all).
+    on_screen = resolved is OutputFormat.table and limit is None
+    if on_screen:
+        filters.limit = TABLE_LIMIT
     with database(ctx) as conn:
         filters.contacts = compile_words(conn, query)
-        emit(
-            customers.list_customers(conn, filters, today=now().date()),
-            columns,
-            fmt,
+        found = customers.find_customers(
+            conn, filters, today=now().date(), totals=totals_form(resolved)
+        )
+        emit_customers(
+            found.rows,
+            resolved,
+            at_risk=at_risk,
             title="Customers at risk" if at_risk else None,
             empty="No customers at risk." if at_risk else "No customers (crm purchase add).",
         )
+    if on_screen and found.total > TABLE_LIMIT:
+        message(
+            f"… and {found.total - TABLE_LIMIT:,} more (all of them: --limit {found.total} "
+            "or --format tsv)"
+        )
+
+
+#: customers shown in a table when no --limit is given
+TABLE_LIMIT = 50
+
+
+def totals_form(fmt: OutputFormat) -> Callable[[tuple[Any, ...]], Any]:
+    """What the ``totals`` column holds in ``fmt`` (for :func:`crmcli.customers.find_customers`):
+    the JSON list, or for TSV and CSV its text, made here directly: the same text the sink makes
+    of the JSON list (a test compares them), without a ``json.dumps`` per currency and row."""
+    from crmcli.customers import totals_json
+
+    return _totals_text if fmt in (OutputFormat.tsv, OutputFormat.csv) else totals_json
+
+
+def emit_customers(
+    rows: Iterable[Any], fmt: OutputFormat, *, at_risk: bool = False, **options: Any
+) -> None:
+    """Write customer rows (:class:`crmcli.customers.Customer`, made with the
+    :func:`totals_form` of ``fmt``) in ``fmt``, each to the sink as the tuple it is."""
+    columns = [*COLUMNS[:-1], Column("at_risk", "Why", priority=1)] if at_risk else COLUMNS
+    emit(rows, columns, fmt, tuples=True, **options)
+
+
+def _totals_text(totals: tuple[Any, ...]) -> str:
+    """The TSV/CSV cell of ``totals``: each currency's JSON object, keys sorted, by ", "."""
+    parts = []
+    for t in totals:
+        if t.currency not in money.CURRENCIES:  # not a plain code: let json quote it
+            import json
+
+            from crmcli.customers import totals_json
+
+            parts.append(json.dumps(totals_json((t,))[0], ensure_ascii=False, sort_keys=True))
+            continue
+        minor = t.total_minor
+        if minor >= 0 and money.CURRENCIES[t.currency] == 2:  # nearly all: no call
+            decimal = f"{minor // 100}.{minor % 100:02d}"
+        else:
+            decimal = money.to_decimal_text(minor, t.currency)
+        parts.append(
+            f'{{"currency": "{t.currency}", "purchases": {t.purchases}, '
+            f'"total": "{decimal}", "total_minor": {minor}}}'
+        )
+    return ", ".join(parts)
 
 
 REFERRAL_COLUMNS = [
-    Column("referrer_id", "ID", justify="right"),
-    Column("referrer", "Referrer"),
-    Column("contact_id", "Referred ID", justify="right"),
-    Column("name", "Referred"),
-    Column("referred_at", "Added", show=lambda v: (v or "")[:10]),
+    Column("referrer_id", "ID", priority=1),
+    Column("referrer", "Referrer", priority=1),
+    Column("contact_id", "Referred ID", priority=3),
+    Column("name", "Referred", priority=1),
+    Column("referred_at", "Added", show=lambda v: (v or "")[:10], priority=3),
     Column("bought", in_table=False),
     Column("won", in_table=False),
     Column("value", "Bought or won", justify="right"),
 ]
 TOP_COLUMNS = [
-    Column("referrer_id", "ID", justify="right"),
-    Column("referrer"),
+    Column("referrer_id", "ID", priority=1),
+    Column("referrer", priority=1),
     Column("referred", "Referred", justify="right"),
     Column("customers", "Bought", justify="right"),
     Column("currency", in_table=False),
     Column("value_minor", in_table=False),
     Column("value", in_table=False),
     Column("display_value", "Value", justify="right"),
-    Column("other_currencies", "Other currencies"),
+    Column("other_currencies", "Other currencies", priority=3),
 ]
 
 
@@ -224,17 +286,20 @@ def demo_view(conn: Any) -> None:
     """``crm demo``: the best customers, and who is slipping away."""
     from crmcli import customers
 
-    message("")
-    rows = customers.list_customers(conn, customers.CustomerFilters(limit=8), today=now().date())
-    emit(rows, COLUMNS, None, title="Customers (best first: crm customers)")
-    message("")
-    risky = customers.list_customers(
-        conn, customers.CustomerFilters(at_risk=True, limit=5), today=now().date()
+    today = now().date()
+    heading("Customers (best first: crm customers)")
+    table = totals_form(OutputFormat.table)
+    best = customers.find_customers(
+        conn, customers.CustomerFilters(limit=8), today=today, totals=table
     )
-    emit(
-        risky,
-        [*COLUMNS[:-1], Column("at_risk", "Why")],
-        None,
-        title="At risk (crm customers --at-risk)",
+    emit_customers(best.rows, OutputFormat.table)
+    heading("At risk (crm customers --at-risk)")
+    risky = customers.find_customers(
+        conn, customers.CustomerFilters(at_risk=True, limit=5), today=today, totals=table
+    )
+    emit_customers(
+        risky.rows,
+        OutputFormat.table,
+        at_risk=True,
         empty="No customers at risk.",
     )

@@ -7,8 +7,17 @@ from typing import Annotated, Any
 import typer
 
 from crmcli import contacts
-from crmcli.cli._common import CrmTyper, FormatOpt, YesOpt, confirm, database, now
-from crmcli.cli._output import Column, emit, line, message, styled
+from crmcli.cli._common import (
+    ContactRef,
+    CrmTyper,
+    FormatOpt,
+    YesOpt,
+    complete_tag,
+    confirm,
+    database,
+    now,
+)
+from crmcli.cli._output import Column, Kind, emit, line, message, styled
 
 app = CrmTyper(
     help="Upcoming yearly dates (birthdays, anniversaries, labelled dates); add and remove them.",
@@ -29,17 +38,17 @@ def _when(days: Any) -> str:
 
 
 COLUMNS = [
-    Column("date", "Date"),
-    Column("weekday", "Day"),
-    Column("days_until", "When", show=_when),
-    Column("contact_id", "ID", justify="right"),
-    Column("name"),
+    Column("date", "Date", priority=1),
+    Column("weekday", "Day", priority=3),
+    Column("days_until", "When", show=_when, kind=Kind.date),
+    Column("contact_id", "ID", priority=3),
+    Column("name", priority=1),
     Column("email", in_table=False),
     Column("label", in_table=False),
     Column("kind", in_table=False),
-    Column("original", "Since"),
+    Column("original", "Since", kind=Kind.date, priority=3),
     Column("years", in_table=False),
-    Column("what", "What"),
+    Column("what", "What", priority=1),
 ]
 
 
@@ -54,7 +63,10 @@ def dates(
         ),
     ] = None,
     tag: Annotated[
-        list[str] | None, typer.Option("--tag", "-t", help="Only contacts with this tag.")
+        list[str] | None,
+        typer.Option(
+            "--tag", "-t", help="Only contacts with this tag.", autocompletion=complete_tag
+        ),
     ] = None,
     fmt: FormatOpt = None,
 ) -> None:
@@ -86,7 +98,7 @@ def dates(
 @app.command("add")
 def add(
     ctx: typer.Context,
-    ref: Annotated[str, typer.Argument(help="Contact id, or a unique fragment of name or email.")],
+    ref: ContactRef,
     label: Annotated[
         str, typer.Argument(help="birthday, anniversary, or any label ('customer since').")
     ],
@@ -104,8 +116,7 @@ def add(
 ) -> None:
     """Add a yearly date to a contact, or change the one with that label.
 
-    A date without a year stays without one (no age is shown). Put '--' before a year-less
-    date written --MM-DD: crm dates add ann birthday -- --04-15
+    A date without a year stays without one (no age is shown): crm dates add ann birthday --04-15
     """
     from crmcli import anniversaries, config
     from crmcli.dates import format_date, next_occurrence, parse_yearly
@@ -129,7 +140,7 @@ def add(
 @app.command("rm")
 def remove(
     ctx: typer.Context,
-    ref: Annotated[str, typer.Argument(help="Contact id, or a unique fragment of name or email.")],
+    ref: ContactRef,
     label: Annotated[str, typer.Argument(help="The date's label (any case).")],
     yes: YesOpt = False,
 ) -> None:

@@ -13,11 +13,16 @@ from crmcli.cli._common import (
     CrmTyper,
     FormatOpt,
     YesOpt,
+    complete_contact,
+    complete_stage,
+    complete_tag,
     confirm,
     database,
     interactive,
     now,
     parse_date_option,
+    print_created,
+    prompt,
 )
 from crmcli.cli._output import Column, OutputFormat, console, emit, emit_record, line, message
 from crmcli.errors import UsageError, ValidationError
@@ -44,8 +49,8 @@ def default_currency() -> str:
 
 
 LIST_COLUMNS = [
-    Column("id", "ID", justify="right"),
-    Column("title"),
+    Column("id", "ID", priority=1),
+    Column("title", priority=1),
     Column("contact_id", in_table=False),
     Column("contact"),
     Column("stage"),
@@ -54,12 +59,12 @@ LIST_COLUMNS = [
     Column("currency", in_table=False),
     Column("value", in_table=False),
     Column("display_value", "Value", justify="right"),
-    Column("probability", "%", justify="right"),
+    Column("probability", "%", justify="right", priority=3),
     Column("weighted_minor", in_table=False),
     Column("expected_close", "Close"),
-    Column("days_in_stage", "Days", justify="right"),
+    Column("days_in_stage", "Days", justify="right", priority=3),
     Column("idle_days", in_table=False),
-    Column("stale", "Stale", show=lambda v: "stale" if v else ""),
+    Column("stale", "Stale", show=lambda v: "stale" if v else "", priority=4),
     Column("last_activity_at", in_table=False),
     Column("stage_changed_at", in_table=False),
     Column("closed_at", in_table=False),
@@ -127,7 +132,10 @@ def add(
         ),
     ] = None,
     stage: Annotated[
-        str | None, typer.Option("--stage", "-s", help="Open stage. [default: the first]")
+        str | None,
+        typer.Option(
+            "--stage", "-s", help="Open stage. [default: the first]", autocompletion=complete_stage
+        ),
     ] = None,
     close: Annotated[
         str | None, typer.Option(help="Expected close date: 2026-12-15, 'end of month', +3w.")
@@ -176,6 +184,7 @@ def add(
             f"{money.format_money(value_minor, code)}, {row['stage']} {row['probability']}%"
             f"{_echo_close(close_day)}"
         )
+        print_created(deal_id, fmt)
         if fmt is not None:
             _show(conn, deal_id, fmt)
 
@@ -251,7 +260,7 @@ def lost(
     with database(ctx, write=True) as conn:
         row = pipeline.deal_row_by_id(conn, number, now=now())
         if reason is None:
-            reason = typer.prompt(f"Why was {row['title']!r} lost?", err=True)
+            reason = prompt(f"Why was {row['title']!r} lost?")
         deals.lose(conn, number, reason or "", now=now())
         message(f"Lost deal {number}: {row['title']} ({' '.join((reason or '').split())})")
         if fmt is not None:
@@ -264,7 +273,12 @@ def reopen(
     deal_id: DealId,
     stage: Annotated[
         str | None,
-        typer.Option("--stage", "-s", help="Open stage. [default: the one it was closed from]"),
+        typer.Option(
+            "--stage",
+            "-s",
+            help="Open stage. [default: the one it was closed from]",
+            autocompletion=complete_stage,
+        ),
     ] = None,
     fmt: FormatOpt = None,
 ) -> None:
@@ -373,12 +387,21 @@ def _amount(text: str | None, what: str) -> Decimal | None:
 def list_(
     ctx: typer.Context,
     stage: Annotated[
-        list[str] | None, typer.Option("--stage", "-s", help="In this stage. Repeatable.")
+        list[str] | None,
+        typer.Option(
+            "--stage", "-s", help="In this stage. Repeatable.", autocompletion=complete_stage
+        ),
     ] = None,
     status: Annotated[str, typer.Option(help="open, won, lost or all.")] = "all",
-    contact: Annotated[str | None, typer.Option(help="Deals of this contact (REF).")] = None,
+    contact: Annotated[
+        str | None,
+        typer.Option(help="Deals of this contact (REF).", autocompletion=complete_contact),
+    ] = None,
     tag: Annotated[
-        list[str] | None, typer.Option("--tag", "-t", help="Contact has this tag. Repeatable.")
+        list[str] | None,
+        typer.Option(
+            "--tag", "-t", help="Contact has this tag. Repeatable.", autocompletion=complete_tag
+        ),
     ] = None,
     closing_after: Annotated[
         str | None, typer.Option(help="Expected close on or after this date.")
@@ -490,6 +513,7 @@ def contact_deals_section(out: Any, record: dict[str, Any]) -> None:
     if not record.get("deals"):
         return
     out.print(line("\n", ("Deals", "bold")))
+    rows = []
     for deal in record["deals"]:
         value = money.format_money(deal["value_minor"], deal["currency"])
         close = (
@@ -497,8 +521,7 @@ def contact_deals_section(out: Any, record: dict[str, Any]) -> None:
             if deal["expected_close"] and deal["status"] == "open"
             else ""
         )
-        out.print(
-            line(
-                f"  #{deal['id']}  ", deal["title"], f"  {value}  ", (deal["stage"] + close, "dim")
-            )
-        )
+        rows.append([f"#{deal['id']}", deal["title"], value, (deal["stage"] + close, "dim")])
+    from crmcli.cli._output import aligned
+
+    aligned(out, rows, prose={1, 3})

@@ -9,7 +9,15 @@ from typing import Annotated
 import typer
 
 from crmcli import contacts, dedupe
-from crmcli.cli._common import CrmTyper, FormatOpt, YesOpt, confirm, database, now
+from crmcli.cli._common import (
+    CrmTyper,
+    FormatOpt,
+    YesOpt,
+    complete_contact,
+    confirm,
+    database,
+    now,
+)
 from crmcli.cli._output import Column, OutputFormat, emit, message, resolve_format
 
 app = CrmTyper(
@@ -46,7 +54,10 @@ DISMISSED_COLUMNS = [
 ]
 
 ContactArg = Annotated[
-    str, typer.Argument(help="Contact id, or a unique fragment of a name/email.")
+    str,
+    typer.Argument(
+        help="Contact id, or a unique fragment of a name/email.", autocompletion=complete_contact
+    ),
 ]
 
 

@@ -11,7 +11,7 @@ import typer
 
 from crmcli import contacts, demo
 from crmcli.cli._common import now, state
-from crmcli.cli._output import emit, message
+from crmcli.cli._output import OutputFormat, emit, heading
 from crmcli.clock import to_utc_text
 from crmcli.db import DbLocation, connect, data_dir, transaction
 from crmcli.errors import CrmError
@@ -62,28 +62,29 @@ def demo_command(
         raise CrmError(f"{target} exists and is not a crmcli demo database; choose another --path")
     for suffix in ("", "-wal", "-shm"):
         Path(f"{target}{suffix}").unlink(missing_ok=True)
-    conn = connect(DbLocation(target, "demo"), write=True)
+    conn = connect(DbLocation(target, "demo", make_folder=path is None), write=True)
     try:
         with transaction(conn):
             ids = demo.build(conn, now())
             # The mark that lets the next `crm demo` replace this file, and no other.
             conn.execute("CREATE TABLE _crm_demo (built_at TEXT)")
             conn.execute("INSERT INTO _crm_demo VALUES (?)", (to_utc_text(now()),))
-        message(f"Demo database with {len(ids)} contacts: {target}\n")
+        # The demo is a document for a person, on a terminal or piped to a pager or a file:
+        # all of it goes to stdout, each part under a heading, tables as tables.
+        print(f"Demo database with {len(ids)} contacts: {target}")
         for view in VIEWS:
             view(conn)
-        message("")
+        heading("Contacts (8 of them: crm contact list shows all)")
         emit(
             contacts.list_contacts(
                 conn, contacts.ListFilters(sort="updated", descending=True, limit=8)
             ),
             LIST_COLUMNS,
-            None,
-            title="Contacts (8 of them: crm contact list shows all)",
+            OutputFormat.table,
         )
     finally:
         conn.close()
-    message(f"\nTry: crm --db {target} contact show ana   |   crm --db {target} search robotics")
+    print(f"\nTry:\n  crm --db {target} contact show ana\n  crm --db {target} search robotics")
 
 
 def upcoming_dates_view(conn: Any) -> None:
@@ -91,9 +92,9 @@ def upcoming_dates_view(conn: Any) -> None:
     from crmcli import anniversaries, config
     from crmcli.cli.dates import COLUMNS
 
-    message("")
+    heading("Upcoming dates (crm dates --days 14)")
     found = anniversaries.upcoming(conn, now().date(), days=14, feb29=config.load().feb29)
-    emit((u.to_dict() for u in found), COLUMNS, None, title="Upcoming dates (next 14 days)")
+    emit((u.to_dict() for u in found), COLUMNS, OutputFormat.table)
 
 
 def _agenda_view(conn: Any) -> None:
@@ -113,7 +114,7 @@ def _pipeline_view(conn: sqlite3.Connection) -> None:
     from crmcli.cli._output import console
     from crmcli.cli.pipeline import render_board
 
-    message("")
+    heading("Pipeline (crm pipeline)")
     render_board(pipeline.board(conn, now=now(), per_stage=3), console())
 
 

@@ -13,13 +13,19 @@ import typer
 from crmcli import contacts
 from crmcli.cli._common import (
     CrmTyper,
+    Draft,
     FormatOpt,
     YesOpt,
+    complete_contact,
+    complete_tag,
+    complete_template,
     confirm,
     database,
     edit_text,
     interactive,
+    kept_on_failure,
     now,
+    print_created,
     read_stdin_text,
 )
 from crmcli.cli._output import Column, OutputFormat, console, emit, emit_record, line, message, text
@@ -35,7 +41,12 @@ template_app = CrmTyper(
     ),
 )
 
-TemplateName = Annotated[str, typer.Argument(help="Template name (letters, digits, _ . -).")]
+TemplateName = Annotated[
+    str,
+    typer.Argument(
+        help="Template name (letters, digits, _ . -).", autocompletion=complete_template
+    ),
+]
 Subject = Annotated[str | None, typer.Option("--subject", "-s", help="Subject line.")]
 Body = Annotated[str | None, typer.Option("--body", "-b", help="Body text.")]
 BodyFile = Annotated[
@@ -46,11 +57,11 @@ BodyFile = Annotated[
 ]
 
 TEMPLATE_COLUMNS = [
-    Column("id", "ID", justify="right"),
-    Column("name"),
+    Column("id", "ID", priority=1),
+    Column("name", priority=1),
     Column("subject"),
     Column("body", in_table=False),
-    Column("placeholders"),
+    Column("placeholders", priority=3),
     Column("created_at", in_table=False),
     Column("updated_at", in_table=False),
 ]
@@ -71,14 +82,13 @@ def _body_from(body: str | None, body_file: Path | None) -> str | None:
         raise UsageError(f"cannot read --body-file {body_file}: {exc}") from None
 
 
-def _edit_form(subject: str, body: str) -> tuple[str, str]:
+def _edit_form(subject: str, body: str, draft: Draft) -> tuple[str, str]:
     """Open $VISUAL/$EDITOR on a ``Subject:`` + body form in a private temporary file."""
 
     from crmcli import templates
 
-    return templates.parse_form(
-        edit_text(_FORM_HELP.format(subject=subject, body=body), what="template")
-    )
+    draft.text = edit_text(_FORM_HELP.format(subject=subject, body=body), what="template")
+    return templates.parse_form(draft.text)
 
 
 @template_app.command("add")
@@ -97,14 +107,16 @@ def template_add(
     from crmcli import templates
 
     text = _body_from(body, body_file)
-    if (subject is None or text is None) and interactive():
-        subject, text = _edit_form(subject or "", text or "")
-    if subject is None or text is None:
-        raise UsageError("give --subject and --body (or --body-file)")
-    with database(ctx, write=True) as conn:
-        templates.add(conn, name, subject, text, now=now())
-        tpl = templates.get(conn, name)
+    with kept_on_failure("template") as draft:
+        if (subject is None or text is None) and interactive():
+            subject, text = _edit_form(subject or "", text or "", draft)
+        if subject is None or text is None:
+            raise UsageError("give --subject and --body (or --body-file)")
+        with database(ctx, write=True) as conn:
+            templates.add(conn, name, subject, text, now=now())
+            tpl = templates.get(conn, name)
     message(f"Added template {tpl.name}")
+    print_created(tpl.name, fmt)
     if fmt is not None:
         emit_record(tpl.to_dict(), fmt)
 
@@ -122,12 +134,12 @@ def template_edit(
     from crmcli import templates
 
     text = _body_from(body, body_file)
-    with database(ctx, write=True) as conn:
+    with database(ctx, write=True) as conn, kept_on_failure("template") as draft:
         if subject is None and text is None:
             if not interactive():
                 raise UsageError("give --subject or --body (or run on a terminal for $EDITOR)")
             current = templates.get(conn, name)
-            subject, text = _edit_form(current.subject, current.body)
+            subject, text = _edit_form(current.subject, current.body, draft)
         tpl = templates.edit(conn, name, subject=subject, body=text, now=now())
     message(f"Changed template {tpl.name}")
     if fmt is not None:
@@ -188,17 +200,17 @@ rule_app = CrmTyper(help="Greeting rules: which template for which yearly date, 
 greet_app.add_typer(rule_app, name="rule")
 
 RESULT_COLUMNS = [
-    Column("log_id", "Log", justify="right"),
-    Column("status"),
-    Column("contact_id", "ID", justify="right"),
-    Column("name"),
+    Column("log_id", "Log", priority=3),
+    Column("status", priority=1),
+    Column("contact_id", "ID"),
+    Column("name", priority=1),
     Column("occasion"),
     Column("year", in_table=False),
     Column("occurs_on", "Date"),
     Column("rule_id", in_table=False),
     Column("template", in_table=False),
     Column("to_email", "To"),
-    Column("subject"),
+    Column("subject", priority=3),
     Column("body", in_table=False),
     Column("message_id", in_table=False),
     Column("error"),
@@ -237,6 +249,25 @@ def _say(outcome: Any) -> None:
         message(f"Skipped {what}: another crm run is sending it right now")
 
 
+def _nothing_due(ctx: typer.Context) -> str:
+    """Why nothing is due: often simply that no rule says what to send."""
+    from crmcli import greetings, templates
+
+    with database(ctx) as conn:
+        if greetings.list_rules(conn):
+            return "No greetings due today."
+        names = [t.name for t in templates.list_templates(conn)]
+    if not names:
+        return (
+            "No greetings due today: there is no template and no rule yet. Add a template "
+            "(crm template add birthday), then a rule (crm greet rule add birthday birthday)"
+        )
+    return (
+        "No greetings due today: no rule says when to send a template. Add one: "
+        f"crm greet rule add birthday {names[0]}"
+    )
+
+
 def _dry_run(ctx: typer.Context, cfg: Any, fmt: OutputFormat | None) -> None:
     """``crm greet --due --dry-run``: the messages as they would go out; nothing written."""
     from crmcli import greetings, mailer
@@ -247,7 +278,7 @@ def _dry_run(ctx: typer.Context, cfg: Any, fmt: OutputFormat | None) -> None:
         domain = sender.rpartition("@")[2].rstrip(">")
         outcomes = [greetings.prepare(conn, i, sender=sender, sender_domain=domain) for i in items]
     if not outcomes:
-        message("No greetings due today.")
+        message(_nothing_due(ctx))
     elif (fmt is None and sys.stdout.isatty()) or fmt is OutputFormat.table:
         _print_messages(outcomes)
     else:
@@ -297,18 +328,24 @@ def greet(
     if outbox is not None:
         sender = mailer.sender_setting(cfg) or "crm@localhost"
         transport = greetings.OutboxTransport(outbox)
-    else:
-        settings = mailer.load_settings(cfg)
-        sender = settings.sender
-        transport = None  # made below, after we know something is due (no password prompt else)
-        deadline = time.monotonic() + settings.deadline
     with database(ctx, write=True) as conn:
         items = greetings.due(conn, today, feb29=cfg.feb29)
         if not items:
-            message("No greetings due today.")
+            message(_nothing_due(ctx))
             if fmt is not None:
                 emit([], RESULT_COLUMNS, fmt)
             return
+        if outbox is None:
+            # the SMTP settings only once something is due: no password prompt, no error else
+            settings = mailer.load_settings(cfg)
+            sender = settings.sender
+            transport = None
+            deadline = time.monotonic() + settings.deadline
+        if sender == "crm@localhost":
+            message(
+                "Warning: no From address is set, so the messages say From: crm@localhost; "
+                "set smtp.from in the config file or CRM_SMTP_FROM (crm config show smtp)"
+            )
         if transport is None:
             transport = greetings.SmtpTransport(
                 mailer.SmtpMailer(settings, mailer.password(settings), deadline=deadline)
@@ -337,14 +374,14 @@ def _short_time(value: Any) -> str:
 
 
 LOG_COLUMNS = [
-    Column("id", "ID", justify="right"),
-    Column("sent_at", "Sent (UTC)", show=_short_time),
-    Column("status"),
+    Column("id", "ID", priority=1),
+    Column("sent_at", "Sent (UTC)", show=_short_time, priority=1),
+    Column("status", priority=1),
     Column("method", in_table=False),
     Column("contact_id", in_table=False),
-    Column("name"),
+    Column("name", priority=1),
     Column("occasion"),
-    Column("year"),
+    Column("year", justify="right", priority=3),
     Column("occurs_on", in_table=False),
     Column("to_email", in_table=False),
     Column("subject", in_table=False),
@@ -362,7 +399,14 @@ def greet_log(
         str | None, typer.Option("--status", help="Only sent, failed or claimed.")
     ] = None,
     contact: Annotated[
-        str | None, typer.Option("--contact", "-c", metavar="REF", help="Only this contact.")
+        str | None,
+        typer.Option(
+            "--contact",
+            "-c",
+            metavar="REF",
+            help="Only this contact.",
+            autocompletion=complete_contact,
+        ),
     ] = None,
     limit: Annotated[int | None, typer.Option("--limit", "-n", help="At most N entries.")] = None,
     fmt: FormatOpt = None,
@@ -381,9 +425,9 @@ def greet_log(
 
 
 RULE_COLUMNS = [
-    Column("id", "ID", justify="right"),
-    Column("occasion"),
-    Column("template"),
+    Column("id", "ID", priority=1),
+    Column("occasion", priority=1),
+    Column("template", priority=1),
     Column("days_before", "Days before", justify="right"),
     Column("tag"),
     Column("created_at", in_table=False),
@@ -396,12 +440,17 @@ def rule_add(
     occasion: Annotated[
         str, typer.Argument(help="birthday, anniversary, or a date label ('customer since').")
     ],
-    template: Annotated[str, typer.Argument(help="Template name.")],
+    template: Annotated[
+        str, typer.Argument(help="Template name.", autocompletion=complete_template)
+    ],
     days_before: Annotated[
         int, typer.Option("--days-before", help="Send this many days ahead (0 = on the day).")
     ] = 0,
     tag: Annotated[
-        str | None, typer.Option("--tag", "-t", help="Only contacts with this tag.")
+        str | None,
+        typer.Option(
+            "--tag", "-t", help="Only contacts with this tag.", autocompletion=complete_tag
+        ),
     ] = None,
     fmt: FormatOpt = None,
 ) -> None:
@@ -413,12 +462,19 @@ def rule_add(
     from crmcli import greetings
 
     with database(ctx, write=True) as conn:
+        known = greetings.known_occasions(conn)
         rule = greetings.add_rule(
             conn, occasion, template, days_before=days_before, tag=tag, now=now()
+        )
+    if rule.occasion.lower() not in {k.lower() for k in known}:
+        message(
+            f"Note: no contact has a date labelled {rule.occasion!r} yet; the rule greets "
+            f"those that get one (crm dates add REF {rule.occasion!r} DATE)"
         )
     ahead = f"{rule.days_before} days ahead" if rule.days_before else "on the day"
     who = f"contacts tagged {rule.tag}" if rule.tag else "every contact"
     message(f"Added rule {rule.id}: {rule.occasion} -> {rule.template}, {ahead}, to {who}")
+    print_created(rule.id, fmt)
     if fmt is not None:
         emit_record(rule.to_dict(), fmt)
 

@@ -17,6 +17,9 @@ from crmcli.cli import export_ics
 from crmcli.cli._common import (
     CrmTyper,
     ForceOpt,
+    complete_contact,
+    complete_file,
+    complete_tag,
     database,
     database_path,
     now,
@@ -59,6 +62,7 @@ class ExportFormat(str, Enum):
     json = "json"
     jsonl = "jsonl"
     vcf = "vcf"
+    xlsx = "xlsx"
 
 
 _EXTENSIONS = {
@@ -83,6 +87,27 @@ def _guess_format(name: str, sample: str) -> str:
     if start[:1] in ("[", "{"):
         return "json"
     return "csv"
+
+
+#: how a spreadsheet workbook begins: a zip archive (xlsx, ods) or an OLE file (old xls)
+_WORKBOOK_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
+
+
+def _refuse_workbook(binary: IO[bytes], name: str) -> None:
+    """A workbook is not a CSV file: say so, instead of "the file has no header row"."""
+    peek = getattr(binary, "peek", None)
+    if peek is not None:
+        start = bytes(peek(8)[:8])
+    elif binary.seekable():
+        start = binary.read(8)
+        binary.seek(0)
+    else:
+        return
+    if start.startswith(_WORKBOOK_MAGIC):
+        raise UsageError(
+            f"{name} is a spreadsheet workbook (xlsx, ods or xls), not a CSV file: save it as "
+            "CSV UTF-8 in the spreadsheet program (File > Save as) and import that file"
+        )
 
 
 class _Rejects:
@@ -192,7 +217,8 @@ def import_command(
     file: Annotated[
         str,
         typer.Argument(
-            help="CSV, vCard (.vcf) or JSON file; - for stdin; or 'purchases' then an order CSV."
+            help="CSV, vCard (.vcf) or JSON file; - for stdin; or 'purchases' then an order CSV.",
+            autocompletion=complete_file,
         ),
     ],
     orders: Annotated[
@@ -227,7 +253,12 @@ def import_command(
     ] = None,
     tag: Annotated[
         list[str] | None,
-        typer.Option("--tag", "-t", help="Add this tag to every imported contact. Repeatable."),
+        typer.Option(
+            "--tag",
+            "-t",
+            help="Add this tag to every imported contact. Repeatable.",
+            autocompletion=complete_tag,
+        ),
     ] = None,
     on_duplicate: Annotated[
         Duplicate,
@@ -309,6 +340,7 @@ def import_command(
         binary = open(path, "rb")  # noqa: SIM115
         name = path.name
     try:
+        _refuse_workbook(binary, name)
         text = csv_in.open_text(binary, encoding)
         kind = fmt.value if fmt is not ImportFormat.auto else _guess_format(name, text.sample)
         if kind != "csv" and (overrides or use_map or save_map or delimiter):
@@ -452,7 +484,8 @@ def export_contacts_command(
     ctx: typer.Context,
     query: QueryArg = None,
     fmt: Annotated[
-        ExportFormat, typer.Option("--format", "-f", help="csv (spreadsheets), json, jsonl, vcf.")
+        ExportFormat,
+        typer.Option("--format", "-f", help="csv (spreadsheets), json, jsonl, vcf, xlsx."),
     ] = ExportFormat.csv,
     output: Annotated[
         Path | None, typer.Option("--output", "-o", help="Write to this file (default: stdout).")
@@ -505,6 +538,17 @@ def export_contacts_command(
     )
     if not_touched_since:
         filters.not_touched_since = touched_threshold(not_touched_since)
+    if fmt is ExportFormat.xlsx:
+        with database(ctx) as conn:
+            filters.query = compile_words(conn, query)
+            columns = csv_out.csv_columns(csv_out.csv_shape(conn, filters), chosen)
+            rows_ = csv_out.csv_rows(conn, filters, columns)
+            target = (output, force, database_path(ctx))
+            count = _write_workbook(rows_, columns, target, "contacts")
+        message(
+            f"Exported {count} contact{'s' if count != 1 else ''}{f' to {output}' if output else ''}"
+        )
+        return
     with (
         database(ctx) as conn,
         output_file(output, force=force, database=database_path(ctx)) as out,
@@ -542,10 +586,12 @@ class TableFormat(str, Enum):
     csv = "csv"
     json = "json"
     jsonl = "jsonl"
+    xlsx = "xlsx"
 
 
 TableFormatOpt = Annotated[
-    TableFormat, typer.Option("--format", "-f", help="csv (spreadsheets), json, jsonl.")
+    TableFormat,
+    typer.Option("--format", "-f", help="csv (spreadsheets), json, jsonl, xlsx (a workbook)."),
 ]
 OutputOpt = Annotated[
     Path | None, typer.Option("--output", "-o", help="Write to this file (default: stdout).")
@@ -556,7 +602,34 @@ ExcelOpt = Annotated[
 RawOpt = Annotated[
     bool, typer.Option("--raw", help="Do not neutralise cells a spreadsheet would run as formulas.")
 ]
-ContactOpt = Annotated[str | None, typer.Option("--contact", "-c", help="Only this contact (REF).")]
+ContactOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--contact", "-c", help="Only this contact (REF).", autocompletion=complete_contact
+    ),
+]
+
+
+def _write_workbook(
+    rows: Iterable[Sequence[Any]],
+    keys: Sequence[str],
+    target: tuple[Path | None, bool, Path],
+    sheet: str,
+) -> int:
+    """An xlsx workbook to the output file (written whole or not at all), or to stdout in a
+    pipe; ``target`` is the output file (or None), --force and the database file."""
+    from crmcli.io.xlsx import describe_cuts, write_xlsx
+
+    output, force, database_file = target
+    if (output is None or str(output) == "-") and sys.stdout.isatty():
+        raise UsageError(f"a workbook is a binary file: write it with -o {sheet}.xlsx")
+    with output_file(output, force=force, database=database_file) as out:
+        out.flush()
+        count, cuts = write_xlsx(rows, keys, out.buffer, sheet=sheet)  # type: ignore[attr-defined]
+        out.buffer.flush()  # type: ignore[attr-defined]
+    if cuts:
+        message(f"Warning: {describe_cuts(cuts)}")
+    return count
 
 
 def _export_table(
@@ -574,6 +647,12 @@ def _export_table(
     from crmcli.io import csv_out
 
     output, force, database_file = target
+    if fmt is TableFormat.xlsx:
+        count = _write_workbook(
+            ([row.get(key) for key in keys] for row in rows), keys, target, what
+        )
+        message(f"Exported {count} {what}{f' to {output}' if output else ''}")
+        return
     with output_file(output, force=force, database=database_file) as out:
         if fmt is TableFormat.csv:
             count = csv_out.write_csv(

@@ -9,7 +9,15 @@ from typing import Annotated, Any
 import typer
 
 from crmcli import contacts
-from crmcli.cli._common import FormatOpt, YesOpt, confirm, database, now
+from crmcli.cli._common import (
+    FormatOpt,
+    YesOpt,
+    complete_contact,
+    confirm,
+    database,
+    now,
+    prompt,
+)
 from crmcli.cli._output import Column, emit, message
 from crmcli.cli.contacts import app
 from crmcli.errors import NotFound
@@ -44,8 +52,16 @@ def _resolve_for_merge(conn: Any, ref: str) -> int:
 @app.command("merge")
 def merge_command(
     ctx: typer.Context,
-    keep: Annotated[str, typer.Argument(help="The contact to keep (id, name or email).")],
-    others: Annotated[list[str], typer.Argument(help="The contacts to merge into it.")],
+    keep: Annotated[
+        str,
+        typer.Argument(
+            help="The contact to keep (id, name or email).", autocompletion=complete_contact
+        ),
+    ],
+    others: Annotated[
+        list[str],
+        typer.Argument(help="The contacts to merge into it.", autocompletion=complete_contact),
+    ],
     prefer: Annotated[
         Prefer | None,
         typer.Option(
@@ -108,11 +124,11 @@ def _ask_conflicts(conflicts: list[Any], keep_id: int) -> dict[str, int]:
             message(f"  {number}) {shown}  (#{contact_id}{mark})")
         count = len(conflict.values)
         while True:
-            answer = typer.prompt(f"Keep which? [1-{count}]", default=1, type=int, err=True)
-            if 1 <= answer <= count:
+            answer = prompt(f"Keep which? [1-{count}]").strip()
+            if answer.isdigit() and 1 <= int(answer) <= count:
                 break
             message(f"Give a number from 1 to {count}.")
-        choices[conflict.slot] = conflict.values[answer - 1][0]
+        choices[conflict.slot] = conflict.values[int(answer) - 1][0]
     return choices
 
 
@@ -121,7 +137,10 @@ def unmerge_command(
     ctx: typer.Context,
     ref: Annotated[
         str,
-        typer.Argument(help="A contact merged away (in the trash), or the contact kept."),
+        typer.Argument(
+            help="A contact merged away (in the trash), or the contact kept.",
+            autocompletion=complete_contact,
+        ),
     ],
 ) -> None:
     """Undo a merge: the merged-away contact comes back with everything that was moved.

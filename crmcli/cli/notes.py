@@ -9,17 +9,23 @@ import typer
 
 from crmcli import contacts, notes
 from crmcli.cli._common import (
+    ContactRef,
     CrmTyper,
+    Draft,
     FormatOpt,
     YesOpt,
+    complete_contact,
+    complete_tag,
     confirm,
     database,
     edit_text,
     interactive,
+    kept_on_failure,
     now,
+    print_created,
     read_stdin_text,
 )
-from crmcli.cli._output import Column, OutputFormat, emit, emit_record, line, message
+from crmcli.cli._output import Column, Kind, OutputFormat, emit, emit_record, line, message
 from crmcli.errors import UsageError
 
 app = CrmTyper(
@@ -39,12 +45,12 @@ def local_time(value: str | None) -> str:
 
 
 NOTE_COLUMNS = [
-    Column("id", "ID", justify="right"),
-    Column("at", "When", show=local_time),
+    Column("id", "ID", priority=1),
+    Column("at", "When", show=local_time, kind=Kind.date, priority=1),
     Column("contact_id", in_table=False),
     Column("contact"),
-    Column("kind"),
-    Column("body", "Note"),
+    Column("kind", priority=3),
+    Column("body", "Note", priority=1),
     Column("created_at", in_table=False),
     Column("updated_at", in_table=False),
     Column("deleted_at", in_table=False),
@@ -72,14 +78,20 @@ def parse_when_text(text: str) -> Any:
     return parse_when(text, clock.local_naive(clock.now()), day_first=config.load().day_first)
 
 
-def note_text(text: str | None, *, editor: bool, initial: str = "") -> str | None:
-    """TEXT as given, stdin for ``-``, $EDITOR when asked or on a terminal; None: none given."""
+def note_text(
+    text: str | None, *, editor: bool, initial: str = "", draft: Draft | None = None
+) -> str | None:
+    """TEXT as given, stdin for ``-``, $EDITOR when asked or on a terminal; None: none given.
+    What was typed in the editor is also kept in ``draft``, in case saving it fails."""
     if text == "-":
         return read_stdin_text("note")
     if text is not None:
         return text
     if editor or interactive():
-        return edit_text(initial, what="note")
+        typed = edit_text(initial, what="note")
+        if draft is not None:
+            draft.text = typed
+        return typed
     return None
 
 
@@ -90,7 +102,13 @@ def _print_note(note: notes.Note, fmt: OutputFormat | None) -> None:
 
 def note_command(
     ctx: typer.Context,
-    ref: Annotated[str, typer.Argument(help="Contact id, or a unique fragment of name or email.")],
+    ref: Annotated[
+        str | None,
+        typer.Argument(
+            help="Contact id, or a unique fragment of name or email.",
+            autocompletion=complete_contact,
+        ),
+    ] = None,
     text: Annotated[
         str | None,
         typer.Argument(help="The note; '-' reads it from stdin; omitted: opens $EDITOR."),
@@ -98,20 +116,42 @@ def note_command(
     kind: KindOpt = None,
     at: AtOpt = None,
     editor: EditorOpt = False,
+    from_mail: Annotated[
+        bool,
+        typer.Option(
+            "--from-mail",
+            help="Read an e-mail on stdin and note it for the contacts in its From/To/Cc.",
+        ),
+    ] = False,
+    add_sender: Annotated[
+        bool,
+        typer.Option("--add-sender", help="With --from-mail: add an unknown sender as a contact."),
+    ] = False,
     fmt: FormatOpt = None,
 ) -> None:
     """Write down what happened with a contact: a call, an email, a meeting.
 
     The text comes from the argument, from stdin with '-', or from $EDITOR when omitted on a
-    terminal. --at records something that happened earlier.
+    terminal. --at records something that happened earlier. --from-mail records a piped e-mail
+    (subject, date, first lines) as an 'email' note dated when it was sent, once per message.
 
     Examples: crm note ann "Called, wants a quote by Friday" --kind call;
-    crm note ann --at "yesterday 16:00" -k meeting "Demo went well";  mail.txt | crm note ann -
+    crm note ann --at "yesterday 16:00" -k meeting "Demo went well";
+    crm note ann - < call-notes.txt;  crm note --from-mail < message.eml
     """
+    if from_mail:
+        if text is not None or kind or at or editor:
+            raise UsageError("--from-mail takes the text, kind and date from the message")
+        from crmcli.cli.mail import note_from_mail
+
+        note_from_mail(ctx, ref, add_sender=add_sender, fmt=fmt)
+        return
+    if ref is None:
+        raise UsageError("give the contact: crm note REF TEXT (or crm note --from-mail)")
     moment = parse_when_text(at).at if at else None
-    with database(ctx, write=True) as conn:
+    with database(ctx, write=True) as conn, kept_on_failure("note") as draft:
         contact_id = contacts.resolve(conn, ref)
-        body = note_text(text, editor=editor)
+        body = note_text(text, editor=editor, draft=draft)
         if body is None:
             raise UsageError(
                 "no note text: give it as an argument, '-' to read it from stdin, "
@@ -123,6 +163,7 @@ def note_command(
         note_id = notes.add(conn, contact_id, body, now=current, kind=kind or "note", at=moment)
         note = notes.get(conn, note_id)
         message(f"Added note {note_id} to {note.contact} ({note.kind}, {local_time(note.at)})")
+        print_created(note_id, fmt)
         _print_note(note, fmt)
 
 
@@ -130,14 +171,22 @@ def note_command(
 def list_notes(
     ctx: typer.Context,
     contact: Annotated[
-        str | None, typer.Option("--contact", "-c", help="Only this contact (REF).")
+        str | None,
+        typer.Option(
+            "--contact", "-c", help="Only this contact (REF).", autocompletion=complete_contact
+        ),
     ] = None,
     kind: Annotated[
         list[str] | None, typer.Option("--kind", "-k", help="Only this kind. Repeatable.")
     ] = None,
     tag: Annotated[
         list[str] | None,
-        typer.Option("--tag", "-t", help="Only contacts with this tag (repeat: all of them)."),
+        typer.Option(
+            "--tag",
+            "-t",
+            help="Only contacts with this tag (repeat: all of them).",
+            autocompletion=complete_tag,
+        ),
     ] = None,
     since: Annotated[
         str | None, typer.Option(help="Happened on or after: 2026-11-01, -2w, 'last mon'.")
@@ -201,11 +250,11 @@ def edit(
     Without new text or options, on a terminal (or with --editor), opens the note in $EDITOR.
     """
     moment = parse_when_text(at).at if at else None
-    with database(ctx, write=True) as conn:
+    with database(ctx, write=True) as conn, kept_on_failure("note") as draft:
         note = notes.get(conn, note_id)
         body: str | None = None
         if text is not None or editor or (kind is None and at is None):
-            body = note_text(text, editor=editor, initial=note.body + "\n")
+            body = note_text(text, editor=editor, initial=note.body + "\n", draft=draft)
             if body is None:
                 raise UsageError(
                     "nothing to change: give new text, '-' for stdin, --kind, --at or --editor"
@@ -241,16 +290,16 @@ def restore(ctx: typer.Context, note_id: NoteId) -> None:
 
 
 HISTORY_COLUMNS = [
-    Column("at", "When", show=local_time),
+    Column("at", "When", show=local_time, kind=Kind.date, priority=1),
     Column("event"),
-    Column("text"),
-    Column("ref"),
+    Column("text", priority=1),
+    Column("ref", kind=Kind.id, justify="left", priority=3),
 ]
 
 
 def history_command(
     ctx: typer.Context,
-    ref: Annotated[str, typer.Argument(help="Contact id, or a unique fragment of name or email.")],
+    ref: ContactRef,
     limit: Annotated[int | None, typer.Option(help="Only the latest N events.", min=1)] = None,
     fmt: FormatOpt = None,
 ) -> None:
@@ -278,19 +327,12 @@ def render_show_notes(out: Any, record: dict[str, Any]) -> None:
     if not shown:
         return
     out.print(line("\n", ("Latest notes", "bold")))
+    rows = []
     for note in shown:
         first, *rest = note["body"].splitlines() or [""]
         more = " …" if rest else ""
-        out.print(
-            line(
-                "  ",
-                (local_time(note["at"]), "dim"),
-                "  ",
-                note["kind"],
-                ": ",
-                first,
-                more,
-                "  ",
-                (f"note {note['id']}", "dim"),
-            )
-        )
+        when, ref = local_time(note["at"]), f"note {note['id']}"
+        rows.append([(when, "dim"), f"{note['kind']}: {first}{more}", (ref, "dim")])
+    from crmcli.cli._output import aligned
+
+    aligned(out, rows, prose={1})

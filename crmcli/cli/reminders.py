@@ -10,7 +10,18 @@ from typing import Annotated, Any
 import typer
 
 from crmcli import contacts, reminders
-from crmcli.cli._common import CrmTyper, FormatOpt, YesOpt, confirm, database, now
+from crmcli.cli._common import (
+    CrmTyper,
+    FormatOpt,
+    YesOpt,
+    ask,
+    complete_contact,
+    confirm,
+    database,
+    interactive,
+    now,
+    print_created,
+)
 from crmcli.cli._output import (
     Column,
     OutputFormat,
@@ -22,7 +33,7 @@ from crmcli.cli._output import (
 )
 from crmcli.cli.notes import parse_when_text
 from crmcli.clock import to_utc_text
-from crmcli.errors import UsageError
+from crmcli.errors import CrmError, UsageError
 
 app = CrmTyper(
     help="List follow-up reminders; edit, remove and restore them.",
@@ -51,11 +62,11 @@ REMINDER_KEYS = [
     "deleted_at",
 ]
 TABLE_COLUMNS = [
-    Column("id", "ID", justify="right"),
-    Column("due", "Due"),
+    Column("id", "ID", priority=1),
+    Column("due", "Due", priority=1),
     Column("contact"),
-    Column("body", "To do"),
-    Column("every"),
+    Column("body", "To do", priority=1),
+    Column("every", priority=3),
 ]
 
 ReminderId = Annotated[
@@ -95,6 +106,23 @@ def _say_due(reminder: reminders.Reminder, verb: str = "due") -> str:
     return text
 
 
+def _check_not_past(when: Any, what: str) -> None:
+    """A due date in the past is most often a slip (-2d for +2d, last year's date): asked on a
+    terminal, a warning elsewhere (a script may mean it: recording an overdue task)."""
+    from crmcli.clock import local_naive
+    from crmcli.dates import format_when
+
+    current = local_naive(now())
+    if when.at >= current or (not when.has_time and when.at.date() >= current.date()):
+        return
+    text = f"{what} {format_when(when)} is in the past"
+    if interactive():
+        if not ask(f"{text}; set it anyway?"):
+            raise CrmError("cancelled; nothing was changed")
+    else:
+        message(f"Warning: {text}")
+
+
 def _recurrence(every: str) -> str:
     from crmcli.dates import parse_every
 
@@ -108,6 +136,7 @@ def remind_command(
         typer.Argument(
             metavar="[REF] TEXT",
             help="Contact (id, name or email fragment) and what to do; TEXT alone: no contact.",
+            autocompletion=complete_contact,
             show_default=False,
         ),
     ],
@@ -138,6 +167,7 @@ def remind_command(
     rule = _recurrence(every) if every else None
     if due:
         when = parse_when_text(due)
+        _check_not_past(when, "due date")
     elif rule:
         when = reminders.first_occurrence(rule, now().date())
     else:
@@ -146,6 +176,7 @@ def remind_command(
         contact_id = contacts.resolve(conn, ref) if ref is not None else None
         reminder = reminders.add(conn, text, when, now=now(), contact_id=contact_id, rule=rule)
         message(_say_due(reminder))
+        print_created(reminder.id, fmt)
         if fmt is not None:
             emit_record(reminder.to_dict(), fmt)
 
@@ -154,7 +185,10 @@ def remind_command(
 def list_command(
     ctx: typer.Context,
     contact: Annotated[
-        str | None, typer.Option("--contact", "-c", help="Only this contact (REF).")
+        str | None,
+        typer.Option(
+            "--contact", "-c", help="Only this contact (REF).", autocompletion=complete_contact
+        ),
     ] = None,
     overdue: Annotated[bool, typer.Option("--overdue", help="Only past-due reminders.")] = False,
     today: Annotated[
@@ -200,7 +234,13 @@ def edit(
         typer.Option("--every", "-e", help="New recurrence (from the due date); '' stops it."),
     ] = None,
     contact: Annotated[
-        str | None, typer.Option("--contact", "-c", help="Attach to this contact (REF).")
+        str | None,
+        typer.Option(
+            "--contact",
+            "-c",
+            help="Attach to this contact (REF).",
+            autocompletion=complete_contact,
+        ),
     ] = None,
     no_contact: Annotated[
         bool, typer.Option("--no-contact", help="Detach from its contact.")
@@ -208,9 +248,12 @@ def edit(
     fmt: FormatOpt = None,
 ) -> None:
     """Change an open reminder: its text, due date, recurrence or contact."""
+    new_due = parse_when_text(due) if due else None
+    if new_due is not None:
+        _check_not_past(new_due, "due date")
     changes = reminders.ReminderChanges(
         body=text,
-        due=parse_when_text(due) if due else None,
+        due=new_due,
         rule=(_recurrence(every) if every else "") if every is not None else None,
         clear_contact=no_contact,
     )
@@ -295,6 +338,7 @@ def snooze_command(
     Example: crm snooze 12 +2d
     """
     due = parse_when_text(when)
+    _check_not_past(due, "snooze date")
     with database(ctx, write=True) as conn:
         reminder = reminders.snooze(conn, reminder_id, due, now=now())
         message(_say_due(reminder, "snoozed to"))
@@ -371,18 +415,12 @@ def render_show_reminders(out: Any, record: dict[str, Any]) -> None:
     if not shown:
         return
     out.print(line("\n", ("Open reminders", "bold")))
+    rows = []
     for item in shown:
         at = datetime.fromisoformat(f"{item['due_date']}T{item['due_time'] or '00:00'}")
         due = format_when(When(at, item["has_time"]))
         every = f" ({item['every']})" if item["every"] else ""
-        out.print(
-            line(
-                "  ",
-                (due, "dim"),
-                "  ",
-                item["body"],
-                every,
-                "  ",
-                (f"reminder {item['id']}", "dim"),
-            )
-        )
+        rows.append([(due, "dim"), f"{item['body']}{every}", (f"reminder {item['id']}", "dim")])
+    from crmcli.cli._output import aligned
+
+    aligned(out, rows, prose={1})

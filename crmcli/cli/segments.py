@@ -7,16 +7,29 @@ from typing import Annotated
 import typer
 
 from crmcli import segments
-from crmcli.cli._common import CrmTyper, FormatOpt, YesOpt, confirm, database, now
+from crmcli.cli._common import (
+    CrmTyper,
+    FormatOpt,
+    YesOpt,
+    complete_segment,
+    confirm,
+    database,
+    now,
+)
 from crmcli.cli._output import Column, emit, emit_record, message, resolve_format
 from crmcli.cli._query import QUERY_CONTEXT
 
 app = CrmTyper(help="Saved queries: add, list, show and remove segments (segment:NAME).")
 
-Name = Annotated[str, typer.Argument(help="The segment's name: letters, digits, - _ .")]
+Name = Annotated[
+    str,
+    typer.Argument(
+        help="The segment's name: letters, digits, - _ .", autocompletion=complete_segment
+    ),
+]
 COLUMNS = [
     Column("id", "ID", justify="right", in_table=False),
-    Column("name"),
+    Column("name", priority=1),
     Column("query"),
     Column("contacts", justify="right"),
     Column("created_at", in_table=False),

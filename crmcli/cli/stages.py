@@ -7,22 +7,39 @@ from typing import Annotated
 import typer
 
 from crmcli import stages
-from crmcli.cli._common import CrmTyper, FormatOpt, YesOpt, confirm, database, now
+from crmcli.cli._common import (
+    CrmTyper,
+    FormatOpt,
+    YesOpt,
+    complete_stage,
+    confirm,
+    database,
+    now,
+    print_created,
+)
 from crmcli.cli._output import Column, emit, message
 from crmcli.errors import ValidationError
 
 app = CrmTyper(help="List and adapt the pipeline's stages (won and lost are fixed end states).")
 
-StageName = Annotated[str, typer.Argument(help="Stage name (or a unique prefix).")]
-Before = Annotated[str | None, typer.Option(help="Place it before this open stage.")]
-After = Annotated[str | None, typer.Option(help="Place it after this open stage.")]
+StageName = Annotated[
+    str, typer.Argument(help="Stage name (or a unique prefix).", autocompletion=complete_stage)
+]
+Before = Annotated[
+    str | None,
+    typer.Option(help="Place it before this open stage.", autocompletion=complete_stage),
+]
+After = Annotated[
+    str | None,
+    typer.Option(help="Place it after this open stage.", autocompletion=complete_stage),
+]
 
 COLUMNS = [
-    Column("position", "#", justify="right"),
-    Column("name", "Stage"),
+    Column("position", "#", justify="right", priority=1),
+    Column("name", "Stage", priority=1),
     Column("kind", "Kind"),
     Column("probability", "%", justify="right"),
-    Column("stale_days", "Stale after", show=lambda v: f"{v} days" if v else ""),
+    Column("stale_days", "Stale after", show=lambda v: f"{v} days" if v else "", justify="right"),
     Column("deals", "Deals", justify="right"),
     Column("id", in_table=False),
 ]
@@ -75,6 +92,7 @@ def add(
             conn, name, probability=probability, stale_days=days, before=before, after=after
         )
     message(f"Added stage {_describe(stage)} at position {stage.position}")
+    print_created(stage.name, None)
 
 
 @app.command("rename")

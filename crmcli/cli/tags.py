@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from crmcli import tags
-from crmcli.cli._common import CrmTyper, FormatOpt, database, now
+from crmcli.cli._common import CrmTyper, FormatOpt, complete_tag, database, now
 from crmcli.cli._output import Column, emit, message
 
 app = CrmTyper(help="List, rename and merge tags.")
@@ -19,7 +19,7 @@ def list_(ctx: typer.Context, fmt: FormatOpt = None) -> None:
     with database(ctx) as conn:
         emit(
             tags.list_tags(conn),
-            [Column("tag"), Column("contacts", justify="right")],
+            [Column("tag", priority=1), Column("contacts", justify="right")],
             fmt,
             empty="No tags yet.",
         )
@@ -40,7 +40,10 @@ def rename(
 @app.command("merge")
 def merge(
     ctx: typer.Context,
-    sources: Annotated[list[str], typer.Argument(help="Tags to fold in (they disappear).")],
+    sources: Annotated[
+        list[str],
+        typer.Argument(help="Tags to fold in (they disappear).", autocompletion=complete_tag),
+    ],
     into: Annotated[str, typer.Option("--into", help="The tag that remains.")],
 ) -> None:
     """Merge tags into one: crm tag merge prospect prospects --into lead"""
