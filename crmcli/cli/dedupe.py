@@ -9,15 +9,7 @@ from typing import Annotated
 import typer
 
 from crmcli import contacts, dedupe
-from crmcli.cli._common import (
-    CrmTyper,
-    FormatOpt,
-    YesOpt,
-    complete_contact,
-    confirm,
-    database,
-    now,
-)
+from crmcli.cli._common import CrmTyper, FormatOpt, YesOpt, complete_contact, confirm, database, now
 from crmcli.cli._output import Column, OutputFormat, emit, message, resolve_format
 
 app = CrmTyper(

@@ -9,15 +9,7 @@ from typing import Annotated, Any
 import typer
 
 from crmcli import contacts
-from crmcli.cli._common import (
-    FormatOpt,
-    YesOpt,
-    complete_contact,
-    confirm,
-    database,
-    now,
-    prompt,
-)
+from crmcli.cli._common import FormatOpt, YesOpt, complete_contact, confirm, database, now, prompt
 from crmcli.cli._output import Column, emit, message
 from crmcli.cli.contacts import app
 from crmcli.errors import NotFound
@@ -28,6 +20,24 @@ class Prefer(str, Enum):
     other = "other"
     newest = "newest"
 
+
+KeepArg = Annotated[
+    str,
+    typer.Argument(
+        help="The contact to keep (id, name or email).", autocompletion=complete_contact
+    ),
+]
+OthersArg = Annotated[
+    list[str],
+    typer.Argument(help="The contacts to merge into it.", autocompletion=complete_contact),
+]
+MergedArg = Annotated[
+    str,
+    typer.Argument(
+        help="A contact merged away (in the trash), or the contact kept.",
+        autocompletion=complete_contact,
+    ),
+]
 
 MERGE_COLUMNS = [
     Column("other_id", "Other", justify="right"),
@@ -52,16 +62,8 @@ def _resolve_for_merge(conn: Any, ref: str) -> int:
 @app.command("merge")
 def merge_command(
     ctx: typer.Context,
-    keep: Annotated[
-        str,
-        typer.Argument(
-            help="The contact to keep (id, name or email).", autocompletion=complete_contact
-        ),
-    ],
-    others: Annotated[
-        list[str],
-        typer.Argument(help="The contacts to merge into it.", autocompletion=complete_contact),
-    ],
+    keep: KeepArg,
+    others: OthersArg,
     prefer: Annotated[
         Prefer | None,
         typer.Option(
@@ -135,13 +137,7 @@ def _ask_conflicts(conflicts: list[Any], keep_id: int) -> dict[str, int]:
 @app.command("unmerge")
 def unmerge_command(
     ctx: typer.Context,
-    ref: Annotated[
-        str,
-        typer.Argument(
-            help="A contact merged away (in the trash), or the contact kept.",
-            autocompletion=complete_contact,
-        ),
-    ],
+    ref: MergedArg,
 ) -> None:
     """Undo a merge: the merged-away contact comes back with everything that was moved.
 
