@@ -17,6 +17,7 @@ from crmcli.errors import AmbiguousRef, NotFound, UsageError, ValidationError
 
 if TYPE_CHECKING:  # the class lives apart: reading a contact never needs it (start-up time)
     from crmcli.contact_changes import ContactChanges
+    from crmcli.identity import Match
 
 #: plain text columns a user sets directly, in the order forms and JSON show them
 TEXT_FIELDS = (
@@ -88,21 +89,6 @@ def validate_phone(value: str) -> str:
             f"phone {value!r} is not a phone number (digits, spaces, + ( ) - . / and ext)"
         )
     return value
-
-
-def phone_digits(value: str) -> str:
-    """The digits of a phone number, without an extension."""
-    main = re.split(r"(?i)\s*(?:ext\.?|x|#)\s*\d+$", value)[0]
-    return re.sub(r"\D", "", main)
-
-
-def same_phone(a: str, b: str) -> bool:
-    """The same number however written, with or without the country code (+1 555... = 555...)."""
-    x, y = phone_digits(a), phone_digits(b)
-    if x == y:
-        return True
-    shorter, longer = sorted((x, y), key=len)
-    return len(shorter) >= 7 and longer.endswith(shorter)
 
 
 def validate_tag(name: str) -> str:
@@ -265,7 +251,7 @@ def get(conn: sqlite3.Connection, contact_id: int, *, include_deleted: bool = Fa
             )
         },
         dates={
-            r["label"]: _yearly_text(r["year"], r["month"], r["day"])
+            r["label"]: yearly_text(r["year"], r["month"], r["day"])
             for r in conn.execute(
                 "SELECT label, year, month, day FROM contact_dates "
                 "WHERE contact_id = ? AND kind IN ('birthday', 'anniversary')",
@@ -280,7 +266,8 @@ def get(conn: sqlite3.Connection, contact_id: int, *, include_deleted: bool = Fa
     )
 
 
-def _yearly_text(year: int | None, month: int, day: int) -> str:
+def yearly_text(year: int | None, month: int, day: int) -> str:
+    """A yearly date as text: 1980-04-15, or --04-15 without a year."""
     return f"{year:04d}-{month:02d}-{day:02d}" if year else f"--{month:02d}-{day:02d}"
 
 
@@ -352,42 +339,26 @@ def resolve(conn: sqlite3.Connection, ref: str, *, include_deleted: bool = False
     )
 
 
-def look_alike(conn: sqlite3.Connection, contact_id: int) -> tuple[int, str] | None:
-    """Another live contact that looks the same as ``contact_id``: (its id, "name, email").
+def duplicates_of(
+    conn: sqlite3.Connection, changes: ContactChanges, *, exclude: int | None = None
+) -> list[Match]:
+    """Live contacts that the contact ``changes`` describes is, or may be, by the identity rules
+    (:mod:`crmcli.identity`), strongest evidence first."""
+    from crmcli import identity
 
-    The same email (any case); else, when this contact has no email, the same name and the same
-    company (the import's duplicate rules, without phones). None when there is none. Every
-    lookup is an index seek (contact_emails_email, contacts_name), so an add stays fast.
-    """
-    emails = [
-        r[0]
-        for r in conn.execute(
-            "SELECT email FROM contact_emails WHERE contact_id = ? ORDER BY position", (contact_id,)
-        )
-    ]
-    row: sqlite3.Row | None = None
-    for email in emails:
-        row = conn.execute(
-            "SELECT c.id, c.name, e.email AS shown FROM contact_emails e "
-            "JOIN contacts c ON c.id = e.contact_id AND c.deleted_at IS NULL "
-            "WHERE e.email = ? COLLATE NOCASE AND c.id != ? ORDER BY c.id LIMIT 1",
-            (email, contact_id),
-        ).fetchone()
-        if row:
-            break
-    if row is None and not emails:
-        row = conn.execute(
-            "SELECT o.id, o.name, o.company AS shown FROM contacts c "
-            "JOIN contacts o ON o.name = c.name COLLATE NOCASE "
-            "AND coalesce(o.company, '') = coalesce(c.company, '') COLLATE NOCASE "
-            "AND o.deleted_at IS NULL AND o.id != c.id "
-            "WHERE c.id = ? ORDER BY o.id LIMIT 1",
-            (contact_id,),
-        ).fetchone()
-    if row is None:
-        return None
-    shown = row["shown"] if row["shown"] and row["shown"].lower() != row["name"].lower() else None
-    return int(row["id"]), ", ".join(p for p in (row["name"], shown) if p)
+    text = changes.text
+    name = text.get("display_name") or " ".join(
+        p for p in (text.get("first_name"), text.get("last_name")) if p
+    )
+    emails = changes.replace_emails if changes.replace_emails is not None else changes.add_emails
+    phones = changes.replace_phones if changes.replace_phones is not None else changes.add_phones
+    incoming = identity.profile(
+        emails=[e.value for e in emails],
+        phones=[identity.phone_digits(p.value) for p in phones],
+        name=name or None,
+        company=text.get("company"),
+    )
+    return identity.find_matches(conn, incoming, exclude=exclude)
 
 
 @dataclass
@@ -475,6 +446,8 @@ def list_contacts(conn: sqlite3.Connection, filters: ListFilters) -> Iterator[di
         out = list_row(row)
         if touch:
             out["last_touch_at"] = row["last_touch_at"]
+        if filters.deleted:
+            out["merged_into"] = row["merged_into"]
         yield out
 
 
@@ -487,6 +460,8 @@ def list_rows(conn: sqlite3.Connection, filters: ListFilters) -> sqlite3.Cursor:
     # and a sort would be about twice as fast for a listing of everything, but SQLite's sorter
     # then held over 130 MiB for 100,000 contacts in some runs, and memory must stay bounded.
     touch = f", {LAST_TOUCH_SQL} AS last_touch_at" if filters.with_touch() else ""
+    if filters.deleted:  # the trash says which contacts were merged away, and into which
+        touch += ", (SELECT keep_id FROM contact_merges WHERE other_id = c.id) AS merged_into"
     sql = f"SELECT {LIST_COLUMNS_SQL}{touch} FROM contacts c WHERE {where} ORDER BY {order}"
     if filters.limit is not None:
         sql += " LIMIT ?"
@@ -683,7 +658,7 @@ def _apply(
                 (contact_id, label, label, yearly.year, yearly.month, yearly.day),
             )
 
-    _refresh_name(conn, contact_id)
+    refresh_name(conn, contact_id)
     conn.execute("UPDATE contacts SET updated_at = ? WHERE id = ?", (to_utc_text(now), contact_id))
     search.reindex(conn, [contact_id])
 
@@ -700,6 +675,8 @@ def _apply_labeled(
     """Emails or phones: replace all, add (no duplicates), remove (must exist)."""
     if replace is not None:
         conn.execute(f"DELETE FROM {table} WHERE contact_id = ?", (contact_id,))
+    from crmcli.identity import phone_digits
+
     existing = [
         r[0]
         for r in conn.execute(f"SELECT {column} FROM {table} WHERE contact_id = ?", (contact_id,))
@@ -733,12 +710,16 @@ def _apply_labeled(
 
 
 def _same_value(column: str, value: str, existing: Iterable[str]) -> bool:
+    from crmcli.identity import phone_digits, same_phone
+
     if column == "phone":
-        return any(same_phone(value, v) for v in existing)
+        digits = phone_digits(value)
+        return any(same_phone(digits, phone_digits(v)) for v in existing)
     return any(v.lower() == value.strip().lower() for v in existing)
 
 
-def _refresh_name(conn: sqlite3.Connection, contact_id: int) -> None:
+def refresh_name(conn: sqlite3.Connection, contact_id: int) -> None:
+    """Set the shown name from the contact's fields (display, first and last, email, company)."""
     row = conn.execute("SELECT * FROM contacts WHERE id = ?", (contact_id,)).fetchone()
     emails = [
         r[0]
@@ -762,9 +743,17 @@ def trash(conn: sqlite3.Connection, contact_id: int, *, now: datetime) -> None:
 
 
 def restore(conn: sqlite3.Connection, contact_id: int) -> None:
-    """Bring a contact back from the trash."""
+    """Bring a contact back from the trash (one merged away: :func:`crmcli.merge.unmerge`)."""
+    from crmcli.merge import merged_into
+
     with transaction(conn):
         contact = get(conn, contact_id, include_deleted=True)
         if contact.deleted_at is None:
             raise ValidationError(f"contact {contact_id} ({contact.name}) is not in the trash")
+        into = merged_into(conn, contact_id)
+        if into is not None:
+            raise ValidationError(
+                f"contact {contact_id} ({contact.name}) was merged into {into}; "
+                f"crm contact unmerge {contact_id} brings it back"
+            )
         conn.execute("UPDATE contacts SET deleted_at = NULL WHERE id = ?", (contact_id,))

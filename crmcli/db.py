@@ -14,7 +14,7 @@ from crmcli.errors import DatabaseError, UsageError
 #: how long a writer waits for another process's transaction before giving up (milliseconds)
 BUSY_TIMEOUT_MS = 15_000
 #: how many migrations crmcli.migrations has (a test keeps the two equal)
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 10
 #: the fingerprint of crmcli's schema at each version (crmcli.schema_guard); a file whose
 #: schema does not match is refused. After adding a migration: python -m crmcli.schema_guard
 SCHEMA_DIGESTS: dict[int, str] = {
@@ -28,6 +28,7 @@ SCHEMA_DIGESTS: dict[int, str] = {
     7: "ed58d3ff5215fa07eabfd615855340b909f432ec1c293f2c3384722e755771a3",
     8: "c64a72a0aaf4053e50d63854638d6b76656d6b1dab6ca00dc5be327566f5b094",
     9: "2aeb2a70d91880c788b4892c2b22a9146c059b8553556d74c1de7faca3fd4a14",
+    10: "ef46f6ad5f9bab6c6dc7088c25b146d8b8db10b3cfd977a05c0bd2b8e112209b",
 }
 
 

@@ -318,3 +318,21 @@ def seed_purchases(
 
 
 SEEDERS.append(seed_purchases)
+
+
+def seed_duplicate(
+    conn: sqlite3.Connection, now: datetime, rng: random.Random, ids: list[int]
+) -> None:
+    """One person entered twice, for `crm dedupe` to find and `crm contact merge` to fix: Daniel
+    Kim again as "Dan", from a phone's export, with his private email and his mobile written
+    another way."""
+    changes = ContactChanges(
+        text={"first_name": "Dan", "last_name": "Kim", "company": "Bluefin Logistics"},
+        add_emails=[Labeled("dan.kim@mail.example", "home")],
+        add_phones=[Labeled("(206) 555-0143", "mobile")],
+        add_tags=["trade-show-2026"],
+    )
+    ids.append(contacts.create(conn, changes, now=now))
+
+
+SEEDERS.append(seed_duplicate)

@@ -7,8 +7,10 @@ batch, so memory stays flat however long the file; duplicates across batches are
 database itself, which already holds the earlier batches (uncommitted, visible to this
 connection).
 
-Duplicate rules: the same UID; else the same email (case-insensitive); else the same phone
-(:func:`crmcli.contacts.same_phone`); else the same name and company.
+Which row is which contact is decided by the identity rules (:mod:`crmcli.identity`, the same
+ones as ``crm contact add`` and ``crm dedupe``): the same UID, email, phone and name, or name and
+company, with no conflicting evidence. A row that conflicts becomes a new contact, counted as a
+possible duplicate when the rules say so.
 """
 
 from __future__ import annotations
@@ -25,15 +27,11 @@ from typing import Any
 
 from crmcli import search
 from crmcli.clock import local_naive, to_utc_text
-from crmcli.contacts import (
-    EMAIL_PATTERN,
-    PHONE_PATTERN,
-    TEXT_FIELDS,
-    phone_digits,
-    same_phone,
-)
+from crmcli.contacts import EMAIL_PATTERN, PHONE_PATTERN, TEXT_FIELDS
 from crmcli.db import transaction
 from crmcli.errors import NotFound, UsageError, ValidationError
+from crmcli.identity import phone_digits, same_phone
+from crmcli.import_matching import Matcher, RowKeys, personal_name
 from crmcli.io.record import NOTES_SEPARATOR, Record, Rejected
 
 POLICIES = ("skip", "update", "merge", "create")
@@ -90,6 +88,8 @@ class ImportResult:
     merged: int = 0
     skipped: int = 0
     rejected: int = 0
+    #: rows that became new contacts although they may be existing ones (see crm dedupe)
+    possible_duplicates: int = 0
     problems: list[Problem] = field(default_factory=list)
     dry_run: bool = False
 
@@ -101,6 +101,7 @@ class ImportResult:
             "merged": self.merged,
             "skipped": self.skipped,
             "rejected": self.rejected,
+            "possible_duplicates": self.possible_duplicates,
         }
 
 
@@ -125,8 +126,9 @@ class _DryRun(Exception):
     """Raised inside the transaction to roll a dry run back."""
 
 
-#: called with (position, action, contact name, contact id) for every row, in a dry run
-ActionHook = Callable[[str, str, str, int | None], None]
+#: called with (position, action, contact name, contact id, id of a contact it may duplicate)
+#: for every row, in a dry run
+ActionHook = Callable[[str, str, str, int | None, int | None], None]
 RejectHook = Callable[[Problem, Any], None]
 ProgressHook = Callable[[int], None]
 
@@ -201,7 +203,7 @@ def validate_record(rec: Record, day_first: bool = False, *, today: date) -> str
         )
         if not _PHONE.match(value) or len(digits) < 3:
             return f"phone {value!r} is not a phone number"
-        if not phones or not any(same_phone(value, p[0]) for p in phones):
+        if not phones or not any(same_phone(digits, p[2]) for p in phones):
             phones.append((value, label, digits))
     rec.phones = phones
     dates: list[tuple[Any, ...]] = []
@@ -245,17 +247,9 @@ def validate_record(rec: Record, day_first: bool = False, *, today: date) -> str
         rec.created_at = None
     if rec.updated_at and not _STAMP.match(rec.updated_at):
         rec.updated_at = None
-    if not (_personal_name(rec) or text.get("company") or rec.emails):
+    if not (personal_name(rec) or text.get("company") or rec.emails):
         return "no name, company or email"
     return None
-
-
-def _personal_name(rec: Record) -> str | None:
-    text = rec.text
-    if text.get("display_name"):
-        return text["display_name"]
-    full = " ".join(p for p in (text.get("first_name"), text.get("last_name")) if p)
-    return full or None
 
 
 def _display(text: dict[str, Any], first_email: str | None) -> str:
@@ -276,7 +270,7 @@ def _absorb(into: Record, other: Record, *, overwrite: bool) -> None:
     known = {e[0].lower() for e in into.emails}
     into.emails.extend(e for e in other.emails if e[0].lower() not in known)
     for phone in other.phones:
-        if not any(same_phone(phone[0], p[0]) for p in into.phones):
+        if not any(same_phone(phone[2], p[2]) for p in into.phones):
             into.phones.append(phone)
     tags = {t.lower() for t in into.tags}
     into.tags.extend(t for t in other.tags if t.lower() not in tags)
@@ -302,28 +296,6 @@ def _absorb(into: Record, other: Record, *, overwrite: bool) -> None:
 # --- the import -----------------------------------------------------------------------------------
 
 
-class _Seen:
-    """A Bloom filter (one hash) of the keys (emails, phones, names, UIDs) this import wrote.
-
-    When the database was empty at the start, a key that is not in the filter cannot match
-    anything, so most rows need no lookup at all. 8 MiB whatever the file's size; a false
-    positive only costs a lookup that finds nothing.
-    """
-
-    MASK = (1 << 23) - 1  # bytes
-
-    def __init__(self) -> None:
-        self.bits = bytearray(self.MASK + 1)
-
-    def add(self, key: str) -> None:
-        h = hash(key)
-        self.bits[(h >> 3) & self.MASK] |= 1 << (h & 7)
-
-    def __contains__(self, key: str) -> bool:
-        h = hash(key)
-        return bool(self.bits[(h >> 3) & self.MASK] & (1 << (h & 7)))
-
-
 def _json_list(values: Iterable[Any]) -> str:
     return json.dumps(list(values))
 
@@ -346,8 +318,7 @@ class _Importer:
         )
         self.next_id = self.first_new_id
         self.fresh = conn.execute("SELECT 1 FROM contacts LIMIT 1").fetchone() is None
-        # Only contacts of this import can match: a Bloom filter spares most lookups.
-        self.seen: _Seen | None = _Seen() if self.fresh else None
+        self.matcher = Matcher(conn, policy=options.on_duplicate, fresh=self.fresh)
         # UIDs of new contacts: a random prefix and a counter, so they go into the UNIQUE index
         # in order (a random uuid4 each costs a random B-tree insert)
         self.uid_prefix = str(uuid.uuid4())[:24]
@@ -356,179 +327,93 @@ class _Importer:
         self.referrals: list[tuple[int, str]] = []
         self.failed = False
 
-    # -- lookups against the database (one query per kind per batch)
-
-    def _lookup(self, batch: list[Record], names: list[str | None]) -> tuple[dict[str, int], ...]:
-        conn = self.conn
-        seen = self.seen
-        uids = [r.uid for r in batch if r.uid]
-        emails = {e[0].lower() for r in batch for e in r.emails}
-        digits = {p[2] for r in batch for p in r.phones}
-        wanted_names = {n for n in names if n}
-        if seen is not None:
-            uids = [u for u in uids if "u" + u in seen]
-            emails = {e for e in emails if "e" + e in seen}
-            digits = {d for d in digits if "p" + d[-7:] in seen}
-            wanted_names = {n for n in wanted_names if "n" + n.casefold() in seen}
-        by_uid: dict[str, int] = {}
-        if uids:
-            for row in conn.execute(
-                "SELECT uid, id FROM contacts WHERE uid IN (SELECT value FROM json_each(?))",
-                (_json_list(uids),),
-            ):
-                by_uid[row[0]] = row[1]
-        if self.options.on_duplicate == "create":
-            return by_uid, {}, {}, {}
-        by_email: dict[str, int] = {}
-        if emails:
-            for row in conn.execute(
-                "SELECT lower(e.email), e.contact_id FROM contact_emails e "
-                "JOIN contacts c ON c.id = e.contact_id AND c.deleted_at IS NULL "
-                "WHERE e.email COLLATE NOCASE IN (SELECT value FROM json_each(?)) "
-                "ORDER BY e.contact_id",
-                (_json_list(emails),),
-            ):
-                by_email.setdefault(row[0], row[1])
-        by_phone: dict[str, int] = {}
-        if digits:
-            # stored numbers that end with the incoming digits, or that the incoming ones end with
-            suffixes = {d[-k:] for d in digits for k in range(7, len(d) + 1)} | digits
-            stored = conn.execute(
-                "SELECT p.digits, p.contact_id FROM contact_phones p "
-                "JOIN contacts c ON c.id = p.contact_id AND c.deleted_at IS NULL "
-                "WHERE p.digits IN (SELECT value FROM json_each(?)) "
-                "UNION SELECT p.digits, p.contact_id FROM json_each(?) j "
-                "JOIN contact_phones p ON p.digits_rev >= j.value AND p.digits_rev < j.value || ':' "
-                "JOIN contacts c ON c.id = p.contact_id AND c.deleted_at IS NULL "
-                "ORDER BY 2",
-                (
-                    _json_list(suffixes),
-                    _json_list(d[::-1] for d in digits if len(d) >= 7),
-                ),
-            ).fetchall()
-            index: dict[str, list[tuple[str, int]]] = {}
-            for number, contact_id in stored:
-                index.setdefault(number[-7:], []).append((number, contact_id))
-            for d in digits:
-                for number, contact_id in index.get(d[-7:], ()):
-                    if same_phone(d, number):
-                        by_phone[d] = contact_id
-                        break
-        by_name: dict[str, int] = {}
-        if wanted_names:
-            for row in conn.execute(
-                "SELECT name, coalesce(company, ''), id FROM contacts "
-                "WHERE name COLLATE NOCASE IN (SELECT value FROM json_each(?)) "
-                "AND deleted_at IS NULL ORDER BY id",
-                (_json_list(wanted_names),),
-            ):
-                by_name.setdefault(f"{row[0].casefold()}\x1f{row[1].casefold()}", row[2])
-        return by_uid, by_email, by_phone, by_name
-
     # -- one batch
 
     def flush(self, batch: list[Record]) -> None:
         if not batch:
             return
-        names = [_personal_name(rec) for rec in batch]
-        by_uid, by_email, by_phone, by_name = self._lookup(batch, names)
-        policy = self.options.on_duplicate
+        names = [personal_name(rec) for rec in batch]
+        keys = self.matcher.begin(batch, names)
         new: dict[int, Record] = {}
         existing: dict[int, Record] = {}
-        keys_uid: dict[str, int] = {}
-        keys_email: dict[str, int] = {}
-        keys_phone: dict[str, int] = {}
-        keys_name: dict[str, int] = {}
-        for rec, name in zip(batch, names, strict=True):
-            target: int | None = None
-            if rec.uid:
-                target = keys_uid.get(rec.uid) or by_uid.get(rec.uid)
-                if target is not None and policy == "create":
-                    rec.uid, target = None, None  # a copy gets a new UID
-            name_key = (
-                f"{name.casefold()}\x1f{(rec.text.get('company') or '').casefold()}"
-                if name
-                else None
-            )
-            if target is None and policy != "create":
-                for value, *_ in rec.emails:
-                    lower = value.lower()
-                    target = keys_email.get(lower) or by_email.get(lower)
-                    if target:
-                        break
-                if target is None:
-                    for phone in rec.phones:
-                        target = keys_phone.get(phone[2]) or by_phone.get(phone[2])
-                        if target:
-                            break
-                if target is None and name_key:
-                    target = keys_name.get(name_key) or by_name.get(name_key)
-            display = name or (rec.emails[0][0] if rec.emails else rec.text.get("company", ""))
-            if target is None:
-                target = self.next_id
-                self.next_id += 1
-                new[target] = rec
-                self.result.created += 1
-                self._act(rec.position, "create", display, target)
-            elif target in new:
-                _absorb(new[target], rec, overwrite=False)
-                self.result.merged += 1
-                self._act(rec.position, "merge", display, target)
-            elif target >= self.first_new_id:  # created by an earlier batch of this file
-                if target in existing:
-                    _absorb(existing[target], rec, overwrite=False)
-                else:
-                    existing[target] = rec
-                self.result.merged += 1
-                self._act(rec.position, "merge", display, target)
-            elif policy == "skip":
-                self.result.skipped += 1
-                self._act(rec.position, "skip", display, target)
-                continue
-            else:
-                overwrite = policy == "update"
-                if target in existing:
-                    _absorb(existing[target], rec, overwrite=overwrite)
-                else:
-                    existing[target] = rec
-                if overwrite:
-                    self.result.updated += 1
-                else:
-                    self.result.merged += 1
-                self._act(rec.position, "update" if overwrite else "merge", display, target)
-            if rec.uid:
-                keys_uid.setdefault(rec.uid, target)
-            if policy != "create":
-                for value, *_ in rec.emails:
-                    keys_email.setdefault(value.lower(), target)
-                for phone in rec.phones:
-                    keys_phone.setdefault(phone[2], target)
-                if name_key:
-                    keys_name.setdefault(name_key, target)
+        #: the UIDs the rows placed on each contact came with (all kept: crmcli.identity)
+        uids: dict[int, list[str]] = {}
+        for rec, name, row in zip(batch, names, keys, strict=True):
+            target = self._place(rec, name, row, new, existing)
+            if target is not None and rec.uid:
+                uids.setdefault(target, []).append(rec.uid)
         if self.failed:
             return  # still checking the rest of the file, but nothing more is written
-        self._write_new(new)
-        self._write_existing(existing)
+        self._write_new(new, uids)
+        self._write_existing(existing, uids)
         if not self.fresh:
             search.reindex(self.conn, [*new, *existing])
-        seen = self.seen
-        if seen is not None:
-            for key in keys_uid:
-                seen.add("u" + key)
-            for key in keys_email:
-                seen.add("e" + key)
-            for key in keys_phone:
-                seen.add("p" + key[-7:])
-            for key in keys_name:
-                seen.add("n" + key.partition("\x1f")[0])
+        self.matcher.end()
+
+    def _place(
+        self,
+        rec: Record,
+        name: str | None,
+        row: RowKeys,
+        new: dict[int, Record],
+        existing: dict[int, Record],
+    ) -> int | None:
+        """Decide what ``rec`` becomes (a new contact, or part of one); its target, or None."""
+        decision = self.matcher.match(rec, name, row)
+        target = decision.target
+        result = self.result
+        display = name or (rec.emails[0][0] if rec.emails else rec.text.get("company", ""))
+        if target is None:
+            target = self.next_id
+            self.next_id += 1
+            new[target] = rec
+            result.created += 1
+            if decision.possible is not None:
+                result.possible_duplicates += 1
+            self._act(rec.position, "create", display, target, decision.possible)
+        elif target in new:
+            _absorb(new[target], rec, overwrite=False)
+            result.merged += 1
+            self._act(rec.position, "merge", display, target)
+        elif target >= self.first_new_id:  # created by an earlier batch of this file
+            if target in existing:
+                _absorb(existing[target], rec, overwrite=False)
+            else:
+                existing[target] = rec
+            result.merged += 1
+            self._act(rec.position, "merge", display, target)
+        elif self.options.on_duplicate == "skip":
+            result.skipped += 1
+            self._act(rec.position, "skip", display, target)
+            return None
+        else:
+            overwrite = self.options.on_duplicate == "update"
+            if target in existing:
+                _absorb(existing[target], rec, overwrite=overwrite)
+            else:
+                existing[target] = rec
+            if overwrite:
+                result.updated += 1
+            else:
+                result.merged += 1
+            self._act(rec.position, "update" if overwrite else "merge", display, target)
+        self.matcher.place(rec, name, row, target)
+        return target
 
     def _new_uid(self) -> str:
         self.uid_count += 1
         return f"{self.uid_prefix}{self.uid_count:012x}"
 
-    def _act(self, position: str, action: str, name: str, contact_id: int | None) -> None:
+    def _act(
+        self,
+        position: str,
+        action: str,
+        name: str,
+        contact_id: int | None,
+        possible: int | None = None,
+    ) -> None:
         if self.on_action is not None:
-            self.on_action(position, action, name, contact_id)
+            self.on_action(position, action, name, contact_id, possible)
 
     def _tag_id(self, name: str) -> int:
         key = name.lower()
@@ -602,17 +487,20 @@ class _Importer:
         if self.notes:
             store_imported_notes(conn, self.notes, stamp=self.stamp, new_contacts=new)
 
-    def _write_new(self, new: dict[int, Record]) -> None:
+    def _write_new(self, new: dict[int, Record], uids: dict[int, list[str]]) -> None:
         if not new:
             return
         self._begin_rows()
         contact_rows = []
+        external: list[tuple[str, int]] = []
         for contact_id, rec in new.items():
             text = rec.text
+            seen_uids = uids.get(contact_id, ())
+            external.extend((uid, contact_id) for uid in dict.fromkeys(seen_uids))
             contact_rows.append(
                 (
                     contact_id,
-                    rec.uid or self._new_uid(),
+                    seen_uids[0] if seen_uids else self._new_uid(),
                     _display(text, rec.emails[0][0] if rec.emails else None),
                     *[text.get(key) for key in TEXT_FIELDS],
                     int(rec.cadence_days) if rec.cadence_days else None,
@@ -626,11 +514,22 @@ class _Importer:
             f"created_at, updated_at) VALUES ({', '.join('?' for _ in range(len(TEXT_FIELDS) + 6))})",
             contact_rows,
         )
+        # UIDs from the file are external ones: a later file with any of them finds the contact,
+        # and one with another UID is a different record (crmcli.identity)
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO contact_uids (uid, contact_id) VALUES (?, ?)", external
+        )
         self._flush_rows(replace=False, new=True)
 
-    def _write_existing(self, existing: dict[int, Record]) -> None:
+    def _write_existing(self, existing: dict[int, Record], uids: dict[int, list[str]]) -> None:
         if not existing:
             return
+        # New external UIDs (not the contact's own, coming back from crmcli's own export)
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO contact_uids (uid, contact_id) SELECT ?1, ?2 "
+            "WHERE NOT EXISTS (SELECT 1 FROM contacts WHERE id = ?2 AND uid = ?1)",
+            [(uid, target) for target in existing for uid in dict.fromkeys(uids.get(target, ()))],
+        )
         conn = self.conn
         overwrite = self.options.on_duplicate == "update"
         ids = _json_list(existing)
@@ -649,7 +548,7 @@ class _Importer:
             emails.setdefault(row[0], []).append(row[1])
         phones: dict[int, list[str]] = {}
         for row in conn.execute(
-            "SELECT contact_id, phone FROM contact_phones "
+            "SELECT contact_id, digits FROM contact_phones "
             "WHERE contact_id IN (SELECT value FROM json_each(?))",
             (ids,),
         ):
@@ -669,7 +568,7 @@ class _Importer:
             rec.emails = [e for e in rec.emails if e[0].lower() not in lowered]
             have_phones = phones.get(contact_id, [])
             rec.phones = [
-                p for p in rec.phones if not any(same_phone(p[0], h) for h in have_phones)
+                p for p in rec.phones if not any(same_phone(p[2], h) for h in have_phones)
             ]
             first_email = have[0] if have else (rec.emails[0][0] if rec.emails else None)
             cadence = row["cadence_days"]
@@ -799,7 +698,7 @@ def import_records(
                         if len(result.problems) < MAX_LISTED:
                             result.problems.append(problem)
                     if on_action is not None:
-                        on_action(rec.position, "reject", reason, None)
+                        on_action(rec.position, "reject", reason, None, None)
                     continue
                 assert isinstance(rec, Record)
                 batch.append(rec)

@@ -469,3 +469,41 @@ def m009_note_message_id(db: Any) -> None:
         "CREATE UNIQUE INDEX notes_message_id ON notes(contact_id, message_id) "
         "WHERE message_id IS NOT NULL",
     )
+
+
+@migration
+def m006_identity(db: Any) -> None:
+    _sql(
+        db,
+        # Every UID an outside system knows a contact by (a vCard's UID, a synced address book's),
+        # besides contacts.uid: a later import or sync with any of them finds the same contact.
+        # One contact per UID; a merge moves the merged-away contact's UIDs to the one kept.
+        """CREATE TABLE contact_uids (
+            uid TEXT PRIMARY KEY,
+            contact_id INTEGER NOT NULL REFERENCES contacts(id) ON DELETE CASCADE
+        ) WITHOUT ROWID""",
+        "CREATE INDEX contact_uids_contact ON contact_uids(contact_id)",
+        # One row per contact merged away (other_id, now in the trash) into keep_id, with what
+        # to undo (undo_json: the kept contact's values before, rows added and rows re-pointed).
+        # `batch` is the id of the first row written by the same `crm contact merge`; unmerging
+        # the kept contact undoes its latest batch. Deleted when undone.
+        """CREATE TABLE contact_merges (
+            id INTEGER PRIMARY KEY,
+            batch INTEGER NOT NULL,
+            keep_id INTEGER NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+            other_id INTEGER NOT NULL UNIQUE REFERENCES contacts(id) ON DELETE CASCADE,
+            merged_at TEXT NOT NULL,
+            undo_json TEXT NOT NULL,
+            CHECK (keep_id != other_id)
+        )""",
+        "CREATE INDEX contact_merges_keep ON contact_merges(keep_id, batch)",
+        # Pairs `crm dedupe` no longer offers (the lower id first).
+        """CREATE TABLE dedupe_dismissed (
+            contact_id INTEGER NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+            other_id INTEGER NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+            dismissed_at TEXT NOT NULL,
+            PRIMARY KEY (contact_id, other_id),
+            CHECK (contact_id < other_id)
+        ) WITHOUT ROWID""",
+        "CREATE INDEX dedupe_dismissed_other ON dedupe_dismissed(other_id)",
+    )

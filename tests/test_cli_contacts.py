@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
 import stat
 from collections.abc import Callable
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import Cli
+from tests.terminal import converse
 
 
 def add_ann(cli: Cli) -> None:
@@ -39,20 +43,55 @@ def test_add_show_json(cli: Cli, db_path: Path) -> None:
     assert data["name"] == "Ann Lee" and data["emails"][0]["email"] == "ann@acme.example"
 
 
-def test_add_warns_about_an_exact_duplicate_but_adds_it(cli: Cli) -> None:
+def test_add_refuses_an_email_another_contact_has(cli: Cli) -> None:
     cli("contact", "add", "Ann Lee", "-e", "ann@acme.example", "--company", "Acme")
-    result = cli("contact", "add", "Ann Lee", "-e", "Ann@ACME.example")
+    result = cli("contact", "add", "A. Lee", "-e", "home:Ann@ACME.example", code=1)
     assert result.stderr == (
-        "Added contact 2: Ann Lee\n"
-        "Warning: contact 1 (Ann Lee, ann@acme.example) looks the same; compare with "
-        "crm contact show 1 (crm contact rm 2 if this is a copy)\n"
+        "Error: contact 1 (Ann Lee) already has the email Ann@ACME.example; nothing was added. "
+        "Change that contact (crm contact edit 1), or add this one anyway with --force\n"
     )
-    result = cli("contact", "add", "Ann Lee", "--company", "acme")
-    assert result.stderr.splitlines()[1].startswith("Warning: contact 1 (Ann Lee, Acme) looks")
-    # a namesake at another company is no warning
-    result = cli("contact", "add", "Ann Lee", "--company", "Beta")
-    assert result.stderr == "Added contact 4: Ann Lee\n"
-    assert len(cli.json("contact", "list")) == 4
+    assert len(cli.json("contact", "list")) == 1
+    result = cli("contact", "add", "A. Lee", "-e", "Ann@ACME.example", "--force")
+    assert result.stderr == "Added contact 2: A. Lee\n"
+    assert len(cli.json("contact", "list")) == 2
+
+
+@pytest.mark.slow
+def test_add_asks_on_a_terminal_about_an_email_in_use(cli: Cli, db_path: Path) -> None:
+    cli("contact", "add", "Ann Lee", "-e", "ann@acme.example")
+    env = {**os.environ, "CRM_DB": str(db_path)}
+    question = b"Add another contact with it anyway? [y/N]:"
+    code, shown = converse(
+        ["contact", "add", "Ann", "-e", "ANN@acme.example"], env, [(question, b"n\n")]
+    )
+    assert code == 1, shown
+    assert "Contact 1 (Ann Lee) already has the email ANN@acme.example." in shown
+    assert "Error: cancelled; nothing was added (change contact 1 instead)" in shown
+    code, shown = converse(
+        ["contact", "add", "Ann", "-e", "ANN@acme.example"], env, [(question, b"y\n")]
+    )
+    assert code == 0 and "Added contact 2: Ann" in shown
+    assert len(cli.json("contact", "list")) == 2
+
+
+def test_add_warns_about_a_possible_duplicate_but_adds_it(cli: Cli) -> None:
+    cli("contact", "add", "Ann Lee", "-e", "ann@acme.example", "--company", "Acme")
+    result = cli("contact", "add", "ann lee", "--company", "acme")
+    assert result.stderr == (
+        "Added contact 2: ann lee\n"
+        "Warning: contact 1 (Ann Lee) may be the same person (same name, same company); "
+        "compare: crm contact show 1; merge: crm contact merge 1 2\n"
+    )
+    result = cli("contact", "add", "Bob Lee", "-p", "+1 555 0100", "--company", "Acme")
+    assert result.stderr == "Added contact 3: Bob Lee\n"
+    result = cli("contact", "add", "Robert Lee", "-p", "555 0100", "--company", "ACME")
+    assert "Warning: contact 3 (Bob Lee) may be the same person (same phone, nickname, same " in (
+        result.stderr
+    )
+    # a namesake at another company, with an email of her own, is no warning
+    result = cli("contact", "add", "Ann Lee", "--company", "Beta", "-e", "ann@beta.example")
+    assert result.stderr == "Added contact 5: Ann Lee\n"
+    assert len(cli.json("contact", "list")) == 5
 
 
 def test_add_prints_record_with_format(cli: Cli) -> None:

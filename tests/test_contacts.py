@@ -7,7 +7,7 @@ from datetime import datetime
 
 import pytest
 
-from crmcli import contacts
+from crmcli import contacts, identity
 from crmcli.contact_changes import ContactChanges
 from crmcli.contacts import Labeled, ListFilters, parse_labeled
 from crmcli.errors import AmbiguousRef, NotFound, UsageError, ValidationError
@@ -134,7 +134,9 @@ def test_name_falls_back_to_email_then_company(conn: sqlite3.Connection) -> None
     assert contacts.get(conn, by_company).name == "Acme"
 
 
-def test_look_alike_same_email_or_same_name_and_company(conn: sqlite3.Connection) -> None:
+def test_duplicates_of_finds_the_same_person_by_the_identity_rules(
+    conn: sqlite3.Connection,
+) -> None:
     ann = contacts.create(
         conn,
         ContactChanges(
@@ -143,36 +145,22 @@ def test_look_alike_same_email_or_same_name_and_company(conn: sqlite3.Connection
         ),
         now=NOW,
     )
-    # the same email in another case, whatever the name
-    copy = add(conn, "A.", "Lee", add_emails=[Labeled("ANN@Acme.example")])
-    assert contacts.look_alike(conn, copy) == (ann, "Ann Lee, ann@acme.example")
-    assert contacts.look_alike(conn, ann) == (copy, "A. Lee, ANN@Acme.example")
-    # no email: the same name and company, any case
-    bare = contacts.create(
-        conn,
-        ContactChanges(text={"first_name": "ann", "last_name": "lee", "company": "ACME"}),
-        now=NOW,
+    copy = ContactChanges(text={"first_name": "A."}, add_emails=[Labeled("ANN@Acme.example")])
+    [match] = contacts.duplicates_of(conn, copy)
+    assert (match.contact_id, match.name, match.verdict.level) == (ann, "Ann Lee", identity.EMAIL)
+    bare = ContactChanges(text={"first_name": "ann", "last_name": "lee", "company": "ACME"})
+    assert [m.verdict.reasons for m in contacts.duplicates_of(conn, bare)] == [
+        ("same name", "same company")
+    ]
+    elsewhere = ContactChanges(
+        text={"first_name": "Ann", "last_name": "Lee", "company": "Beta"},
+        add_emails=[Labeled("ann@beta.example")],
     )
-    assert contacts.look_alike(conn, bare) == (ann, "Ann Lee, Acme")
-    # namesakes elsewhere, or with their own email, are not flagged
-    other_company = contacts.create(
-        conn,
-        ContactChanges(text={"first_name": "Ann", "last_name": "Lee", "company": "Beta"}),
-        now=NOW,
-    )
-    own_email = add(conn, "Ann", "Lee", add_emails=[Labeled("ann@beta.example")])
-    assert contacts.look_alike(conn, other_company) is None
-    assert contacts.look_alike(conn, own_email) is None
-    # a contact named by its email shows it once
-    nameless = contacts.create(
-        conn, ContactChanges(add_emails=[Labeled("ann@beta.example")]), now=NOW
-    )
-    assert contacts.look_alike(conn, nameless) == (own_email, "Ann Lee, ann@beta.example")
-    assert contacts.look_alike(conn, own_email) == (nameless, "ann@beta.example")
-    # a contact in the trash is not a look-alike
+    assert contacts.duplicates_of(conn, elsewhere) == []
+    assert contacts.duplicates_of(conn, copy, exclude=ann) == []
+    # a contact in the trash is no duplicate
     contacts.trash(conn, ann, now=NOW)
-    contacts.trash(conn, bare, now=NOW)
-    assert contacts.look_alike(conn, copy) is None
+    assert contacts.duplicates_of(conn, copy) == []
 
 
 def test_update_adds_removes_and_clears(conn: sqlite3.Connection) -> None:

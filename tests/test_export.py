@@ -43,6 +43,15 @@ def filled(cli: Any) -> None:
     )
     cli("contact", "edit", "Eve Formula", "--field", "memo=@SUM(A1)", "--cadence", "30d")
     cli("contact", "edit", "Eve Formula", "--referred-by", "julia@vigna.example")
+    # people a careless import would merge: a shared office phone, namesakes at one company
+    # (with and without emails), people without an email at all
+    cli("contact", "add", "Bob Lee", "--company", "Acme Corp", "-p", "work:+1 555 0199")
+    for email in ("john.smith@acme.example", "j.smith@acme.example"):
+        cli("contact", "add", "John Smith", "--company", "Acme Corp", "-e", email)
+    for _ in range(2):
+        cli("contact", "add", "John Smith", "--company", "Acme Corp")
+        cli("contact", "add", "Kim Park", "--company", "Beta", "-p", "+82 2 555 0101")
+    cli("contact", "add", "Zed Nomail", "-p", "+44 20 7946 0999", "-t", "nomail")
 
 
 @pytest.mark.parametrize(

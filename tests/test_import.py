@@ -391,8 +391,8 @@ def test_dry_run_writes_nothing(cli: Any, conn: sqlite3.Connection, ann: int) ->
     assert "Dry run, nothing saved: would have imported 3 rows" in result.stderr
     assert "2 created, 0 updated, 1 merged" in result.stderr
     lines = result.stdout.splitlines()
-    assert lines[0] == "position\taction\tname\tcontact_id"
-    assert lines[1] == f"line 2\tmerge\tAnn Lee\t{ann}"
+    assert lines[0] == "position\taction\tname\tcontact_id\tpossible_duplicate_of"
+    assert lines[1] == f"line 2\tmerge\tAnn Lee\t{ann}\t"
     assert lines[2].startswith("line 5\tcreate\tBob Stone\t")  # line 2's notes take 2 lines
     assert conn.execute("SELECT * FROM contacts").fetchall() == before
     assert count(conn) == 1

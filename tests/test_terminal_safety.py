@@ -106,6 +106,9 @@ def hostile_book(cli: Cli, tmp_path: Path) -> Path:
     cli("purchase", "add", "2", "--amount", "80", "--product", MARKUP, "--ref", HOSTILE)
     cli("contact", "edit", "2", "--referred-by", "1")
     cli("segment", "add", "hostile", f"company:acme{CLIPBOARD}")
+    # Eve again (3): a duplicate for crm dedupe and crm contact merge to show
+    cli("contact", "add", "--first", f"Eve{CLEAR}", "--last", HOSTILE, "-e", "EVE@example.com",
+        "--force", "--title", SGR)  # fmt: skip
     return source
 
 
@@ -117,7 +120,8 @@ COMMANDS = [
     "export contacts -f vcf", "contact list -f csv", "contact list -f json",
     "contact list -f tsv", "contact show 1 -f tsv", "contact show 1 -f json", "contact show eve",
     "purchase list", "customers", "referrals", "segment list", "segment show hostile",
-    "export purchases", "contact list segment:hostile",
+    "export purchases", "contact list segment:hostile", "dedupe", "dedupe -f table",
+    "contact merge 1 3 --dry-run", "contact merge 1 3 --dry-run -f tsv",
 ]  # fmt: skip
 
 

@@ -51,6 +51,11 @@ COMMANDS: dict[str, Entry] = {
         "search_command",
         "Find contacts by name, email, phone, company, title, tags, custom fields and notes.",
     ),
+    "dedupe": Entry(
+        "crmcli.cli.dedupe",
+        "app",
+        "Find contacts that may be one person, best first, with reasons; merge the safe ones.",
+    ),
     "tag": Entry("crmcli.cli.tags", "app", "List, rename and merge tags."),
     "segment": Entry(
         "crmcli.cli.segments",

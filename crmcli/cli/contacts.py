@@ -169,14 +169,19 @@ def add(
     cadence: Annotated[
         str | None, typer.Option(help="Keep in touch at least this often: 30d, 2w.")
     ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Add it even if another contact has the same email.")
+    ] = False,
     fmt: FormatOpt = None,
 ) -> None:
     """Add a contact.
 
     Give a name (or --first/--last, or --display), and any of the other fields.
     Emails and phones take an optional label: --email work:ann@example.com.
-    A contact with the same email as another, or (without an email) the same name and
-    company, is added all the same, with a warning naming the other one.
+    An email that another contact already has is refused (it is the same person: change that
+    contact instead), unless you confirm on a terminal or give --force. A contact that may be
+    another one (same phone and name, same name and company...) is added with a warning naming
+    the other (docs/identity.md).
 
     Example: crm contact add "Ann Lee" --company Acme -e ann@acme.com -p 'mobile:+1 555 0100' -t lead
     """
@@ -214,19 +219,53 @@ def add(
             referred_by=referred_by,
             cadence=cadence,
         )
+        contacts.validate_changes(changes, today=now().date())
+        matches = contacts.duplicates_of(conn, changes)
+        confirmed = _refuse_same_email(changes, matches, force=force)
         contact_id = contacts.create(conn, changes, now=now())
         contact = contacts.get(conn, contact_id)
         message(f"Added contact {contact_id}: {contact.name}")
         print_created(contact_id, fmt)
-        # Added all the same (namesakes exist), but an accidental second copy is worth a word.
-        twin = contacts.look_alike(conn, contact_id)
-        if twin:
-            message(
-                f"Warning: contact {twin[0]} ({twin[1]}) looks the same; compare with "
-                f"crm contact show {twin[0]} (crm contact rm {contact_id} if this is a copy)"
-            )
+        _warn_duplicate(matches, confirmed, contact_id)
         if fmt is not None:
             _print_contact(conn, contact_id, fmt)
+
+
+def _warn_duplicate(matches: list[Any], confirmed: int | None, contact_id: int) -> None:
+    """Added all the same (namesakes exist), but a possible second copy is worth a word."""
+    for match in matches:
+        if match.contact_id != confirmed:
+            message(
+                f"Warning: contact {match.contact_id} ({match.name}) may be the same person "
+                f"({', '.join(match.verdict.reasons)}); compare: crm contact show "
+                f"{match.contact_id}; merge: crm contact merge {match.contact_id} {contact_id}"
+            )
+            return
+
+
+def _refuse_same_email(changes: ContactChanges, matches: list[Any], *, force: bool) -> int | None:
+    """An email that another contact has means the same person: ask on a terminal, else refuse
+    unless --force. Returns the id of the contact the user chose to add a twin of."""
+    from crmcli.identity import EMAIL, exact
+
+    twin = next((m for m in matches if m.verdict.level == EMAIL), None)
+    if twin is None:
+        return None
+    email = next(e.value for e in changes.add_emails if exact(e.value) in twin.profile.emails)
+    if force:
+        return int(twin.contact_id)
+    question = f"Contact {twin.contact_id} ({twin.name}) already has the email {email}"
+    if not sys.stdin.isatty():
+        raise CrmError(
+            f"{question[0].lower()}{question[1:]}; nothing was added. Change that contact "
+            f"(crm contact edit {twin.contact_id}), or add this one anyway with --force"
+        )
+    from crmcli.controls import visible
+
+    # the question names a contact and an email: data, shown escaped
+    if not ask(visible(f"{question}. Add another contact with it anyway?")):
+        raise CrmError(f"cancelled; nothing was added (change contact {twin.contact_id} instead)")
+    return int(twin.contact_id)
 
 
 @app.command("show")
@@ -506,9 +545,16 @@ def restore(
     ctx: typer.Context,
     ref: Annotated[str, typer.Argument(help="Id, name or email of a contact in the trash.")],
 ) -> None:
-    """Bring a contact back from the trash."""
+    """Bring a contact back from the trash (one merged into another: undo that merge)."""
+    from crmcli import merge
+
     with database(ctx, write=True) as conn:
         contact_id = contacts.resolve(conn, ref, include_deleted=True)
+        if merge.merged_into(conn, contact_id) is not None:
+            from crmcli.cli.merge import report_unmerged
+
+            report_unmerged(conn, merge.unmerge(conn, contact_id, now=now()))
+            return
         contacts.restore(conn, contact_id)
         message(f"Restored contact {contact_id}: {contacts.get(conn, contact_id).name}")
 
@@ -589,10 +635,14 @@ def touched_threshold(text: str) -> datetime:
 
 
 def list_columns(filters: ListFilters) -> list[Column]:
-    """The listing's columns: with the last touch when it is sorted or filtered by it."""
+    """The listing's columns: with the last touch when it is sorted or filtered by it, and in
+    the trash, the contact each was merged into."""
+    columns = LIST_COLUMNS
     if filters.with_touch():
-        return [*LIST_COLUMNS, Column("last_touch_at", "Last touch", show=_day, priority=1)]
-    return LIST_COLUMNS
+        columns = [*columns, Column("last_touch_at", "Last touch", show=_day, priority=1)]
+    if filters.deleted:
+        columns = [*columns, Column("merged_into", "Merged into")]
+    return columns
 
 
 def _day(value: str | None) -> str:
@@ -612,7 +662,10 @@ def list_(
     desc: DescOpt = False,
     limit: LimitOpt = None,
     not_touched_since: NotTouchedSince = None,
-    trash: Annotated[bool, typer.Option("--trash", help="List the contacts in the trash.")] = False,
+    trash: Annotated[
+        bool,
+        typer.Option("--trash", help="List the contacts in the trash (and what they merged into)."),
+    ] = False,
     fmt: FormatOpt = None,
 ) -> None:
     """List contacts, filtered by a query and options, and sorted.
@@ -736,3 +789,7 @@ def search_command(
 
 
 search_command.context_settings = QUERY_CONTEXT  # type: ignore[attr-defined]
+
+
+# `crm contact merge` and `unmerge` live in their own module; importing it registers them here.
+from crmcli.cli import merge as _merge_commands  # noqa: E402, F401

@@ -203,12 +203,12 @@ def _name_the_file(error: ValidationError, name: str) -> None:
         error.message = f"{name}{error.message[len('the file') :]}"
 
 
-def _print_action(position: str, action: str, name: str, cid: int | None) -> None:
+def _print_action(position: str, action: str, name: str, cid: int | None, like: int | None) -> None:
     """One row of ``crm import --dry-run``: TSV like every listing, names from the file
-    escaped, never raw."""
+    escaped, never raw; ``like`` is the contact the row may duplicate."""
     from crmcli.controls import tsv_escaped
 
-    cells = (tsv_escaped(position), action, tsv_escaped(name), str(cid or ""))
+    cells = (tsv_escaped(position), action, tsv_escaped(name), str(cid or ""), str(like or ""))
     sys.stdout.write("\t".join(cells) + "\n")
 
 
@@ -294,9 +294,11 @@ def import_command(
     """Import contacts from CSV (Google, Outlook, LinkedIn, crmcli, any), vCard or JSON.
 
     Known exports are recognised by their headers; other CSV columns by name (see
-    docs/import-export.md for the aliases), with --map for the rest. A row matching an existing
-    contact (same email, else phone, else name and company) is merged by default. All or
-    nothing: a bad row stops the whole import and every bad row is listed, unless --skip-invalid.
+    docs/import-export.md for the aliases), with --map for the rest. A row that is an existing
+    contact (same UID, email, phone and name, or name and company, with nothing conflicting:
+    docs/identity.md) is merged by default; one that may be is added and counted as a possible
+    duplicate for crm dedupe. All or nothing: a bad row stops the whole import and every bad
+    row is listed, unless --skip-invalid.
 
     'crm import purchases ORDERS.csv' imports an order export (one row per order line: order
     id, date, customer email or name, product, quantity, amount, currency) as purchases, all or
@@ -391,7 +393,7 @@ def import_command(
                 reject_file = _Rejects(reject_path, kind, header, force=force)
             on_action = _print_action if dry_run else None
             if dry_run:
-                sys.stdout.write("position\taction\tname\tcontact_id\n")
+                sys.stdout.write("position\taction\tname\tcontact_id\tpossible_duplicate_of\n")
 
             try:
                 with _progress(sys.stderr.isatty() and not dry_run) as progress:
@@ -419,6 +421,12 @@ def import_command(
     )
     head = "Dry run, nothing saved: would have imported" if dry_run else "Imported"
     rows = f"{counts['rows']} row{'' if counts['rows'] == 1 else 's'}"
+    possible = counts["possible_duplicates"]
+    if possible:
+        parts += (
+            f"; {possible} of the new contacts may be duplicates"
+            f"{' (listed by crm dedupe)' if not dry_run else ''}"
+        )
     message(f"{head} {rows} from {name} ({described}): {parts}")
     if reject_file is not None and reject_file.handle is not None:
         message(

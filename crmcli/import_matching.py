@@ -1,0 +1,219 @@
+"""Which contact each imported row is: :mod:`crmcli.identity`'s rules, batch by batch.
+
+For each batch the keys of its rows (UIDs, emails, phones, name and company) are looked up in
+the database with one indexed query per kind of key; the rows earlier in the batch are known by
+their keys too. A row's candidates are the contacts (or earlier rows) that share a key with it,
+and :func:`crmcli.identity.decide` picks the one it is, if any. Nothing is held per row beyond
+the current batch, so memory stays flat however long the file; rows of earlier batches are in
+the database already (uncommitted, visible to this connection).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import NamedTuple
+
+from crmcli import identity
+from crmcli.identity import Decision, Found, Profile
+from crmcli.io.record import Record
+
+
+class Seen:
+    """A Bloom filter (one hash) of the keys (emails, phones, names, UIDs) this import wrote.
+
+    When the database was empty at the start, a key that is not in the filter cannot match
+    anything, so most rows need no lookup at all. 8 MiB whatever the file's size; a false
+    positive only costs a lookup that finds nothing.
+    """
+
+    MASK = (1 << 23) - 1  # bytes
+
+    def __init__(self) -> None:
+        self.bits = bytearray(self.MASK + 1)
+
+    def add(self, key: str) -> None:
+        h = hash(key)
+        self.bits[(h >> 3) & self.MASK] |= 1 << (h & 7)
+
+    def __contains__(self, key: str) -> bool:
+        h = hash(key)
+        return bool(self.bits[(h >> 3) & self.MASK] & (1 << (h & 7)))
+
+
+def personal_name(rec: Record) -> str | None:
+    """The person's full name a (validated) record gives, if any."""
+    text = rec.text
+    if text.get("display_name"):
+        return text["display_name"]
+    full = " ".join(p for p in (text.get("first_name"), text.get("last_name")) if p)
+    return full or None
+
+
+def record_profile(rec: Record, name: str | None) -> Profile:
+    """A validated record as the identity rules see it (its UID is an external one)."""
+    uids = (rec.uid,) if rec.uid else ()
+    return identity.profile(
+        uids=uids,
+        external_uids=uids,
+        emails=[e[0] for e in rec.emails],
+        phones=[p[2] for p in rec.phones],
+        name=name,
+        company=rec.text.get("company"),
+    )
+
+
+class RowKeys(NamedTuple):
+    """The keys of one row, computed once: emails (lower case), phone digits, name key, and the
+    same as keys of the batch ("e" + email, "p" + last digits, "n" + name key)."""
+
+    emails: list[str]
+    phones: list[str]
+    name: str | None
+    batch: list[str]
+
+
+#: a key of the batch -> the target that has it, or the targets (rarely more than one)
+_Targets = int | list[int]
+
+
+class Matcher:
+    """Matches the rows of one import with contacts (``policy`` as ``--on-duplicate``)."""
+
+    #: profiles read from the database kept for later batches (a file of namesakes finds the
+    #: same contacts batch after batch); about 25 MiB at most
+    CACHED = 50_000
+
+    def __init__(self, conn: sqlite3.Connection, *, policy: str, fresh: bool) -> None:
+        self.conn = conn
+        self.policy = policy
+        # Into an empty database only this import's rows can match: the filter spares lookups.
+        self.seen: Seen | None = Seen() if fresh else None
+        self.cache: dict[int, Profile] = {}
+        self._begin_state(Found({}, {}, {}, {}))
+
+    def _begin_state(self, found: Found) -> None:
+        self.found = found
+        self.stored: dict[int, Profile] = {}
+        #: the keys of this batch's rows -> their targets
+        self.keys: dict[str, _Targets] = {}
+        #: the rows of this batch placed on each target, in order
+        self.placed: dict[int, list[tuple[Record, str | None]]] = {}
+
+    def begin(self, batch: list[Record], names: list[str | None]) -> list[RowKeys]:
+        """Look up the keys of ``batch`` (whose personal names are ``names``) in the database;
+        returns each row's keys, for :meth:`match` and :meth:`place`."""
+        rows: list[RowKeys] = []
+        exact, name_key, phone_key = identity.exact, identity.name_key, identity.phone_key
+        for rec, name in zip(batch, names, strict=True):
+            uid = ["u" + rec.uid] if rec.uid else []
+            if self.policy == "create":  # only a UID finds a contact
+                rows.append(RowKeys([], [], None, uid))
+                continue
+            row_emails = [exact(e[0]) for e in rec.emails]
+            row_phones = [p[2] for p in rec.phones]
+            key = name_key(name, rec.text.get("company")) if name else None
+            batch_keys = [*uid, *("e" + e for e in row_emails)]
+            batch_keys.extend("p" + phone_key(d) for d in row_phones)
+            if key:
+                batch_keys.append("n" + key)
+            rows.append(RowKeys(row_emails, row_phones, key, batch_keys))
+        uids = {r.uid for r in batch if r.uid}
+        emails = {e for row in rows for e in row.emails}
+        phones = {p for row in rows for p in row.phones}
+        keys = {row.name for row in rows if row.name}
+        seen = self.seen
+        if seen is not None:
+            uids = {u for u in uids if "u" + u in seen}
+            emails = {e for e in emails if "e" + e in seen}
+            phones = {d for d in phones if "p" + phone_key(d) in seen}
+            keys = {k for k in keys if "n" + k in seen}
+        found = identity.lookup(self.conn, uids=uids, emails=emails, phones=phones, names=keys)
+        self._begin_state(found)
+        ids = set(found.by_uid.values())
+        for index in (found.by_email, found.by_phone, found.by_name):
+            for contact_ids in index.values():
+                ids.update(contact_ids)
+        cache = self.cache
+        loaded = identity.load_profiles(self.conn, ids.difference(cache))
+        self.stored = {i: cache[i] for i in ids if i in cache} | loaded
+        cache.update(loaded)
+        while len(cache) > self.CACHED:  # the oldest first
+            del cache[next(iter(cache))]
+        return rows
+
+    def match(self, rec: Record, name: str | None, row: RowKeys) -> Decision:
+        """The contact (or earlier row's target) ``rec`` is, or None for a new contact."""
+        keys, found = self.keys, self.found
+        if rec.uid:
+            hits = keys.get("u" + rec.uid)
+            target = _first(hits) if hits is not None else found.by_uid.get(rec.uid)
+            if target is not None:
+                if self.policy == "create":
+                    rec.uid = None  # a copy gets a new UID
+                    return Decision(None, None, None)
+                return Decision(target, None, None)
+        # Most rows share no key with anything: no allocation for them.
+        candidates: list[int] = []
+        for key in row.batch:
+            hits = keys.get(key)
+            if hits is None:
+                continue
+            if isinstance(hits, int):
+                candidates.append(hits)
+            else:
+                candidates.extend(hits)
+        if found.by_email or found.by_phone or found.by_name:
+            for email in row.emails:
+                candidates.extend(found.by_email.get(email, ()))
+            for digits in row.phones:
+                candidates.extend(found.by_phone.get(digits, ()))
+            if row.name:
+                candidates.extend(found.by_name.get(row.name, ()))
+        if not candidates:
+            return Decision(None, None, None)
+        incoming = record_profile(rec, name)
+        unique = dict.fromkeys(candidates)
+        return identity.decide(incoming, ((c, self._profile_of(c)) for c in unique))
+
+    def _profile_of(self, target: int) -> Profile:
+        """What is known of ``target`` now: its stored profile and this batch's rows on it."""
+        known = self.stored.get(target)
+        if known is None and target not in self.placed:
+            known = identity.load_profiles(self.conn, [target]).get(target)
+        for rec, name in self.placed.get(target, ()):
+            incoming = record_profile(rec, name)
+            known = incoming if known is None else identity.merged_profile(known, incoming)
+        return known or identity.profile()
+
+    def place(self, rec: Record, name: str | None, row: RowKeys, target: int) -> None:
+        """``rec`` went to ``target``: later rows find it by the row's keys."""
+        placed = self.placed.get(target)
+        if placed is None:
+            self.placed[target] = [(rec, name)]
+        else:
+            placed.append((rec, name))
+        keys = self.keys
+        for key in row.batch:
+            hits = keys.get(key)
+            if hits is None:
+                keys[key] = target
+            elif isinstance(hits, int):
+                if hits != target:
+                    keys[key] = [hits, target]
+            elif target not in hits:
+                hits.append(target)
+
+    def end(self) -> None:
+        """The batch is written: its keys go into the filter, and its rows are let go (the
+        contacts they changed are read again when next needed)."""
+        seen = self.seen
+        if seen is not None:
+            for key in self.keys:
+                seen.add(key)
+        for target in self.placed:
+            self.cache.pop(target, None)
+        self._begin_state(Found({}, {}, {}, {}))
+
+
+def _first(hits: _Targets) -> int:
+    return hits if isinstance(hits, int) else hits[0]
