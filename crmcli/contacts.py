@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from crmcli import search
+from crmcli import events, search
 from crmcli.clock import local_naive, to_utc_text
 from crmcli.db import transaction
 from crmcli.errors import AmbiguousRef, NotFound, UsageError, ValidationError
@@ -565,6 +565,7 @@ def create(conn: sqlite3.Connection, changes: ContactChanges, *, now: datetime) 
             or 0
         )
         _apply(conn, contact_id, changes, now=now, touch=False)
+        events.emit(conn, "contact-added", contact_id, contact_id=contact_id, now=now)
     return contact_id
 
 
@@ -576,6 +577,7 @@ def update(
     with transaction(conn):
         get(conn, contact_id)  # NotFound for a missing or trashed contact
         _apply(conn, contact_id, changes, now=now, touch=True)
+        events.emit(conn, "contact-changed", contact_id, contact_id=contact_id, now=now)
 
 
 def _apply(
@@ -759,6 +761,7 @@ def trash(conn: sqlite3.Connection, contact_id: int, *, now: datetime) -> None:
         conn.execute(
             "UPDATE contacts SET deleted_at = ? WHERE id = ?", (to_utc_text(now), contact_id)
         )
+        events.emit(conn, "contact-removed", contact_id, contact_id=contact_id, now=now)
 
 
 def restore(conn: sqlite3.Connection, contact_id: int) -> None:

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from crmcli.errors import DatabaseError, UsageError
 
 #: how long a writer waits for another process's transaction before giving up (milliseconds)
 BUSY_TIMEOUT_MS = 15_000
 #: how many migrations crmcli.migrations has (a test keeps the two equal)
-SCHEMA_VERSION = 9
+SCHEMA_VERSION = 12
 #: the fingerprint of crmcli's schema at each version (crmcli.schema_guard); a file whose
 #: schema does not match is refused. After adding a migration: python -m crmcli.schema_guard
 SCHEMA_DIGESTS: dict[int, str] = {
@@ -28,7 +28,35 @@ SCHEMA_DIGESTS: dict[int, str] = {
     7: "ed58d3ff5215fa07eabfd615855340b909f432ec1c293f2c3384722e755771a3",
     8: "c64a72a0aaf4053e50d63854638d6b76656d6b1dab6ca00dc5be327566f5b094",
     9: "2aeb2a70d91880c788b4892c2b22a9146c059b8553556d74c1de7faca3fd4a14",
+    10: "35f5331548ccd66a536b2cfce0097cccf8427eefe24d7ab232ca52230eca6e53",
+    11: "ce288855cc6e3b8a06b1d9c70d9f00cb2233335b361f7c365c6a7464b86c17c6",
+    12: "543a25b9a500484a386cceadbf2d3a4a992bf97df4456a4cef4d89dd9702aed2",
 }
+
+
+class Connection(sqlite3.Connection):
+    """sqlite3's connection, with room for what must wait until a transaction is committed.
+
+    ``on_commit``: actions :func:`transaction` runs once the outermost transaction commits
+    (dropped if it rolls back); see :func:`after_commit`. ``afterwards``: what capabilities
+    leave for the end of the command, after everything is committed (crmcli.events keeps the
+    events whose hooks are yet to run there).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.on_commit: list[Callable[[], None]] = []
+        self.afterwards: list[Any] = []
+
+
+def after_commit(conn: sqlite3.Connection, action: Callable[[], None]) -> None:
+    """Run ``action`` once the current transaction is committed; never if it is rolled back.
+
+    Outside a transaction (or on a connection crmcli did not open) it runs at once."""
+    if conn.in_transaction and isinstance(conn, Connection):
+        conn.on_commit.append(action)
+    else:
+        action()
 
 
 class DbLocation(NamedTuple):
@@ -126,7 +154,7 @@ def connect(location: DbLocation | Path, *, write: bool = True) -> sqlite3.Conne
             f"it ({location.reason}); check the path, or create the folder first"
         )
     if fresh and not write:
-        conn = sqlite3.connect(":memory:", isolation_level=None)
+        conn = sqlite3.connect(":memory:", isolation_level=None, factory=Connection)
         _configure(conn)
         migrate(conn)
         return conn
@@ -163,12 +191,14 @@ def _open(path: Path, *, uri: str | None) -> sqlite3.Connection:
     """Open, check the schema is crmcli's, migrate, and set the journal (not read-only)."""
     # isolation_level=None: we issue BEGIN/COMMIT ourselves (see transaction()).
     if uri is None:
-        conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+        conn = sqlite3.connect(
+            path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000, factory=Connection
+        )
     else:
         from urllib.parse import quote
 
         target = f"file:{quote(str(path.absolute()))}?{uri}"
-        conn = sqlite3.connect(target, uri=True, isolation_level=None)
+        conn = sqlite3.connect(target, uri=True, isolation_level=None, factory=Connection)
     try:
         _configure(conn)
         check_own_schema(conn, path)
@@ -265,12 +295,40 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         yield conn
         conn.execute("COMMIT")
     except BaseException:
+        _drop_pending(conn, 0)
         # SQLite may have rolled back by itself (a full disk, an I/O error): then there is
         # nothing to undo, and the original error is the one to report.
         if _in_transaction(conn):
             with suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")
         raise
+    if isinstance(conn, Connection) and conn.on_commit:
+        actions, conn.on_commit = conn.on_commit, []
+        for action in actions:
+            action()
+
+
+def _drop_pending(conn: sqlite3.Connection, keep: int) -> None:
+    if isinstance(conn, Connection):
+        del conn.on_commit[keep:]
+
+
+@contextmanager
+def savepoint(conn: sqlite3.Connection, name: str) -> Iterator[None]:
+    """A part of the current transaction that can fail alone: on an error it is undone (with
+    the after-commit actions it registered) and the error goes on; the rest stays."""
+    kept = len(conn.on_commit) if isinstance(conn, Connection) else 0
+    conn.execute(f"SAVEPOINT {name}")
+    try:
+        yield
+    except BaseException:
+        _drop_pending(conn, kept)
+        if _in_transaction(conn):
+            with suppress(sqlite3.Error):
+                conn.execute(f"ROLLBACK TO {name}")
+                conn.execute(f"RELEASE {name}")
+        raise
+    conn.execute(f"RELEASE {name}")
 
 
 def _in_transaction(conn: sqlite3.Connection) -> bool:

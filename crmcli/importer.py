@@ -338,6 +338,7 @@ class _Importer:
     ) -> None:
         self.conn = conn
         self.options = options
+        self.now = now
         self.stamp = to_utc_text(now)
         self.on_action = on_action
         self.result = ImportResult(dry_run=options.dry_run)
@@ -354,6 +355,7 @@ class _Importer:
         self.uid_count = 0
         self.tag_ids: dict[str, int] = {}
         self.referrals: list[tuple[int, str]] = []
+        self.created: list[int] = []
         self.failed = False
 
     # -- lookups against the database (one query per kind per batch)
@@ -621,6 +623,7 @@ class _Importer:
                 )
             )
             self._children(contact_id, rec, 0, 0)
+        self.created.extend(new)
         self.conn.executemany(
             f"INSERT INTO contacts (id, uid, name, {', '.join(TEXT_FIELDS)}, cadence_days, "
             f"created_at, updated_at) VALUES ({', '.join('?' for _ in range(len(TEXT_FIELDS) + 6))})",
@@ -702,6 +705,9 @@ class _Importer:
             )
         if self.fresh:
             search.reindex(conn)
+        from crmcli.events import Occurrence, emit_all
+
+        emit_all(conn, [Occurrence("contact-added", i, i, self.now) for i in self.created])
 
 
 def store_imported_notes(

@@ -21,7 +21,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from crmcli import money
+from crmcli import money, purchases
 from crmcli.clock import to_utc_text
 from crmcli.db import transaction
 from crmcli.errors import UsageError, ValidationError
@@ -438,7 +438,7 @@ def import_purchases(
                     action = "add (new contact)"
                 if result.rejected:
                     continue  # checking the rest of the file; nothing more is written
-                conn.execute(
+                cursor = conn.execute(
                     "INSERT INTO purchases (contact_id, purchased_on, product, quantity, "
                     "amount_minor, currency, order_ref, import_key, source, created_at, "
                     "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'import', ?, ?)",
@@ -454,6 +454,9 @@ def import_purchases(
                         stamp,
                         stamp,
                     ),
+                )
+                purchases.emit_purchase(
+                    conn, int(cursor.lastrowid or 0), contact_id, line.purchased_on, now=now
                 )
                 result.added += 1
                 act(line.position, action, who, what)

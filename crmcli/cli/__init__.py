@@ -146,7 +146,7 @@ COMMANDS: dict[str, Entry] = {
     "template": Entry(
         "crmcli.cli.greet",
         "template_app",
-        "Message templates for greetings: a subject and a body with {placeholders}.",
+        "Message templates for greetings and campaigns: a subject and a body with {placeholders}.",
     ),
     "greet": Entry(
         "crmcli.cli.greet",
