@@ -309,9 +309,7 @@ def letter_for(
         contact_id=contact.id,
         to_name=contact.name,
         to_email=recipient.email,
-        message_id=campaign_message_id(
-            contact.uid, campaign.id, sender_address.rpartition("@")[2]
-        ),
+        message_id=campaign_message_id(contact.uid, campaign.id, sender_address.rpartition("@")[2]),
         item=recipient,
         columns={"template": tpl.name},
         stem=f"campaign{campaign.id}-contact{contact.id}",
@@ -416,7 +414,9 @@ def outcome_dict(letter: Letter) -> dict[str, Any]:
 def parse_rate(text: str) -> float:
     """``--rate 30/min`` (or ``2/s``, ``600/h``, a bare number per minute): seconds between two
     messages."""
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(?:/\s*(s|sec|second|m|min|minute|h|hour))?\s*", text)
+    match = re.fullmatch(
+        r"\s*(\d+(?:\.\d+)?)\s*(?:/\s*(s|sec|second|m|min|minute|h|hour))?\s*", text
+    )
     per = {"s": 1, "sec": 1, "second": 1, "m": 60, "min": 60, "minute": 60, "h": 3600, "hour": 3600}
     if match is None or float(match[1]) <= 0:
         raise ValidationError(f"--rate {text!r}: give messages per minute, e.g. 30/min (or 1/s)")

@@ -38,12 +38,20 @@ class Event:
 
 EVENTS: Registry[Event] = Registry("event")
 for _event in (
-    Event("contact-added", "on-contact-add", "contact", "a contact was added (also by import)", True),
+    Event(
+        "contact-added", "on-contact-add", "contact", "a contact was added (also by import)", True
+    ),
     Event("contact-changed", "on-contact-edit", "contact", "a contact was changed"),
     Event("contact-removed", "on-contact-rm", "contact", "a contact went to the trash"),
     Event("contact-forgotten", "on-contact-forget", "contact", "a contact was erased for good"),
     Event("deal-added", "on-deal-add", "deal", "a deal was added"),
-    Event("deal-stage", "on-deal-stage", "deal", "a deal changed stage (won and lost too)", True),
+    Event(
+        "deal-stage",
+        "on-deal-stage",
+        "deal",
+        "a deal changed stage, won and lost too (rules: stage:NAME)",
+        True,
+    ),
     Event("deal-won", "on-deal-won", "deal", "a deal was won", True),
     Event("deal-lost", "on-deal-lost", "deal", "a deal was lost", True),
     Event("note", "on-note", "note", "a note was written (calls, greetings, campaigns...)"),

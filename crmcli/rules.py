@@ -232,7 +232,9 @@ def due_of(rule: Rule, occurrence: Occurrence) -> Any:
 
     anchor, rest = _split_when(rule.remind_when or "")
     fired = local_naive(occurrence.at)
-    day = _anchor_day(anchor or ("purchase" if occurrence.event == "purchase" else None), occurrence)
+    day = _anchor_day(
+        anchor or ("purchase" if occurrence.event == "purchase" else None), occurrence
+    )
     base = fired if day is None else datetime.combine(day, time())
     return parse_when(rest, base)
 

@@ -268,6 +268,7 @@ complete_tag = _completer("tags")
 complete_stage = _completer("stages")
 complete_template = _completer("templates")
 complete_segment = _completer("segments")
+complete_campaign = _completer("campaigns")
 
 
 #: ends the one value of a file-name completion: crm completion hands it to the shell

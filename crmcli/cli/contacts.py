@@ -28,6 +28,7 @@ from crmcli.cli._common import (
 )
 from crmcli.cli._output import Column, OutputFormat, console, emit, emit_record, line, message
 from crmcli.cli._query import QUERY_CONTEXT, QueryArg, compile_words, query_text
+from crmcli.cli.privacy import export_data_command, forget_command
 from crmcli.contacts import ListFilters, parse_labeled
 from crmcli.errors import CrmError, UsageError
 
@@ -119,9 +120,11 @@ def _print_contact(conn: Any, contact_id: int, fmt: OutputFormat | None) -> None
 
 def contact_record(conn: Any, contact_id: int) -> dict[str, Any]:
     """The contact as JSON-ready data, with what the other capabilities know of it."""
-    from crmcli import anniversaries, deals, notes, profile, reminders
+    from crmcli import anniversaries, consent, deals, notes, profile, reminders
 
     record = contacts.get(conn, contact_id).to_dict()
+    asked = consent.of(conn, contact_id)
+    record["consent"] = asked.to_dict() if asked else consent.NOTHING
     record["dates"] = anniversaries.dates_of(conn, contact_id)
     record["reminders"] = [r.to_dict() for r in reminders.open_for_contact(conn, contact_id)]
     record["notes"] = [n.to_dict() for n in notes.recent(conn, contact_id, limit=5)]
@@ -325,8 +328,17 @@ def _customer_section(out: Any, record: dict[str, Any]) -> None:
     contact_customer_section(out, record)
 
 
-# Imported only when a contact is shown on a terminal: what to do next, then what happened.
-SHOW_SECTIONS.extend([_reminders_section, _notes_section, _deals_section, _customer_section])
+def _consent_section(out: Any, record: dict[str, Any]) -> None:
+    from crmcli.cli.consent import consent_section
+
+    consent_section(out, record)
+
+
+# Imported only when a contact is shown on a terminal: what they asked for, what to do next,
+# then what happened.
+SHOW_SECTIONS.extend(
+    [_consent_section, _reminders_section, _notes_section, _deals_section, _customer_section]
+)
 
 
 @app.command("edit")
@@ -372,6 +384,26 @@ def edit(
     editor: Annotated[
         bool, typer.Option("--editor", help="Edit in $EDITOR even when not on a terminal.")
     ] = False,
+    do_not_contact: Annotated[
+        bool | None,
+        typer.Option(
+            "--do-not-contact/--may-contact",
+            help="They asked for no contact at all (--may-contact takes it back).",
+            show_default=False,
+        ),
+    ] = None,
+    email_optout: Annotated[
+        bool | None,
+        typer.Option(
+            "--email-optout/--email-optin",
+            help="They asked for no campaign e-mail (--email-optin takes it back).",
+            show_default=False,
+        ),
+    ] = None,
+    consent_source: Annotated[
+        str | None,
+        typer.Option(help="Where that request came from (default: crm contact edit)."),
+    ] = None,
     fmt: FormatOpt = None,
 ) -> None:
     """Change a contact: set, change or clear fields; add or remove emails, phones, tags.
@@ -418,7 +450,8 @@ def edit(
         )
         for name in clear or []:
             _clear(changes, name)
-        if changes.is_empty():
+        asked = do_not_contact is not None or email_optout is not None
+        if changes.is_empty() and not asked:
             if not (editor or interactive()):
                 raise UsageError(
                     "nothing to change: give options (see crm contact edit --help), "
@@ -428,7 +461,21 @@ def edit(
                 message("No changes.")
                 return
         else:
-            contacts.update(conn, contact_id, changes, now=now())
+            from crmcli import consent
+            from crmcli.db import transaction
+
+            with transaction(conn):  # the changes and the consent together, or nothing
+                if not changes.is_empty():
+                    contacts.update(conn, contact_id, changes, now=now())
+                if asked:
+                    consent.record(
+                        conn,
+                        contact_id,
+                        source=consent_source or "crm contact edit",
+                        now=now(),
+                        do_not_contact=do_not_contact,
+                        email_optout=email_optout,
+                    )
         message(f"Updated contact {contact_id}: {contacts.get(conn, contact_id).name}")
         if fmt is not None:
             _print_contact(conn, contact_id, fmt)
@@ -736,3 +783,6 @@ def search_command(
 
 
 search_command.context_settings = QUERY_CONTEXT  # type: ignore[attr-defined]
+
+app.command("export-data")(export_data_command)
+app.command("forget")(forget_command)

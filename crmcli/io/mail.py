@@ -177,7 +177,9 @@ def parse(data: bytes) -> Mail:
         if when is not None and when.tzinfo is None:
             when = None  # a date without a zone cannot be placed in time; "now" is used
     message_id = _clean(str(message.get("message-id") or ""), 300) or None
-    answered = " ".join(_clean(str(message.get(h) or ""), 5000) for h in ("in-reply-to", "references"))
+    answered = " ".join(
+        _clean(str(message.get(h) or ""), 5000) for h in ("in-reply-to", "references")
+    )
     return Mail(
         references=re.findall(r"<[^<>\s]{1,300}>", answered)[:100],
         message_id=message_id,
