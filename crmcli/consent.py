@@ -149,6 +149,32 @@ def _newly_asked(before: Request | None, after: Request | None) -> bool:
     )
 
 
+#: what a consent column says when it says no (anything else, a date too, means yes)
+_NO = frozenset({"", "0", "no", "n", "false", "f", "off", "none", "-", "subscribed", "opted in"})
+
+
+def says_yes(cell: str | None) -> bool:
+    """A consent column's cell from an import: yes, unless it says no (``false``, ``0``...)."""
+    return cell is not None and " ".join(cell.lower().split()) not in _NO
+
+
+def record_imported(
+    conn: sqlite3.Connection, cells: list[tuple[int, str | None, str | None]], *, now: datetime
+) -> None:
+    """An import's consent columns, (contact, e-mail opt-out cell, do-not-contact cell) per
+    row: recorded when they say yes; an import never takes a request back."""
+    for contact_id, optout, dnc in cells:
+        if says_yes(optout) or says_yes(dnc):
+            record(
+                conn,
+                contact_id,
+                source="import",
+                now=now,
+                email_optout=says_yes(optout) or None,
+                do_not_contact=says_yes(dnc) or None,
+            )
+
+
 def contacts_with_address(conn: sqlite3.Connection, address: str) -> list[int]:
     """The live contacts that have ``address`` (any case), lowest id first."""
     return [

@@ -356,6 +356,7 @@ class _Importer:
         self.tag_ids: dict[str, int] = {}
         self.referrals: list[tuple[int, str]] = []
         self.created: list[int] = []
+        self.consents: list[tuple[int, str | None, str | None]] = []
         self.failed = False
 
     # -- lookups against the database (one query per kind per batch)
@@ -563,6 +564,8 @@ class _Importer:
             self.notes.append((contact_id, note))
         if rec.referred_by_uid:
             self.referrals.append((contact_id, rec.referred_by_uid))
+        if rec.email_optout or rec.do_not_contact:
+            self.consents.append((contact_id, rec.email_optout, rec.do_not_contact))
 
     def _begin_rows(self) -> None:
         self.rows_emails: list[tuple[Any, ...]] = []
@@ -705,9 +708,12 @@ class _Importer:
             )
         if self.fresh:
             search.reindex(conn)
-        from crmcli.events import Occurrence, emit_all
+        from crmcli import consent, events
 
-        emit_all(conn, [Occurrence("contact-added", i, i, self.now) for i in self.created])
+        consent.record_imported(conn, self.consents, now=self.now)
+        events.emit_all(
+            conn, [events.Occurrence("contact-added", i, i, self.now) for i in self.created]
+        )
 
 
 def store_imported_notes(
