@@ -787,3 +787,45 @@ def test_outbox_names_are_unique_when_labels_slug_alike(
     outbox.mkdir()
     assert cli("greet", "--due", "--outbox", str(outbox)).stderr.endswith("Greetings: 2 sent\n")
     assert len(list(outbox.glob("*.eml"))) == 2
+
+
+def test_the_greetings_log_moves_into_the_send_log_whole(tmp_path: Path) -> None:
+    """m012: every greeting sent before keeps its id, status and Message-ID (so it is never
+    sent again), and the last touch is recomputed without campaign notes."""
+    from crmcli import db
+
+    path = tmp_path / "old.db"
+    old = sqlite3.connect(path, isolation_level=None)
+    db.migrate(old, stop_before="m012_sends_campaigns")
+    old.execute(
+        "INSERT INTO contacts (id, uid, name, created_at, updated_at) "
+        "VALUES (1, 'u1', 'Ann', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')"
+    )
+    old.execute(
+        "INSERT INTO notes (contact_id, kind, body, at, created_at, updated_at) VALUES "
+        "(1, 'call', 'called', '2026-02-01T00:00:00Z', '2026-02-01T00:00:00Z', '2026-02-01T00:00:00Z')"
+    )
+    old.execute(
+        "INSERT INTO greetings (id, contact_id, occasion, year, occurs_on, message_id, status, "
+        "method, attempts, sent_at) VALUES (7, 1, 'birthday', 2025, '2025-11-23', '<g@x>', 'sent', "
+        "'smtp', 1, '2025-11-23T08:00:00Z')"
+    )
+    old.close()
+    conn = db.connect(path)
+    row = conn.execute("SELECT * FROM sends").fetchone()
+    assert (row["id"], row["kind"], row["contact_id"], row["occasion"], row["year"]) == (
+        7, "greeting", 1, "birthday", 2025,
+    )  # fmt: skip
+    assert (row["status"], row["message_id"], row["campaign_id"]) == ("sent", "<g@x>", None)
+    conn.execute(
+        "INSERT INTO notes (contact_id, kind, body, at, created_at, updated_at) VALUES "
+        "(1, 'campaign', 'c', '2026-03-01T00:00:00Z', '2026-03-01T00:00:00Z', '2026-03-01T00:00:00Z')"
+    )
+    touched = conn.execute("SELECT last_touch_at FROM contacts WHERE id = 1").fetchone()[0]
+    assert touched == "2026-02-01T00:00:00Z"
+    # the UNIQUE index is what keeps a greeting from being logged (and sent) twice
+    with pytest.raises(sqlite3.IntegrityError):
+        conn.execute(
+            "INSERT INTO sends (kind, contact_id, occasion, year, message_id, status) "
+            "VALUES ('greeting', 1, 'birthday', 2025, '<h@x>', 'claimed')"
+        )
