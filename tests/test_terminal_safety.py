@@ -105,6 +105,10 @@ def hostile_book(cli: Cli, tmp_path: Path) -> Path:
     cli("purchase", "add", "2", "--amount", "80", "--product", MARKUP, "--ref", HOSTILE)
     cli("contact", "edit", "2", "--referred-by", "1")
     cli("segment", "add", "hostile", f"company:acme{CLIPBOARD}")
+    cli("campaign", "add", "hostile", "--segment", "hostile", "--template", "hi")
+    cli("contact", "edit", "1", "--email-optout", "--consent-source", HOSTILE)
+    cli("rule", "add", "--on", "contact-added", "--remind", "+1d", f"call {HOSTILE}")
+    cli("contact", "add", f"Neo{TITLE}", "-e", "neo@example.com", "--company", f"Acme{CLIPBOARD}")
     return source
 
 
@@ -116,7 +120,9 @@ COMMANDS = [
     "export contacts -f vcf", "contact list -f csv", "contact list -f json",
     "contact list -f tsv", "contact show 1 -f tsv", "contact show 1 -f json", "contact show eve",
     "purchase list", "customers", "referrals", "segment list", "segment show hostile",
-    "export purchases", "contact list segment:hostile",
+    "export purchases", "contact list segment:hostile", "campaign list", "campaign show hostile",
+    "campaign preview hostile", "campaign preview hostile 1", "campaign send hostile --dry-run",
+    "rule list", "contact export-data 1", "history 3", "reminders -f json",
 ]  # fmt: skip
 
 

@@ -427,3 +427,31 @@ def remove(ctx: typer.Context, name: Name, yes: YesOpt = False) -> None:
         confirm(f"Remove campaign {found.name}{warning}?", yes=yes)
         campaigns.remove(conn, found.name)
     message(f"Removed campaign {found.name}")
+
+
+def demo_view(conn: Any) -> None:
+    """``crm demo``: a campaign's preview, the message for its first recipient and who is
+    excluded and why."""
+    from crmcli.cli._output import heading
+
+    found = campaigns.list_campaigns(conn)
+    if not found:
+        return
+    campaign = found[0]
+    today = now().date()
+    heading(f"Campaign preview (crm campaign preview {campaign.name})")
+    recipients = campaigns.audience(conn, campaign, today=today)
+    first = next((r for r in recipients if r.status == "to-send"), None)
+    if first is not None:
+        tpl = campaigns.text_of(conn, campaign)
+        letter = campaigns.letter_for(
+            conn, campaign, tpl, first, sender=_sender_or_placeholder(), today=today
+        )
+        _print_letter(letter, html=letter.html is not None)
+    out = console()
+    out.print(line("\n", "Recipients: ", _summary(campaigns.counts(campaign, recipients))))
+    emit(
+        [r.to_dict() for r in recipients if r.status == "excluded"],
+        RECIPIENT_COLUMNS,
+        OutputFormat.table,
+    )

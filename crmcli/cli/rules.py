@@ -3,7 +3,7 @@ won, a contact added, a deal reaches a stage, a purchase is made), and the event
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -169,3 +169,28 @@ def events_command(fmt: FormatOpt = None) -> None:
     ]
     message(f"Hooks folder: {hooks.hooks_dir()}")
     emit(rows, EVENT_COLUMNS, fmt)
+
+
+def demo_view(conn: Any) -> None:
+    """``crm demo``: the after-sales rules, and the follow-ups they set by themselves."""
+    from crmcli import reminders, rules
+    from crmcli.cli._output import OutputFormat, heading
+
+    heading("After-sales rules (crm rule list)")
+    emit([r.to_dict() for r in rules.list_rules(conn)], COLUMNS, OutputFormat.table)
+    heading("Follow-ups the rules set (crm reminders)")
+    found = [
+        {**r.to_dict(), "due": r.due_text}
+        for r in reminders.list_reminders(conn, reminders.ReminderFilters())
+        if r.origin
+    ]
+    emit(found, SET_BY_RULE, OutputFormat.table, empty="None yet.")
+
+
+SET_BY_RULE = [
+    Column("id", "ID", justify="right"),
+    Column("due"),
+    Column("contact"),
+    Column("body", "To do"),
+    Column("origin", "Set by"),
+]
