@@ -24,6 +24,7 @@ from crmcli.db import transaction
 from crmcli.errors import NotFound, ValidationError
 
 if TYPE_CHECKING:
+    from crmcli.contact_changes import ContactChanges
     from crmcli.io.mail import Mail
 
 #: the longest source text kept (a file name, "phone call", "reply to spring-sale")
@@ -136,6 +137,27 @@ def record(
 
             events.emit(conn, "optout", contact_id, contact_id=contact_id, now=now, source=source)
     return after
+
+
+def update_contact(
+    conn: sqlite3.Connection,
+    contact_id: int,
+    changes: ContactChanges,
+    *,
+    now: datetime,
+    source: str,
+    do_not_contact: bool | None = None,
+    email_optout: bool | None = None,
+) -> None:
+    """``crm contact edit``: the contact's changes and the consent requests, all or nothing."""
+    from crmcli import contacts
+
+    with transaction(conn):
+        if not changes.is_empty():
+            contacts.update(conn, contact_id, changes, now=now)
+        if do_not_contact is not None or email_optout is not None:
+            record(conn, contact_id, source=source, now=now,
+                   do_not_contact=do_not_contact, email_optout=email_optout)  # fmt: skip
 
 
 def _newly_asked(before: Request | None, after: Request | None) -> bool:

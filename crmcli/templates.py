@@ -314,31 +314,22 @@ def _check_users(conn: sqlite3.Connection, template: Template) -> None:
 
 
 def remove(conn: sqlite3.Connection, name: str) -> Template:
-    """Delete a template; refused while a greeting rule uses it."""
+    """Delete a template; refused while a greeting rule or a campaign uses it."""
+    users = (
+        ("SELECT id FROM greeting_rules WHERE template_id = ? ORDER BY id", "greeting rule(s)",
+         "crm greet rule rm ID"),
+        ("SELECT name FROM campaigns WHERE template_id = ? ORDER BY name", "campaign(s)",
+         "crm campaign rm NAME"),
+    )  # fmt: skip
     with transaction(conn):
         current = get(conn, name)
-        rules = [
-            str(r[0])
-            for r in conn.execute(
-                "SELECT id FROM greeting_rules WHERE template_id = ? ORDER BY id", (current.id,)
-            )
-        ]
-        if rules:
-            raise ValidationError(
-                f"template {current.name!r} is used by greeting rule(s) {', '.join(rules)}; "
-                "remove them first (crm greet rule rm ID)"
-            )
-        campaigns = [
-            str(r[0])
-            for r in conn.execute(
-                "SELECT name FROM campaigns WHERE template_id = ? ORDER BY name", (current.id,)
-            )
-        ]
-        if campaigns:
-            raise ValidationError(
-                f"template {current.name!r} is used by campaign(s) {', '.join(campaigns)}; "
-                "remove them first (crm campaign rm NAME)"
-            )
+        for sql, what, command in users:
+            found = [str(r[0]) for r in conn.execute(sql, (current.id,))]
+            if found:
+                raise ValidationError(
+                    f"template {current.name!r} is used by {what} {', '.join(found)}; "
+                    f"remove them first ({command})"
+                )
         conn.execute("DELETE FROM templates WHERE id = ?", (current.id,))
     return current
 

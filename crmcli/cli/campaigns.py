@@ -177,19 +177,6 @@ def _print_letter(letter: Any, *, html: bool) -> None:
     out.print(text(letter.body.rstrip("\n"), multiline=True))
 
 
-def _letter_dict(letter: Any) -> dict[str, Any]:
-    return {
-        "contact_id": letter.contact_id,
-        "name": letter.to_name,
-        "to_email": letter.to_email,
-        "subject": letter.subject,
-        "body": letter.body,
-        "html": letter.html,
-        "message_id": letter.message_id,
-        "error": letter.error,
-    }
-
-
 def _sender_or_placeholder() -> str:
     from crmcli import config, mailer
 
@@ -243,7 +230,11 @@ def preview(
         emit_record(
             {
                 **found.to_dict(),
-                "message": _letter_dict(letter) if letter else None,
+                "message": (
+                    {**campaigns.outcome_dict(letter), "body": letter.body, "html": letter.html}
+                    if letter
+                    else None
+                ),
                 "counts": counts,
                 "recipients": [r.to_dict() for r in ordered],
             },

@@ -12,6 +12,28 @@ from crmcli.cli._common import FormatOpt, database, now, print_created
 from crmcli.cli._output import Column, emit, line, message
 from crmcli.errors import UsageError
 
+#: the consent options of crm contact edit
+DoNotContactOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--do-not-contact/--may-contact",
+        help="They asked for no contact at all (--may-contact takes it back).",
+        show_default=False,
+    ),
+]
+EmailOptoutOpt = Annotated[
+    bool | None,
+    typer.Option(
+        "--email-optout/--email-optin",
+        help="They asked for no campaign e-mail (--email-optin takes it back).",
+        show_default=False,
+    ),
+]
+ConsentSourceOpt = Annotated[
+    str | None,
+    typer.Option(help="Where that request came from (default: crm contact edit)."),
+]
+
 COLUMNS = [
     Column("contact_id", "ID", justify="right"),
     Column("name"),

@@ -28,6 +28,7 @@ from crmcli.cli._common import (
 )
 from crmcli.cli._output import Column, OutputFormat, console, emit, emit_record, line, message
 from crmcli.cli._query import QUERY_CONTEXT, QueryArg, compile_words, query_text
+from crmcli.cli.consent import ConsentSourceOpt, DoNotContactOpt, EmailOptoutOpt
 from crmcli.cli.privacy import export_data_command, forget_command
 from crmcli.contacts import ListFilters, parse_labeled
 from crmcli.errors import CrmError, UsageError
@@ -384,26 +385,9 @@ def edit(
     editor: Annotated[
         bool, typer.Option("--editor", help="Edit in $EDITOR even when not on a terminal.")
     ] = False,
-    do_not_contact: Annotated[
-        bool | None,
-        typer.Option(
-            "--do-not-contact/--may-contact",
-            help="They asked for no contact at all (--may-contact takes it back).",
-            show_default=False,
-        ),
-    ] = None,
-    email_optout: Annotated[
-        bool | None,
-        typer.Option(
-            "--email-optout/--email-optin",
-            help="They asked for no campaign e-mail (--email-optin takes it back).",
-            show_default=False,
-        ),
-    ] = None,
-    consent_source: Annotated[
-        str | None,
-        typer.Option(help="Where that request came from (default: crm contact edit)."),
-    ] = None,
+    do_not_contact: DoNotContactOpt = None,
+    email_optout: EmailOptoutOpt = None,
+    consent_source: ConsentSourceOpt = None,
     fmt: FormatOpt = None,
 ) -> None:
     """Change a contact: set, change or clear fields; add or remove emails, phones, tags.
@@ -462,20 +446,10 @@ def edit(
                 return
         else:
             from crmcli import consent
-            from crmcli.db import transaction
 
-            with transaction(conn):  # the changes and the consent together, or nothing
-                if not changes.is_empty():
-                    contacts.update(conn, contact_id, changes, now=now())
-                if asked:
-                    consent.record(
-                        conn,
-                        contact_id,
-                        source=consent_source or "crm contact edit",
-                        now=now(),
-                        do_not_contact=do_not_contact,
-                        email_optout=email_optout,
-                    )
+            consent.update_contact(conn, contact_id, changes, now=now(),
+                                   do_not_contact=do_not_contact, email_optout=email_optout,
+                                   source=consent_source or "crm contact edit")  # fmt: skip
         message(f"Updated contact {contact_id}: {contacts.get(conn, contact_id).name}")
         if fmt is not None:
             _print_contact(conn, contact_id, fmt)
