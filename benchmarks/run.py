@@ -196,6 +196,9 @@ def targets_section(cases: list[Case], figures: dict[str, Any]) -> list[str]:
     if "table_mib" in listing:
         mib = listing["table_mib"]
         rows.append(("terminal table of every contact < 50 MiB", f"{mib:.0f} MiB", mib < 50))
+    if "table_first_s" in listing:
+        first = listing["table_first_s"]
+        rows.append(("terminal table: the first rows shown < 1 s", fmt_ms(first), first < 1))
     files = figures.get("files", {})
     for key, target, limit in (
         ("import_x_sqlite3", "`crm import` (fresh db) <= 4x sqlite3 FILE .import", 4.0),

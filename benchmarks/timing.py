@@ -14,6 +14,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 
 @dataclass
@@ -117,11 +118,20 @@ def peak_rss_mib(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
     return elapsed, _read_report(report, argv)
 
 
+class OnTerminal(NamedTuple):
+    seconds: float
+    #: until the first bytes reached the terminal
+    first_seconds: float
+    mib: float
+    shown: int
+
+
 def peak_rss_on_terminal(
     argv: list[str], env: dict[str, str], *, columns: int = 120, lines: int = 40
-) -> tuple[float, float, int]:
+) -> OnTerminal:
     """Like :func:`peak_rss_mib`, with stdout and stderr on a pseudo-terminal (what a person
-    sees: the command takes its terminal path, a table). Returns seconds, MiB, bytes shown."""
+    sees: the command takes its terminal path, a table). Returns seconds (to the end, and to
+    the first output), MiB and bytes shown."""
     report = tempfile.mktemp(prefix="crm-bench-rss-")
     primary, secondary = pty.openpty()
     term_env = {**env, "COLUMNS": str(columns), "LINES": str(lines), "TERM": "xterm-256color"}
@@ -135,6 +145,7 @@ def peak_rss_on_terminal(
     )
     os.close(secondary)
     shown = 0
+    first = 0.0
     while True:  # drain the terminal, or the command blocks once its buffer is full
         ready, _, _ = select.select([primary], [], [], 1.0)
         if not ready:
@@ -147,8 +158,10 @@ def peak_rss_on_terminal(
             break
         if not chunk:
             break
+        if not shown:
+            first = time.perf_counter() - start
         shown += len(chunk)
     process.wait()
     elapsed = time.perf_counter() - start
     os.close(primary)
-    return elapsed, _read_report(report, argv), shown
+    return OnTerminal(elapsed, first, _read_report(report, argv), shown)

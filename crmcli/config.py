@@ -10,6 +10,9 @@ The file is optional. Sections are plain TOML tables, for example::
     currency = "EUR"
     won_as_purchase = true   # crm deal won records the deal as a purchase too
 
+    [output]
+    pager = "less -FRX"   # long output on a terminal; "" or "cat": none (also crm --no-pager)
+
 An environment variable wins over the file: ``CRM_DAY_FIRST=1``, ``CRM_CURRENCY=EUR``...
 (see :data:`ENV_OVERRIDES`). Secrets never live here in clear: see the greetings docs.
 """
@@ -70,6 +73,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("smtp", "timeout", 20, "seconds to wait for the server to connect or answer"),
     Setting("smtp", "deadline", 300, "seconds a whole crm greet --due run may spend sending"),
     Setting("hooks", "timeout", 10, "seconds a hook may run before it is stopped"),
+    Setting("output", "pager", None, "long output on a terminal: $PAGER, else less -FRX"),
 )
 
 #: environment variable -> (section, key)
@@ -132,6 +136,17 @@ class Config:
         if policy not in ("feb28", "mar1"):
             raise self.invalid("dates", "feb29", value, "must be 'feb28' or 'mar1'")
         return policy
+
+    @property
+    def pager(self) -> str | None:
+        """The pager for long output on a terminal (``[output] pager``); None: not set here
+        (then ``$PAGER``, else ``less -FRX``); empty or ``cat``: no pager."""
+        value = self.get("output", "pager")
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            raise self.invalid("output", "pager", value, "must be a command line (text)")
+        return value
 
     def lead_days(self, kind: str) -> int:
         """Days ahead the agenda shows a yearly date of ``kind`` (birthday 7, anniversary 14)."""
@@ -219,6 +234,7 @@ def problems(cfg: Config) -> list[str]:
         lambda: [cfg.lead_days(kind) for kind in ("birthday", "anniversary", "other")],
         lambda: money.currency_code(str(cfg.get("deals", "currency", "USD"))),
         lambda: mailer.sender_setting(cfg),
+        lambda: cfg.pager,
     ]
     if cfg.get("smtp", "host"):
         checks.append(lambda: mailer.load_settings(cfg))

@@ -41,6 +41,7 @@ def isolated(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
         "CRM_SMTP_PASSWORD_COMMAND",
         "CRM_SMTP_TIMEOUT",
         "CRM_SMTP_DEADLINE",
+        "CRM_PAGER",
         "FORCE_COLOR",
         "NO_COLOR",
         "EDITOR",

@@ -55,6 +55,7 @@ def run_on_terminal(args: list[str], cwd: Path) -> bytes:
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 200, 0, 0))
     env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "COLUMNS", "LINES")}
     env["TERM"] = "xterm-256color"
+    env["CRM_PAGER"] = "cat"  # what crm writes, not what a pager makes of it (test_pager.py)
     crm = str(Path(sys.executable).with_name("crm"))
     process = subprocess.Popen(
         [crm, *args], stdin=slave, stdout=slave, stderr=slave, env=env, cwd=cwd, close_fds=True

@@ -16,6 +16,7 @@ from typing import Annotated, Any, NamedTuple
 import typer
 
 from crmcli import __version__
+from crmcli.cli import _pager
 from crmcli.cli._common import CliState, CrmGroup, CrmTyper
 
 
@@ -286,11 +287,21 @@ def root(
             show_default=False,
         ),
     ] = None,
+    no_pager: Annotated[
+        bool,
+        typer.Option(
+            "--no-pager",
+            help="Never page long output on a terminal. [default: $CRM_PAGER, else $PAGER, "
+            "else less -FRX; empty or cat: none]",
+        ),
+    ] = False,
     version: Annotated[
         bool,
         typer.Option("--version", callback=_version, is_eager=True, help="Print the version."),
     ] = False,
 ) -> None:
+    if no_pager:
+        _pager.disable()
     ctx.obj = CliState(db_option=db_path)
 
 
@@ -300,4 +311,7 @@ def main() -> None:
         from crmcli.cli.completion import register
 
         register()
-    app()
+    try:
+        app()
+    finally:
+        _pager.stop()  # the pager has all the output: wait until the person leaves it

@@ -18,6 +18,7 @@ import typer
 from typer.core import TyperCommand, TyperGroup
 
 from crmcli import clock
+from crmcli.cli import _pager
 from crmcli.cli._output import OutputFormat, message
 from crmcli.db import DbLocation, connect, describe_sqlite_error, resolve_path
 from crmcli.errors import AmbiguousRef, CrmError, UsageError
@@ -41,6 +42,8 @@ class CliState:
 
 
 def _report(error: CrmError) -> None:
+    # on the terminal, after the pager (if output had started one) has been left
+    _pager.stop()
     # through the sink: an error often quotes data (a name, a line of a file)
     message(f"Error: {error.message}")
     if isinstance(error, AmbiguousRef):
@@ -66,11 +69,15 @@ def _guarded(invoke: Callable[[Any], Any], ctx: Any) -> Any:
         _report(CrmError(describe_sqlite_error(error, path)))
         raise typer.Exit(1) from None
     except KeyboardInterrupt:
+        _pager.stop(drop=True)
         print("Interrupted; the current change was not saved.", file=sys.stderr)
         raise typer.Exit(130) from None
     except BrokenPipeError:
-        # `crm contact list | head`: the reader left; say nothing, and keep Python from
-        # complaining again when it flushes stdout at exit.
+        # `crm contact list | head`, or `q` in the pager: the reader left; say nothing, and
+        # keep Python from complaining again when it flushes stdout at exit.
+        if _pager.active():
+            _pager.stop(drop=True)
+            raise typer.Exit(0) from None
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         raise typer.Exit(0) from None
@@ -335,17 +342,18 @@ def parse_date_option(text: str) -> date:
 def print_created(ref: int | str, fmt: OutputFormat | str | None) -> None:
     """What a create command prints on stdout when piped: the new record's id (or name), so
     ``id=$(crm contact add "Ann Lee")`` works. Not with --format: that prints the record."""
-    if fmt is None and not sys.stdout.isatty():
+    if fmt is None and not _pager.stdout_is_terminal():
         print(ref)
 
 
 def interactive() -> bool:
-    return sys.stdin.isatty() and sys.stdout.isatty()
+    return sys.stdin.isatty() and _pager.stdout_is_terminal()
 
 
 def ask(question: str, *, default: bool = False) -> bool:
     """A yes/no question on the terminal (stderr). Ctrl-C is an interruption (exit 130, as
     everywhere), not click's "Aborted!"; Ctrl-D (end of input) is the default answer."""
+    _pager.stop()  # the question needs the terminal
     try:
         return typer.confirm(question, default=default, err=True)
     except typer.Abort as abort:
@@ -357,6 +365,7 @@ def ask(question: str, *, default: bool = False) -> bool:
 
 def prompt(question: str) -> str:
     """A line of text asked on the terminal; Ctrl-C and Ctrl-D interrupt (exit 130)."""
+    _pager.stop()  # the question needs the terminal
     try:
         return str(typer.prompt(question, err=True))
     except typer.Abort:
@@ -383,6 +392,7 @@ def edit_text(initial: str, *, what: str) -> str:
     import tempfile
 
     command = os.environ.get("VISUAL") or os.environ.get("EDITOR") or "vi"
+    _pager.stop()  # the editor needs the terminal
     fd, name = tempfile.mkstemp(prefix=f"crm-{what}-", suffix=".txt")
     path = Path(name)
     try:

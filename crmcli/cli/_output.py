@@ -16,12 +16,13 @@ from __future__ import annotations
 import itertools
 import os
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Container, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
 from typing import IO, Any, NamedTuple, TextIO
 
+from crmcli.cli import _pager
 from crmcli.controls import json_safe, tsv_escaped
 from crmcli.controls import visible as _visible
 from crmcli.errors import CrmError, UsageError
@@ -35,25 +36,79 @@ class OutputFormat(str, Enum):
     tsv = "tsv"
 
 
+class Kind(str, Enum):
+    """What a column holds, which decides how a terminal table fits it (crmcli/cli/_table.py):
+    ``text`` is cut with … when room is short; every other kind is kept whole on one line
+    (an email, a date or an amount broken in two is misread or mis-copied)."""
+
+    id = "id"
+    number = "number"
+    money = "money"
+    date = "date"
+    email = "email"
+    phone = "phone"
+    text = "text"
+
+
+#: keys that hold a date whatever their name says
+_DATE_KEYS = frozenset(
+    {"date", "due", "birthday", "anniversary", "expected_close", "start", "end"}
+    | {"first_purchase", "last_purchase"}
+)
+_MONEY_KEYS = frozenset({"amount", "monetary"})
+
+
 class Column(NamedTuple):
-    """One column of a listing: its JSON key, its table header, and how a table shows it."""
+    """One column of a listing: its JSON key, its table header, and how a table shows it.
+
+    ``kind`` and ``priority`` fit the table to the terminal: without a kind, one is guessed from
+    the key (``id``/``*_id``, ``*email*``, ``*phone*``, ``*_at``/``*_on``, ``*_minor``...;
+    right-aligned means a number); ``priority`` 1 always stays, and on a narrow terminal the
+    highest number gives way first (of equals, the rightmost). ``justify`` defaults to right
+    for ids, numbers and money."""
 
     key: str
     header: str | None = None
     in_table: bool = True
     show: Callable[[Any], str] | None = None
-    justify: str = "left"
+    justify: str = ""
+    kind: Kind | None = None
+    priority: int = 2
 
     @property
     def title(self) -> str:
         return self.header or self.key.replace("_", " ").title()
+
+    @property
+    def fit(self) -> Kind:
+        """The column's kind, given or guessed from its key."""
+        if self.kind is not None:
+            return self.kind
+        key = self.key
+        if key == "id" or key.endswith("_id"):
+            return Kind.id
+        if "email" in key:
+            return Kind.email
+        if "phone" in key:
+            return Kind.phone
+        if key.endswith(("_at", "_on")) or key in _DATE_KEYS:
+            return Kind.date
+        if key.endswith("_minor") or key.startswith("display_") or key in _MONEY_KEYS:
+            return Kind.money
+        return Kind.number if self.justify == "right" else Kind.text
+
+    @property
+    def align(self) -> str:
+        if self.justify:
+            return self.justify
+        return "right" if self.fit in (Kind.id, Kind.number, Kind.money) else "left"
 
 
 def resolve_format(fmt: OutputFormat | str | None) -> OutputFormat:
     """The format asked for, else ``table`` on a terminal and ``tsv`` in a pipe."""
     if fmt:
         return OutputFormat(fmt)
-    return OutputFormat.table if sys.stdout.isatty() else OutputFormat.tsv
+    return OutputFormat.table if _pager.stdout_is_terminal() else OutputFormat.tsv
 
 
 def styled() -> bool:
@@ -62,7 +117,7 @@ def styled() -> bool:
         return False
     if os.environ.get("TERM") == "dumb":
         return False
-    return sys.stdout.isatty() or bool(os.environ.get("FORCE_COLOR"))
+    return _pager.stdout_is_terminal() or bool(os.environ.get("FORCE_COLOR"))
 
 
 _CONSOLE_CLASS: Any = None
@@ -82,12 +137,23 @@ def _console_class() -> Any:
                 options["emoji"] = False
                 return super().render_str(_visible(text, multiline=True), **options)
 
+            def on_broken_pipe(self) -> None:
+                # the reader left (`| head`, `q` in the pager): the command's error handler
+                # ends quietly with 0 (rich's own exits 1)
+                self.quiet = True
+                raise BrokenPipeError
+
         _CONSOLE_CLASS = SafeConsole
     return _CONSOLE_CLASS
 
 
 def console(stderr: bool = False) -> Any:
-    """A rich Console, made on demand (rich costs ~50 ms to import; scripts never need it)."""
+    """A rich Console, made on demand (rich costs ~50 ms to import; scripts never need it).
+    One for stdout is about to write: on a terminal, that starts the pager (crmcli/cli/_pager.py),
+    and the console is then drawn for the terminal the pager shows on."""
+    if not stderr:
+        _pager.start()
+    size = None if stderr else _pager.size()
     return _console_class()(
         stderr=stderr,
         no_color=not styled(),
@@ -95,6 +161,9 @@ def console(stderr: bool = False) -> Any:
         soft_wrap=False,
         markup=False,
         emoji=False,
+        force_terminal=True if size else None,
+        width=size[0] if size else None,
+        height=size[1] if size else None,
     )
 
 
@@ -125,6 +194,55 @@ def line(*parts: Any) -> Any:
         else:
             out.append(visible(part))
     return out
+
+
+def aligned(out: Any, rows: Iterable[Sequence[Any]], *, prose: Container[int]) -> None:
+    """The lines of a record view's section (``crm contact show``'s notes, reminders, deals),
+    indented, each part in its column: the ``prose`` columns (free text) wrap within their
+    column, and every other part (a date, an amount, a ref) stays whole on its line, never
+    broken at a space as one long line would be. A part is a value or ``(value, style)``, as
+    for :func:`line`."""
+    from rich.text import Text
+
+    cells = [[line(part) for part in parts] for parts in rows]
+    if not cells:
+        return
+    widths = [max(cell.cell_len for cell in column) for column in zip(*cells, strict=True)]
+    wrapping = [i for i in range(len(widths)) if i in prose]
+    excess = sum(widths) + 2 * len(widths) - out.width
+    if excess > 0:  # the prose columns share what the whole parts leave
+        room = sum(widths[i] for i in wrapping) - excess
+        if room < 10 * len(wrapping):
+            return _aligned_grid(out, cells, prose)  # a very narrow terminal: rich decides
+        total = sum(widths[i] for i in wrapping)
+        for index in wrapping:
+            widths[index] = max(1, room * widths[index] // total)
+    gap = Text("  ")
+    lines = []
+    for row in cells:
+        # wrapped by hand, not by a rich table, and printed at once: contact show draws as fast
+        # as it did with one long line a note
+        parts = [
+            cell.wrap(out, widths[i]) if i in wrapping and cell.cell_len > widths[i] else [cell]
+            for i, cell in enumerate(row)
+        ]
+        for depth in range(max(len(part) for part in parts)):
+            pieces = [part[depth] if depth < len(part) else Text() for part in parts]
+            for piece, width in zip(pieces[:-1], widths, strict=False):
+                piece.pad_right(width - piece.cell_len)
+            lines.append(Text.assemble(gap, gap.join(pieces)))
+    out.print(Text("\n").join(lines))
+
+
+def _aligned_grid(out: Any, cells: list[list[Any]], prose: Container[int]) -> None:
+    from rich.table import Table
+
+    grid = Table.grid(padding=(0, 0, 0, 2), pad_edge=True)
+    for column in range(len(cells[0])):
+        grid.add_column(no_wrap=column not in prose, overflow="fold")
+    for row in cells:
+        grid.add_row(*row)
+    out.print(grid)
 
 
 def message(text: str) -> None:
@@ -241,6 +359,9 @@ def emit(
     cols = _keys(columns)
     stream = out or sys.stdout
     rows = _primed(rows)
+    nothing = rows == ()
+    if out is None and not nothing:
+        _pager.start()  # long output on a terminal: through the pager
     if tuples and fmt is OutputFormat.tsv:
         return _tsv(rows, [c.key for c in cols], stream, tuples=True)
     if tuples:
@@ -248,7 +369,7 @@ def emit(
         rows = (dict(zip(keys, row, strict=True)) for row in rows)
     count = 0
     if fmt is OutputFormat.table:
-        count = _table(rows, cols, title=title)
+        count = 0 if nothing else _table(rows, cols, title=title)
     elif fmt is OutputFormat.json:
         # json and csv only for the formats that need them (start-up time of every command)
         import json
@@ -294,13 +415,22 @@ def _primed(rows: Iterable[Any]) -> Iterable[Any]:
 
 
 def _table(rows: Iterable[dict[str, Any]], cols: list[Column], *, title: str | None) -> int:
-    # Drawn a page at a time (crmcli/cli/_table.py): a long listing never sits whole in memory.
+    # Drawn a page at a time (crmcli/cli/_table.py): a long listing never sits whole in memory;
+    # fitted to the terminal: one line a row, an email or amount never broken.
     from crmcli.cli._table import Heading, draw
 
     shown = [c for c in cols if c.in_table]
     cells = ([_cell(c, row.get(c.key)) for c in shown] for row in rows)
-    headings = [Heading(c.title, c.justify) for c in shown]
-    return draw(cells, headings, console=console(), styled=styled(), title=title)
+    headings = [Heading(c.title, c.align, c.fit is Kind.text, c.priority) for c in shown]
+    out = console()
+    drawn = draw(cells, headings, console=out, styled=styled(), title=title)
+    if drawn.hidden:
+        # below the table, not on stderr: it is part of what the person reads (in a pager too)
+        count = len(drawn.hidden)
+        names = ", ".join(drawn.hidden)
+        columns = "column" if count == 1 else "columns"
+        out.print(text(f"{count} {columns} hidden ({names}); --format tsv for all", "dim"))
+    return drawn.rows
 
 
 def _cell(column: Column, value: Any) -> Any:
@@ -318,6 +448,7 @@ def emit_record(
 ) -> None:
     """Write one record: an object in JSON, ``key<TAB>value`` lines in TSV/CSV, or ``render``."""
     fmt = resolve_format(fmt)
+    _pager.start()
     if fmt in (OutputFormat.json, OutputFormat.jsonl):
         import json
 
@@ -362,7 +493,7 @@ class _TerminalText:
 def on_terminal(stream: TextIO) -> TextIO:
     """``stream``, made safe for data when it is a terminal."""
     isatty = getattr(stream, "isatty", None)
-    if isatty is not None and isatty():
+    if (isatty is not None and isatty()) or (stream is sys.stdout and _pager.active()):
         return _TerminalText(stream)  # type: ignore[return-value]
     return stream
 
@@ -405,6 +536,7 @@ def output_file(
     asked for, never the temporary one.
     """
     if path is None or str(path) == "-" or _is_stdout(path):
+        _pager.start()
         yield on_terminal(sys.stdout)
         sys.stdout.flush()
         return

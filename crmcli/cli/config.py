@@ -9,15 +9,15 @@ import typer
 
 from crmcli import config
 from crmcli.cli._common import CrmTyper, FormatOpt, ask, edit_text, interactive, kept_on_failure
-from crmcli.cli._output import Column, emit, message
+from crmcli.cli._output import Column, Kind, emit, message
 from crmcli.errors import CrmError, UsageError
 
 app = CrmTyper(help="Show, check and edit the settings (config.toml and CRM_* variables).")
 
 COLUMNS = [
-    Column("name", "Setting"),
-    Column("value"),
-    Column("source"),
+    Column("name", "Setting", kind=Kind.id, justify="left", priority=1),
+    Column("value", priority=1),
+    Column("source", priority=3),
     Column("variable", in_table=False),
     Column("default", in_table=False),
     Column("help", "Meaning"),

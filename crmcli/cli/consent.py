@@ -35,8 +35,8 @@ ConsentSourceOpt = Annotated[
 ]
 
 COLUMNS = [
-    Column("contact_id", "ID", justify="right"),
-    Column("name"),
+    Column("contact_id", "ID", priority=1),
+    Column("name", priority=1),
     Column("do_not_contact", "Do not contact"),
     Column("email_optout", "E-mail opt-out"),
     Column("source"),

@@ -39,13 +39,13 @@ if TYPE_CHECKING:  # imported by add and edit only: show and list never build th
 app = CrmTyper(help="Add, show, change, find and remove contacts.")
 
 LIST_COLUMNS = [
-    Column("id", "ID", justify="right"),
-    Column("name"),
-    Column("company"),
+    Column("id", "ID", priority=1),
+    Column("name", priority=1),
+    Column("company", priority=3),
     Column("title", in_table=False),
     Column("email"),
-    Column("phone"),
-    Column("tags"),
+    Column("phone", priority=3),
+    Column("tags", priority=4),
     Column("created_at", in_table=False),
     Column("updated_at", in_table=False),
 ]
@@ -612,7 +612,7 @@ def touched_threshold(text: str) -> datetime:
 def list_columns(filters: ListFilters) -> list[Column]:
     """The listing's columns: with the last touch when it is sorted or filtered by it."""
     if filters.with_touch():
-        return [*LIST_COLUMNS, Column("last_touch_at", "Last touch", show=_day)]
+        return [*LIST_COLUMNS, Column("last_touch_at", "Last touch", show=_day, priority=1)]
     return LIST_COLUMNS
 
 

@@ -9,30 +9,31 @@ import typer
 
 from crmcli import money
 from crmcli.cli._common import FormatOpt, database, now, parse_date_option
-from crmcli.cli._output import Column, OutputFormat, emit, heading, message, resolve_format
+from crmcli.cli._output import Column, Kind, OutputFormat, emit, heading, message, resolve_format
 from crmcli.cli._query import QUERY_CONTEXT, QueryArg, compile_words
 
 COLUMNS = [
-    Column("contact_id", "ID", justify="right"),
-    Column("name"),
+    Column("contact_id", "ID", priority=1),
+    Column("name", priority=1),
     Column("email", in_table=False),
     Column("segment"),
-    Column("score", "RFM"),
+    Column("score", "RFM", kind=Kind.number, justify="left", priority=3),
     Column("r", in_table=False),
     Column("f", in_table=False),
     Column("m", in_table=False),
     Column("recency_days", "Days", justify="right"),
-    Column("frequency", "Orders", justify="right"),
+    Column("frequency", "Orders", justify="right", priority=3),
     Column("monetary", "Spent", justify="right"),
     Column("totals", in_table=False),
     Column("first_purchase", in_table=False),
-    Column("last_purchase", "Last bought"),
+    Column("last_purchase", "Last bought", priority=3),
     Column("last_touch_at", in_table=False),
     Column(
         "days_since_last_touch",
         "Touch",
         justify="right",
         show=lambda v: "never" if v is None else str(v),
+        priority=4,
     ),
     Column("at_risk", "At risk", in_table=False),
 ]
@@ -134,7 +135,7 @@ def emit_customers(
 ) -> None:
     """Write customer rows (:class:`crmcli.customers.Customer`, made with the
     :func:`totals_form` of ``fmt``) in ``fmt``, each to the sink as the tuple it is."""
-    columns = [*COLUMNS[:-1], Column("at_risk", "Why")] if at_risk else COLUMNS
+    columns = [*COLUMNS[:-1], Column("at_risk", "Why", priority=1)] if at_risk else COLUMNS
     emit(rows, columns, fmt, tuples=True, **options)
 
 
@@ -162,25 +163,25 @@ def _totals_text(totals: tuple[Any, ...]) -> str:
 
 
 REFERRAL_COLUMNS = [
-    Column("referrer_id", "ID", justify="right"),
-    Column("referrer", "Referrer"),
-    Column("contact_id", "Referred ID", justify="right"),
-    Column("name", "Referred"),
-    Column("referred_at", "Added", show=lambda v: (v or "")[:10]),
+    Column("referrer_id", "ID", priority=1),
+    Column("referrer", "Referrer", priority=1),
+    Column("contact_id", "Referred ID", priority=3),
+    Column("name", "Referred", priority=1),
+    Column("referred_at", "Added", show=lambda v: (v or "")[:10], priority=3),
     Column("bought", in_table=False),
     Column("won", in_table=False),
     Column("value", "Bought or won", justify="right"),
 ]
 TOP_COLUMNS = [
-    Column("referrer_id", "ID", justify="right"),
-    Column("referrer"),
+    Column("referrer_id", "ID", priority=1),
+    Column("referrer", priority=1),
     Column("referred", "Referred", justify="right"),
     Column("customers", "Bought", justify="right"),
     Column("currency", in_table=False),
     Column("value_minor", in_table=False),
     Column("value", in_table=False),
     Column("display_value", "Value", justify="right"),
-    Column("other_currencies", "Other currencies"),
+    Column("other_currencies", "Other currencies", priority=3),
 ]
 
 

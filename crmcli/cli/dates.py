@@ -17,7 +17,7 @@ from crmcli.cli._common import (
     database,
     now,
 )
-from crmcli.cli._output import Column, emit, line, message, styled
+from crmcli.cli._output import Column, Kind, emit, line, message, styled
 
 app = CrmTyper(
     help="Upcoming yearly dates (birthdays, anniversaries, labelled dates); add and remove them.",
@@ -38,17 +38,17 @@ def _when(days: Any) -> str:
 
 
 COLUMNS = [
-    Column("date", "Date"),
-    Column("weekday", "Day"),
-    Column("days_until", "When", show=_when),
-    Column("contact_id", "ID", justify="right"),
-    Column("name"),
+    Column("date", "Date", priority=1),
+    Column("weekday", "Day", priority=3),
+    Column("days_until", "When", show=_when, kind=Kind.date),
+    Column("contact_id", "ID", priority=3),
+    Column("name", priority=1),
     Column("email", in_table=False),
     Column("label", in_table=False),
     Column("kind", in_table=False),
-    Column("original", "Since"),
+    Column("original", "Since", kind=Kind.date, priority=3),
     Column("years", in_table=False),
-    Column("what", "What"),
+    Column("what", "What", priority=1),
 ]
 
 

@@ -49,8 +49,8 @@ def default_currency() -> str:
 
 
 LIST_COLUMNS = [
-    Column("id", "ID", justify="right"),
-    Column("title"),
+    Column("id", "ID", priority=1),
+    Column("title", priority=1),
     Column("contact_id", in_table=False),
     Column("contact"),
     Column("stage"),
@@ -59,12 +59,12 @@ LIST_COLUMNS = [
     Column("currency", in_table=False),
     Column("value", in_table=False),
     Column("display_value", "Value", justify="right"),
-    Column("probability", "%", justify="right"),
+    Column("probability", "%", justify="right", priority=3),
     Column("weighted_minor", in_table=False),
     Column("expected_close", "Close"),
-    Column("days_in_stage", "Days", justify="right"),
+    Column("days_in_stage", "Days", justify="right", priority=3),
     Column("idle_days", in_table=False),
-    Column("stale", "Stale", show=lambda v: "stale" if v else ""),
+    Column("stale", "Stale", show=lambda v: "stale" if v else "", priority=4),
     Column("last_activity_at", in_table=False),
     Column("stage_changed_at", in_table=False),
     Column("closed_at", in_table=False),
@@ -513,6 +513,7 @@ def contact_deals_section(out: Any, record: dict[str, Any]) -> None:
     if not record.get("deals"):
         return
     out.print(line("\n", ("Deals", "bold")))
+    rows = []
     for deal in record["deals"]:
         value = money.format_money(deal["value_minor"], deal["currency"])
         close = (
@@ -520,8 +521,7 @@ def contact_deals_section(out: Any, record: dict[str, Any]) -> None:
             if deal["expected_close"] and deal["status"] == "open"
             else ""
         )
-        out.print(
-            line(
-                f"  #{deal['id']}  ", deal["title"], f"  {value}  ", (deal["stage"] + close, "dim")
-            )
-        )
+        rows.append([f"#{deal['id']}", deal["title"], value, (deal["stage"] + close, "dim")])
+    from crmcli.cli._output import aligned
+
+    aligned(out, rows, prose={1, 3})

@@ -69,12 +69,12 @@ Markdown = Annotated[
 ]
 
 TEMPLATE_COLUMNS = [
-    Column("id", "ID", justify="right"),
-    Column("name"),
+    Column("id", "ID", priority=1),
+    Column("name", priority=1),
     Column("subject"),
     Column("body", in_table=False),
     Column("format", in_table=False),
-    Column("placeholders"),
+    Column("placeholders", priority=3),
     Column("created_at", in_table=False),
     Column("updated_at", in_table=False),
 ]
@@ -218,17 +218,17 @@ rule_app = CrmTyper(help="Greeting rules: which template for which yearly date, 
 greet_app.add_typer(rule_app, name="rule")
 
 RESULT_COLUMNS = [
-    Column("log_id", "Log", justify="right"),
-    Column("status"),
-    Column("contact_id", "ID", justify="right"),
-    Column("name"),
+    Column("log_id", "Log", priority=3),
+    Column("status", priority=1),
+    Column("contact_id", "ID"),
+    Column("name", priority=1),
     Column("occasion"),
     Column("year", in_table=False),
     Column("occurs_on", "Date"),
     Column("rule_id", in_table=False),
     Column("template", in_table=False),
     Column("to_email", "To"),
-    Column("subject"),
+    Column("subject", priority=3),
     Column("body", in_table=False),
     Column("message_id", in_table=False),
     Column("error"),
@@ -397,14 +397,14 @@ def _short_time(value: Any) -> str:
 
 
 LOG_COLUMNS = [
-    Column("id", "ID", justify="right"),
-    Column("sent_at", "Sent (UTC)", show=_short_time),
-    Column("status"),
+    Column("id", "ID", priority=1),
+    Column("sent_at", "Sent (UTC)", show=_short_time, priority=1),
+    Column("status", priority=1),
     Column("method", in_table=False),
     Column("contact_id", in_table=False),
-    Column("name"),
+    Column("name", priority=1),
     Column("occasion"),
-    Column("year"),
+    Column("year", justify="right", priority=3),
     Column("occurs_on", in_table=False),
     Column("to_email", in_table=False),
     Column("subject", in_table=False),
@@ -448,9 +448,9 @@ def greet_log(
 
 
 RULE_COLUMNS = [
-    Column("id", "ID", justify="right"),
-    Column("occasion"),
-    Column("template"),
+    Column("id", "ID", priority=1),
+    Column("occasion", priority=1),
+    Column("template", priority=1),
     Column("days_before", "Days before", justify="right"),
     Column("tag"),
     Column("to_opted_out", "To opted out", in_table=False),

@@ -25,7 +25,7 @@ from crmcli.cli._common import (
     print_created,
     read_stdin_text,
 )
-from crmcli.cli._output import Column, OutputFormat, emit, emit_record, line, message
+from crmcli.cli._output import Column, Kind, OutputFormat, emit, emit_record, line, message
 from crmcli.errors import UsageError
 
 app = CrmTyper(
@@ -45,12 +45,12 @@ def local_time(value: str | None) -> str:
 
 
 NOTE_COLUMNS = [
-    Column("id", "ID", justify="right"),
-    Column("at", "When", show=local_time),
+    Column("id", "ID", priority=1),
+    Column("at", "When", show=local_time, kind=Kind.date, priority=1),
     Column("contact_id", in_table=False),
     Column("contact"),
-    Column("kind"),
-    Column("body", "Note"),
+    Column("kind", priority=3),
+    Column("body", "Note", priority=1),
     Column("created_at", in_table=False),
     Column("updated_at", in_table=False),
     Column("deleted_at", in_table=False),
@@ -290,10 +290,10 @@ def restore(ctx: typer.Context, note_id: NoteId) -> None:
 
 
 HISTORY_COLUMNS = [
-    Column("at", "When", show=local_time),
+    Column("at", "When", show=local_time, kind=Kind.date, priority=1),
     Column("event"),
-    Column("text"),
-    Column("ref"),
+    Column("text", priority=1),
+    Column("ref", kind=Kind.id, justify="left", priority=3),
 ]
 
 
@@ -327,19 +327,12 @@ def render_show_notes(out: Any, record: dict[str, Any]) -> None:
     if not shown:
         return
     out.print(line("\n", ("Latest notes", "bold")))
+    rows = []
     for note in shown:
         first, *rest = note["body"].splitlines() or [""]
         more = " …" if rest else ""
-        out.print(
-            line(
-                "  ",
-                (local_time(note["at"]), "dim"),
-                "  ",
-                note["kind"],
-                ": ",
-                first,
-                more,
-                "  ",
-                (f"note {note['id']}", "dim"),
-            )
-        )
+        when, ref = local_time(note["at"]), f"note {note['id']}"
+        rows.append([(when, "dim"), f"{note['kind']}: {first}{more}", (ref, "dim")])
+    from crmcli.cli._output import aligned
+
+    aligned(out, rows, prose={1})

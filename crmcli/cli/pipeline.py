@@ -18,6 +18,7 @@ from crmcli.cli._common import (
 )
 from crmcli.cli._output import (
     Column,
+    Kind,
     OutputFormat,
     console,
     emit,
@@ -217,20 +218,25 @@ def render_stats(record: dict[str, Any]) -> None:
 
 # --- forecast ---------------------------------------------------------------------------------
 
+
+def _pct(value: int | None) -> str:
+    return "" if value is None else f"{value}%"
+
+
 FORECAST_COLUMNS = [
-    Column("period", "Period"),
+    Column("period", "Period", kind=Kind.date, priority=1),
     Column("start", in_table=False),
     Column("end", in_table=False),
-    Column("currency", "Cur"),
-    Column("open_deals", "Deals", justify="right"),
+    Column("currency", "Cur", kind=Kind.id, justify="left", priority=1),
+    Column("open_deals", "Deals", justify="right", priority=3),
     Column("open_minor", "Open", justify="right"),
     Column("weighted_minor", "~Weighted", justify="right"),
     Column("won_deals", in_table=False),
     Column("won_minor", "Won", justify="right"),
     Column("goal_minor", "Goal", justify="right"),
-    Column("goal_pct", "Won%", justify="right", show=lambda v: "" if v is None else f"{v}%"),
+    Column("goal_pct", "Won%", justify="right", show=_pct, priority=3),
     Column("projected_minor", in_table=False),
-    Column("projected_pct", "+Wtd%", justify="right", show=lambda v: "" if v is None else f"{v}%"),
+    Column("projected_pct", "+Wtd%", justify="right", show=_pct, priority=3),
 ]
 _MONEY_KEYS = ("open_minor", "weighted_minor", "won_minor", "goal_minor", "projected_minor")
 
@@ -280,21 +286,16 @@ def forecast_command(
 # --- goals ------------------------------------------------------------------------------------
 
 GOAL_COLUMNS = [
-    Column("period", "Period"),
+    Column("period", "Period", kind=Kind.date, priority=1),
     Column("start", in_table=False),
     Column("end", in_table=False),
-    Column("currency", "Cur"),
+    Column("currency", "Cur", kind=Kind.id, justify="left", priority=1),
     Column("goal_minor", "Goal", justify="right"),
-    Column("won_deals", "Won deals", justify="right"),
+    Column("won_deals", "Won deals", justify="right", priority=3),
     Column("won_minor", "Won", justify="right"),
     Column("weighted_minor", "Weighted open", justify="right"),
-    Column("goal_pct", "Won %", justify="right", show=lambda v: "" if v is None else f"{v}%"),
-    Column(
-        "projected_pct",
-        "+Weighted %",
-        justify="right",
-        show=lambda v: "" if v is None else f"{v}%",
-    ),
+    Column("goal_pct", "Won %", justify="right", show=_pct),
+    Column("projected_pct", "+Weighted %", justify="right", show=_pct, priority=3),
 ]
 
 

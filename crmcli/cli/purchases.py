@@ -21,7 +21,15 @@ from crmcli.cli._common import (
     now,
     parse_date_option,
 )
-from crmcli.cli._output import Column, OutputFormat, emit, emit_record, message, resolve_format
+from crmcli.cli._output import (
+    Column,
+    Kind,
+    OutputFormat,
+    emit,
+    emit_record,
+    message,
+    resolve_format,
+)
 from crmcli.cli._query import QUERY_CONTEXT, QueryArg, compile_words
 from crmcli.errors import UsageError, ValidationError
 
@@ -48,18 +56,18 @@ OrderRef = Annotated[
 ]
 
 COLUMNS = [
-    Column("id", "ID", justify="right"),
-    Column("purchased_on", "Date"),
+    Column("id", "ID", priority=1),
+    Column("purchased_on", "Date", priority=1),
     Column("contact_id", in_table=False),
     Column("contact"),
     Column("email", in_table=False),
     Column("product"),
-    Column("quantity", "Qty", justify="right"),
+    Column("quantity", "Qty", justify="right", priority=3),
     Column("amount_minor", in_table=False),
     Column("currency", in_table=False),
     Column("amount", in_table=False),
-    Column("display_amount", "Amount", justify="right"),
-    Column("order_ref", "Order"),
+    Column("display_amount", "Amount", priority=1),
+    Column("order_ref", "Order", kind=Kind.id, justify="left", priority=3),
     Column("deal_id", in_table=False),
     Column("source", in_table=False),
     Column("import_key", in_table=False),

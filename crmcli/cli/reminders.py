@@ -63,11 +63,11 @@ REMINDER_KEYS = [
     "origin",
 ]
 TABLE_COLUMNS = [
-    Column("id", "ID", justify="right"),
-    Column("due", "Due"),
+    Column("id", "ID", priority=1),
+    Column("due", "Due", priority=1),
     Column("contact"),
-    Column("body", "To do"),
-    Column("every"),
+    Column("body", "To do", priority=1),
+    Column("every", priority=3),
 ]
 
 ReminderId = Annotated[
@@ -416,18 +416,12 @@ def render_show_reminders(out: Any, record: dict[str, Any]) -> None:
     if not shown:
         return
     out.print(line("\n", ("Open reminders", "bold")))
+    rows = []
     for item in shown:
         at = datetime.fromisoformat(f"{item['due_date']}T{item['due_time'] or '00:00'}")
         due = format_when(When(at, item["has_time"]))
         every = f" ({item['every']})" if item["every"] else ""
-        out.print(
-            line(
-                "  ",
-                (due, "dim"),
-                "  ",
-                item["body"],
-                every,
-                "  ",
-                (f"reminder {item['id']}", "dim"),
-            )
-        )
+        rows.append([(due, "dim"), f"{item['body']}{every}", (f"reminder {item['id']}", "dim")])
+    from crmcli.cli._output import aligned
+
+    aligned(out, rows, prose={1})

@@ -30,21 +30,21 @@ app = CrmTyper(
 )
 
 COLUMNS = [
-    Column("id", "ID", justify="right"),
-    Column("on"),
+    Column("id", "ID", priority=1),
+    Column("on", priority=1),
     Column("event", in_table=False),
     Column("stage", in_table=False),
-    Column("actions"),
+    Column("actions", priority=1),
     Column("remind_when", in_table=False),
     Column("remind_text", in_table=False),
     Column("tag", in_table=False),
     Column("cadence_days", in_table=False),
-    Column("fired", justify="right"),
+    Column("fired", justify="right", priority=3),
     Column("created_at", in_table=False),
 ]
 EVENT_COLUMNS = [
-    Column("event"),
-    Column("hook"),
+    Column("event", priority=1),
+    Column("hook", priority=1),
     Column("subject", in_table=False),
     Column("rules"),
     Column("installed", "Hook files"),
@@ -188,9 +188,9 @@ def demo_view(conn: Any) -> None:
 
 
 SET_BY_RULE = [
-    Column("id", "ID", justify="right"),
-    Column("due"),
+    Column("id", "ID", priority=1),
+    Column("due", priority=1),
     Column("contact"),
-    Column("body", "To do"),
+    Column("body", "To do", priority=1),
     Column("origin", "Set by"),
 ]

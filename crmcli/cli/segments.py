@@ -29,7 +29,7 @@ Name = Annotated[
 ]
 COLUMNS = [
     Column("id", "ID", justify="right", in_table=False),
-    Column("name"),
+    Column("name", priority=1),
     Column("query"),
     Column("contacts", justify="right"),
     Column("created_at", in_table=False),

@@ -35,11 +35,11 @@ After = Annotated[
 ]
 
 COLUMNS = [
-    Column("position", "#", justify="right"),
-    Column("name", "Stage"),
+    Column("position", "#", justify="right", priority=1),
+    Column("name", "Stage", priority=1),
     Column("kind", "Kind"),
     Column("probability", "%", justify="right"),
-    Column("stale_days", "Stale after", show=lambda v: f"{v} days" if v else ""),
+    Column("stale_days", "Stale after", show=lambda v: f"{v} days" if v else "", justify="right"),
     Column("deals", "Deals", justify="right"),
     Column("id", in_table=False),
 ]

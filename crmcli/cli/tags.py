@@ -19,7 +19,7 @@ def list_(ctx: typer.Context, fmt: FormatOpt = None) -> None:
     with database(ctx) as conn:
         emit(
             tags.list_tags(conn),
-            [Column("tag"), Column("contacts", justify="right")],
+            [Column("tag", priority=1), Column("contacts", justify="right")],
             fmt,
             empty="No tags yet.",
         )
