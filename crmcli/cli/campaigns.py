@@ -46,6 +46,11 @@ app = CrmTyper(
 
 Name = Annotated[str, typer.Argument(help="The campaign's name.", autocompletion=complete_campaign)]
 
+
+def _short_time(value: Any) -> str:
+    return "" if not value else str(value)[:16].replace("T", " ")
+
+
 LIST_COLUMNS = [
     Column("id", "ID", in_table=False),
     Column("name", priority=1),
@@ -55,8 +60,7 @@ LIST_COLUMNS = [
     Column("to_send", "To send", justify="right", priority=1),
     Column("failed", justify="right"),
     Column("excluded", justify="right"),
-    Column("locked_at", "First sent (UTC)", show=lambda v: (v or "")[:16].replace("T", " "),
-           priority=3),  # fmt: skip
+    Column("locked_at", "First sent (UTC)", show=_short_time, priority=3),
     Column("created_at", in_table=False),
     Column("updated_at", in_table=False),
 ]
@@ -68,7 +72,7 @@ RECIPIENT_COLUMNS = [
     Column("reason"),
     Column("in_query", in_table=False),
     Column("log_id", in_table=False),
-    Column("sent_at", "Sent (UTC)", show=lambda v: (v or "")[:16].replace("T", " "), priority=3),
+    Column("sent_at", "Sent (UTC)", show=_short_time, priority=3),
 ]
 RESULT_COLUMNS = [
     Column("log_id", "Log", priority=3),
