@@ -30,7 +30,7 @@ if TYPE_CHECKING:
 #: the longest source text kept (a file name, "phone call", "reply to spring-sale")
 MAX_SOURCE = 200
 #: what ``List-Unsubscribe`` puts in a subject: "unsubscribe <token>" (crmcli.mailer)
-_TOKEN = re.compile(r"unsubscribe[\s:]+([A-Za-z0-9_-]{16})(?![A-Za-z0-9_-])", re.IGNORECASE)
+_TOKEN = r"(?i)unsubscribe[\s:]+([A-Za-z0-9_-]{16})(?![A-Za-z0-9_-])"  # compiled on first use
 
 
 class Request(NamedTuple):
@@ -250,7 +250,7 @@ def identify(conn: sqlite3.Connection, mail: Mail) -> MailOptOut:
     address. NotFound when none of them names a contact."""
     sender = mail.sender[1] if mail.sender else None
     by = f" from {sender}" if sender else ""
-    for token in _TOKEN.findall(f"{mail.subject}\n{mail.summary}"):
+    for token in re.findall(_TOKEN, f"{mail.subject}\n{mail.summary}"):
         row = conn.execute("SELECT contact_id FROM sends WHERE token = ?", (token,)).fetchone()
         if row:
             return MailOptOut([row[0]], "its unsubscribe token", f"unsubscribe mail{by}")

@@ -16,18 +16,17 @@ Adding an event: one :class:`Event` in :data:`EVENTS` and an :func:`emit` where 
 from __future__ import annotations
 
 import sqlite3
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from crmcli.registry import Registry, load
 
 
-@dataclass(frozen=True)
-class Event:
+class Event(NamedTuple):
     """One kind of thing that happens. ``subject`` is the kind of record it happens to (its
-    id travels with each occurrence); ``rules``: rules may be set on it (``crm rule add --on``)."""
+    id travels with each occurrence); ``rules``: rules may be set on it (``crm rule add --on``).
+    (NamedTuples, not dataclasses: this module is imported by every write, at start-up.)"""
 
     name: str
     hook: str
@@ -67,8 +66,7 @@ LISTENERS: Registry[str] = Registry("listener")
 LISTENERS.register("rules", "crmcli.rules:on_events")
 
 
-@dataclass(frozen=True)
-class Occurrence:
+class Occurrence(NamedTuple):
     """One event that happened: to which record (``subject_id``), for which contact, when
     (``at``, the time of the change), and what else a rule or hook needs to know."""
 
@@ -76,7 +74,7 @@ class Occurrence:
     subject_id: int
     contact_id: int | None
     at: datetime
-    details: dict[str, Any] = field(default_factory=dict)
+    details: Mapping[str, Any] = {}  # never changed: one empty mapping is enough
 
     @property
     def subject(self) -> str:

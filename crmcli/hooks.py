@@ -18,21 +18,17 @@ as it is.
 
 from __future__ import annotations
 
-import json
 import os
-import signal
 import sqlite3
-import subprocess
-import tempfile
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
-from crmcli.clock import to_utc_text
-from crmcli.errors import CrmError
 from crmcli.events import EVENTS, Occurrence, pending
+
+if TYPE_CHECKING:  # running hooks imports these; every write only asks whether there are any
+    import subprocess
 
 #: seconds a hook may run before it is killed (hooks.timeout)
 TIMEOUT_SECONDS = 10.0
@@ -77,8 +73,7 @@ def wanted(event: str) -> bool:
     return EVENTS[event].hook in installed()
 
 
-@dataclass(frozen=True)
-class HookRun:
+class HookRun(NamedTuple):
     """What one hook did with one occurrence: ``ok``, ``failed``, ``timeout`` or ``skipped``."""
 
     hook: str
@@ -96,6 +91,7 @@ def record_of(conn: sqlite3.Connection, occurrence: Occurrence, *, now: datetime
     """The record an occurrence is about, as its ``show --format json`` gives it; None when it
     is gone (a contact forgotten, a deal removed by the same command)."""
     from crmcli import contacts, deals, notes, purchases, reminders
+    from crmcli.errors import CrmError
 
     kind = EVENTS[occurrence.event].subject
     key = occurrence.subject_id
@@ -116,6 +112,8 @@ def record_of(conn: sqlite3.Connection, occurrence: Occurrence, *, now: datetime
 
 def payload(conn: sqlite3.Connection, occurrence: Occurrence, *, now: datetime) -> dict[str, Any]:
     """What a hook reads on stdin."""
+    from crmcli.clock import to_utc_text
+
     return {
         "event": occurrence.event,
         "at": to_utc_text(occurrence.at),
@@ -135,6 +133,8 @@ def run_pending(
     report: Callable[[HookRun], None] | None = None,
 ) -> list[HookRun]:
     """Run the hooks of every committed occurrence still waiting on ``conn``, in order."""
+    import json
+
     runs: list[HookRun] = []
     found = installed()
     for occurrence in pending(conn):
@@ -159,6 +159,9 @@ def run_one(
     stdin and the output go through temporary files, not pipes: a hook that never reads its
     input, or that leaves a program behind holding its output, cannot make crm wait past the
     timeout. The hook runs in a session of its own, killed whole when the time is up."""
+    import subprocess
+    import tempfile
+
     base = HookRun(path.name, occurrence.event, occurrence.subject, "ok")
     if not os.access(path, os.X_OK) or not path.is_file():
         return _with(base, "skipped", f"{path} is not an executable file (chmod +x it)")
@@ -201,6 +204,8 @@ def _with(run: HookRun, status: str, detail: str) -> HookRun:
 
 
 def _kill_session(process: subprocess.Popen[bytes]) -> None:
+    import signal
+
     try:
         os.killpg(process.pid, signal.SIGKILL)
     except OSError:

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any, NamedTuple
 
-from crmcli import events, search
+from crmcli import search
 from crmcli.clock import local_date_reader, to_utc_text
 from crmcli.db import transaction
 from crmcli.errors import NotFound, ValidationError
@@ -113,6 +113,8 @@ def add(
             (contact_id, kind, text, to_utc_text(moment), stamp, stamp, message_id),
         ).lastrowid
         search.reindex(conn, [contact_id])
+        from crmcli import events
+
         events.emit(conn, "note", int(note_id or 0), contact_id=contact_id, now=now, kind=kind)
     return int(note_id or 0)
 

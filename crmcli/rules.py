@@ -22,9 +22,8 @@ from __future__ import annotations
 import re
 import sqlite3
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, datetime, time
-from typing import Any
+from typing import Any, NamedTuple
 
 from crmcli.clock import local_naive, to_utc_text
 from crmcli.db import transaction
@@ -33,11 +32,10 @@ from crmcli.events import EVENTS, Occurrence
 
 #: anchors a --remind expression may start from, and the events that have them
 ANCHORS = {"close": ("deal-won", "deal-lost", "deal-stage"), "purchase": ("purchase",)}
-_ANCHORED = re.compile(r"(close|purchase)\b\s*(.*)", re.IGNORECASE)
+_ANCHORED = r"(?i)(close|purchase)\b\s*(.*)"  # compiled on first use (every write imports this)
 
 
-@dataclass(frozen=True)
-class Rule:
+class Rule(NamedTuple):
     id: int
     event: str
     stage: str | None
@@ -120,7 +118,7 @@ def parse_on(conn: sqlite3.Connection, text: str) -> tuple[str, str | None]:
 
 def _split_when(text: str) -> tuple[str | None, str]:
     """``close+11mo`` -> ("close", "+11mo"); ``+7d`` -> (None, "+7d")."""
-    match = _ANCHORED.fullmatch(text.strip())
+    match = re.fullmatch(_ANCHORED, text.strip())
     if match is None:
         return None, text.strip()
     return match[1].lower(), match[2].strip() or "today"

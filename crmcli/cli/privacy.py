@@ -3,7 +3,6 @@ or erased for good (a data-subject request)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Annotated
 
@@ -19,7 +18,6 @@ from crmcli.cli._common import (
     now,
 )
 from crmcli.cli._output import message, output_file
-from crmcli.controls import json_safe
 
 
 def export_data_command(
@@ -37,7 +35,10 @@ def export_data_command(
     stage changes, purchases, messages sent, rule firings. The keys: docs/consent.md.
     Example: crm contact export-data ann -o ann-lee.json
     """
+    import json
+
     from crmcli import contacts, privacy
+    from crmcli.controls import json_safe
 
     with database(ctx) as conn:
         contact_id = contacts.resolve(conn, ref, include_deleted=True)
