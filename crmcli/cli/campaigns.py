@@ -365,12 +365,17 @@ def send(
     if dry_run:
         _dry_run(ctx, name, limit, fmt)
         return
-    transport, sender = _transport(outbox)
+    letters: list[Any] = []
     with database(ctx, write=True) as conn:
-        letters = campaigns.send(
-            conn, name, transport=transport, sender=sender, now=now, limit=limit,
-            interval=interval, report=_say,
-        )  # fmt: skip
+        found = campaigns.get(conn, name)
+        waiting = campaigns.counts(found, campaigns.audience(conn, found, today=now().date()))
+        # the settings (and a password command) only once there is something to send
+        if waiting["to_send"] or waiting["failed"] or waiting["claimed"]:
+            transport, sender = _transport(outbox)
+            letters = campaigns.send(
+                conn, name, transport=transport, sender=sender, now=now, limit=limit,
+                interval=interval, report=_say,
+            )  # fmt: skip
         report = campaigns.report(conn, name, today=now().date())
     tally: dict[str, int] = {}
     for letter in letters:

@@ -248,6 +248,8 @@ def _print_messages(outcomes: list[Any]) -> None:
         out.print(line(f"Occasion: {upcoming.label} {upcoming.occurs_on.isoformat()}"))
         if outcome.status == "excluded":
             out.print(line(("Not sent: ", "bold"), f"the contact asked: {outcome.error}"))
+        elif outcome.error:
+            out.print(line(("Cannot be sent: ", "bold"), outcome.error))
         out.print(line("\n"))
         out.print(text(outcome.body.rstrip("\n"), multiline=True))
 
