@@ -449,3 +449,17 @@ def test_campaign_needs_a_from_address(
     msg = email.message_from_bytes(eml.read_bytes(), policy=email.policy.default)
     assert str(msg["List-Unsubscribe"]).strip().startswith("<mailto:me@seller.example?subject=")
     assert eml.stat().st_mode & 0o777 == 0o600
+
+
+def test_demo_shows_an_after_sales_rule_and_a_campaign_preview(cli: Cli, tmp_path: Path) -> None:
+    out = cli("demo", "--path", str(tmp_path / "demo.db")).stdout
+    rules_at = out.index("\nAfter-sales rules (crm rule list)\n")
+    set_at = out.index("\nFollow-ups the rules set (crm reminders)\n")
+    preview_at = out.index("\nCampaign preview (crm campaign preview thank-you)\n")
+    assert rules_at < set_at < preview_at < out.index("\nContacts (8 of them")
+    assert "Check the delivery" in out[set_at:preview_at]  # (80 columns: cut to fit)
+    assert "rule 2 (on" in out[set_at:preview_at]
+    preview = out[preview_at:]
+    assert "Subject: A thank-you for Solaris Energía, Ana" in preview
+    assert "List-Unsubscribe: <mailto:" in preview
+    assert "excluded: 1 opted out, 1 do not contact" in preview
