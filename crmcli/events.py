@@ -55,6 +55,7 @@ for _event in (
     Event("deal-lost", "on-deal-lost", "deal", "a deal was lost", True),
     Event("note", "on-note", "note", "a note was written (calls, greetings, campaigns...)"),
     Event("purchase", "on-purchase", "purchase", "a purchase was recorded (also by import)", True),
+    Event("reminder-added", "on-reminder-add", "reminder", "a reminder was set (also by a rule)"),
     Event("reminder-done", "on-reminder-done", "reminder", "a reminder was marked done"),
     Event("optout", "on-optout", "contact", "a contact opted out or asked not to be contacted"),
 ):

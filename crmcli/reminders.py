@@ -176,6 +176,9 @@ def add(
                 origin,
             ),
         ).lastrowid
+        from crmcli import events
+
+        events.emit(conn, "reminder-added", int(reminder_id or 0), contact_id=contact_id, now=now)
         return get(conn, int(reminder_id or 0))
 
 

@@ -249,6 +249,10 @@ def test_hooks_get_the_record_after_the_commit(cli: Cli, tmp_path: Path, db_path
         assert json.loads((seen / name).read_text())["record"]["body"] == "called"
     added = json.loads((seen / "added.jsonl").read_text().splitlines()[0])
     assert added["record"]["emails"] == [{"email": "ann@example.com", "label": None}]
+    hook("on-reminder-add", f"cat > {seen}/reminder.json")
+    cli("remind", "ann", "send the quote", "--due", "tomorrow")
+    reminder = json.loads((seen / "reminder.json").read_text())
+    assert (reminder["subject"], reminder["record"]["due_date"]) == ("reminder 1", "2026-11-24")
 
 
 def test_a_failing_or_slow_hook_is_reported_and_undoes_nothing(
