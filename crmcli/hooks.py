@@ -165,6 +165,10 @@ def run_one(
     base = HookRun(path.name, occurrence.event, occurrence.subject, "ok")
     if not os.access(path, os.X_OK) or not path.is_file():
         return _with(base, "skipped", f"{path} is not an executable file (chmod +x it)")
+    mode = path.stat()
+    if mode.st_uid != os.getuid() or mode.st_mode & 0o002:
+        # someone else could have put it there, or changed it: it would run as you
+        return _with(base, "skipped", f"{path} is not yours alone (chown it; chmod o-w)")
     env = dict(os.environ)
     env["CRM_HOOK"] = path.name
     env["CRM_EVENT"] = occurrence.event

@@ -279,6 +279,9 @@ def test_a_failing_or_slow_hook_is_reported_and_undoes_nothing(
     hook("on-note", "exit 0").chmod(0o644)
     result = cli("note", "ann", "again")
     assert "is not an executable file (chmod +x it)" in result.stderr
+    hook("on-note", f"touch {marker}").chmod(0o777)  # anyone could have written it
+    result = cli("note", "ann", "and again")
+    assert "is not yours alone (chown it; chmod o-w)" in result.stderr
     time.sleep(0.2)
     assert not marker.exists()
 
