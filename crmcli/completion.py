@@ -97,6 +97,7 @@ _NAME_QUERIES = {
     "templates": "SELECT name, subject FROM templates WHERE name LIKE ? "
     "ORDER BY name COLLATE NOCASE",
     "segments": "SELECT name, '' FROM segments WHERE name LIKE ? ORDER BY name COLLATE NOCASE",
+    "campaigns": "SELECT name, query FROM campaigns WHERE name LIKE ? ORDER BY name COLLATE NOCASE",
 }
 
 
@@ -115,6 +116,10 @@ def stages(conn: sqlite3.Connection, typed: str) -> list[Candidate]:
 
 def templates(conn: sqlite3.Connection, typed: str) -> list[Candidate]:
     return _names(conn, "templates", typed)
+
+
+def campaigns(conn: sqlite3.Connection, typed: str) -> list[Candidate]:
+    return _names(conn, "campaigns", typed)
 
 
 def segments(conn: sqlite3.Connection, typed: str) -> list[Candidate]:

@@ -43,9 +43,13 @@ class Setting(NamedTuple):
 
     @property
     def variable(self) -> str:
-        return (
-            f"CRM_{self.key.upper()}" if self.section != "smtp" else f"CRM_SMTP_{self.key.upper()}"
-        )
+        if self.section in _PREFIXED:
+            return f"CRM_{self.section.upper()}_{self.key.upper()}"
+        return f"CRM_{self.key.upper()}"
+
+
+#: sections whose variables carry the section's name (CRM_SMTP_HOST, CRM_HOOKS_TIMEOUT)
+_PREFIXED = ("smtp", "hooks")
 
 
 #: every setting crmcli reads (docs/settings.md describes each; a test keeps the two in step).
@@ -58,7 +62,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("dates", "other_lead_days", 7, "days ahead the agenda shows another yearly date"),
     Setting("deals", "currency", "USD", "currency of a deal added without --currency"),
     Setting("deals", "won_as_purchase", False, "record a won deal as a purchase too"),
-    Setting("smtp", "host", None, "the mail server greetings are sent through"),
+    Setting("smtp", "host", None, "the mail server greetings and campaigns are sent through"),
     Setting("smtp", "port", None, "its port (default: 587 starttls, 465 ssl, 25 none)"),
     Setting("smtp", "security", "starttls", "starttls, ssl or none"),
     Setting("smtp", "user", None, "the login name, if the server wants one"),
@@ -68,6 +72,7 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting("smtp", "timeout", 20, "seconds to wait for the server to connect or answer"),
     Setting("smtp", "deadline", 300, "seconds a whole crm greet --due run may spend sending"),
+    Setting("hooks", "timeout", 10, "seconds a hook may run before it is stopped"),
     Setting("output", "pager", None, "long output on a terminal: $PAGER, else less -FRX"),
 )
 
@@ -233,6 +238,10 @@ def problems(cfg: Config) -> list[str]:
     ]
     if cfg.get("smtp", "host"):
         checks.append(lambda: mailer.load_settings(cfg))
+    if cfg.get("hooks", "timeout") is not None:
+        from crmcli import hooks
+
+        checks.append(lambda: hooks.timeout_setting(cfg))
     found: list[str] = []
     for check in checks:
         try:

@@ -514,6 +514,13 @@ def validate_changes(changes: ContactChanges, *, today: date) -> None:
                 check_birthday(yearly, today)
 
 
+def _emit(conn: sqlite3.Connection, event: str, contact_id: int, now: datetime) -> None:
+    """The contact's event for rules and hooks (crmcli.events; imported by writes only)."""
+    from crmcli import events
+
+    events.emit(conn, event, contact_id, contact_id=contact_id, now=now)
+
+
 def _tag_id(conn: sqlite3.Connection, name: str) -> int:
     row = conn.execute("SELECT id FROM tags WHERE name = ?", (name,)).fetchone()
     if row:
@@ -540,6 +547,7 @@ def create(conn: sqlite3.Connection, changes: ContactChanges, *, now: datetime) 
             or 0
         )
         _apply(conn, contact_id, changes, now=now, touch=False)
+        _emit(conn, "contact-added", contact_id, now)
     return contact_id
 
 
@@ -551,6 +559,7 @@ def update(
     with transaction(conn):
         get(conn, contact_id)  # NotFound for a missing or trashed contact
         _apply(conn, contact_id, changes, now=now, touch=True)
+        _emit(conn, "contact-changed", contact_id, now)
 
 
 def _apply(
@@ -740,6 +749,7 @@ def trash(conn: sqlite3.Connection, contact_id: int, *, now: datetime) -> None:
         conn.execute(
             "UPDATE contacts SET deleted_at = ? WHERE id = ?", (to_utc_text(now), contact_id)
         )
+        _emit(conn, "contact-removed", contact_id, now)
 
 
 def restore(conn: sqlite3.Connection, contact_id: int) -> None:

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from crmcli.errors import DatabaseError, UsageError
 
 #: how long a writer waits for another process's transaction before giving up (milliseconds)
 BUSY_TIMEOUT_MS = 15_000
 #: how many migrations crmcli.migrations has (a test keeps the two equal)
-SCHEMA_VERSION = 10
+SCHEMA_VERSION = 13
 #: the fingerprint of crmcli's schema at each version (crmcli.schema_guard); a file whose
 #: schema does not match is refused. After adding a migration: python -m crmcli.schema_guard
 SCHEMA_DIGESTS: dict[int, str] = {
@@ -25,11 +25,39 @@ SCHEMA_DIGESTS: dict[int, str] = {
     4: "9e8148c8d7a81dfa57c6b6bbd86e77649d3d76f7c64c5425672718020bc7496c",
     5: "367cf114065e2fedff37ec2254fdbd4b2180bd37ff6e8778b9de8b5da879c833",
     6: "f30dd35edb4efe9a981a85024ad63301a4aa1dfa5198af35e3a30799a335fd32",
-    7: "ed58d3ff5215fa07eabfd615855340b909f432ec1c293f2c3384722e755771a3",
-    8: "c64a72a0aaf4053e50d63854638d6b76656d6b1dab6ca00dc5be327566f5b094",
-    9: "2aeb2a70d91880c788b4892c2b22a9146c059b8553556d74c1de7faca3fd4a14",
-    10: "ef46f6ad5f9bab6c6dc7088c25b146d8b8db10b3cfd977a05c0bd2b8e112209b",
+    7: "663fd36ac63767f8910a07b3f33eba3ad1f9c632e63ce88d53271aea83ae1da5",
+    8: "e85a13d89e066db65aa375e33236864ee13be5230ceb3309e10e8e3ecddfdf8a",
+    9: "e5cd38ade27202f41c3c2551ade298d3396110ca995ccdfd7eb4621f9c6bb743",
+    10: "2e17cf7c84a8f1f8ec46b42d83ec371f317410ecc043019da7ed77b0311df25f",
+    11: "d0795a0e9893d4b8978c2ef020b3aa250f680b1b0d0fda45dda7ea8479c44724",
+    12: "e91ef7509d6cf483e2422b718438b8162e76e7089084ba2b198ce1131b8752e2",
+    13: "4a4928f9b492fcb1a562354ed6efc30873d3dfe6819cb909d9e332da7f99e150",
 }
+
+
+class Connection(sqlite3.Connection):
+    """sqlite3's connection, with room for what must wait until a transaction is committed.
+
+    ``on_commit``: actions :func:`transaction` runs once the outermost transaction commits
+    (dropped if it rolls back); see :func:`after_commit`. ``afterwards``: what capabilities
+    leave for the end of the command, after everything is committed (crmcli.events keeps the
+    events whose hooks are yet to run there).
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.on_commit: list[Callable[[], None]] = []
+        self.afterwards: list[Any] = []
+
+
+def after_commit(conn: sqlite3.Connection, action: Callable[[], None]) -> None:
+    """Run ``action`` once the current transaction is committed; never if it is rolled back.
+
+    Outside a transaction (or on a connection crmcli did not open) it runs at once."""
+    if conn.in_transaction and isinstance(conn, Connection):
+        conn.on_commit.append(action)
+    else:
+        action()
 
 
 class DbLocation(NamedTuple):
@@ -127,7 +155,7 @@ def connect(location: DbLocation | Path, *, write: bool = True) -> sqlite3.Conne
             f"it ({location.reason}); check the path, or create the folder first"
         )
     if fresh and not write:
-        conn = sqlite3.connect(":memory:", isolation_level=None)
+        conn = sqlite3.connect(":memory:", isolation_level=None, factory=Connection)
         _configure(conn)
         migrate(conn)
         return conn
@@ -164,12 +192,14 @@ def _open(path: Path, *, uri: str | None) -> sqlite3.Connection:
     """Open, check the schema is crmcli's, migrate, and set the journal (not read-only)."""
     # isolation_level=None: we issue BEGIN/COMMIT ourselves (see transaction()).
     if uri is None:
-        conn = sqlite3.connect(path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000)
+        conn = sqlite3.connect(
+            path, isolation_level=None, timeout=BUSY_TIMEOUT_MS / 1000, factory=Connection
+        )
     else:
         from urllib.parse import quote
 
         target = f"file:{quote(str(path.absolute()))}?{uri}"
-        conn = sqlite3.connect(target, uri=True, isolation_level=None)
+        conn = sqlite3.connect(target, uri=True, isolation_level=None, factory=Connection)
     try:
         _configure(conn)
         check_own_schema(conn, path)
@@ -266,12 +296,40 @@ def transaction(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
         yield conn
         conn.execute("COMMIT")
     except BaseException:
+        _drop_pending(conn, 0)
         # SQLite may have rolled back by itself (a full disk, an I/O error): then there is
         # nothing to undo, and the original error is the one to report.
         if _in_transaction(conn):
             with suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")
         raise
+    if isinstance(conn, Connection) and conn.on_commit:
+        actions, conn.on_commit = conn.on_commit, []
+        for action in actions:
+            action()
+
+
+def _drop_pending(conn: sqlite3.Connection, keep: int) -> None:
+    if isinstance(conn, Connection):
+        del conn.on_commit[keep:]
+
+
+@contextmanager
+def savepoint(conn: sqlite3.Connection, name: str) -> Iterator[None]:
+    """A part of the current transaction that can fail alone: on an error it is undone (with
+    the after-commit actions it registered) and the error goes on; the rest stays."""
+    kept = len(conn.on_commit) if isinstance(conn, Connection) else 0
+    conn.execute(f"SAVEPOINT {name}")
+    try:
+        yield
+    except BaseException:
+        _drop_pending(conn, kept)
+        if _in_transaction(conn):
+            with suppress(sqlite3.Error):
+                conn.execute(f"ROLLBACK TO {name}")
+                conn.execute(f"RELEASE {name}")
+        raise
+    conn.execute(f"RELEASE {name}")
 
 
 def _in_transaction(conn: sqlite3.Connection) -> bool:

@@ -59,6 +59,7 @@ def _record_change(
     at: str,
     note: str | None = None,
 ) -> None:
+    _emit_change(conn, deal_id, source, target, at)
     conn.execute(
         "INSERT INTO deal_stage_changes (deal_id, from_stage_id, from_stage, to_stage_id, "
         "to_stage, at, note) VALUES (?, ?, ?, ?, ?, ?, ?)",
@@ -72,6 +73,33 @@ def _record_change(
             note,
         ),
     )
+
+
+def _emit_change(
+    conn: sqlite3.Connection, deal_id: int, source: Stage | None, target: Stage, at: str
+) -> None:
+    """The events of a stage change (rules, hooks): deal-added for a new deal; deal-stage for
+    every move, won and lost too; deal-won, deal-lost. ``close`` is the day it closed, else
+    its expected close."""
+    from crmcli import events
+    from crmcli.clock import local_naive
+
+    row = conn.execute(
+        "SELECT contact_id, title, expected_close FROM deals WHERE id = ?", (deal_id,)
+    ).fetchone()
+    when = from_utc_text(at)
+    closed = target.kind != OPEN
+    details = {
+        "title": row["title"],
+        "from_stage": source.name if source else None,
+        "to_stage": target.name,
+        "close": local_naive(when).date().isoformat() if closed else row["expected_close"],
+    }
+    names = ["deal-added"] if source is None else ["deal-stage"]
+    if target.kind in (WON, LOST):
+        names.append("deal-won" if target.kind == WON else "deal-lost")
+    for name in names:
+        events.emit(conn, name, deal_id, contact_id=row["contact_id"], now=when, **details)
 
 
 def add(conn: sqlite3.Connection, new: NewDeal, *, now: datetime) -> int:

@@ -336,3 +336,46 @@ def seed_duplicate(
 
 
 SEEDERS.append(seed_duplicate)
+
+
+def seed_after_sales(
+    conn: sqlite3.Connection, now: datetime, rng: random.Random, ids: list[int]
+) -> None:
+    """After-sales rules in action (a deal won today has set its follow-ups), two customers who
+    asked for no e-mail or no contact, and a campaign to the big spenders, ready to preview."""
+    from datetime import timedelta
+
+    from crmcli import campaigns, consent, deals, query, rules, templates
+    from crmcli.deal_changes import NewDeal
+
+    rules.add(
+        conn, "deal-won", remind_when="+7d", remind_text="Check the delivery went well", now=now
+    )
+    rules.add(conn, "deal-won", remind_when="close+11mo", remind_text="Renewal talk", now=now)
+    rules.add(conn, "purchase", cadence_days=90, now=now)
+    deal_id = deals.add(
+        conn,
+        NewDeal(contact_id=ids[2], title="Spare parts, yearly supply", value_minor=240_000,
+                currency="EUR"),
+        now=now - timedelta(days=6),
+    )  # fmt: skip
+    deals.win(conn, deal_id, now=now)
+    sql, params = query.contact_ids_sql(conn, "segment:big-spenders", today=now.date())
+    members = [row[0] for row in conn.execute(f"{sql} ORDER BY c.id", params)]
+    consent.record(conn, members[1], source="reply to a newsletter", now=now, email_optout=True)
+    consent.record(conn, members[3], source="phone call", now=now, do_not_contact=True)
+    templates.add(
+        conn,
+        "thank-you-offer",
+        "A thank-you for {company}, {first_name}",
+        "Dear {first_name},\n\nYou have been with us since {first_purchase_year}, and your "
+        "**{favourite_product}** orders keep our workshop busy. As a thank-you, your next "
+        "order ships free.\n\nBest wishes,\n{sender}\n\n"
+        "No more offers? Reply, or write to {unsubscribe}\n",
+        fmt="markdown",
+        now=now,
+    )
+    campaigns.add(conn, "thank-you", segment="big-spenders", template="thank-you-offer", now=now)
+
+
+SEEDERS.append(seed_after_sales)

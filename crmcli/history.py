@@ -46,12 +46,13 @@ def note_events(conn: sqlite3.Connection, contact_id: int) -> list[HistoryEvent]
 
 
 def reminder_events(conn: sqlite3.Connection, contact_id: int) -> list[HistoryEvent]:
-    """Reminders set (not the occurrences a recurrence made by itself) and reminders done."""
+    """Reminders set (not the occurrences a recurrence made by itself) and reminders done; one
+    a rule set says so ("set by rule 3 (on deal-won, deal 12)")."""
     from crmcli.clock import from_utc_text, local_naive
     from crmcli.dates import When, format_when
 
     rows = conn.execute(
-        "SELECT id, body, due_at, has_time, previous_id, created_at, done_at FROM reminders "
+        "SELECT id, body, due_at, has_time, previous_id, created_at, done_at, origin FROM reminders "
         "WHERE contact_id = ? AND deleted_at IS NULL",
         (contact_id,),
     )
@@ -60,8 +61,9 @@ def reminder_events(conn: sqlite3.Connection, contact_id: int) -> list[HistoryEv
         ref = f"reminder {r['id']}"
         if r["previous_id"] is None:
             due = format_when(When(local_naive(from_utc_text(r["due_at"])), bool(r["has_time"])))
+            by = f"; set by {r['origin']}" if r["origin"] else ""
             events.append(
-                HistoryEvent(r["created_at"], "reminder added", f"{r['body']} (due {due})", ref)
+                HistoryEvent(r["created_at"], "reminder added", f"{r['body']} (due {due}{by})", ref)
             )
         if r["done_at"]:
             events.append(HistoryEvent(r["done_at"], "reminder done", r["body"], ref))

@@ -310,6 +310,7 @@ class _Importer:
     ) -> None:
         self.conn = conn
         self.options = options
+        self.now = now
         self.stamp = to_utc_text(now)
         self.on_action = on_action
         self.result = ImportResult(dry_run=options.dry_run)
@@ -325,6 +326,8 @@ class _Importer:
         self.uid_count = 0
         self.tag_ids: dict[str, int] = {}
         self.referrals: list[tuple[int, str]] = []
+        self.created: list[int] = []
+        self.consents: list[tuple[int, str | None, str | None]] = []
         self.failed = False
 
     # -- one batch
@@ -446,6 +449,8 @@ class _Importer:
             self.notes.append((contact_id, note))
         if rec.referred_by_uid:
             self.referrals.append((contact_id, rec.referred_by_uid))
+        if rec.email_optout or rec.do_not_contact:
+            self.consents.append((contact_id, rec.email_optout, rec.do_not_contact))
 
     def _begin_rows(self) -> None:
         self.rows_emails: list[tuple[Any, ...]] = []
@@ -509,6 +514,7 @@ class _Importer:
                 )
             )
             self._children(contact_id, rec, 0, 0)
+        self.created.extend(new)
         self.conn.executemany(
             f"INSERT INTO contacts (id, uid, name, {', '.join(TEXT_FIELDS)}, cadence_days, "
             f"created_at, updated_at) VALUES ({', '.join('?' for _ in range(len(TEXT_FIELDS) + 6))})",
@@ -601,6 +607,12 @@ class _Importer:
             )
         if self.fresh:
             search.reindex(conn)
+        from crmcli import consent, events
+
+        consent.record_imported(conn, self.consents, now=self.now)
+        events.emit_all(
+            conn, [events.Occurrence("contact-added", i, i, self.now) for i in self.created]
+        )
 
 
 def store_imported_notes(

@@ -1,4 +1,4 @@
-"""Building greeting emails and sending them over SMTP.
+"""Building emails (greetings, campaigns) and sending them over SMTP.
 
 Settings come from ``[smtp]`` in the config file or ``CRM_SMTP_*`` variables (host, port,
 security = starttls|ssl|none, user, from, password_command, timeout, deadline). The password is
@@ -180,6 +180,22 @@ def message_id(contact_uid: str, occasion: str, year: int, domain: str) -> str:
     return f"<greeting.{year}.{digest}@{domain or 'crmcli.invalid'}>"
 
 
+def campaign_message_id(contact_uid: str, campaign_id: int, domain: str) -> str:
+    """The same Message-ID for every attempt at one campaign message (see :func:`message_id`)."""
+    import hashlib
+
+    digest = hashlib.sha256(f"{contact_uid}\0campaign {campaign_id}".encode()).hexdigest()[:20]
+    return f"<campaign.{campaign_id}.{digest}@{domain or 'crmcli.invalid'}>"
+
+
+def unsubscribe_header(address: str, token: str) -> str:
+    """``List-Unsubscribe`` (RFC 2369): a mailto: to the sender whose subject carries the
+    recipient's token, which ``crm optout --from-mail`` reads back."""
+    from urllib.parse import quote
+
+    return f"<mailto:{quote(address, safe='@')}?subject={quote(f'unsubscribe {token}')}>"
+
+
 def build_message(
     *,
     sender: str,
@@ -189,8 +205,11 @@ def build_message(
     body: str,
     msg_id: str,
     date: datetime,
+    html: str | None = None,
+    headers: Mapping[str, str] | None = None,
 ) -> EmailMessage:
-    """A standard message: RFC 2047 headers for non-ASCII names and subjects, UTF-8 body."""
+    """A standard message: RFC 2047 headers for non-ASCII names and subjects, UTF-8 body; with
+    ``html``, multipart/alternative (the text first, the HTML second)."""
     from email.headerregistry import Address
     from email.message import EmailMessage
     from email.policy import SMTP
@@ -209,9 +228,13 @@ def build_message(
     msg["Date"] = format_datetime(date)
     msg["Message-ID"] = msg_id
     msg["X-Mailer"] = "crmcli"
+    for name, value in (headers or {}).items():
+        msg[name] = single_line(value)
     msg.set_content(
         body if body.endswith("\n") else body + "\n", charset="utf-8", cte="quoted-printable"
     )
+    if html is not None:
+        msg.add_alternative(html, subtype="html", charset="utf-8", cte="quoted-printable")
     return msg
 
 

@@ -5,7 +5,8 @@ into KEEP". KEEP gets every email, phone, tag, custom field, yearly date and UID
 lacks; a single value both have and that differs (company, title, birthday, a custom field...) is
 chosen by a preference or by the person, field by field, and a losing address is kept as a
 custom field. Whatever points at OTHER (:data:`REPOINTED`: notes, reminders, deals, purchases,
-the greetings log, the contacts it referred) then points at KEEP; deals and purchases keep their
+messages sent, the contacts it referred) then points at KEEP; a request not to be contacted or
+mailed that either made holds for the one kept; deals and purchases keep their
 own currency.
 
 All of it happens in one transaction and is recorded in ``contact_merges``, so :func:`unmerge`
@@ -23,31 +24,23 @@ from typing import Any, NamedTuple
 
 from crmcli import contacts, search
 from crmcli.clock import to_utc_text
+from crmcli.contact_tables import CONTACT_TABLES
 from crmcli.db import transaction
 from crmcli.errors import NotFound, UsageError, ValidationError
 from crmcli.identity import exact, same_phone
 
-#: Every (table, column) whose rows point at a contact and follow it to the contact kept. A
-#: table added later that points at contacts (purchases...) adds itself here; merge, dry run and
-#: unmerge then handle it. A row that cannot move because of a UNIQUE constraint (the greetings
-#: log has one greeting per contact, occasion and year) stays with the merged-away contact.
+#: Every (table, column) whose rows point at a contact and follow it to the contact kept: those
+#: of crmcli.contact_tables (the one list of tables about a contact) marked ``repoint``. A row
+#: that cannot move because of a UNIQUE constraint (the send log has one greeting per contact,
+#: occasion and year) stays with the merged-away contact.
 REPOINTED: list[tuple[str, str]] = [
-    ("notes", "contact_id"),
-    ("reminders", "contact_id"),
-    ("deals", "contact_id"),
-    ("purchases", "contact_id"),
-    ("greetings", "contact_id"),
-    ("contacts", "referred_by_id"),
+    (t.table, t.column) for t in CONTACT_TABLES if t.merge == "repoint"
 ]
-#: tables that point at contacts and are not re-pointed: the contact's own data (merged value by
-#: value, OTHER's rows left as they were) and the merge and dedupe records themselves. A test
-#: checks that every reference to contacts is in one list or the other.
-NOT_REPOINTED = (
-    "contact_emails", "contact_phones", "contact_tags", "contact_fields", "contact_dates",
-    "contact_uids", "contact_merges", "dedupe_dismissed",
-)  # fmt: skip
 #: how the dry run names them (default: the table's name)
-REPOINTED_LABELS = {"greetings.contact_id": "greetings log", "contacts.referred_by_id": "referrals"}
+REPOINTED_LABELS = {
+    "sends.contact_id": "messages sent",
+    "contacts.referred_by_id": "referrals",
+}
 
 PREFERENCES = ("keep", "other", "newest")
 
@@ -284,6 +277,7 @@ class _Step:
             "uids_moved": [],
             "uids_added": [],
             "repointed": {},
+            "consent": {"created": False, "set": {}},
         }
 
     def row(self, field: str, keep: Any, other: Any, result: Any, action: str) -> None:
@@ -436,6 +430,34 @@ class _Step:
             self.undo["uids_added"].append(own)
         self.row("UIDs", None, ", ".join([own, *(u for u in moved if u != own)]), None, "added")
 
+    def consent(self) -> None:
+        """A request OTHER made (no contact, no e-mail) that KEEP has not: KEEP makes it now. A
+        person who asked for no mail must not get it again because their record was merged."""
+        pairs = {"do_not_contact": "do not contact", "email_optout": "e-mail opt-out"}
+        columns = [f"{p}_{s}" for p in pairs for s in ("at", "source")]
+        select = f"SELECT {', '.join(columns)} FROM contact_consent WHERE contact_id = ?"
+        theirs = self.conn.execute(select, (self.other.id,)).fetchone()
+        if theirs is None:
+            return
+        mine = self.conn.execute(select, (self.keep.id,)).fetchone()
+        for index, (prefix, label) in enumerate(pairs.items()):
+            at, source = theirs[2 * index], theirs[2 * index + 1]
+            if at is None or (mine is not None and mine[2 * index] is not None):
+                continue
+            if mine is None:
+                self.conn.execute(
+                    "INSERT INTO contact_consent (contact_id) VALUES (?)", (self.keep.id,)
+                )
+                mine = (None,) * len(columns)
+                self.undo["consent"]["created"] = True
+            self.conn.execute(
+                f"UPDATE contact_consent SET {prefix}_at = ?, {prefix}_source = ? "
+                "WHERE contact_id = ?",
+                (at, source, self.keep.id),
+            )
+            self.undo["consent"]["set"][prefix] = [at, source]
+            self.row(label, None, f"{at[:10]} ({source})", "kept", "added")
+
     def repoint(self) -> None:
         """Whatever points at OTHER now points at KEEP (:data:`REPOINTED`)."""
         conn, keep, other = self.conn, self.keep.id, self.other.id
@@ -501,6 +523,7 @@ def _merge_one(
     step = _Step(conn, keep, other, choose, source)
     step.slots()
     step.lists()
+    step.consent()
     step.repoint()
     if step.other.row["created_at"] < step.keep.row["created_at"]:
         step.set_column("created_at", step.other.row["created_at"])
@@ -644,11 +667,29 @@ def _undo(conn: sqlite3.Connection, merged: sqlite3.Row, stamp: str) -> None:
             (*old, int(date_id), keep, *new),
         )
     _undo_links(conn, keep, other, undo)
+    _undo_consent(conn, keep, undo)
     conn.execute("UPDATE contacts SET deleted_at = NULL WHERE id = ?", (other,))
     conn.execute("UPDATE contacts SET updated_at = ? WHERE id = ?", (stamp, keep))
     contacts.refresh_name(conn, keep)
     search.reindex(conn, [keep, other])
     conn.execute("DELETE FROM contact_merges WHERE id = ?", (merged["id"],))
+
+
+def _undo_consent(conn: sqlite3.Connection, keep: int, undo: dict[str, Any]) -> None:
+    """The requests the merge gave KEEP, taken back unless made again since."""
+    done = undo.get("consent", {"created": False, "set": {}})
+    for prefix, (at, source) in done["set"].items():
+        conn.execute(
+            f"UPDATE contact_consent SET {prefix}_at = NULL, {prefix}_source = NULL "
+            f"WHERE contact_id = ? AND {prefix}_at IS ? AND {prefix}_source IS ?",
+            (keep, at, source),
+        )
+    if done["created"]:
+        conn.execute(
+            "DELETE FROM contact_consent WHERE contact_id = ? AND do_not_contact_at IS NULL "
+            "AND email_optout_at IS NULL",
+            (keep,),
+        )
 
 
 def _undo_links(conn: sqlite3.Connection, keep: int, other: int, undo: dict[str, Any]) -> None:

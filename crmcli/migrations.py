@@ -355,6 +355,12 @@ def m008_purchases(db: Any) -> None:
     )
 
 
+# What counts as a touch (a contact's last_touch_at): a live note that neither an import brought
+# (it carries the import's time) nor a campaign sent (a message to many is not keeping in touch
+# with one).
+_TOUCH_NOTE = "deleted_at IS NULL AND kind NOT IN ('imported', 'campaign')"
+
+
 @migration
 def m010_agenda_indexes(db: Any) -> None:
     _sql(
@@ -364,27 +370,27 @@ def m010_agenda_indexes(db: Any) -> None:
         # index instead of a scan of every date.
         "CREATE INDEX contact_dates_lead ON contact_dates(lead_days) WHERE lead_days IS NOT NULL",
         # A contact's last touch: the time of its newest live note that is not one an import
-        # brought (those carry the import's time, not when anything happened). Kept by
+        # brought or a campaign sent (see _TOUCH_NOTE). Kept by
         # triggers whoever writes the notes (crm note, import, merge...), so "due a touch",
         # stale deals, `last-touch` queries and the customers view read a column instead of
         # looking up notes for every contact.
         "ALTER TABLE contacts ADD COLUMN last_touch_at TEXT",
         "UPDATE contacts SET last_touch_at = (SELECT max(at) FROM notes "
-        "WHERE contact_id = contacts.id AND deleted_at IS NULL AND kind != 'imported')",
+        f"WHERE contact_id = contacts.id AND {_TOUCH_NOTE})",
         """CREATE TRIGGER notes_last_touch_insert AFTER INSERT ON notes
-        WHEN NEW.deleted_at IS NULL AND NEW.kind != 'imported' BEGIN
+        WHEN NEW.deleted_at IS NULL AND NEW.kind NOT IN ('imported', 'campaign') BEGIN
             UPDATE contacts SET last_touch_at = NEW.at
             WHERE id = NEW.contact_id AND (last_touch_at IS NULL OR last_touch_at < NEW.at);
         END""",
-        """CREATE TRIGGER notes_last_touch_update AFTER UPDATE OF contact_id, at, deleted_at, kind
+        f"""CREATE TRIGGER notes_last_touch_update AFTER UPDATE OF contact_id, at, deleted_at, kind
         ON notes BEGIN
             UPDATE contacts SET last_touch_at = (SELECT max(at) FROM notes
-                WHERE contact_id = contacts.id AND deleted_at IS NULL AND kind != 'imported')
+                WHERE contact_id = contacts.id AND {_TOUCH_NOTE})
             WHERE id IN (OLD.contact_id, NEW.contact_id);
         END""",
-        """CREATE TRIGGER notes_last_touch_delete AFTER DELETE ON notes BEGIN
+        f"""CREATE TRIGGER notes_last_touch_delete AFTER DELETE ON notes BEGIN
             UPDATE contacts SET last_touch_at = (SELECT max(at) FROM notes
-                WHERE contact_id = contacts.id AND deleted_at IS NULL AND kind != 'imported')
+                WHERE contact_id = contacts.id AND {_TOUCH_NOTE})
             WHERE id = OLD.contact_id;
         END""",
         # The few contacts in the trash: what the agenda leaves out, without a lookup per row.
@@ -506,4 +512,134 @@ def m006_identity(db: Any) -> None:
             CHECK (contact_id < other_id)
         ) WITHOUT ROWID""",
         "CREATE INDEX dedupe_dismissed_other ON dedupe_dismissed(other_id)",
+    )
+
+
+@migration
+def m012_sends_campaigns(db: Any) -> None:
+    _sql(
+        db,
+        # A campaign: a template sent once to each contact a query finds (crmcli.campaigns).
+        # The query is evaluated when sending, so a campaign sent in batches reaches who is
+        # in it then. The template's text is copied in at the first send (`locked_at`), so
+        # every recipient gets the same message even if the template changes meanwhile.
+        # `forgotten`: recipients erased since (crm contact forget), a count and nothing more.
+        """CREATE TABLE campaigns (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL UNIQUE COLLATE NOCASE,
+            query TEXT NOT NULL,
+            template_id INTEGER NOT NULL REFERENCES templates(id) ON DELETE RESTRICT,
+            subject TEXT,
+            body TEXT,
+            format TEXT CHECK (format IN ('text', 'markdown')),
+            locked_at TEXT,
+            forgotten INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX campaigns_template ON campaigns(template_id)",
+        # A template's body is plain text, or Markdown (sent as text + HTML).
+        "ALTER TABLE templates ADD COLUMN format TEXT NOT NULL DEFAULT 'text' "
+        "CHECK (format IN ('text', 'markdown'))",
+        # A greeting rule may greet contacts who opted out of e-mail campaigns (a birthday
+        # is not a newsletter); never those marked do-not-contact.
+        "ALTER TABLE greeting_rules ADD COLUMN to_opted_out INTEGER NOT NULL DEFAULT 0 "
+        "CHECK (to_opted_out IN (0, 1))",
+        # The send log of every message crmcli sends, greetings and campaigns alike: one row
+        # per message, ever, claimed before sending (crmcli.sending). The two UNIQUE indexes
+        # are what make each message go out once: a greeting per (contact, occasion, year of
+        # the occasion), a campaign message per (campaign, contact). `token` identifies the
+        # recipient of a campaign message in an unsubscribe request (List-Unsubscribe).
+        """CREATE TABLE sends (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL CHECK (kind IN ('greeting', 'campaign')),
+            contact_id INTEGER NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+            campaign_id INTEGER REFERENCES campaigns(id) ON DELETE CASCADE,
+            occasion TEXT,
+            year INTEGER,
+            occurs_on TEXT,
+            rule_id INTEGER REFERENCES greeting_rules(id) ON DELETE SET NULL,
+            template TEXT,
+            to_email TEXT,
+            subject TEXT,
+            message_id TEXT NOT NULL,
+            token TEXT UNIQUE,
+            status TEXT NOT NULL CHECK (status IN ('claimed', 'sent', 'failed')),
+            method TEXT CHECK (method IN ('smtp', 'outbox')),
+            attempts INTEGER NOT NULL DEFAULT 0,
+            claimed_at TEXT,
+            claimed_by TEXT,
+            sent_at TEXT,
+            error TEXT,
+            CHECK ((kind = 'campaign') = (campaign_id IS NOT NULL)),
+            CHECK ((kind = 'greeting') = (occasion IS NOT NULL AND year IS NOT NULL))
+        )""",
+        "CREATE UNIQUE INDEX sends_greeting ON sends(contact_id, occasion, year) "
+        "WHERE kind = 'greeting'",
+        "CREATE UNIQUE INDEX sends_campaign ON sends(campaign_id, contact_id) "
+        "WHERE kind = 'campaign'",
+        "CREATE INDEX sends_contact ON sends(contact_id)",
+        "CREATE INDEX sends_status ON sends(status)",
+        "CREATE INDEX sends_sent_at ON sends(sent_at)",
+        # The greetings log moves in whole, ids kept (outbox files are named by them).
+        """INSERT INTO sends (id, kind, contact_id, occasion, year, occurs_on, rule_id, template,
+            to_email, subject, message_id, status, method, attempts, claimed_at, claimed_by,
+            sent_at, error)
+        SELECT id, 'greeting', contact_id, occasion, year, occurs_on, rule_id, template,
+            to_email, subject, message_id, status, method, attempts, claimed_at, claimed_by,
+            sent_at, error FROM greetings""",
+        "DROP TABLE greetings",
+    )
+
+
+@migration
+def m013_consent(db: Any) -> None:
+    _sql(
+        db,
+        # What a person asked for: not to be contacted at all, or no more e-mail campaigns;
+        # each with when and where the request came from. A row only for contacts that asked.
+        """CREATE TABLE contact_consent (
+            contact_id INTEGER PRIMARY KEY REFERENCES contacts(id) ON DELETE CASCADE,
+            do_not_contact_at TEXT,
+            do_not_contact_source TEXT,
+            email_optout_at TEXT,
+            email_optout_source TEXT,
+            CHECK ((do_not_contact_at IS NULL) = (do_not_contact_source IS NULL)),
+            CHECK ((email_optout_at IS NULL) = (email_optout_source IS NULL))
+        )""",
+        # People erased for good (crm contact forget): when, and nothing else.
+        "CREATE TABLE erasures (id INTEGER PRIMARY KEY, erased_at TEXT NOT NULL)",
+    )
+
+
+@migration
+def m014_rules(db: Any) -> None:
+    _sql(
+        db,
+        # Follow-ups that set themselves: on an event (crmcli.events), a reminder, a tag, a
+        # keep-in-touch cadence. `stage` narrows deal-stage to one stage (stage:NAME).
+        """CREATE TABLE rules (
+            id INTEGER PRIMARY KEY,
+            event TEXT NOT NULL,
+            stage TEXT COLLATE NOCASE,
+            remind_when TEXT,
+            remind_text TEXT,
+            tag TEXT,
+            cadence_days INTEGER CHECK (cadence_days IS NULL OR cadence_days > 0),
+            created_at TEXT NOT NULL,
+            CHECK ((remind_when IS NULL) = (remind_text IS NULL)),
+            CHECK (remind_when IS NOT NULL OR tag IS NOT NULL OR cadence_days IS NOT NULL)
+        )""",
+        # Each rule fires once per event's subject ("deal 12", "contact 5", "purchase 9"):
+        # the primary key is what makes a second firing a no-op.
+        """CREATE TABLE rule_firings (
+            rule_id INTEGER NOT NULL REFERENCES rules(id) ON DELETE CASCADE,
+            subject TEXT NOT NULL,
+            contact_id INTEGER REFERENCES contacts(id) ON DELETE CASCADE,
+            fired_at TEXT NOT NULL,
+            PRIMARY KEY (rule_id, subject)
+        ) WITHOUT ROWID""",
+        "CREATE INDEX rule_firings_contact ON rule_firings(contact_id)",
+        # What set a reminder, when it was not a person: "rule 3 (on deal-won, deal 12)".
+        "ALTER TABLE reminders ADD COLUMN origin TEXT",
     )

@@ -113,6 +113,9 @@ def add(
             (contact_id, kind, text, to_utc_text(moment), stamp, stamp, message_id),
         ).lastrowid
         search.reindex(conn, [contact_id])
+        from crmcli import events
+
+        events.emit(conn, "note", int(note_id or 0), contact_id=contact_id, now=now, kind=kind)
     return int(note_id or 0)
 
 

@@ -21,7 +21,7 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from crmcli import money
+from crmcli import money, purchases
 from crmcli.clock import to_utc_text
 from crmcli.db import transaction
 from crmcli.errors import UsageError, ValidationError
@@ -438,23 +438,7 @@ def import_purchases(
                     action = "add (new contact)"
                 if result.rejected:
                     continue  # checking the rest of the file; nothing more is written
-                conn.execute(
-                    "INSERT INTO purchases (contact_id, purchased_on, product, quantity, "
-                    "amount_minor, currency, order_ref, import_key, source, created_at, "
-                    "updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'import', ?, ?)",
-                    (
-                        contact_id,
-                        line.purchased_on.isoformat(),
-                        line.product,
-                        line.quantity,
-                        line.amount_minor,
-                        line.currency,
-                        line.order_ref,
-                        line.key,
-                        stamp,
-                        stamp,
-                    ),
-                )
+                _insert(conn, line, contact_id, stamp=stamp, now=now)
                 result.added += 1
                 act(line.position, action, who, what)
             if result.rejected:
@@ -464,6 +448,31 @@ def import_purchases(
     except _DryRun:
         pass
     return result
+
+
+def _insert(
+    conn: sqlite3.Connection, line: OrderLine, contact_id: int, *, stamp: str, now: datetime
+) -> None:
+    cursor = conn.execute(
+        "INSERT INTO purchases (contact_id, purchased_on, product, quantity, amount_minor, "
+        "currency, order_ref, import_key, source, created_at, updated_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'import', ?, ?)",
+        (
+            contact_id,
+            line.purchased_on.isoformat(),
+            line.product,
+            line.quantity,
+            line.amount_minor,
+            line.currency,
+            line.order_ref,
+            line.key,
+            stamp,
+            stamp,
+        ),
+    )
+    purchases.emit_purchase(
+        conn, int(cursor.lastrowid or 0), contact_id, line.purchased_on, now=now
+    )
 
 
 def _reject(result: PurchaseImportResult, position: str, reason: str) -> None:

@@ -174,7 +174,20 @@ def add(
                 stamp,
             ),
         )
-        return int(cursor.lastrowid or 0)
+        purchase_id = int(cursor.lastrowid or 0)
+        emit_purchase(conn, purchase_id, new.contact_id, new.purchased_on, now=now)
+        return purchase_id
+
+
+def emit_purchase(
+    conn: sqlite3.Connection, purchase_id: int, contact_id: int, on: date, *, now: datetime
+) -> None:
+    """The ``purchase`` event (rules, hooks), for every way a purchase is recorded."""
+    from crmcli import events
+
+    events.emit(
+        conn, "purchase", purchase_id, contact_id=contact_id, now=now, purchased_on=on.isoformat()
+    )
 
 
 def parse_ref(text: str) -> int:

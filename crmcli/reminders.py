@@ -49,6 +49,7 @@ class Reminder(NamedTuple):
     created_at: str
     updated_at: str
     deleted_at: str | None
+    origin: str | None = None
 
     @property
     def due(self) -> When:
@@ -89,6 +90,7 @@ class Reminder(NamedTuple):
             "created_at": self.created_at,
             "updated_at": self.updated_at,
             "deleted_at": self.deleted_at,
+            "origin": self.origin,
         }
 
 
@@ -96,7 +98,7 @@ _SELECT = (
     "SELECT r.id, r.contact_id, c.name AS contact, r.body, r.due_at, r.has_time, r.rule, "
     "r.rule_start, r.previous_id, "
     "(SELECT x.id FROM reminders x WHERE x.previous_id = r.id) AS next_id, "
-    "r.done_at, r.created_at, r.updated_at, r.deleted_at "
+    "r.done_at, r.created_at, r.updated_at, r.deleted_at, r.origin "
     "FROM reminders r LEFT JOIN contacts c ON c.id = r.contact_id"
 )
 
@@ -145,8 +147,10 @@ def add(
     now: datetime,
     contact_id: int | None = None,
     rule: str | None = None,
+    origin: str | None = None,
 ) -> Reminder:
-    """A new open reminder; ``due.at`` is naive local time; ``rule`` is RRULE text or None."""
+    """A new open reminder; ``due.at`` is naive local time; ``rule`` is RRULE text or None.
+    ``origin``: what set it, when not a person ("rule 3 (on deal-won, deal 12)")."""
     from crmcli import contacts
 
     text = validate_body(body)
@@ -159,7 +163,7 @@ def add(
             contacts.get(conn, contact_id)
         reminder_id = conn.execute(
             "INSERT INTO reminders (contact_id, body, due_at, has_time, rule, rule_start, "
-            "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            "created_at, updated_at, origin) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 contact_id,
                 text,
@@ -169,8 +173,12 @@ def add(
                 due_at if rule else None,
                 stamp,
                 stamp,
+                origin,
             ),
         ).lastrowid
+        from crmcli import events
+
+        events.emit(conn, "reminder-added", int(reminder_id or 0), contact_id=contact_id, now=now)
         return get(conn, int(reminder_id or 0))
 
 
@@ -234,6 +242,9 @@ def complete(
                     ),
                 ).lastrowid
                 following = get(conn, int(next_id or 0))
+        from crmcli import events
+
+        events.emit(conn, "reminder-done", reminder_id, contact_id=reminder.contact_id, now=now)
         return get(conn, reminder_id), following
 
 

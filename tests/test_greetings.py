@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from crmcli import contacts, greetings, mailer, templates
+from crmcli import contacts, greetings, mailer, sending, templates, transports
 from crmcli.contact_changes import ContactChanges
 from crmcli.contacts import Labeled
 from crmcli.errors import ValidationError
@@ -298,8 +298,8 @@ def test_messages_received_with_headers_and_encoding(
     result = cli("greet", "--due")
     assert result.stderr == "No greetings due today.\n"
     assert len(smtp.messages) == 4
-    sent = greetings.sent_greetings(book, contact_id=1)
-    assert [(s.occasion, s.year, s.subject, s.method) for s in sent] == [
+    sent = list(greetings.log(book, contact_id=1))
+    assert [(s["occasion"], s["year"], s["subject"], s["method"]) for s in sent] == [
         ("birthday", 2026, "Joyeux anniversaire Chloé — 40!", "smtp")
     ]
 
@@ -374,7 +374,7 @@ class FlakyTransport:
     method = "smtp"
 
     def __init__(self, mailer: Any, crash_at: int, after_accept: bool) -> None:
-        self.inner = greetings.SmtpTransport(mailer)
+        self.inner = transports.SmtpTransport(mailer)
         self.count = 0
         self.crash_at = crash_at
         self.after_accept = after_accept
@@ -413,7 +413,7 @@ def test_crash_mid_batch_then_rerun_sends_each_once(
     assert sorted(statuses) == ["claimed", "sent", "sent"]
     # The rerun takes over the interrupted claim (its process is this one: it is not sending)
     result = cli("greet", "--due")
-    assert "an earlier run was interrupted while sending this greeting" in result.stderr
+    assert "an earlier run was interrupted while sending this message" in result.stderr
     assert result.stderr.endswith("Greetings: 2 sent\n")
     assert len(smtp.messages) == 4 and len(set(smtp.to())) == 4
     assert sorted(r["status"] for r in cli.json("greet", "log")) == ["sent"] * 4
@@ -443,17 +443,17 @@ def test_a_live_claim_of_another_process_is_left_alone(
     items = greetings.due(book, date(2026, 11, 23))[:1]
     other = f"{socket.gethostname()}:{os.getppid()}"  # a running process that is not us
     book.execute(
-        "INSERT INTO greetings (contact_id, occasion, year, occurs_on, message_id, status, "
-        "attempts, claimed_at, claimed_by) VALUES (?, 'birthday', 2026, '2026-11-23', '<x@y>', "
-        "'claimed', 1, '2026-11-23T08:59:00Z', ?)",
+        "INSERT INTO sends (kind, contact_id, occasion, year, occurs_on, message_id, status, "
+        "attempts, claimed_at, claimed_by) VALUES ('greeting', ?, 'birthday', 2026, '2026-11-23',"
+        " '<x@y>', 'claimed', 1, '2026-11-23T08:59:00Z', ?)",
         (items[0].upcoming.contact_id, other),
     )
 
-    def run(at: datetime) -> list[greetings.Outcome]:
+    def run(at: datetime) -> list[sending.Letter]:
         return greetings.deliver_due(
             book,
             items,
-            transport=greetings.SmtpTransport(_mailer()),
+            transport=transports.SmtpTransport(_mailer()),
             sender="me@seller.example",
             now=lambda: at,
         )
@@ -461,7 +461,7 @@ def test_a_live_claim_of_another_process_is_left_alone(
     assert [o.status for o in run(NOW)] == ["busy"]
     assert smtp.messages == []
     # After the claim timeout the claim is taken to be a crashed run's: sent, same Message-ID.
-    later = NOW + greetings.CLAIM_TIMEOUT + timedelta(minutes=1)
+    later = NOW + sending.CLAIM_TIMEOUT + timedelta(minutes=1)
     (outcome,) = run(later)
     assert outcome.status == "sent" and outcome.retried
     assert [m["Message-ID"] for m in smtp.messages] == ["<x@y>"]
@@ -476,37 +476,47 @@ def test_a_claim_of_a_dead_process_is_taken_over(book: sqlite3.Connection, smtp:
     )
     items = greetings.due(book, date(2026, 11, 23))[:1]
     book.execute(
-        "INSERT INTO greetings (contact_id, occasion, year, occurs_on, message_id, status, "
-        "attempts, claimed_at, claimed_by) VALUES (?, 'birthday', 2026, '2026-11-23', '<x@y>', "
-        "'claimed', 1, '2026-11-23T08:59:00Z', ?)",
+        "INSERT INTO sends (kind, contact_id, occasion, year, occurs_on, message_id, status, "
+        "attempts, claimed_at, claimed_by) VALUES ('greeting', ?, 'birthday', 2026, '2026-11-23',"
+        " '<x@y>', 'claimed', 1, '2026-11-23T08:59:00Z', ?)",
         (items[0].upcoming.contact_id, f"{socket.gethostname()}:{dead.stdout.strip()}"),
     )
     (outcome,) = greetings.deliver_due(
         book,
         items,
-        transport=greetings.SmtpTransport(_mailer()),
+        transport=transports.SmtpTransport(_mailer()),
         sender="me@seller.example",
         now=lambda: NOW,
     )
     assert outcome.status == "sent" and len(smtp.messages) == 1
 
 
-def test_sent_hooks_run_once_per_greeting(
+def test_each_greeting_is_one_note_and_a_failed_note_is_only_a_warning(
     cli: Cli, book: sqlite3.Connection, smtp: Recorder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    seen: list[tuple[int, str, str]] = []
+    """The note is written with the log's "sent", in one transaction; a note that cannot be
+    written leaves the greeting sent (a warning), never a reason to send it again."""
+    from crmcli import notes
 
-    def hook(conn: sqlite3.Connection, sent: greetings.SentGreeting) -> None:
-        seen.append((sent.contact_id, sent.occasion, sent.subject))
-        if sent.contact_id == 2:
+    real_add = notes.add
+
+    def add(conn: sqlite3.Connection, contact_id: int, body: str, **kwargs: Any) -> int:
+        if contact_id == 2:
             raise ValidationError("notes are full")
+        return real_add(conn, contact_id, body, **kwargs)
 
-    monkeypatch.setattr(greetings, "SENT_HOOKS", [hook])
+    monkeypatch.setattr(notes, "add", add)
     result = cli("greet", "--due")
-    assert len(seen) == 4 and (1, "birthday", "Joyeux anniversaire Chloé — 40!") in seen
     assert "not recorded on the contact's history: notes are full" in result.stderr
     cli("greet", "--due")
-    assert len(seen) == 4 and len(smtp.messages) == 4
+    assert len(smtp.messages) == 4
+    rows = book.execute("SELECT contact_id, kind, body FROM notes ORDER BY contact_id").fetchall()
+    assert [(r[0], r[1]) for r in rows] == [(1, "greeting"), (3, "greeting"), (5, "greeting")]
+    assert rows[0][2] == (
+        "birthday greeting sent to chloe@example.com (smtp): Joyeux anniversaire Chloé — 40!"
+    )
+    statuses = book.execute("SELECT status FROM sends WHERE contact_id = 2").fetchall()
+    assert [s[0] for s in statuses] == ["sent"]
 
 
 # --- outbox and dry run -----------------------------------------------------------------------
@@ -541,7 +551,7 @@ def test_outbox_writes_eml_files_once(cli: Cli, book: sqlite3.Connection, tmp_pa
 
 
 def test_dry_run_writes_nothing(cli: Cli, book: sqlite3.Connection, db_path: Path) -> None:
-    before = book.execute("SELECT count(*) FROM greetings").fetchone()[0]
+    before = book.execute("SELECT count(*) FROM sends").fetchone()[0]
     rows = cli.json("greet", "--due", "--dry-run")
     assert [(r["name"], r["status"]) for r in rows] == [
         ("Ann Lee", "would-send"),
@@ -552,7 +562,7 @@ def test_dry_run_writes_nothing(cli: Cli, book: sqlite3.Connection, db_path: Pat
     assert rows[1]["body"].startswith("Chère Chloé,")
     text = cli("greet", "--due", "--dry-run", "--format", "table").stdout
     assert "To: Chloé Dubois <chloe@example.com>\nSubject: Joyeux anniversaire Chloé — 40!" in text
-    assert book.execute("SELECT count(*) FROM greetings").fetchone()[0] == before == 0
+    assert book.execute("SELECT count(*) FROM sends").fetchone()[0] == before == 0
 
 
 def test_dry_run_on_a_missing_database_creates_nothing(cli: Cli, db_path: Path) -> None:
@@ -626,7 +636,7 @@ def test_two_concurrent_runs_send_each_greeting_once(
     assert [run.returncode for run in runs] == [0, 0], outputs
     assert sorted(smtp.to()) == sorted(f"p{n}@example.com" for n in range(30))
     assert len(smtp.messages) == 30
-    rows = conn.execute("SELECT status, attempts FROM greetings").fetchall()
+    rows = conn.execute("SELECT status, attempts FROM sends").fetchall()
     assert [tuple(r) for r in rows] == [("sent", 1)] * 30
 
 
@@ -657,8 +667,8 @@ def test_one_contact_that_cannot_be_rendered_fails_alone(
 ) -> None:
     # a template an older crm saved with a placeholder this one does not know, used for Ann only
     templates.add(book, "vip", "For you", "Dear {first_name}", now=NOW)
-    book.execute("UPDATE templates SET body = 'Dear {nickname}' WHERE name = 'vip'")
     greetings.add_rule(book, "birthday", "vip", tag="vip", now=NOW)
+    book.execute("UPDATE templates SET body = 'Dear {nickname}' WHERE name = 'vip'")
     ann = contacts.resolve(book, "ann@example.com")
     contacts.update(book, ann, ContactChanges(add_tags=["vip"]), now=NOW)
     result = cli("greet", "--due", code=1)
@@ -777,3 +787,45 @@ def test_outbox_names_are_unique_when_labels_slug_alike(
     outbox.mkdir()
     assert cli("greet", "--due", "--outbox", str(outbox)).stderr.endswith("Greetings: 2 sent\n")
     assert len(list(outbox.glob("*.eml"))) == 2
+
+
+def test_the_greetings_log_moves_into_the_send_log_whole(tmp_path: Path) -> None:
+    """m012: every greeting sent before keeps its id, status and Message-ID (so it is never
+    sent again), and the last touch is recomputed without campaign notes."""
+    from crmcli import db
+
+    path = tmp_path / "old.db"
+    old = sqlite3.connect(path, isolation_level=None)
+    db.migrate(old, stop_before="m012_sends_campaigns")
+    old.execute(
+        "INSERT INTO contacts (id, uid, name, created_at, updated_at) "
+        "VALUES (1, 'u1', 'Ann', '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z')"
+    )
+    old.execute(
+        "INSERT INTO notes (contact_id, kind, body, at, created_at, updated_at) VALUES "
+        "(1, 'call', 'called', '2026-02-01T00:00:00Z', '2026-02-01T00:00:00Z', '2026-02-01T00:00:00Z')"
+    )
+    old.execute(
+        "INSERT INTO greetings (id, contact_id, occasion, year, occurs_on, message_id, status, "
+        "method, attempts, sent_at) VALUES (7, 1, 'birthday', 2025, '2025-11-23', '<g@x>', 'sent', "
+        "'smtp', 1, '2025-11-23T08:00:00Z')"
+    )
+    old.close()
+    conn = db.connect(path)
+    row = conn.execute("SELECT * FROM sends").fetchone()
+    assert (row["id"], row["kind"], row["contact_id"], row["occasion"], row["year"]) == (
+        7, "greeting", 1, "birthday", 2025,
+    )  # fmt: skip
+    assert (row["status"], row["message_id"], row["campaign_id"]) == ("sent", "<g@x>", None)
+    conn.execute(
+        "INSERT INTO notes (contact_id, kind, body, at, created_at, updated_at) VALUES "
+        "(1, 'campaign', 'c', '2026-03-01T00:00:00Z', '2026-03-01T00:00:00Z', '2026-03-01T00:00:00Z')"
+    )
+    touched = conn.execute("SELECT last_touch_at FROM contacts WHERE id = 1").fetchone()[0]
+    assert touched == "2026-02-01T00:00:00Z"
+    # the UNIQUE index is what keeps a greeting from being logged (and sent) twice
+    with pytest.raises(sqlite3.IntegrityError):
+        conn.execute(
+            "INSERT INTO sends (kind, contact_id, occasion, year, message_id, status) "
+            "VALUES ('greeting', 1, 'birthday', 2025, '<h@x>', 'claimed')"
+        )

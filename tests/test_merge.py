@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from crmcli import contacts, db, merge, pipeline
-from crmcli.errors import CrmError, NotFound, UsageError, ValidationError
+from crmcli.errors import NotFound, UsageError, ValidationError
 from tests.conftest import Cli
 from tests.terminal import converse
 
@@ -80,7 +80,8 @@ def test_merge_moves_everything_and_unmerge_puts_it_back(
     cli: Cli, book: sqlite3.Connection
 ) -> None:
     conn = book
-    assert count(conn, "SELECT count(*) FROM greetings") == 2
+    assert count(conn, "SELECT count(*) FROM sends WHERE kind = 'greeting'") == 2
+    cli("contact", "edit", "2", "--email-optout", "--consent-source", "reply to a newsletter")
     notes = count(conn, "SELECT count(*) FROM notes WHERE contact_id IN (1, 2)")
     before = dump(conn)
     result = cli("contact", "merge", "1", "2", "--prefer", "keep", "--yes")
@@ -113,7 +114,12 @@ def test_merge_moves_everything_and_unmerge_puts_it_back(
     assert count(conn, "SELECT count(*) FROM deal_stage_changes WHERE deal_id = 2") == 3
     assert sorted(d["currency"] for d in ann["deals"]) == ["EUR", "USD"]
     assert cli.json("contact", "show", "Cy")["referred_by"] == {"id": 1, "name": "Ann Lee"}
-    assert count(conn, "SELECT count(*) FROM greetings WHERE contact_id = 2") == 1
+    assert count(conn, "SELECT count(*) FROM sends WHERE contact_id = 2") == 1
+    # a request made by either record holds for the one kept: no more mail for Ann
+    optout = conn.execute(
+        "SELECT email_optout_source FROM contact_consent WHERE contact_id = 1"
+    ).fetchone()
+    assert optout is not None and optout[0] == "reply to a newsletter"
     # the merged contact is in the trash, marked; searches and references find Ann once
     [trashed] = cli.json("contact", "list", "--trash")
     assert (trashed["id"], trashed["merged_into"]) == (2, 1)
@@ -224,7 +230,7 @@ def test_dry_run_shows_every_field_and_changes_nothing(cli: Cli, book: sqlite3.C
     assert rows[("anniversary", "filled")]["result"] == "--06-12"
     assert rows[("email", "added")]["result"] == "ann@home.example"
     assert rows[("notes", "moved")]["result"] == "3 moved"  # two, and the greeting sent
-    assert rows[("greetings log", "moved")]["result"] == "0 moved, 1 left (already there)"
+    assert rows[("messages sent", "moved")]["result"] == "0 moved, 1 left (already there)"
     deals = rows[("deals", "moved")]["result"]
     assert deals == "1 moved; in EUR, USD, each kept in its own currency"
     assert dump(book) == before
@@ -331,15 +337,19 @@ def test_killed_merge_leaves_before_or_after(tmp_path: Path) -> None:
 
 
 def test_every_reference_to_a_contact_is_handled(conn: sqlite3.Connection) -> None:
-    """A table added later that points at contacts must say what a merge does with it."""
+    """A table added later that points at contacts must say what a merge does with it: it is in
+    crmcli.contact_tables with a merge mode, and the modes are the ones merge knows."""
+    from crmcli.contact_tables import CONTACT_TABLES
+
     found = set()
     for (table,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'"):
         for ref in conn.execute(f"PRAGMA foreign_key_list({table})"):
             if ref["table"] == "contacts":
                 found.add((table, ref["from"]))
-    handled = set(merge.REPOINTED)
-    for table in merge.NOT_REPOINTED:
-        handled |= {(t, column) for t, column in found if t == table}
-    assert found == handled
-    assert {t for t, _ in found} >= set(merge.NOT_REPOINTED)
-    assert issubclass(ValidationError, CrmError)
+    listed = {(t.table, t.column) for t in CONTACT_TABLES}
+    assert found <= listed, sorted(found - listed)
+    assert {t.merge for t in CONTACT_TABLES} == {"repoint", "own", "record"}
+    assert set(merge.REPOINTED) == {
+        (t.table, t.column) for t in CONTACT_TABLES if t.merge == "repoint"
+    }
+    assert ("sends", "contact_id") in merge.REPOINTED

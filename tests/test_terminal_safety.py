@@ -109,6 +109,10 @@ def hostile_book(cli: Cli, tmp_path: Path) -> Path:
     # Eve again (3): a duplicate for crm dedupe and crm contact merge to show
     cli("contact", "add", "--first", f"Eve{CLEAR}", "--last", HOSTILE, "-e", "EVE@example.com",
         "--force", "--title", SGR)  # fmt: skip
+    cli("campaign", "add", "hostile", "--segment", "hostile", "--template", "hi")
+    cli("contact", "edit", "1", "--email-optout", "--consent-source", HOSTILE)
+    cli("rule", "add", "--on", "contact-added", "--remind", "+1d", f"call {HOSTILE}")
+    cli("contact", "add", f"Neo{TITLE}", "-e", "neo@example.com", "--company", f"Acme{CLIPBOARD}")
     return source
 
 
@@ -122,6 +126,9 @@ COMMANDS = [
     "purchase list", "customers", "referrals", "segment list", "segment show hostile",
     "export purchases", "contact list segment:hostile", "dedupe", "dedupe -f table",
     "contact merge 1 3 --dry-run", "contact merge 1 3 --dry-run -f tsv",
+    "export purchases", "contact list segment:hostile", "campaign list", "campaign show hostile",
+    "campaign preview hostile", "campaign preview hostile 1", "campaign send hostile --dry-run",
+    "rule list", "contact export-data 1", "history 4", "reminders -f json",
 ]  # fmt: skip
 
 

@@ -152,12 +152,28 @@ COMMANDS: dict[str, Entry] = {
     "template": Entry(
         "crmcli.cli.greet",
         "template_app",
-        "Message templates for greetings: a subject and a body with {placeholders}.",
+        "Message templates for greetings and campaigns: a subject and a body with {placeholders}.",
     ),
     "greet": Entry(
         "crmcli.cli.greet",
         "greet_app",
         "Send the greetings due today (exactly once), show the send log, manage rules.",
+    ),
+    # campaigns, consent, and follow-ups that set themselves
+    "campaign": Entry(
+        "crmcli.cli.campaigns",
+        "app",
+        "Campaigns: one personal message to each contact of a segment, exactly once.",
+    ),
+    "optout": Entry(
+        "crmcli.cli.consent",
+        "optout_command",
+        "Record an opt-out: no more campaign e-mail for this person (never undone by an import).",
+    ),
+    "rule": Entry(
+        "crmcli.cli.rules",
+        "app",
+        "Follow-ups that set themselves: on deal-won, contact-added, stage:NAME, purchase...",
     ),
     # files in and out, and the database itself
     "import": Entry(

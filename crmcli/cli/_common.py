@@ -228,11 +228,34 @@ def database_path(ctx: typer.Context) -> Path:
 @contextmanager
 def database(ctx: typer.Context, *, write: bool = False) -> Iterator[sqlite3.Connection]:
     """The open, migrated database for this command; closed afterwards."""
-    conn = connect(state(ctx).location, write=write)
+    location = state(ctx).location
+    conn = connect(location, write=write)
     try:
         yield conn
     finally:
-        conn.close()
+        try:
+            if write and getattr(conn, "afterwards", None):
+                _run_hooks(conn, location.path)
+        finally:
+            conn.close()
+
+
+def _run_hooks(conn: sqlite3.Connection, path: Path) -> None:
+    """The hooks of what the command committed (crmcli.hooks), each failure one line."""
+    from crmcli import config, hooks
+
+    try:
+        timeout = hooks.timeout_setting(config.load())
+    except CrmError as error:  # the change is saved: say why the hooks wait less, and go on
+        message(f"Warning: {error.message}; hooks get {hooks.TIMEOUT_SECONDS:g} s")
+        timeout = hooks.TIMEOUT_SECONDS
+    hooks.run_pending(
+        conn,
+        now=now(),
+        database=path,
+        timeout=timeout,
+        report=lambda run: message(f"Warning: {run.describe()}"),
+    )
 
 
 # --- shell completion of values (crm completion): the database is read only on a TAB -----------
@@ -252,6 +275,7 @@ complete_tag = _completer("tags")
 complete_stage = _completer("stages")
 complete_template = _completer("templates")
 complete_segment = _completer("segments")
+complete_campaign = _completer("campaigns")
 
 
 #: ends the one value of a file-name completion: crm completion hands it to the shell

@@ -28,6 +28,8 @@ from crmcli.cli._common import (
 )
 from crmcli.cli._output import Column, OutputFormat, console, emit, emit_record, line, message
 from crmcli.cli._query import QUERY_CONTEXT, QueryArg, compile_words, query_text
+from crmcli.cli.consent import ConsentSourceOpt, DoNotContactOpt, EmailOptoutOpt
+from crmcli.cli.privacy import export_data_command, forget_command
 from crmcli.contacts import ListFilters, parse_labeled
 from crmcli.errors import CrmError, UsageError
 
@@ -119,9 +121,11 @@ def _print_contact(conn: Any, contact_id: int, fmt: OutputFormat | None) -> None
 
 def contact_record(conn: Any, contact_id: int) -> dict[str, Any]:
     """The contact as JSON-ready data, with what the other capabilities know of it."""
-    from crmcli import anniversaries, deals, notes, profile, reminders
+    from crmcli import anniversaries, consent, deals, notes, profile, reminders
 
     record = contacts.get(conn, contact_id).to_dict()
+    asked = consent.of(conn, contact_id)
+    record["consent"] = asked.to_dict() if asked else consent.NOTHING
     record["dates"] = anniversaries.dates_of(conn, contact_id)
     record["reminders"] = [r.to_dict() for r in reminders.open_for_contact(conn, contact_id)]
     record["notes"] = [n.to_dict() for n in notes.recent(conn, contact_id, limit=5)]
@@ -364,8 +368,17 @@ def _customer_section(out: Any, record: dict[str, Any]) -> None:
     contact_customer_section(out, record)
 
 
-# Imported only when a contact is shown on a terminal: what to do next, then what happened.
-SHOW_SECTIONS.extend([_reminders_section, _notes_section, _deals_section, _customer_section])
+def _consent_section(out: Any, record: dict[str, Any]) -> None:
+    from crmcli.cli.consent import consent_section
+
+    consent_section(out, record)
+
+
+# Imported only when a contact is shown on a terminal: what they asked for, what to do next,
+# then what happened.
+SHOW_SECTIONS.extend(
+    [_consent_section, _reminders_section, _notes_section, _deals_section, _customer_section]
+)
 
 
 @app.command("edit")
@@ -411,6 +424,9 @@ def edit(
     editor: Annotated[
         bool, typer.Option("--editor", help="Edit in $EDITOR even when not on a terminal.")
     ] = False,
+    do_not_contact: DoNotContactOpt = None,
+    email_optout: EmailOptoutOpt = None,
+    consent_source: ConsentSourceOpt = None,
     fmt: FormatOpt = None,
 ) -> None:
     """Change a contact: set, change or clear fields; add or remove emails, phones, tags.
@@ -457,7 +473,8 @@ def edit(
         )
         for name in clear or []:
             _clear(changes, name)
-        if changes.is_empty():
+        asked = do_not_contact is not None or email_optout is not None
+        if changes.is_empty() and not asked:
             if not (editor or interactive()):
                 raise UsageError(
                     "nothing to change: give options (see crm contact edit --help), "
@@ -467,7 +484,11 @@ def edit(
                 message("No changes.")
                 return
         else:
-            contacts.update(conn, contact_id, changes, now=now())
+            from crmcli import consent
+
+            consent.update_contact(conn, contact_id, changes, now=now(),
+                                   do_not_contact=do_not_contact, email_optout=email_optout,
+                                   source=consent_source or "crm contact edit")  # fmt: skip
         message(f"Updated contact {contact_id}: {contacts.get(conn, contact_id).name}")
         if fmt is not None:
             _print_contact(conn, contact_id, fmt)
@@ -793,3 +814,6 @@ search_command.context_settings = QUERY_CONTEXT  # type: ignore[attr-defined]
 
 # `crm contact merge` and `unmerge` live in their own module; importing it registers them here.
 from crmcli.cli import merge as _merge_commands  # noqa: E402, F401
+
+app.command("export-data")(export_data_command)
+app.command("forget")(forget_command)

@@ -128,3 +128,14 @@ def _customers_view(conn: sqlite3.Connection) -> None:
 
 
 VIEWS.append(_customers_view)
+
+
+def _after_sales_view(conn: sqlite3.Connection) -> None:
+    from crmcli.cli.campaigns import demo_view as campaign_view
+    from crmcli.cli.rules import demo_view as rules_view
+
+    rules_view(conn)
+    campaign_view(conn)
+
+
+VIEWS.append(_after_sales_view)

@@ -34,10 +34,14 @@ from crmcli.errors import UsageError
 # --- templates --------------------------------------------------------------------------------
 
 template_app = CrmTyper(
-    help="Message templates for greetings: a subject and a body with {placeholders}.",
+    help="Message templates for greetings and campaigns: a subject and a body with {placeholders}.",
     epilog=(
         "Placeholders: {first_name} {last_name} {name} {company} {title} {city} {email} "
-        "{occasion} {date} {day} {weekday} {years} {nth} {sender}; {{ and }} are literal braces."
+        "{sender}, the customer's {purchases} {first_purchase} {first_purchase_year} "
+        "{last_purchase} {last_product} {favourite_product} {total_spent} "
+        "{days_since_last_purchase} {days_since_last_touch}; greetings only: {occasion} {date} "
+        "{day} {weekday} {years} {nth}; campaigns only: {campaign} {unsubscribe}. "
+        "{{ and }} are literal braces. See docs/dates-greetings.md and docs/campaigns.md."
     ),
 )
 
@@ -55,12 +59,21 @@ BodyFile = Annotated[
         "--body-file", help="Read the body from this file ('-' for stdin).", dir_okay=False
     ),
 ]
+Markdown = Annotated[
+    bool | None,
+    typer.Option(
+        "--markdown/--plain",
+        help="The body is Markdown, sent as text and HTML (--plain: plain text, the default).",
+        show_default=False,
+    ),
+]
 
 TEMPLATE_COLUMNS = [
     Column("id", "ID", priority=1),
     Column("name", priority=1),
     Column("subject"),
     Column("body", in_table=False),
+    Column("format", in_table=False),
     Column("placeholders", priority=3),
     Column("created_at", in_table=False),
     Column("updated_at", in_table=False),
@@ -98,6 +111,7 @@ def template_add(
     subject: Subject = None,
     body: Body = None,
     body_file: BodyFile = None,
+    markdown: Markdown = None,
     fmt: FormatOpt = None,
 ) -> None:
     """Save a new template; an unknown {placeholder} is refused now, not when sending.
@@ -113,7 +127,9 @@ def template_add(
         if subject is None or text is None:
             raise UsageError("give --subject and --body (or --body-file)")
         with database(ctx, write=True) as conn:
-            templates.add(conn, name, subject, text, now=now())
+            templates.add(
+                conn, name, subject, text, now=now(), fmt="markdown" if markdown else "text"
+            )
             tpl = templates.get(conn, name)
     message(f"Added template {tpl.name}")
     print_created(tpl.name, fmt)
@@ -128,19 +144,21 @@ def template_edit(
     subject: Subject = None,
     body: Body = None,
     body_file: BodyFile = None,
+    markdown: Markdown = None,
     fmt: FormatOpt = None,
 ) -> None:
-    """Change a template's subject or body; with neither, on a terminal, opens $EDITOR."""
+    """Change a template's subject, body or format; with none, on a terminal, opens $EDITOR."""
     from crmcli import templates
 
     text = _body_from(body, body_file)
+    body_format = None if markdown is None else ("markdown" if markdown else "text")
     with database(ctx, write=True) as conn, kept_on_failure("template") as draft:
-        if subject is None and text is None:
+        if subject is None and text is None and body_format is None:
             if not interactive():
                 raise UsageError("give --subject or --body (or run on a terminal for $EDITOR)")
             current = templates.get(conn, name)
             subject, text = _edit_form(current.subject, current.body, draft)
-        tpl = templates.edit(conn, name, subject=subject, body=text, now=now())
+        tpl = templates.edit(conn, name, subject=subject, body=text, fmt=body_format, now=now())
     message(f"Changed template {tpl.name}")
     if fmt is not None:
         emit_record(tpl.to_dict(), fmt)
@@ -227,7 +245,12 @@ def _print_messages(outcomes: list[Any]) -> None:
         upcoming = outcome.item.upcoming
         out.print(line("To: ", upcoming.name, f" <{outcome.to_email or 'NO EMAIL ADDRESS'}>"))
         out.print(line("Subject: ", outcome.subject))
-        out.print(line(f"Occasion: {upcoming.label} {upcoming.occurs_on.isoformat()}", "\n"))
+        out.print(line(f"Occasion: {upcoming.label} {upcoming.occurs_on.isoformat()}"))
+        if outcome.status == "excluded":
+            out.print(line(("Not sent: ", "bold"), f"the contact asked: {outcome.error}"))
+        elif outcome.error:
+            out.print(line(("Cannot be sent: ", "bold"), outcome.error))
+        out.print(line("\n"))
         out.print(text(outcome.body.rstrip("\n"), multiline=True))
 
 
@@ -247,6 +270,8 @@ def _say(outcome: Any) -> None:
         )
     elif outcome.status == "busy":
         message(f"Skipped {what}: another crm run is sending it right now")
+    elif outcome.status == "excluded":
+        message(f"Not sent: {what}: {outcome.error} (crm contact show {d.contact_id})")
 
 
 def _nothing_due(ctx: typer.Context) -> str:
@@ -282,7 +307,7 @@ def _dry_run(ctx: typer.Context, cfg: Any, fmt: OutputFormat | None) -> None:
     elif (fmt is None and sys.stdout.isatty()) or fmt is OutputFormat.table:
         _print_messages(outcomes)
     else:
-        emit([o.to_dict() for o in outcomes], RESULT_COLUMNS, fmt)
+        emit([greetings.outcome_dict(o) for o in outcomes], RESULT_COLUMNS, fmt)
 
 
 @greet_app.callback()
@@ -315,7 +340,7 @@ def greet(
         raise UsageError("add --due to send the greetings due today (or see crm greet --help)")
     if dry_run and outbox is not None:
         raise UsageError("give --dry-run or --outbox, not both")
-    from crmcli import config, greetings, mailer
+    from crmcli import config, greetings, mailer, transports
 
     cfg = config.load()
     today = now().date()
@@ -327,7 +352,7 @@ def greet(
     deadline: float | None = None
     if outbox is not None:
         sender = mailer.sender_setting(cfg) or "crm@localhost"
-        transport = greetings.OutboxTransport(outbox)
+        transport = transports.OutboxTransport(outbox)
     with database(ctx, write=True) as conn:
         items = greetings.due(conn, today, feb29=cfg.feb29)
         if not items:
@@ -347,7 +372,7 @@ def greet(
                 "set smtp.from in the config file or CRM_SMTP_FROM (crm config show smtp)"
             )
         if transport is None:
-            transport = greetings.SmtpTransport(
+            transport = transports.SmtpTransport(
                 mailer.SmtpMailer(settings, mailer.password(settings), deadline=deadline)
             )
         outcomes = greetings.deliver_due(
@@ -364,7 +389,7 @@ def greet(
         counts[outcome.status] = counts.get(outcome.status, 0) + 1
     message("Greetings: " + ", ".join(f"{n} {status}" for status, n in sorted(counts.items())))
     if fmt is not None:
-        emit([o.to_dict() for o in outcomes], RESULT_COLUMNS, fmt)
+        emit([greetings.outcome_dict(o) for o in outcomes], RESULT_COLUMNS, fmt)
     if counts.get("failed") or counts.get("no-email"):
         raise typer.Exit(1)
 
@@ -430,6 +455,7 @@ RULE_COLUMNS = [
     Column("template", priority=1),
     Column("days_before", "Days before", justify="right"),
     Column("tag"),
+    Column("to_opted_out", "To opted out", in_table=False),
     Column("created_at", in_table=False),
 ]
 
@@ -452,19 +478,33 @@ def rule_add(
             "--tag", "-t", help="Only contacts with this tag.", autocompletion=complete_tag
         ),
     ] = None,
+    to_opted_out: Annotated[
+        bool,
+        typer.Option(
+            "--to-opted-out",
+            help="Greet contacts who opted out of e-mail campaigns too (never do-not-contact).",
+        ),
+    ] = False,
     fmt: FormatOpt = None,
 ) -> None:
     """Greet contacts on a yearly date with a template.
 
     One greeting per contact, occasion and year: when several rules fit a contact, a rule
-    with a matching --tag wins over one for everyone.
+    with a matching --tag wins over one for everyone. Contacts who opted out of e-mail are
+    not greeted unless --to-opted-out; contacts marked do-not-contact never are.
     """
     from crmcli import greetings
 
     with database(ctx, write=True) as conn:
         known = greetings.known_occasions(conn)
         rule = greetings.add_rule(
-            conn, occasion, template, days_before=days_before, tag=tag, now=now()
+            conn,
+            occasion,
+            template,
+            days_before=days_before,
+            tag=tag,
+            to_opted_out=to_opted_out,
+            now=now(),
         )
     if rule.occasion.lower() not in {k.lower() for k in known}:
         message(

@@ -60,6 +60,7 @@ REMINDER_KEYS = [
     "created_at",
     "updated_at",
     "deleted_at",
+    "origin",
 ]
 TABLE_COLUMNS = [
     Column("id", "ID", priority=1),

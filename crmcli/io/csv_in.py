@@ -49,6 +49,8 @@ MAP_TARGETS = (
     "birthday",
     "anniversary",
     "uid",
+    "email_optout",
+    "do_not_contact",
     "ignore",
 )
 
@@ -309,6 +311,22 @@ _ALIAS_GROUPS: list[tuple[Target, tuple[str, ...]]] = [
     (("notes", None, None), ("notes", "note", "comments", "comment", "description")),
     (("text", "source", None), ("source", "lead source")),
     (("uid", None, None), ("uid",)),
+    # consent (crmcli.consent): Salesforce, HubSpot, Zoho and mailing-list exports
+    (
+        ("email_optout", None, None),
+        (
+            "email opt out",
+            "email_optout",
+            "opted out",
+            "opt out",
+            "unsubscribed",
+            "email unsubscribed",
+            "has opted out of email",
+            "do not email",
+            "unsubscribed from all email",
+        ),
+    ),
+    (("do_not_contact", None, None), ("do not contact", "do_not_contact", "donotcontact")),
 ]
 for _target, _names in _ALIAS_GROUPS:
     for _name in _names:
@@ -406,6 +424,8 @@ def parse_map_target(text: str) -> Target:
         "birthday": ("event", "birthday", "birthday"),
         "anniversary": ("event", "anniversary", "anniversary"),
         "uid": ("uid", None, None),
+        "email_optout": ("email_optout", None, None),
+        "do_not_contact": ("do_not_contact", None, None),
         "ignore": ("ignore", None, None),
     }
     if lower in simple:
@@ -527,6 +547,8 @@ class Mapper:
         rec.updated_at = cell("updated_at") or None
         rec.cadence_days = cell("cadence") or None
         rec.referred_by_uid = cell("referred_by") or None
+        rec.email_optout = cell("email_optout") or None
+        rec.do_not_contact = cell("do_not_contact") or None
         connected = cell("connected")
         if connected:
             rec.fields["connected on"] = _iso_or_text(connected)

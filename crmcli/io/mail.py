@@ -38,6 +38,8 @@ class Mail:
     sender: tuple[str, str] | None  # (name, address)
     recipients: list[tuple[str, str]] = field(default_factory=list)  # To and Cc
     summary: str = ""
+    #: the Message-IDs this one answers (In-Reply-To, then References)
+    references: list[str] = field(default_factory=list)
 
     def note_body(self) -> str:
         """The note's text: the subject, then the first lines of the message."""
@@ -175,7 +177,11 @@ def parse(data: bytes) -> Mail:
         if when is not None and when.tzinfo is None:
             when = None  # a date without a zone cannot be placed in time; "now" is used
     message_id = _clean(str(message.get("message-id") or ""), 300) or None
+    answered = " ".join(
+        _clean(str(message.get(h) or ""), 5000) for h in ("in-reply-to", "references")
+    )
     return Mail(
+        references=re.findall(r"<[^<>\s]{1,300}>", answered)[:100],
         message_id=message_id,
         subject=_clean(str(message.get("subject") or ""), _SUBJECT_CHARS),
         date=when,

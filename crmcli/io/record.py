@@ -20,6 +20,8 @@ class Record:
         "cadence_days",
         "created_at",
         "dates",
+        "do_not_contact",
+        "email_optout",
         "emails",
         "fields",
         "full_name",
@@ -50,6 +52,9 @@ class Record:
         self.updated_at: str | None = None
         self.cadence_days: str | None = None
         self.referred_by_uid: str | None = None
+        #: a consent column's cell (crmcli.consent): any value but no/false/0 means yes
+        self.email_optout: str | None = None
+        self.do_not_contact: str | None = None
 
 
 class Rejected:
