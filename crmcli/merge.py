@@ -462,7 +462,7 @@ class _Step:
             cursor = self.conn.execute(kind.insert(), (self.keep.id, *item, position))
             position += 1
             self.undo["rows"][kind.table].append(cursor.lastrowid)
-            shown = str(item) if name != "vcard" else item.line()
+            shown = {"addresses": item.one_line, "vcard": item.line}.get(name, item.__str__)()
             self.row(_LIST_LABELS[name], None, shown, shown, "added")
 
     def uids(self) -> None:

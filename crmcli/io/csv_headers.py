@@ -307,6 +307,7 @@ _OUTLOOK_SIMPLE: dict[str, Target] = {
     "children": ("related", "child", None),
     "assistant's name": ("related", "assistant", None),
     "manager's name": ("related", "manager", None),
+    "referred by": ("field", "referred by", None),
 }
 #: Outlook's own columns that say nothing about the person (the address's type, a name made
 #: of name and address), and the values that are Outlook's defaults, not a choice
@@ -371,8 +372,9 @@ _OWN_SIMPLE: dict[str, Target] = {
 }  # fmt: skip
 
 
-def own(name: str, text_fields: tuple[str, ...]) -> Target | None:
+def own(header: str, text_fields: tuple[str, ...]) -> Target | None:
     """A column of crmcli's own export (``crm export contacts``)."""
+    name = key(header)
     if name in text_fields:
         return ("text", name, None)
     match = _OWN_GROUP.match(name)
@@ -384,10 +386,11 @@ def own(name: str, text_fields: tuple[str, ...]) -> Target | None:
         if kind == "website" and role == "label":
             return ("url_label", None, number)
         return (f"{kind}_{role}" if role else kind, None, number)
+    kept = " ".join(header.split()).partition(":")[2].strip()  # the name's own case
     if name.startswith("field:"):
-        return ("field", name[6:].strip(), None)
+        return ("field", kept, None)
     if name.startswith("date:"):
-        return ("event", name[5:].strip(), name)
+        return ("event", kept, name)
     return _OWN_SIMPLE.get(name)
 
 

@@ -21,6 +21,7 @@ from crmcli.errors import UsageError, ValidationError
 from crmcli.io import csv_headers as headers
 from crmcli.io.csv_headers import FORMAT_NAMES as FORMAT_NAMES
 from crmcli.io.csv_headers import Target
+from crmcli.io.csv_headers import detect_format as detect_format
 from crmcli.io.csv_policy import unneutralise
 from crmcli.io.record import Record, normalize_label
 
@@ -396,7 +397,7 @@ def _rule(fmt: str, name: str) -> Target | None:
     if fmt == "linkedin":
         return headers.LINKEDIN.get(folded_key)
     if fmt == "crmcli":
-        return headers.own(folded_key, TEXT_FIELDS)
+        return headers.own(name, TEXT_FIELDS)
     return headers.generic(name)
 
 

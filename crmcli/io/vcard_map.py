@@ -259,8 +259,8 @@ def _anniversary(card: _Card, prop: Property) -> str | None:
 
 def _abdate(card: _Card, prop: Property) -> str | None:
     value = _yearly_text(card, prop)
-    label = normalize_label(card.labels.get((prop.group or "").upper(), "")) or "other"
-    kind = label if label in ("anniversary", "birthday") else "other"
+    label = card.labels.get((prop.group or "").upper(), "").strip() or "other"
+    kind = label.lower() if label.lower() in ("anniversary", "birthday") else "other"
     if value:
         card.rec.dates.append((kind, label if kind == "other" else kind, value))
     return "dates"
