@@ -222,8 +222,6 @@ def conflicts(conn: sqlite3.Connection, keep: int, others: Sequence[int]) -> lis
         for slot, value in data.slots.items():
             if value is None or (slot == "referred_by" and value in group):
                 continue
-            if slot.startswith("field:") and slot == f"field:address from contact {data.id}":
-                continue
             found.setdefault(slot, []).append((data.id, value))
     out = []
     for slot, values in found.items():
@@ -462,7 +460,7 @@ class _Step:
             cursor = self.conn.execute(kind.insert(), (self.keep.id, *item, position))
             position += 1
             self.undo["rows"][kind.table].append(cursor.lastrowid)
-            shown = {"addresses": item.one_line, "vcard": item.line}.get(name, item.__str__)()
+            shown = _item_text(name, item)
             self.row(_LIST_LABELS[name], None, shown, shown, "added")
 
     def uids(self) -> None:
@@ -726,6 +724,13 @@ def _undo(conn: sqlite3.Connection, merged: sqlite3.Row, stamp: str) -> None:
     conn.execute("DELETE FROM contact_merges WHERE id = ?", (merged["id"],))
 
 
+def _item_text(name: str, item: Any) -> str:
+    """A list item as the dry run shows it."""
+    if name == "addresses":
+        return str(item.one_line())
+    return str(item.line()) if name == "vcard" else str(item)
+
+
 def _photo_json(photo: tuple[Any, ...] | None) -> list[Any] | None:
     """A photo row (media type, bytes, URI) as JSON holds it."""
     if photo is None:
@@ -737,25 +742,17 @@ def _photo_json(photo: tuple[Any, ...] | None) -> list[Any] | None:
 def _undo_photo(conn: sqlite3.Connection, keep: int, other: int, undo: dict[str, Any]) -> None:
     """KEEP's photo back, unless it was changed again since the merge."""
     done = undo.get("photo")
-    if not done:
+    select = "SELECT media_type, data, uri FROM contact_photos WHERE contact_id = ?"
+    now, theirs = (conn.execute(select, (cid,)).fetchone() for cid in (keep, other))
+    if not done or now is None or theirs is None or tuple(now) != tuple(theirs):
         return
-    now = conn.execute(
-        "SELECT media_type, data, uri FROM contact_photos WHERE contact_id = ?", (keep,)
-    ).fetchone()
-    theirs = conn.execute(
-        "SELECT media_type, data, uri FROM contact_photos WHERE contact_id = ?", (other,)
-    ).fetchone()
-    if now is None or theirs is None or tuple(now) != tuple(theirs):
-        return
-    old = done["old"]
-    if old is None:
-        conn.execute("DELETE FROM contact_photos WHERE contact_id = ?", (keep,))
-        return
-    data = base64.b64decode(old[1]) if old[1] is not None else None
-    conn.execute(
-        "UPDATE contact_photos SET media_type = ?, data = ?, uri = ? WHERE contact_id = ?",
-        (old[0], data, old[2], keep),
-    )
+    conn.execute("DELETE FROM contact_photos WHERE contact_id = ?", (keep,))
+    if done["old"] is not None:
+        media_type, data, uri = done["old"]
+        conn.execute(
+            "INSERT INTO contact_photos (contact_id, media_type, data, uri) VALUES (?, ?, ?, ?)",
+            (keep, media_type, base64.b64decode(data) if data is not None else None, uri),
+        )
 
 
 def _undo_consent(conn: sqlite3.Connection, keep: int, undo: dict[str, Any]) -> None:
