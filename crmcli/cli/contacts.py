@@ -338,10 +338,10 @@ def _yearly(value: str | None) -> str | None:
     """``--04-15`` reads as "Apr 15 (year unknown)" for a person; full dates stay ISO."""
     if not value or not value.startswith("--"):
         return value
-    import calendar
+    from crmcli.dates import MONTH_NAMES
 
     month, day = int(value[2:4]), int(value[5:7])
-    return f"{calendar.month_abbr[month]} {day} (year unknown)"
+    return f"{MONTH_NAMES[month - 1][:3]} {day} (year unknown)"
 
 
 def _reminders_section(out: Any, record: dict[str, Any]) -> None:
