@@ -72,24 +72,27 @@ FROM deals d JOIN stages s ON s.id = d.stage_id JOIN contacts c ON c.id = d.cont
 
 
 def _wrap(inner: str) -> str:
-    return (
+    """``inner`` (a deal query) with its idle and in-stage seconds at ``:now`` and whether it
+    is stale: the one place the stale rule is written, for the listing and its filter alike."""
+    timed = (
         "SELECT b.*, CAST(strftime('%s', :now) AS INTEGER) "
         "- CAST(strftime('%s', b.last_activity_at) AS INTEGER) AS idle_seconds, "
         "CAST(strftime('%s', :now) AS INTEGER) "
         "- CAST(strftime('%s', b.stage_changed_at) AS INTEGER) AS stage_seconds "
         f"FROM ({inner}) b"
     )
+    return f"SELECT t.*, {_STALE_SQL} AS stale FROM ({timed}) t"
 
 
-_STALE_SQL = "status = 'open' AND stale_days IS NOT NULL AND idle_seconds > stale_days * 86400"
+#: open, with a threshold, and idle longer than it: exactly N days is not stale yet
+_STALE_SQL = f"(status = 'open' AND stale_days IS NOT NULL AND idle_seconds > stale_days * {_DAY})"
 
 
 def _deal_row(row: Sequence[Any]) -> DealRow:
     """A row of :func:`_wrap`'s query (its columns in order) as a listing row."""
-    (id_, title, contact_id, contact, stage, status, _position, stale_days, value, currency,
+    (id_, title, contact_id, contact, stage, status, _position, _stale_days, value, currency,
      probability, expected_close, stage_changed_at, closed_at, lost_reason, created_at,
-     updated_at, _deleted_at, last_activity_at, idle_seconds, stage_seconds) = row  # fmt: skip
-    stale = status == "open" and stale_days is not None and idle_seconds > stale_days * _DAY
+     updated_at, _deleted_at, last_activity_at, idle_seconds, stage_seconds, stale) = row  # fmt: skip
     return DealRow(
         id_,
         title,
@@ -105,7 +108,7 @@ def _deal_row(row: Sequence[Any]) -> DealRow:
         expected_close,
         max(0, stage_seconds // _DAY),
         max(0, idle_seconds // _DAY),
-        stale,
+        bool(stale),
         last_activity_at,
         stage_changed_at,
         closed_at,
@@ -217,7 +220,7 @@ def _query(
         params["currency"] = money.currency_code(filters.currency)
     sql = _wrap(f"{_select(conn)} WHERE {' AND '.join(where)}")
     if filters.stale:
-        sql += f" WHERE {_STALE_SQL}"
+        sql += " WHERE stale"
     return sql, params
 
 
