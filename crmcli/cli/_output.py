@@ -370,23 +370,15 @@ def emit(
     count = 0
     if fmt is OutputFormat.table:
         count = 0 if nothing else _table(rows, cols, title=title)
-    elif fmt is OutputFormat.json:
+    elif fmt in (OutputFormat.json, OutputFormat.jsonl):
         # json and csv only for the formats that need them (start-up time of every command)
-        import json
+        from crmcli.io.json_out import write_json
 
-        stream.write("[")
-        for row in rows:
-            stream.write(",\n  " if count else "\n  ")
-            stream.write(json_safe(json.dumps({c.key: row.get(c.key) for c in cols}, **_JSON)))
-            count += 1
-        stream.write("\n]\n" if count else "]\n")
-    elif fmt is OutputFormat.jsonl:
-        import json
-
-        for row in rows:
-            stream.write(json_safe(json.dumps({c.key: row.get(c.key) for c in cols}, **_JSON)))
-            stream.write("\n")
-            count += 1
+        count = write_json(
+            ({c.key: row.get(c.key) for c in cols} for row in rows),
+            stream,
+            lines=fmt is OutputFormat.jsonl,
+        )
     elif fmt is OutputFormat.csv:
         stream = on_terminal(stream)
         # the one CSV policy of crmcli (formula-like cells neutralised), as for the exports
@@ -400,9 +392,6 @@ def emit(
     if count == 0 and empty and fmt is OutputFormat.table:
         message(empty)
     return count
-
-
-_JSON: dict[str, Any] = {"ensure_ascii": False}
 
 
 def _primed(rows: Iterable[Any]) -> Iterable[Any]:
