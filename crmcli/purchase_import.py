@@ -495,15 +495,10 @@ def open_orders(text: Any, *, delimiter: str | None, overrides: dict[str, str]) 
     import csv
 
     from crmcli.io.csv_in import sniff_delimiter
+    from crmcli.io.csv_rows import data_rows, delimiter_option
     from crmcli.io.text_in import not_decodable
 
-    if delimiter is not None:
-        delimiter = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";"}.get(
-            delimiter, delimiter
-        )
-        if len(delimiter) != 1:
-            raise UsageError(f"--delimiter {delimiter!r} must be one character (or 'tab')")
-    used = delimiter or sniff_delimiter(text.sample)
+    used = delimiter_option(delimiter) or sniff_delimiter(text.sample)
     reader = csv.reader(text.stream, delimiter=used, strict=True)
     try:
         header = next((row for row in reader if any(c.strip() for c in row)), [])
@@ -514,22 +509,4 @@ def open_orders(text: Any, *, delimiter: str | None, overrides: dict[str, str]) 
     if not header:
         raise ValidationError("the file has no header row (a first line naming the columns)")
     mapper = build_mapper([h.replace("\ufeff", "") for h in header], overrides)
-
-    def rows() -> Iterator[tuple[str, list[str]]]:
-        from crmcli.io.csv_policy import unneutralise
-
-        last = reader.line_num
-        try:
-            for row in reader:
-                start = last + 1
-                last = reader.line_num
-                if any(cell.strip() for cell in row):
-                    yield f"line {start}", [unneutralise(c) for c in row]
-        except UnicodeDecodeError:
-            raise not_decodable(text.encoding, f" near line {last + 1}") from None
-        except csv.Error as exc:
-            raise ValidationError(
-                f"line {last + 1}: the CSV cannot be read ({exc}); fix that line and import again"
-            ) from None
-
-    return OrderFile(used, mapper, rows())
+    return OrderFile(used, mapper, data_rows(reader, text.encoding, own=True))

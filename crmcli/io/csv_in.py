@@ -16,7 +16,7 @@ from typing import Any
 
 from crmcli.contacts import TEXT_FIELDS
 from crmcli.errors import UsageError, ValidationError
-from crmcli.io.csv_policy import unneutralise
+from crmcli.io.csv_rows import data_rows, delimiter_option
 from crmcli.io.record import Record, normalize_label
 
 # reading bytes as text lives in text_in (every reader uses it); these names stay importable here
@@ -695,34 +695,14 @@ class CsvSource:
         return self.mapper.fmt
 
     def records(self) -> Iterator[Record]:
-        reader = self.reader
         record = self.mapper.record
-        last = reader.line_num
         # crmcli's own CSV (an export, or a rejects file: it has a crm_import_error column) put
         # a ' before cells a spreadsheet would run as formulas: undo it
         own = self.mapper.fmt == "crmcli" or "crm_import_error" in (
             _key(h) for h in self.mapper.header
         )
-        try:
-            for row in reader:
-                start = last + 1
-                last = reader.line_num
-                if not any(cell.strip() for cell in row):
-                    continue  # an empty line, or a row of empty cells a spreadsheet left
-                if own:
-                    row = [unneutralise(c) for c in row]
-                yield record(row, f"line {start}")
-        except UnicodeDecodeError:
-            raise not_decodable(self.text.encoding, f" near line {last + 1}") from None
-        except csv.Error as exc:
-            if "end of data" in str(exc):
-                raise ValidationError(
-                    f"line {last + 1}: a quoted cell starts here and is never closed; "
-                    'fix the stray " in the file and import again (nothing was imported)'
-                ) from None
-            raise ValidationError(
-                f"line {last + 1}: the CSV cannot be read ({exc}); fix that line and import again"
-            ) from None
+        for position, row in data_rows(self.reader, self.text.encoding, own=own):
+            yield record(row, position)
 
 
 def open_csv(
@@ -732,13 +712,7 @@ def open_csv(
     overrides: dict[str, str] | None = None,
 ) -> CsvSource:
     """Sniff the delimiter, skip a preamble (LinkedIn's), read the header and build the mapper."""
-    if delimiter is not None:
-        delimiter = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";"}.get(
-            delimiter, delimiter
-        )
-        if len(delimiter) != 1:
-            raise UsageError(f"--delimiter {delimiter!r} must be one character (or 'tab')")
-    used = delimiter or sniff_delimiter(text.sample)
+    used = delimiter_option(delimiter) or sniff_delimiter(text.sample)
     # strict: a quote that is never closed is an error, not the rest of the file in one cell
     reader = csv.reader(text.stream, delimiter=used, strict=True)
     header: list[str] = []
