@@ -12,6 +12,7 @@ import pytest
 from crmcli import agenda, clock, contacts, notes, reminders
 from crmcli.contact_changes import ContactChanges
 from crmcli.dates import When
+from crmcli.registry import AGENDA_PROVIDERS
 from tests.conftest import Cli
 
 NOW = datetime(2026, 11, 23, 9, 0)  # naive local, a Monday (conftest: CRM_NOW, TZ=UTC)
@@ -45,8 +46,8 @@ def test_a_limit_keeps_the_first_of_each_section_and_counts_them_all(
     conn: sqlite3.Connection, limit: int
 ) -> None:
     book(conn)
-    full = agenda.build(conn, NOW, 7)
-    cut = agenda.build(conn, NOW, 7, limit=limit)
+    full = agenda.build(conn, agenda.Window(NOW, 7))
+    cut = agenda.build(conn, agenda.Window(NOW, 7, limit))
     expected_counts = {"overdue": 7, "today": 2, "upcoming": 4, "touch": 5}
     assert full.counts == expected_counts
     assert cut.counts == expected_counts
@@ -92,10 +93,10 @@ def test_a_limit_agrees_with_the_whole_agenda_on_a_mixed_book(
         )
     for who in rng.sample(people, 5):
         contacts.trash(conn, who, now=NOW)
-    full = agenda.build(conn, NOW, 7)
+    full = agenda.build(conn, agenda.Window(NOW, 7))
     assert {"overdue", "today", "upcoming", "touch", "deals"} <= set(full.counts)
     for limit in (1, 3, 10):
-        cut = agenda.build(conn, NOW, 7, limit=limit)
+        cut = agenda.build(conn, agenda.Window(NOW, 7, limit))
         assert cut.counts == full.counts
         first = [
             item
@@ -107,7 +108,7 @@ def test_a_limit_agrees_with_the_whole_agenda_on_a_mixed_book(
 
 def test_a_limit_below_one_is_refused(conn: sqlite3.Connection) -> None:
     with pytest.raises(ValueError, match="at least 1"):
-        agenda.build(conn, NOW, 7, limit=0)
+        agenda.build(conn, agenda.Window(NOW, 7, 0))
 
 
 def test_the_terminal_view_counts_what_it_does_not_show(cli: Cli) -> None:
@@ -121,24 +122,39 @@ def test_the_terminal_view_counts_what_it_does_not_show(cli: Cli) -> None:
     assert len(cli.json("agenda")) == 30
 
 
-def test_a_provider_that_ignores_the_limit_is_cut_and_counted(
-    conn: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    def calls(
-        conn: sqlite3.Connection, now: datetime, days: int, limit: int | None
-    ) -> agenda.Found:
+def test_a_provider_that_ignores_the_limit_is_cut_and_counted(conn: sqlite3.Connection) -> None:
+    def calls(conn: sqlite3.Connection, window: agenda.Window) -> agenda.Found:
         return agenda.Found.of(
             [
-                agenda.AgendaItem("calls", now - timedelta(hours=h), f"call {h}", "x")
+                agenda.AgendaItem("calls", window.now - timedelta(hours=h), f"call {h}", "x")
                 for h in (3, 1, 2)
             ]
         )
 
-    monkeypatch.setattr(agenda, "PROVIDERS", [calls])
-    found = agenda.build(conn, NOW, 7, limit=2)
+    others = dict.fromkeys(AGENDA_PROVIDERS.names())
+    with AGENDA_PROVIDERS.replaced(**others, calls=calls):
+        found = agenda.build(conn, agenda.Window(NOW, 7, 2))
     assert [i.text for i in found.items] == ["call 3", "call 2"]
     assert found.counts == {"calls": 3}
     assert not agenda.is_due(found.counts)  # an unregistered section is never due
+
+
+def test_the_date_settings_come_with_the_window_not_from_config(
+    conn: sqlite3.Connection, cli: Cli, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a birthday 20 days ahead: shown only with a lead time of 20 days or more
+    person(conn, "Ann Lee", dates={"birthday": "--12-13"})
+    monkeypatch.setenv("CRM_BIRTHDAY_LEAD_DAYS", "30")  # the library does not read it
+    default = agenda.build(conn, agenda.Window(NOW, 7))
+    longer = agenda.build(
+        conn, agenda.Window(NOW, 7, lead_days={**agenda.LEAD_DAYS, "birthday": 20})
+    )
+    assert [i.text for i in default.items] == []
+    assert [(i.section, i.when.date()) for i in longer.items] == [("dates", date(2026, 12, 13))]
+    # the command reads the settings and passes them on
+    assert [item["date"] for item in cli.json("agenda")] == ["2026-12-13"]
+    monkeypatch.delenv("CRM_BIRTHDAY_LEAD_DAYS")
+    assert cli.json("agenda") == []
 
 
 @pytest.mark.parametrize(
@@ -184,7 +200,7 @@ def test_touch_dates_are_local_calendar_days(
     ann = person(conn, "Ann Lee", cadence_days=30)
     # 23:30 UTC on Oct 23 is 01:30 on Oct 24 in Berlin (summer time): due on Nov 23, not Nov 22
     notes.add(conn, ann, "late call", now=NOW, at=datetime(2026, 10, 24, 1, 30))
-    found = agenda.build(conn, NOW, 7)
+    found = agenda.build(conn, agenda.Window(NOW, 7))
     (item,) = found.items
     assert item.row()[:5] == (
         "touch",

@@ -269,7 +269,7 @@ def test_board_bands_when_stages_do_not_fit(cli: Cli, ann: None) -> None:
     from rich.console import Console
 
     from crmcli import db, pipeline
-    from crmcli.cli.pipeline import render_board
+    from crmcli.cli.views.deals import render_board
     from crmcli.clock import now
 
     for name in ("a1", "a2", "a3", "a4"):
@@ -368,6 +368,6 @@ def test_installed_crm_pipeline(tmp_path: Path) -> None:
 def test_pipeline_tsv_columns_are_the_deal_row_fields() -> None:
     # `crm pipeline --format tsv` writes DealRow tuples as they are, under these headers
     from crmcli import pipeline
-    from crmcli.cli.pipeline import ROW_COLUMNS
+    from crmcli.cli.views.deals import ROW_COLUMNS
 
     assert [c.key for c in ROW_COLUMNS] == list(pipeline.ROW_KEYS)

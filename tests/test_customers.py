@@ -320,7 +320,7 @@ def test_the_totals_text_and_monetary_are_what_the_generic_code_writes(
 ) -> None:
     from crmcli import money
     from crmcli.cli._output import _plain
-    from crmcli.cli.customers import _totals_text
+    from crmcli.cli.views.customers import _totals_text
 
     assert _totals_text(totals) == _plain(customers.totals_json(totals))
     expected = "; ".join(money.format_money(t.total_minor, t.currency) for t in totals)
@@ -341,7 +341,7 @@ def test_every_format_writes_what_the_sink_writes_of_the_json_rows(
     import io
 
     from crmcli.cli._output import emit
-    from crmcli.cli.customers import COLUMNS
+    from crmcli.cli.views.customers import COLUMNS
 
     tricky = make_contact("Tab\tand [b]bold[/b]", email="t@example.com")
     make_purchase(tricky, "12.34", currency="USD")

@@ -404,13 +404,14 @@ def test_history_is_one_timeline_newest_first(conn: sqlite3.Connection) -> None:
     assert events[1].text == "send quote (due Tue 2026-11-24 10:00)"
 
 
-def test_history_providers_are_an_extension_point(
-    conn: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_history_providers_are_an_extension_point(conn: sqlite3.Connection) -> None:
+    from crmcli.registry import HISTORY_PROVIDERS
+
     ann = person(conn)
 
-    def deals(c: sqlite3.Connection, contact_id: int) -> list[history.HistoryEvent]:
-        return [history.HistoryEvent("2026-11-10T10:00:00Z", "stage", "Proposal -> Won", "deal 1")]
+    def invoices(c: sqlite3.Connection, contact_id: int) -> list[history.HistoryEvent]:
+        return [history.HistoryEvent("2026-11-10T10:00:00Z", "invoice", "Invoice 7", "inv 7")]
 
-    monkeypatch.setattr(history, "PROVIDERS", [*history.PROVIDERS, deals])
-    assert [e.ref for e in history.timeline(conn, ann)] == ["deal 1"]
+    with HISTORY_PROVIDERS.replaced(invoices=invoices):
+        assert [e.ref for e in history.timeline(conn, ann)] == ["inv 7"]
+    assert history.timeline(conn, ann) == []  # the block ended: registered as before

@@ -73,20 +73,20 @@ def test_stage_moves_and_history(conn: sqlite3.Connection) -> None:
     deals.move(conn, deal_id, "negotiation", now=start + 5 * DAY)
     deals.move(conn, deal_id, "proposal", now=start + 6 * DAY)
     history = deals.history(conn, deal_id, now=NOW)
-    assert [(h["from_stage"], h["to_stage"], h["days"]) for h in history] == [
+    assert [(h.from_stage, h.to_stage, h.days) for h in history] == [
         (None, "qualified", 2.0),
         ("qualified", "proposal", 3.0),
         ("proposal", "negotiation", 1.0),
         ("negotiation", "proposal", 4.0),  # still there: counted up to now
     ]
-    assert history[-1]["until"] is None
+    assert history[-1].until is None
     assert deals.time_in_stages(history) == [
-        {"stage": "qualified", "seconds": 2 * 86400, "days": 2.0},
-        {"stage": "proposal", "seconds": 7 * 86400, "days": 7.0},
-        {"stage": "negotiation", "seconds": 86400, "days": 1.0},
+        deals.StageTotal("qualified", 2 * 86400, 2.0),
+        deals.StageTotal("proposal", 7 * 86400, 7.0),
+        deals.StageTotal("negotiation", 86400, 1.0),
     ]
     row = pipeline.deal_row_by_id(conn, deal_id, now=NOW)
-    assert (row["stage"], row["days_in_stage"], row["probability"]) == ("proposal", 4, 50)
+    assert (row.stage, row.days_in_stage, row.probability) == ("proposal", 4, 50)
 
 
 def test_won_lost_are_fixed_end_states(conn: sqlite3.Connection) -> None:
@@ -101,11 +101,11 @@ def test_won_lost_are_fixed_end_states(conn: sqlite3.Connection) -> None:
     with pytest.raises(ValidationError):
         deals.lose(conn, deal_id, "price", now=NOW)
     history = deals.history(conn, deal_id, now=NOW)
-    assert history[-1]["to_stage"] == "won" and history[-1]["seconds"] is None
+    assert history[-1].to_stage == "won" and history[-1].seconds is None
     # reopening returns to the stage it was closed from
     assert deals.reopen(conn, deal_id, stage_name=None, now=NOW).name == "proposal"
     row = pipeline.deal_row_by_id(conn, deal_id, now=NOW)
-    assert (row["status"], row["closed_at"]) == ("open", None)
+    assert (row.status, row.closed_at) == ("open", None)
     for name in ("won", "lost"):
         with pytest.raises(ValidationError):
             stages.remove(conn, name, move_to=None, now=NOW)
@@ -127,7 +127,7 @@ def test_move_to_an_end_state_points_to_the_right_command(conn: sqlite3.Connecti
     assert (
         info.value.message == f"a lost deal needs a reason: crm deal lost {deal_id} --reason TEXT"
     )
-    assert pipeline.deal_row_by_id(conn, deal_id, now=NOW)["status"] == "open"
+    assert pipeline.deal_row_by_id(conn, deal_id, now=NOW).status == "open"
 
 
 def test_unknown_stage_writes_nothing(conn: sqlite3.Connection) -> None:
@@ -144,22 +144,22 @@ def test_history_events_for_the_contact_timeline(conn: sqlite3.Connection) -> No
     deals.move(conn, first, "qualified", now=NOW - 2 * DAY)
     deals.lose(conn, first, "price", now=NOW - DAY)
     events = deals.history_events(conn, ann)
-    assert events == [
+    assert [e.to_dict() for e in events] == [
         {
             "at": "2026-11-20T09:00:00Z",
-            "kind": "deal",
+            "event": "deal",
             "text": "Deal 'Website' created in lead (12,000.50 EUR)",
             "ref": f"deal {first}",
         },
         {
             "at": "2026-11-21T09:00:00Z",
-            "kind": "stage",
+            "event": "stage",
             "text": "Deal 'Website' moved lead -> qualified",
             "ref": f"deal {first}",
         },
         {
             "at": "2026-11-22T09:00:00Z",
-            "kind": "lost",
+            "event": "lost",
             "text": "Deal 'Website' lost: price",
             "ref": f"deal {first}",
         },
@@ -179,7 +179,7 @@ def test_stale_at_the_threshold(conn: sqlite3.Connection, idle: timedelta, stale
     deal_id = _deal(conn, _contact(conn), stage="proposal", at=NOW - idle)  # proposal: 14 days
     found = pipeline.stale_deals(conn, NOW)
     assert [d["id"] for d in found] == ([deal_id] if stale else [])
-    assert pipeline.deal_row_by_id(conn, deal_id, now=NOW)["stale"] is stale
+    assert pipeline.deal_row_by_id(conn, deal_id, now=NOW).stale is stale
     if stale:
         assert found[0]["idle_days"] == idle.days and found[0]["contact"] == "Ann Lee"
 
@@ -219,7 +219,7 @@ def test_remove_stage_with_deals_needs_a_destination(conn: sqlite3.Connection) -
     assert [s.position for s in stages.open_stages(conn)] == [1, 2, 3]
     for deal_id in ids:
         last = deals.history(conn, deal_id, now=NOW)[-1]
-        assert (last["from_stage"], last["to_stage"], last["note"]) == (
+        assert (last.from_stage, last.to_stage, last.note) == (
             "proposal",
             "negotiation",
             "stage proposal removed",
@@ -335,23 +335,24 @@ def test_stats(conn: sqlite3.Connection) -> None:
             deals.win(conn, deal_id, now=start + 10 * DAY)
     _deal(conn, ann, value=1, currency="USD", at=start)  # still open: not in the rates
     result = forecast.stats(conn, since=None, now=NOW)
-    assert (result["closed"], result["won"], result["lost"], result["win_rate_pct"]) == (
+    assert (result.closed, result.won, result.lost, result.win_rate_pct) == (
         5, 2, 3, 40.0
     )  # fmt: skip
-    assert result["avg_days_to_close"] == 10.0
-    assert result["average_won"] == [
+    assert result.avg_days_to_close == 10.0
+    # the JSON of crm pipeline stats
+    assert result.to_dict()["average_won"] == [
         {"currency": "EUR", "deals": 2, "total_minor": 400_000, "average_minor": 200_000}
     ]
-    assert result["stages"] == [
+    assert result.to_dict()["stages"] == [
         {"stage": "lead", "stays": 5, "avg_days": 2.0},
         {"stage": "proposal", "stays": 5, "avg_days": 5.6},
     ]
-    assert result["lost_reasons"] == [
-        {"reason": "price", "deals": 2, "pct": 66.7},
-        {"reason": "timing", "deals": 1, "pct": 33.3},
+    assert result.lost_reasons == [
+        forecast.LostReason("price", 2, 66.7),
+        forecast.LostReason("timing", 1, 33.3),
     ]
     later = forecast.stats(conn, since=NOW - DAY, now=NOW)
-    assert later["closed"] == 0 and later["win_rate_pct"] is None
+    assert later.closed == 0 and later.win_rate_pct is None
 
 
 def test_board_limits_and_totals(conn: sqlite3.Connection) -> None:
@@ -360,11 +361,11 @@ def test_board_limits_and_totals(conn: sqlite3.Connection) -> None:
         _deal(conn, ann, value=1_000 + index, stage="qualified")
     _deal(conn, ann, value=500, currency="USD", stage="qualified")
     data = pipeline.board(conn, now=NOW, per_stage=5)
-    qualified = next(c for c in data["stages"] if c["stage"] == "qualified")
-    assert (qualified["count"], len(qualified["deals"]), qualified["more"]) == (13, 5, 8)
-    assert qualified["totals"] == [
-        {"currency": "EUR", "deals": 12, "total_minor": 12_066, "weighted_minor": 3_017},
-        {"currency": "USD", "deals": 1, "total_minor": 500, "weighted_minor": 125},
+    qualified = next(c for c in data.stages if c.stage == "qualified")
+    assert (qualified.open_deals, len(qualified.deals), qualified.more) == (13, 5, 8)
+    assert qualified.totals == [
+        pipeline.Total("EUR", deals=12, total_minor=12_066, weighted_minor=3_017),
+        pipeline.Total("USD", deals=1, total_minor=500, weighted_minor=125),
     ]
 
 
@@ -378,7 +379,7 @@ def test_edit_and_trash(conn: sqlite3.Connection) -> None:
         now=NOW,
     )
     row = pipeline.deal_row_by_id(conn, deal_id, now=NOW)
-    assert (row["title"], row["value_minor"], row["probability"]) == ("Bigger", 5_000, 60)
+    assert (row.title, row.value_minor, row.probability) == ("Bigger", 5_000, 60)
     with pytest.raises(ValidationError):  # cents to yen without a new value
         deals.edit(conn, deal_id, DealChanges(currency="JPY"), now=NOW)
     deals.trash(conn, deal_id, now=NOW)

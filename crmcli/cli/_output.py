@@ -104,6 +104,12 @@ class Column(NamedTuple):
         return "right" if self.fit in (Kind.id, Kind.number, Kind.money) else "left"
 
 
+def short_time(value: Any) -> str:
+    """A stored timestamp to the minute for a table cell: ``2026-11-23 09:00`` (UTC text as
+    it is stored; the column's heading says so)."""
+    return "" if not value else str(value)[:16].replace("T", " ")
+
+
 def resolve_format(fmt: OutputFormat | str | None) -> OutputFormat:
     """The format asked for, else ``table`` on a terminal and ``tsv`` in a pipe."""
     if fmt:

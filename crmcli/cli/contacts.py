@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from datetime import datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -16,21 +15,51 @@ from crmcli.cli._common import (
     YesOpt,
     ask,
     complete_contact,
-    complete_tag,
     confirm,
     database,
     edit_text,
     interactive,
     kept_on_failure,
     now,
-    parse_when_option,
     print_created,
 )
-from crmcli.cli._output import Column, OutputFormat, console, emit, emit_record, line, message
+from crmcli.cli._contact_options import (
+    Anniversary,
+    Birthday,
+    Cadence,
+    Clear,
+    CompanyFilter,
+    ConsentSourceOpt,
+    CreatedSince,
+    DescOpt,
+    Display,
+    DoNotContactOpt,
+    EmailOptoutOpt,
+    Emails,
+    Fields,
+    LimitOpt,
+    NotTouchedSince,
+    Phones,
+    ReferredBy,
+    RmEmails,
+    RmPhones,
+    SortOpt,
+    Source,
+    TagFilter,
+    Tags,
+    Text,
+    TextFilter,
+    Title,
+    Untag,
+    UpdatedSince,
+    contact_changes,
+    list_filters,
+    touched_threshold,
+)
+from crmcli.cli._output import Column, OutputFormat, emit, emit_record, message
 from crmcli.cli._query import QUERY_CONTEXT, QueryArg, compile_words, query_text
-from crmcli.cli.consent import ConsentSourceOpt, DoNotContactOpt, EmailOptoutOpt
-from crmcli.cli.privacy import export_data_command, forget_command
-from crmcli.contacts import ListFilters, parse_labeled
+from crmcli.cli.views.contacts import LIST_COLUMNS, render_contact, report_unmerged
+from crmcli.contacts import ListFilters
 from crmcli.errors import CrmError, UsageError
 
 if TYPE_CHECKING:  # imported by add and edit only: show and list never build the class
@@ -38,17 +67,6 @@ if TYPE_CHECKING:  # imported by add and edit only: show and list never build th
 
 app = CrmTyper(help="Add, show, change, find and remove contacts.")
 
-LIST_COLUMNS = [
-    Column("id", "ID", priority=1),
-    Column("name", priority=1),
-    Column("company", priority=3),
-    Column("title", in_table=False),
-    Column("email"),
-    Column("phone", priority=3),
-    Column("tags", priority=4),
-    Column("created_at", in_table=False),
-    Column("updated_at", in_table=False),
-]
 
 Ref = Annotated[
     str,
@@ -56,62 +74,6 @@ Ref = Annotated[
         help="Contact id, or a unique fragment of a name or email.", autocompletion=complete_contact
     ),
 ]
-Emails = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--email", "-e", help="Email, optionally labelled: work:ann@example.com. Repeatable."
-    ),
-]
-Phones = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--phone", "-p", help="Phone, optionally labelled: 'mobile:+1 555 0100'. Repeatable."
-    ),
-]
-Tags = Annotated[
-    list[str] | None,
-    typer.Option("--tag", "-t", help="Tag. Repeatable.", autocompletion=complete_tag),
-]
-Fields = Annotated[
-    list[str] | None, typer.Option("--field", help="Custom field key=value. Repeatable.")
-]
-Text = Annotated[str | None, typer.Option(show_default=False)]
-
-
-def _text_changes(**values: str | None) -> dict[str, str | None]:
-    """Options that were given, as field -> value ("" clears the field)."""
-    return {key: (value or None) for key, value in values.items() if value is not None}
-
-
-def _common_changes(
-    conn: Any,
-    changes: ContactChanges,
-    *,
-    fields: list[str] | None,
-    birthday: str | None,
-    anniversary: str | None,
-    referred_by: str | None,
-    cadence: str | None,
-) -> None:
-    from crmcli.dates import parse_days
-
-    for assignment in fields or []:
-        key, value = contacts.parse_field_assignment(assignment)
-        changes.set_fields[key] = value
-    if birthday is not None:
-        changes.dates["birthday"] = birthday or None
-    if anniversary is not None:
-        changes.dates["anniversary"] = anniversary or None
-    if referred_by is not None:
-        if referred_by:
-            changes.referred_by_id = contacts.resolve(conn, referred_by)
-        else:
-            changes.clear_referred_by = True
-    if cadence is not None:
-        if cadence:
-            changes.cadence_days = parse_days(cadence)
-        else:
-            changes.clear_cadence = True
 
 
 def _print_contact(conn: Any, contact_id: int, fmt: OutputFormat | None) -> None:
@@ -129,7 +91,7 @@ def contact_record(conn: Any, contact_id: int) -> dict[str, Any]:
     record["dates"] = anniversaries.dates_of(conn, contact_id)
     record["reminders"] = [r.to_dict() for r in reminders.open_for_contact(conn, contact_id)]
     record["notes"] = [n.to_dict() for n in notes.recent(conn, contact_id, limit=5)]
-    record["deals"] = deals.contact_deals(conn, contact_id)
+    record["deals"] = [deal._asdict() for deal in deals.contact_deals(conn, contact_id)]
     record["customer"] = profile.customer_profile(conn, contact_id, today=now().date())
     record["referred"] = profile.referred(conn, contact_id)
     return record
@@ -144,13 +106,11 @@ def add(
     ] = None,
     first: Text = None,
     last: Text = None,
-    display: Annotated[
-        str | None, typer.Option(help="Name shown instead of first + last (e.g. a team).")
-    ] = None,
+    display: Display = None,
     email: Emails = None,
     phone: Phones = None,
     company: Text = None,
-    title: Annotated[str | None, typer.Option(help="Job title.")] = None,
+    title: Title = None,
     street: Text = None,
     city: Text = None,
     region: Text = None,
@@ -158,21 +118,12 @@ def add(
     country: Text = None,
     website: Text = None,
     tag: Tags = None,
-    source: Annotated[str | None, typer.Option(help="Where the contact came from.")] = None,
-    referred_by: Annotated[
-        str | None,
-        typer.Option(
-            help="The contact who referred this one (REF).", autocompletion=complete_contact
-        ),
-    ] = None,
-    birthday: Annotated[
-        str | None, typer.Option(help="1980-04-15, or --04-15 without a year.")
-    ] = None,
-    anniversary: Annotated[str | None, typer.Option(help="Like --birthday.")] = None,
+    source: Source = None,
+    referred_by: ReferredBy = None,
+    birthday: Birthday = None,
+    anniversary: Anniversary = None,
     field: Fields = None,
-    cadence: Annotated[
-        str | None, typer.Option(help="Keep in touch at least this often: 30d, 2w.")
-    ] = None,
+    cadence: Cadence = None,
     force: Annotated[
         bool, typer.Option("--force", help="Add it even if another contact has the same email.")
     ] = False,
@@ -189,40 +140,8 @@ def add(
 
     Example: crm contact add "Ann Lee" --company Acme -e ann@acme.com -p 'mobile:+1 555 0100' -t lead
     """
-    from crmcli.contact_changes import ContactChanges
-
-    if name and not (first or last):
-        parts = name.split(None, 1)
-        first, last = parts[0], (parts[1] if len(parts) > 1 else None)
-    changes = ContactChanges(
-        text=_text_changes(
-            first_name=first,
-            last_name=last,
-            display_name=display,
-            company=company,
-            title=title,
-            street=street,
-            city=city,
-            region=region,
-            postal_code=postal_code,
-            country=country,
-            website=website,
-            source=source,
-        ),
-        add_emails=[parse_labeled(e) for e in email or []],
-        add_phones=[parse_labeled(p) for p in phone or []],
-        add_tags=list(tag or []),
-    )
     with database(ctx, write=True) as conn:
-        _common_changes(
-            conn,
-            changes,
-            fields=field,
-            birthday=birthday,
-            anniversary=anniversary,
-            referred_by=referred_by,
-            cadence=cadence,
-        )
+        changes = contact_changes(conn, ctx.params)
         contacts.validate_changes(changes, today=now().date())
         matches = contacts.duplicates_of(conn, changes)
         confirmed = _refuse_same_email(changes, matches, force=force)
@@ -279,148 +198,34 @@ def show(ctx: typer.Context, ref: Ref, fmt: FormatOpt = None) -> None:
         _print_contact(conn, contacts.resolve(conn, ref), fmt)
 
 
-def render_contact(record: dict[str, Any]) -> None:
-    """The terminal view of one contact (``crm contact show``)."""
-    from rich.table import Table
-
-    out = console()
-    out.print(line((record["name"], "bold"), "  ", (f"#{record['id']}", "dim")))
-    grid = Table.grid(padding=(0, 2))
-    grid.add_column(style="dim", justify="right")
-    grid.add_column()
-
-    def row(label: str, value: Any) -> None:
-        if value:
-            grid.add_row(line(label), line(value))
-
-    job = " at ".join(p for p in (record.get("title"), record.get("company")) if p)
-    row("work", job)
-    for entry in record["emails"]:
-        row(f"email {entry['label'] or ''}".strip(), entry["email"])
-    for entry in record["phones"]:
-        row(f"phone {entry['label'] or ''}".strip(), entry["phone"])
-    address = ", ".join(
-        p
-        for p in (
-            record.get("street"),
-            " ".join(x for x in (record.get("postal_code"), record.get("city")) if x),
-            record.get("region"),
-            record.get("country"),
-        )
-        if p
-    )
-    row("address", address)
-    row("website", record.get("website"))
-    row("tags", ", ".join(record["tags"]))
-    row("birthday", _yearly(record.get("birthday")))
-    row("anniversary", _yearly(record.get("anniversary")))
-    for other in record.get("dates", []):
-        if other["kind"] == "other":
-            row(other["label"], _yearly(other["date"]))
-    row("source", record.get("source"))
-    if record.get("referred_by"):
-        row("referred by", f"{record['referred_by']['name']} (#{record['referred_by']['id']})")
-    if record.get("cadence_days"):
-        row("keep in touch", f"every {record['cadence_days']} days")
-    for key, value in record["fields"].items():
-        row(key, value)
-    row("added", record["created_at"][:10])
-    out.print(grid)
-    for renderer in SHOW_SECTIONS:
-        renderer(out, record)
-
-
-#: extra parts of the terminal view, added by other capabilities (notes, reminders, deals...)
-SHOW_SECTIONS: list[Any] = []
-
-
-def _yearly(value: str | None) -> str | None:
-    """``--04-15`` reads as "Apr 15 (year unknown)" for a person; full dates stay ISO."""
-    if not value or not value.startswith("--"):
-        return value
-    from crmcli.dates import MONTH_NAMES
-
-    month, day = int(value[2:4]), int(value[5:7])
-    return f"{MONTH_NAMES[month - 1][:3]} {day} (year unknown)"
-
-
-def _reminders_section(out: Any, record: dict[str, Any]) -> None:
-    from crmcli.cli.reminders import render_show_reminders
-
-    render_show_reminders(out, record)
-
-
-def _notes_section(out: Any, record: dict[str, Any]) -> None:
-    from crmcli.cli.notes import render_show_notes
-
-    render_show_notes(out, record)
-
-
-def _deals_section(out: Any, record: dict[str, Any]) -> None:
-    from crmcli.cli.deals import contact_deals_section
-
-    contact_deals_section(out, record)
-
-
-def _customer_section(out: Any, record: dict[str, Any]) -> None:
-    from crmcli.cli.customers import contact_customer_section
-
-    contact_customer_section(out, record)
-
-
-def _consent_section(out: Any, record: dict[str, Any]) -> None:
-    from crmcli.cli.consent import consent_section
-
-    consent_section(out, record)
-
-
-# Imported only when a contact is shown on a terminal: what they asked for, what to do next,
-# then what happened.
-SHOW_SECTIONS.extend(
-    [_consent_section, _reminders_section, _notes_section, _deals_section, _customer_section]
-)
-
-
 @app.command("edit")
 def edit(
     ctx: typer.Context,
     ref: Ref,
     first: Text = None,
     last: Text = None,
-    display: Text = None,
+    display: Display = None,
     email: Emails = None,
-    rm_email: Annotated[list[str] | None, typer.Option(help="Remove this email.")] = None,
+    rm_email: RmEmails = None,
     phone: Phones = None,
-    rm_phone: Annotated[
-        list[str] | None, typer.Option(help="Remove this phone (formatting ignored).")
-    ] = None,
+    rm_phone: RmPhones = None,
     company: Text = None,
-    title: Text = None,
+    title: Title = None,
     street: Text = None,
     city: Text = None,
     region: Text = None,
     postal_code: Text = None,
     country: Text = None,
     website: Text = None,
-    source: Text = None,
+    source: Source = None,
     tag: Tags = None,
-    untag: Annotated[
-        list[str] | None, typer.Option(help="Remove this tag.", autocompletion=complete_tag)
-    ] = None,
-    referred_by: Annotated[
-        str | None,
-        typer.Option(help="REF of the referrer; '' clears.", autocompletion=complete_contact),
-    ] = None,
-    birthday: Annotated[str | None, typer.Option(help="1980-04-15 or --04-15; '' clears.")] = None,
-    anniversary: Annotated[str | None, typer.Option(help="Like --birthday.")] = None,
+    untag: Untag = None,
+    referred_by: ReferredBy = None,
+    birthday: Birthday = None,
+    anniversary: Anniversary = None,
     field: Fields = None,
-    cadence: Annotated[
-        str | None, typer.Option(help="Keep-in-touch cadence: 30d; '' clears.")
-    ] = None,
-    clear: Annotated[
-        list[str] | None,
-        typer.Option(help="Clear a field: company, birthday, emails, tags, a custom field..."),
-    ] = None,
+    cadence: Cadence = None,
+    clear: Clear = None,
     editor: Annotated[
         bool, typer.Option("--editor", help="Edit in $EDITOR even when not on a terminal.")
     ] = False,
@@ -436,43 +241,9 @@ def edit(
 
     Example: crm contact edit ann --title CTO --tag customer --untag lead --rm-email old@acme.com
     """
-    from crmcli.contact_changes import ContactChanges
-
-    changes = ContactChanges(
-        text=_text_changes(
-            first_name=first,
-            last_name=last,
-            display_name=display,
-            company=company,
-            title=title,
-            street=street,
-            city=city,
-            region=region,
-            postal_code=postal_code,
-            country=country,
-            website=website,
-            source=source,
-        ),
-        add_emails=[parse_labeled(e) for e in email or []],
-        remove_emails=list(rm_email or []),
-        add_phones=[parse_labeled(p) for p in phone or []],
-        remove_phones=list(rm_phone or []),
-        add_tags=list(tag or []),
-        remove_tags=list(untag or []),
-    )
     with database(ctx, write=True) as conn:
         contact_id = contacts.resolve(conn, ref)
-        _common_changes(
-            conn,
-            changes,
-            fields=field,
-            birthday=birthday,
-            anniversary=anniversary,
-            referred_by=referred_by,
-            cadence=cadence,
-        )
-        for name in clear or []:
-            _clear(changes, name)
+        changes = contact_changes(conn, ctx.params)
         asked = do_not_contact is not None or email_optout is not None
         if changes.is_empty() and not asked:
             if not (editor or interactive()):
@@ -492,27 +263,6 @@ def edit(
         message(f"Updated contact {contact_id}: {contacts.get(conn, contact_id).name}")
         if fmt is not None:
             _print_contact(conn, contact_id, fmt)
-
-
-def _clear(changes: ContactChanges, name: str) -> None:
-    key = name.strip().lower().replace("-", "_")
-    if key in contacts.TEXT_FIELDS:
-        changes.text[key] = None
-    elif key in contacts.DATE_FIELDS:
-        changes.dates[key] = None
-    elif key == "emails":
-        changes.replace_emails = []
-    elif key == "phones":
-        changes.replace_phones = []
-    elif key == "tags":
-        changes.replace_tags = []
-    elif key == "referred_by":
-        changes.clear_referred_by = True
-    elif key == "cadence":
-        changes.clear_cadence = True
-    else:
-        # Not built in: a custom field (checked to exist on the contact when applied).
-        changes.clear_fields.append(name.strip().removeprefix("field."))
 
 
 def _edit_in_editor(conn: Any, contact_id: int) -> bool:
@@ -572,87 +322,10 @@ def restore(
     with database(ctx, write=True) as conn:
         contact_id = contacts.resolve(conn, ref, include_deleted=True)
         if merge.merged_into(conn, contact_id) is not None:
-            from crmcli.cli.merge import report_unmerged
-
             report_unmerged(conn, merge.unmerge(conn, contact_id, now=now()))
             return
         contacts.restore(conn, contact_id)
         message(f"Restored contact {contact_id}: {contacts.get(conn, contact_id).name}")
-
-
-# The filters of `crm contact list`, shared with `crm export contacts`.
-TagFilter = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--tag", "-t", help="Has this tag (repeat: all of them).", autocompletion=complete_tag
-    ),
-]
-CompanyFilter = Annotated[str | None, typer.Option(help="Company contains this text.")]
-TextFilter = Annotated[
-    str | None, typer.Option("--text", "-q", help="Matches this text anywhere (full-text).")
-]
-CreatedSince = Annotated[
-    str | None, typer.Option(help="Added on or after: 2026-01-01, -2w, 'last mon'.")
-]
-UpdatedSince = Annotated[str | None, typer.Option(help="Changed on or after (same forms).")]
-SortOpt = Annotated[
-    str,
-    typer.Option(help="name, company, created, updated, id or last-touch (never touched first)."),
-]
-NotTouchedSince = Annotated[
-    str | None,
-    typer.Option(
-        help="No note, call, email or meeting since: 90d, 6m, or a date (2026-01-01, 'last mon').",
-        show_default=False,
-    ),
-]
-DescOpt = Annotated[bool, typer.Option("--desc", help="Reverse the order.")]
-LimitOpt = Annotated[int | None, typer.Option(help="At most this many.", min=1)]
-
-
-def list_filters(
-    tag: list[str] | None,
-    company: str | None,
-    text: str | None,
-    created_since: str | None,
-    updated_since: str | None,
-    sort: str,
-    desc: bool,
-    limit: int | None,
-    *,
-    trash: bool,
-) -> ListFilters:
-    """The options above as ListFilters (dates parsed by the one date parser)."""
-    return ListFilters(
-        tags=list(tag or []),
-        company=company,
-        text=text,
-        created_since=parse_when_option(created_since) if created_since else None,
-        updated_since=parse_when_option(updated_since) if updated_since else None,
-        sort=sort,
-        descending=desc,
-        limit=limit,
-        deleted=trash,
-    )
-
-
-def touched_threshold(text: str) -> datetime:
-    """``--not-touched-since``: a span back from today (90d: local midnight 90 days ago) or a
-    date expression; the contacts listed had no touch on or after that moment."""
-    from datetime import timedelta
-
-    from crmcli.dates import parse_days
-
-    stripped = text.strip()
-    if stripped[:1].isdigit() and stripped[-1:].isalpha() and not stripped[-2:].isdigit():
-        try:
-            days = parse_days(stripped)
-        except UsageError:
-            pass
-        else:
-            midnight = now().replace(hour=0, minute=0, second=0, microsecond=0)
-            return midnight - timedelta(days=days)
-    return parse_when_option(text)
 
 
 def list_columns(filters: ListFilters) -> list[Column]:
@@ -812,8 +485,8 @@ def search_command(
 search_command.context_settings = QUERY_CONTEXT  # type: ignore[attr-defined]
 
 
-# `crm contact merge` and `unmerge` live in their own module; importing it registers them here.
-from crmcli.cli import merge as _merge_commands  # noqa: E402, F401
-
-app.command("export-data")(export_data_command)
-app.command("forget")(forget_command)
+# Commands of this group that live in modules of their own, imported only when used.
+app.command_from("merge", "crmcli.cli.merge:merge_command")
+app.command_from("unmerge", "crmcli.cli.merge:unmerge_command")
+app.command_from("export-data", "crmcli.cli.privacy:export_data_command")
+app.command_from("forget", "crmcli.cli.privacy:forget_command")

@@ -28,7 +28,17 @@ from crmcli.cli._common import (
     print_created,
     read_stdin_text,
 )
-from crmcli.cli._output import Column, OutputFormat, console, emit, emit_record, line, message, text
+from crmcli.cli._output import (
+    Column,
+    OutputFormat,
+    console,
+    emit,
+    emit_record,
+    line,
+    message,
+    short_time,
+    text,
+)
 from crmcli.errors import UsageError
 
 # --- templates --------------------------------------------------------------------------------
@@ -394,13 +404,9 @@ def greet(
         raise typer.Exit(1)
 
 
-def _short_time(value: Any) -> str:
-    return "" if not value else str(value)[:16].replace("T", " ")
-
-
 LOG_COLUMNS = [
     Column("id", "ID", priority=1),
-    Column("sent_at", "Sent (UTC)", show=_short_time, priority=1),
+    Column("sent_at", "Sent (UTC)", show=short_time, priority=1),
     Column("status", priority=1),
     Column("method", in_table=False),
     Column("contact_id", in_table=False),
