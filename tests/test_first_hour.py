@@ -32,6 +32,7 @@ def test_a_misspelt_command_gets_a_suggestion(cli: Cli) -> None:
 # --- 7. --db and CRM_DB: only the default folder is created ---------------------------------------
 
 
+@pytest.mark.no_database
 def test_a_missing_folder_in_db_or_crm_db_is_an_error(
     cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_path: Path
 ) -> None:

@@ -565,6 +565,7 @@ def test_dry_run_writes_nothing(cli: Cli, book: sqlite3.Connection, db_path: Pat
     assert book.execute("SELECT count(*) FROM sends").fetchone()[0] == before == 0
 
 
+@pytest.mark.no_database
 def test_dry_run_on_a_missing_database_creates_nothing(cli: Cli, db_path: Path) -> None:
     result = cli("greet", "--due", "--dry-run")
     assert result.stderr.startswith("No greetings due today: there is no template and no rule")
