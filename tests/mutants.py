@@ -60,14 +60,14 @@ MUTANTS = (
     Mutant(
         "resolve-any-exact",
         "crmcli/contacts.py",
-        "    if len(exact) == 1:\n        return int(exact[0][\"id\"])",
-        "    if exact:\n        return int(exact[0][\"id\"])",
+        '    if len(exact) == 1:\n        return int(exact[0]["id"])',
+        '    if exact:\n        return int(exact[0]["id"])',
         ("tests/test_contacts.py", "tests/test_cli_contacts.py"),
     ),
     Mutant(
         "csv-no-neutralise",
         "crmcli/io/csv_policy.py",
-        "    return \"'\" + value if value[:1] in FORMULA_START else value",
+        '    return "\'" + value if value[:1] in FORMULA_START else value',
         "    return value",
         ("tests/test_export.py", "tests/test_hostile_import.py", "tests/test_privacy.py"),
     ),

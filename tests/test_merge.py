@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import sqlite3
 import subprocess
@@ -299,7 +298,7 @@ def test_merge_asks_field_by_field_on_a_terminal(book: sqlite3.Connection, db_pa
 
 
 @pytest.mark.slow
-def test_killed_merge_leaves_before_or_after(tmp_path: Path) -> None:
+def test_killed_merge_leaves_before_or_after(tmp_path: Path, crm_exe: str) -> None:
     database = tmp_path / "crm.db"
     conn = db.connect(database)
     stamp = "2026-01-01T00:00:00Z"
@@ -316,7 +315,7 @@ def test_killed_merge_leaves_before_or_after(tmp_path: Path) -> None:
             [(f"note {i}", stamp, stamp, stamp) for i in range(400_000)],
         )
     conn.close()
-    crm = shutil.which("crm") or pytest.fail("the crm command is not installed")
+    crm = crm_exe
     env = {**os.environ, "CRM_DB": str(database)}
     wal = Path(f"{database}-wal")
     start = wal.stat().st_size if wal.exists() else 0
