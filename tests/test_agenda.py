@@ -12,9 +12,7 @@ import pytest
 from crmcli import agenda, clock, contacts, notes, reminders
 from crmcli.contact_changes import ContactChanges
 from crmcli.dates import When
-from tests.conftest import Cli
-
-NOW = datetime(2026, 11, 23, 9, 0)  # naive local, a Monday (conftest: CRM_NOW, TZ=UTC)
+from tests.conftest import NOW, Cli
 
 
 def person(conn: sqlite3.Connection, name: str, **kw: object) -> int:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from datetime import date, datetime
+from datetime import date
 
 import pytest
 
@@ -13,9 +13,7 @@ from crmcli import anniversaries, contacts
 from crmcli.anniversaries import describe, ordinal, upcoming, upcoming_for_agenda
 from crmcli.contact_changes import ContactChanges
 from crmcli.dates import YearlyDate
-from tests.conftest import Cli
-
-NOW = datetime(2026, 11, 23, 9, 0)
+from tests.conftest import NOW, Cli
 
 
 def person(conn: sqlite3.Connection, name: str, **dates: str) -> int:

@@ -40,8 +40,8 @@ from crmcli.dates import (
     rule_has_end,
 )
 from crmcli.errors import DateParseError, UsageError, ValidationError
+from tests.conftest import NOW
 
-NOW = datetime(2026, 11, 23, 9, 0)  # a Monday
 TODAY = NOW.date()
 REPO = Path(__file__).resolve().parents[1]
 

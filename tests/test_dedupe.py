@@ -6,7 +6,6 @@ import csv
 import io
 import json
 import sqlite3
-from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -15,9 +14,7 @@ from crmcli import contacts, dedupe
 from crmcli.contact_changes import ContactChanges
 from crmcli.contacts import Labeled
 from crmcli.query import compile_query
-from tests.conftest import Cli
-
-NOW = datetime(2026, 11, 23, 9, 0)
+from tests.conftest import NOW, Cli
 
 
 def add(

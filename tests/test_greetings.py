@@ -23,9 +23,8 @@ from crmcli import contacts, greetings, mailer, sending, templates, transports
 from crmcli.contact_changes import ContactChanges
 from crmcli.contacts import Labeled
 from crmcli.errors import ValidationError
-from tests.conftest import Cli
+from tests.conftest import NOW, Cli
 
-NOW = datetime(2026, 11, 23, 9, 0)
 REPO = Path(__file__).resolve().parent.parent
 
 

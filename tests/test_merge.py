@@ -8,7 +8,6 @@ import signal
 import sqlite3
 import subprocess
 import time
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -16,10 +15,8 @@ import pytest
 
 from crmcli import contacts, db, merge, pipeline
 from crmcli.errors import NotFound, UsageError, ValidationError
-from tests.conftest import Cli
+from tests.conftest import NOW, Cli
 from tests.terminal import converse
-
-NOW = datetime(2026, 11, 23, 9, 0)
 
 
 def dump(conn: sqlite3.Connection) -> dict[str, list[tuple[Any, ...]]]:

@@ -12,8 +12,7 @@ from crmcli import contacts, history, notes, reminders, search
 from crmcli.contact_changes import ContactChanges
 from crmcli.dates import When, parse_every
 from crmcli.errors import CrmError, NotFound, ValidationError
-
-NOW = datetime(2026, 11, 23, 9, 0)  # naive local, a Monday (conftest: CRM_NOW, TZ=UTC)
+from tests.conftest import NOW
 
 
 def person(conn: sqlite3.Connection, name: str = "Ann Lee", **kw: object) -> int:

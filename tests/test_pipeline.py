@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 
 import pytest
 
@@ -11,8 +11,8 @@ from crmcli import contacts, deals, forecast, notes, pipeline, stages
 from crmcli.contact_changes import ContactChanges
 from crmcli.deal_changes import DealChanges, NewDeal
 from crmcli.errors import NotFound, UsageError, ValidationError
+from tests.conftest import NOW
 
-NOW = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
 DAY = timedelta(days=1)
 
 
