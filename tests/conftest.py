@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import pytest
+from hypothesis import settings
 from typer.testing import CliRunner
 
 from crmcli import db
@@ -27,6 +28,18 @@ from crmcli import db
 FIXED_NOW = "2026-11-23T09:00"
 #: FIXED_NOW as a naive local datetime, what domain functions take as ``now``
 NOW = datetime.fromisoformat(FIXED_NOW)
+
+# Property tests (hypothesis) try the same examples on every run, so that CI is reproducible
+# and a failure comes back; CRM_HYPOTHESIS_RANDOM=1 explores new ones (add what it finds as an
+# @example). No example database in the work tree; no deadline, since a first example may pay
+# for an import. test_fuzz.py has settings of its own.
+settings.register_profile(
+    "crmcli",
+    derandomize=not os.environ.get("CRM_HYPOTHESIS_RANDOM"),
+    database=None,
+    deadline=None,
+)
+settings.load_profile("crmcli")
 
 
 @pytest.fixture(autouse=True)

@@ -6,24 +6,27 @@
     python tests/mutants.py --all-tests NAME   # against the whole suite (slow): does it survive?
 
 Each mutant is one small edit to one file of crmcli/ (a deleted check, a flipped comparison) of
-the kind a refactoring makes by accident. The script applies it in place, runs the tests that
-should catch it, and puts the file back (also on Ctrl-C); it refuses to touch a file with
-uncommitted changes. A mutant is *killed* when pytest reports failing tests (exit 1); a mutant
-that breaks collection or import (exit 2+) is reported as an error, not as killed. Exit status
-0 when every mutant was killed. Nothing here runs under pytest (the name does not start with
-``test_``): it is a check on the tests, not a test.
+the kind a refactoring makes by accident. For each, the script copies the work tree (as it is,
+uncommitted changes included) to a temporary folder, applies the edit there, and runs the tests
+that should catch it with the copy first on PYTHONPATH, so the tests and every `crm` they start
+run the mutated code; the work tree is never changed. A mutant is *killed* when pytest reports
+failing tests (exit 1); one that breaks collection or import (exit 2+) is an error, not a kill.
+Exit status 0 when every mutant was killed. Nothing here runs under pytest (the name does not
+start with ``test_``): it is a check on the tests, not a test.
 
 Add a mutant here when a review finds a change the suite let through, together with the test
-that now catches it. Finding new candidates: ``mutmut`` (see docs/development.md) or a few
-lines edited by hand.
+that now catches it; when the code it edits moves, update its text (the script says when the
+text is not found). New candidates: a few lines edited by hand, or a tool such as mutmut.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -434,35 +437,44 @@ MUTANTS = (
 )
 
 
-def _dirty(path: Path) -> bool:
-    status = subprocess.run(
-        ["git", "status", "--porcelain", "--", str(path)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    return status.returncode != 0 or bool(status.stdout.strip())
+#: what a run needs of the work tree (copied, so the tree itself is never changed)
+COPIED = ("crmcli", "tests", "docs", "benchmarks", "README.md", "LICENSE", "pyproject.toml")
+
+
+def _copy_tree(target: Path) -> None:
+    skip = shutil.ignore_patterns("__pycache__", ".data", "*.pyc", ".hypothesis")
+    for name in COPIED:
+        source = ROOT / name
+        if source.is_dir():
+            shutil.copytree(source, target / name, ignore=skip)
+        elif source.exists():
+            shutil.copy2(source, target / name)
 
 
 def run(mutant: Mutant, tests: tuple[str, ...]) -> tuple[str, float]:
-    """Apply ``mutant``, run ``tests``, restore the file: ("killed" | "SURVIVED" | "error:
-    ...", seconds)."""
-    path = ROOT / mutant.path
-    original = path.read_text(encoding="utf-8")
+    """Run ``tests`` on a copy of the work tree with ``mutant`` applied: ("killed" |
+    "SURVIVED" | "error: ...", seconds)."""
+    original = (ROOT / mutant.path).read_text(encoding="utf-8")
     if original.count(mutant.old) != 1:
         return f"error: the text to mutate occurs {original.count(mutant.old)} times", 0.0
-    if _dirty(path):
-        return f"error: {mutant.path} has uncommitted changes; commit or stash them first", 0.0
     started = time.monotonic()
-    # no .pyc of the mutated source is ever written, so none can outlive the run
-    env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1"}
-    command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests]
-    try:
-        path.write_text(original.replace(mutant.old, mutant.new), encoding="utf-8")
-        result = subprocess.run(command, cwd=ROOT, env=env, capture_output=True, text=True)
-    finally:
-        path.write_text(original, encoding="utf-8")
+    with tempfile.TemporaryDirectory(prefix="crm-mutant-") as folder:
+        copy = Path(folder)
+        _copy_tree(copy)
+        mutated = original.replace(mutant.old, mutant.new)
+        (copy / mutant.path).write_text(mutated, encoding="utf-8")
+        # The copy comes first on the path, in this process's tests and in every crm they
+        # start (the installed command included); no .pyc of it is written anywhere.
+        path = os.pathsep.join(filter(None, (folder, os.environ.get("PYTHONPATH"))))
+        env = {**os.environ, "PYTHONPATH": path, "PYTHONDONTWRITEBYTECODE": "1"}
+        where = subprocess.run(
+            [sys.executable, "-c", "import crmcli; print(crmcli.__file__)"],
+            cwd=copy, env=env, capture_output=True, text=True, check=False,
+        ).stdout  # fmt: skip
+        if not where.startswith(folder):
+            return f"error: the copy is not what Python imports ({where.strip()})", 0.0
+        command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests]
+        result = subprocess.run(command, cwd=copy, env=env, capture_output=True, text=True)
     seconds = time.monotonic() - started
     if result.returncode == 1:
         return "killed", seconds
