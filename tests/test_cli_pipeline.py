@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sqlite3
 import subprocess
 from io import StringIO
@@ -13,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Cli
+from tests.conftest import Cli, installed_crm
 
 
 @pytest.fixture
@@ -333,8 +332,7 @@ def test_empty_outputs(cli: Cli) -> None:
 
 
 def _crm(tmp_path: Path, *args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
-    exe = shutil.which("crm")
-    assert exe, "the crm command is not installed in this environment"
+    exe = installed_crm()
     env = {**os.environ, "CRM_DB": str(tmp_path / "sub.db"), "COLUMNS": "80"}
     return subprocess.run(
         [exe, *args], capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, **kwargs

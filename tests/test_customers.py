@@ -6,16 +6,16 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
 
 from crmcli import customers, deals, notes, profile, referrals, rfm
 from crmcli.deal_changes import NewDeal
+from tests.conftest import NOW
 
 TODAY = date(2026, 11, 23)
-NOW = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
 
 # Customer i (1..20) last bought 10*i days ago, bought FREQUENCY[i] times, and spent 100*i EUR
 # in all: so recency and value have no ties, and frequency has ties of every size.

@@ -5,11 +5,9 @@ from __future__ import annotations
 
 import io
 import os
-import shutil
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -530,14 +528,16 @@ def test_records_stream_lazily() -> None:
 
 
 @pytest.mark.slow
-def test_killed_import_leaves_the_database_as_it_was(tmp_path: Path) -> None:
-    sys.path.insert(0, str(Path(__file__).parent.parent / "benchmarks"))
-    from gen_csv import write_google_csv
+def test_killed_import_leaves_the_database_as_it_was(
+    tmp_path: Path, crm_exe: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.syspath_prepend(Path(__file__).parent.parent / "benchmarks")  # undone after
+    from gen_csv import write_google_csv  # type: ignore[import-not-found]  # benchmarks/
 
     big = tmp_path / "big.csv"
     write_google_csv(big, 150_000)
     database = tmp_path / "crm.db"
-    crm = shutil.which("crm") or pytest.fail("the crm command is not installed")
+    crm = crm_exe
     env = {**os.environ, "CRM_DB": str(database)}
     subprocess.run([crm, "contact", "add", "Kept Before"], env=env, check=True)
     wal = Path(f"{database}-wal")

@@ -3,23 +3,16 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 
 import pytest
 
-from crmcli import contacts, deals, forecast, notes, pipeline, stages
-from crmcli.contact_changes import ContactChanges
+from crmcli import deals, forecast, notes, pipeline, stages
 from crmcli.deal_changes import DealChanges, NewDeal
 from crmcli.errors import NotFound, UsageError, ValidationError
+from tests.conftest import NOW, ContactFactory
 
-NOW = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
 DAY = timedelta(days=1)
-
-
-def _contact(conn: sqlite3.Connection, first: str = "Ann", last: str = "Lee") -> int:
-    return contacts.create(
-        conn, ContactChanges(text={"first_name": first, "last_name": last}), now=NOW
-    )
 
 
 def _deal(
@@ -65,8 +58,8 @@ def test_default_process(conn: sqlite3.Connection) -> None:
     ]
 
 
-def test_stage_moves_and_history(conn: sqlite3.Connection) -> None:
-    ann = _contact(conn)
+def test_stage_moves_and_history(conn: sqlite3.Connection, make_contact: ContactFactory) -> None:
+    ann = make_contact()
     start = NOW - 10 * DAY
     deal_id = _deal(conn, ann, stage="qualified", at=start, title="Website")
     deals.move(conn, deal_id, "proposal", now=start + 2 * DAY)
@@ -89,8 +82,10 @@ def test_stage_moves_and_history(conn: sqlite3.Connection) -> None:
     assert (row.stage, row.days_in_stage, row.probability) == ("proposal", 4, 50)
 
 
-def test_won_lost_are_fixed_end_states(conn: sqlite3.Connection) -> None:
-    ann = _contact(conn)
+def test_won_lost_are_fixed_end_states(
+    conn: sqlite3.Connection, make_contact: ContactFactory
+) -> None:
+    ann = make_contact()
     deal_id = _deal(conn, ann, stage="proposal", at=NOW - 3 * DAY)
     deals.win(conn, deal_id, now=NOW - DAY)
     with pytest.raises(ValidationError) as info:
@@ -115,8 +110,10 @@ def test_won_lost_are_fixed_end_states(conn: sqlite3.Connection) -> None:
             stages.move(conn, name, position=1)
 
 
-def test_move_to_an_end_state_points_to_the_right_command(conn: sqlite3.Connection) -> None:
-    deal_id = _deal(conn, _contact(conn))
+def test_move_to_an_end_state_points_to_the_right_command(
+    conn: sqlite3.Connection, make_contact: ContactFactory
+) -> None:
+    deal_id = _deal(conn, make_contact())
     with pytest.raises(UsageError) as info:
         deals.move(conn, deal_id, "lost", now=NOW)
     assert info.value.message == (
@@ -130,16 +127,20 @@ def test_move_to_an_end_state_points_to_the_right_command(conn: sqlite3.Connecti
     assert pipeline.deal_row_by_id(conn, deal_id, now=NOW).status == "open"
 
 
-def test_unknown_stage_writes_nothing(conn: sqlite3.Connection) -> None:
-    ann = _contact(conn)
+def test_unknown_stage_writes_nothing(
+    conn: sqlite3.Connection, make_contact: ContactFactory
+) -> None:
+    ann = make_contact()
     with pytest.raises(NotFound) as info:
         _deal(conn, ann, stage="nope")
     assert info.value.message.startswith("no stage 'nope' (stages: lead, qualified, proposal")
     assert _count(conn, "deals") == 0 and _count(conn, "deal_stage_changes") == 0
 
 
-def test_history_events_for_the_contact_timeline(conn: sqlite3.Connection) -> None:
-    ann = _contact(conn)
+def test_history_events_for_the_contact_timeline(
+    conn: sqlite3.Connection, make_contact: ContactFactory
+) -> None:
+    ann = make_contact()
     first = _deal(conn, ann, title="Website", value=1_200_050, at=NOW - 3 * DAY)
     deals.move(conn, first, "qualified", now=NOW - 2 * DAY)
     deals.lose(conn, first, "price", now=NOW - DAY)
@@ -175,8 +176,10 @@ def test_history_events_for_the_contact_timeline(conn: sqlite3.Connection) -> No
         (timedelta(days=20), True),
     ],
 )
-def test_stale_at_the_threshold(conn: sqlite3.Connection, idle: timedelta, stale: bool) -> None:
-    deal_id = _deal(conn, _contact(conn), stage="proposal", at=NOW - idle)  # proposal: 14 days
+def test_stale_at_the_threshold(
+    conn: sqlite3.Connection, idle: timedelta, stale: bool, make_contact: ContactFactory
+) -> None:
+    deal_id = _deal(conn, make_contact(), stage="proposal", at=NOW - idle)  # proposal: 14 days
     found = pipeline.stale_deals(conn, NOW)
     assert [d["id"] for d in found] == ([deal_id] if stale else [])
     assert pipeline.deal_row_by_id(conn, deal_id, now=NOW).stale is stale
@@ -184,8 +187,10 @@ def test_stale_at_the_threshold(conn: sqlite3.Connection, idle: timedelta, stale
         assert found[0]["idle_days"] == idle.days and found[0]["contact"] == "Ann Lee"
 
 
-def test_stale_considers_latest_note_when_notes_exist(conn: sqlite3.Connection) -> None:
-    ann = _contact(conn)
+def test_stale_considers_latest_note_when_notes_exist(
+    conn: sqlite3.Connection, make_contact: ContactFactory
+) -> None:
+    ann = make_contact()
     deal_id = _deal(conn, ann, stage="proposal", at=NOW - 30 * DAY)
     assert [d["id"] for d in pipeline.stale_deals(conn, NOW)] == [deal_id]
     # a recent note on the contact is activity; a note in the trash is not
@@ -195,8 +200,10 @@ def test_stale_considers_latest_note_when_notes_exist(conn: sqlite3.Connection) 
     assert [d["id"] for d in pipeline.stale_deals(conn, NOW)] == [deal_id]
 
 
-def test_closed_and_thresholdless_deals_are_never_stale(conn: sqlite3.Connection) -> None:
-    ann = _contact(conn)
+def test_closed_and_thresholdless_deals_are_never_stale(
+    conn: sqlite3.Connection, make_contact: ContactFactory
+) -> None:
+    ann = make_contact()
     won = _deal(conn, ann, at=NOW - 100 * DAY)
     deals.win(conn, won, now=NOW - 90 * DAY)
     stages.set_values(conn, "lead", clear_stale=True)
@@ -204,8 +211,10 @@ def test_closed_and_thresholdless_deals_are_never_stale(conn: sqlite3.Connection
     assert pipeline.stale_deals(conn, NOW) == []
 
 
-def test_remove_stage_with_deals_needs_a_destination(conn: sqlite3.Connection) -> None:
-    ann = _contact(conn)
+def test_remove_stage_with_deals_needs_a_destination(
+    conn: sqlite3.Connection, make_contact: ContactFactory
+) -> None:
+    ann = make_contact()
     ids = [_deal(conn, ann, stage="proposal", at=NOW - DAY) for _ in range(3)]
     with pytest.raises(UsageError) as info:
         stages.remove(conn, "proposal", move_to=None, now=NOW)
@@ -245,8 +254,10 @@ def test_stage_add_move_rename(conn: sqlite3.Connection) -> None:
         stages.add(conn, "x", probability=101, stale_days=None)
 
 
-def test_forecast_exact_per_currency(conn: sqlite3.Connection) -> None:
-    ann = _contact(conn)
+def test_forecast_exact_per_currency(
+    conn: sqlite3.Connection, make_contact: ContactFactory
+) -> None:
+    ann = make_contact()
     # November: two EUR deals of 1.01 at 50%: 0.505 each -> summed exactly (1.01) then rounded
     _deal(conn, ann, value=101, stage="proposal", close=date(2026, 11, 30))
     _deal(conn, ann, value=101, stage="proposal", close=date(2026, 11, 2))
@@ -283,8 +294,10 @@ def test_forecast_exact_per_currency(conn: sqlite3.Connection) -> None:
     assert [r["period"] for r in rows][:1] == ["overdue"]
 
 
-def test_forecast_by_quarter_and_goal_progress(conn: sqlite3.Connection) -> None:
-    ann = _contact(conn)
+def test_forecast_by_quarter_and_goal_progress(
+    conn: sqlite3.Connection, make_contact: ContactFactory
+) -> None:
+    ann = make_contact()
     _deal(conn, ann, value=1_000_000, stage="negotiation", close=date(2026, 12, 20))
     won = _deal(conn, ann, value=2_000_000, at=NOW - 60 * DAY)
     deals.win(conn, won, now=NOW - 50 * DAY)  # 2026-10-04: in Q4
@@ -322,8 +335,8 @@ def test_parse_period_refuses(text: str) -> None:
         forecast.parse_period(text)
 
 
-def test_stats(conn: sqlite3.Connection) -> None:
-    ann = _contact(conn)
+def test_stats(conn: sqlite3.Connection, make_contact: ContactFactory) -> None:
+    ann = make_contact()
     start = NOW - 20 * DAY
     for value, reason in [(100_000, None), (300_000, None), (50_000, "price"), (60_000, "Price"),
                           (70_000, "timing")]:  # fmt: skip
@@ -355,8 +368,8 @@ def test_stats(conn: sqlite3.Connection) -> None:
     assert later.closed == 0 and later.win_rate_pct is None
 
 
-def test_board_limits_and_totals(conn: sqlite3.Connection) -> None:
-    ann = _contact(conn)
+def test_board_limits_and_totals(conn: sqlite3.Connection, make_contact: ContactFactory) -> None:
+    ann = make_contact()
     for index in range(12):
         _deal(conn, ann, value=1_000 + index, stage="qualified")
     _deal(conn, ann, value=500, currency="USD", stage="qualified")
@@ -369,8 +382,8 @@ def test_board_limits_and_totals(conn: sqlite3.Connection) -> None:
     ]
 
 
-def test_edit_and_trash(conn: sqlite3.Connection) -> None:
-    ann = _contact(conn)
+def test_edit_and_trash(conn: sqlite3.Connection, make_contact: ContactFactory) -> None:
+    ann = make_contact()
     deal_id = _deal(conn, ann, value=1_000)
     deals.edit(
         conn,

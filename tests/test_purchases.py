@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
-from datetime import date, datetime, timezone
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +13,7 @@ import pytest
 from crmcli import deals, purchases
 from crmcli.deal_changes import NewDeal
 from crmcli.errors import NotFound, ValidationError
-
-NOW = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
+from tests.conftest import NOW
 
 
 def _count(conn: sqlite3.Connection, where: str = "1") -> int:
