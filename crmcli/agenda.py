@@ -1,18 +1,19 @@
 """The agenda: what to do today, as sections of items assembled from providers.
 
-A provider is a function ``(conn, now, days, limit) -> Found`` where ``now`` is naive local
-wall-clock time, ``days`` the look-ahead ("the coming N days") and ``limit``, when not None,
-how many items of each section will be shown (a terminal shows 25): the provider may then
-return only the first ``limit`` of each of its sections by time, but its ``counts`` are
-always complete. Reminders and the keep-in-touch cadence, yearly dates within their lead time
-and stale deals are here; a new capability adds a section and a provider::
+A provider is a function ``(conn, window) -> Found``: the :class:`Window` says what is asked,
+``now`` (naive local wall-clock time), the look-ahead ``days`` ("the coming N days"), and
+``limit``, when not None, how many items of each section will be shown (a terminal shows 25):
+the provider may then return only the first ``limit`` of each of its sections by time, but its
+``counts`` are always complete. Reminders and the keep-in-touch cadence, yearly dates within
+their lead time and stale deals are here; a new capability adds a section to :data:`SECTIONS`
+and its provider to :data:`crmcli.registry.AGENDA_PROVIDERS`::
 
-    from crmcli import agenda
-    agenda.SECTIONS.append(agenda.Section("calls", "Calls to return", due=True))
-    agenda.PROVIDERS.append(lambda conn, now, days, limit: agenda.Found.of(call_items(conn)))
+    Section("calls", "Calls to return", True),                            # in SECTIONS
+    AGENDA_PROVIDERS.register("calls", "crmcli.calls:agenda_items")       # in crmcli/registry.py
 
 A provider only needs to set ``contact_id``: :func:`build` fills in the contact's name,
-company, first phone and first email.
+company, first phone and first email. The user's settings come in the window too (the caller
+reads them): the agenda never reads config itself.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import dataclasses
 import functools
 import json
 import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any, NamedTuple
@@ -39,8 +40,8 @@ class Section:
     due: bool
 
 
-#: display order; append yours
-SECTIONS: list[Section] = [
+#: display order; a new section goes here
+SECTIONS: tuple[Section, ...] = (
     Section("overdue", "Overdue", True),
     Section("today", "Today", True),
     Section("dates_today", "Birthdays and anniversaries today", True),
@@ -48,7 +49,22 @@ SECTIONS: list[Section] = [
     Section("dates", "Coming birthdays and anniversaries", False),
     Section("touch", "Due a touch", True),
     Section("deals", "Stale deals", True),
-]
+)
+
+#: days ahead a yearly date shows, by kind, unless the settings say otherwise
+LEAD_DAYS: Mapping[str, int] = {"birthday": 7, "anniversary": 14, "other": 7}
+
+
+class Window(NamedTuple):
+    """What the agenda is asked for: ``now`` (naive local time), the look-ahead ``days``, at
+    most ``limit`` items per section (None: all), and the user's date settings: how many days
+    ahead each kind of yearly date shows, and where Feb 29 falls in other years."""
+
+    now: datetime
+    days: int
+    limit: int | None = None
+    lead_days: Mapping[str, int] = LEAD_DAYS
+    feb29: str = "feb28"
 
 
 class AgendaItem(NamedTuple):
@@ -122,7 +138,7 @@ class Found(NamedTuple):
         return cls(items, counts)
 
 
-AgendaProvider = Callable[[sqlite3.Connection, datetime, int, "int | None"], Found]
+AgendaProvider = Callable[[sqlite3.Connection, Window], Found]
 
 
 class Agenda(NamedTuple):
@@ -139,13 +155,12 @@ def _local(utc_text: str) -> datetime:
     return moment.astimezone().replace(tzinfo=None)
 
 
-def reminder_items(
-    conn: sqlite3.Connection, now: datetime, days: int, limit: int | None = None
-) -> Found:
+def reminder_items(conn: sqlite3.Connection, window: Window) -> Found:
     """Open reminders: overdue, due today, and due in the next ``days`` days."""
     from crmcli import reminders
     from crmcli.dates import describe_rule
 
+    now, days, limit = window.now, window.days, window.limit
     today = now.date()
     rows, counts = reminders.agenda_rows(
         conn,
@@ -180,13 +195,11 @@ def reminder_items(
     return Found(items, counts)
 
 
-def touch_items(
-    conn: sqlite3.Connection, now: datetime, days: int, limit: int | None = None
-) -> Found:
+def touch_items(conn: sqlite3.Connection, window: Window) -> Found:
     """Contacts due a touch by their keep-in-touch cadence, the longest-waiting first."""
     from crmcli import notes
 
-    due, count = notes.due_a_touch(conn, now.date(), limit=limit)
+    due, count = notes.due_a_touch(conn, window.now.date(), limit=window.limit)
     midnight = functools.cache(lambda day: datetime.combine(day, time()))
     midnight_utc = functools.cache(lambda day: to_utc_text(midnight(day)))
     items = []
@@ -209,20 +222,16 @@ def touch_items(
     return Found(items, {"touch": count} if count else {})
 
 
-def date_items(
-    conn: sqlite3.Connection, now: datetime, days: int, limit: int | None = None
-) -> Found:
+def date_items(conn: sqlite3.Connection, window: Window) -> Found:
     """Yearly dates within their lead time (birthday 7 days ahead, anniversary 14...).
 
     The lead time, not ``days``, decides how far ahead a date shows: a salesperson wants a
     week's warning for a birthday card whatever the agenda's look-ahead.
     """
-    from crmcli import anniversaries, config
+    from crmcli import anniversaries
 
-    settings = config.load()
-    leads = {kind: settings.lead_days(kind) for kind in ("birthday", "anniversary", "other")}
     upcoming = anniversaries.upcoming_for_agenda(
-        conn, now.date(), lead_days=leads, feb29=settings.feb29
+        conn, window.now.date(), lead_days=dict(window.lead_days), feb29=window.feb29
     )
     return Found.of(
         [
@@ -238,13 +247,12 @@ def date_items(
     )
 
 
-def stale_deal_items(
-    conn: sqlite3.Connection, now: datetime, days: int, limit: int | None = None
-) -> Found:
+def stale_deal_items(conn: sqlite3.Connection, window: Window) -> Found:
     """Open deals with no stage change or note for longer than their stage allows."""
     from crmcli import money, pipeline
 
-    aware = now.astimezone()
+    limit = window.limit
+    aware = window.now.astimezone()
     filters = pipeline.STALE_FILTERS
     if limit is not None:  # the most idle first: the first ones are cut in SQL, all counted
         filters = dataclasses.replace(filters, limit=limit)
@@ -269,10 +277,6 @@ def stale_deal_items(
     return Found(items, {"deals": count} if count else {})
 
 
-#: run in order; append yours
-PROVIDERS: list[AgendaProvider] = [reminder_items, touch_items, date_items, stale_deal_items]
-
-
 def section_title(key: str, days: int) -> str:
     for section in SECTIONS:
         if section.key == key:
@@ -295,20 +299,19 @@ def _contact_details(
     return {row[0]: (row[1], row[2], row[3], row[4]) for row in rows}
 
 
-def build(
-    conn: sqlite3.Connection, now: datetime, days: int = 7, *, limit: int | None = None
-) -> Agenda:
-    """The whole agenda, in section order, each section sorted by time.
+def build(conn: sqlite3.Connection, window: Window) -> Agenda:
+    """The whole agenda, in section order, each section sorted by time (see :class:`Window`):
+    with a ``limit``, the first ``limit`` items of each section (the counts stay complete)."""
+    from crmcli.registry import AGENDA_PROVIDERS, load
 
-    ``now`` is naive local time (as the date parser uses); ``days`` the look-ahead; ``limit``
-    keeps the first ``limit`` items of each section (the counts stay complete).
-    """
+    limit = window.limit
     if limit is not None and limit < 1:
         raise ValueError("build: limit must be at least 1")
     items: list[AgendaItem] = []
     counts: dict[str, int] = {}
-    for provider in PROVIDERS:
-        found = provider(conn, now, days, limit)
+    for target in AGENDA_PROVIDERS:
+        provider: AgendaProvider = load(target)
+        found = provider(conn, window)
         items.extend(found.items)
         for key, count in found.counts.items():
             counts[key] = counts.get(key, 0) + count

@@ -241,9 +241,24 @@ def _recipient(row: sqlite3.Row) -> Recipient:
     return Recipient(contact_id, name, email, status, reason, bool(member), log_id, sent_at)
 
 
-def counts(campaign: Campaign, recipients: list[Recipient]) -> dict[str, Any]:
-    """The report's figures: sent, to send, failed, claimed, excluded by reason, and the
-    recipients erased since (a count only)."""
+class Counts(NamedTuple):
+    """A campaign's figures: recipients by status, those excluded by reason, and those sent to
+    and erased since (a count only). JSON: :meth:`to_dict`."""
+
+    sent: int
+    to_send: int
+    failed: int
+    claimed: int
+    left: int
+    excluded: dict[str, int]
+    forgotten: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return self._asdict()
+
+
+def counts(campaign: Campaign, recipients: list[Recipient]) -> Counts:
+    """The figures of ``campaign`` for its ``recipients`` (:func:`audience`)."""
     found = {"sent": 0, "to_send": 0, "failed": 0, "claimed": 0, "left": 0}
     excluded = dict.fromkeys(EXCLUSIONS, 0)
     for r in recipients:
@@ -251,19 +266,31 @@ def counts(campaign: Campaign, recipients: list[Recipient]) -> dict[str, Any]:
             excluded[r.reason or "no email"] += 1
         else:
             found[r.status.replace("-", "_")] += 1
-    return {**found, "excluded": excluded, "forgotten": campaign.forgotten}
+    return Counts(**found, excluded=excluded, forgotten=campaign.forgotten)
 
 
-def report(conn: sqlite3.Connection, name: str, *, today: date) -> dict[str, Any]:
-    """``crm campaign show``: the campaign, its figures and every recipient (docs/json.md)."""
+class Report(NamedTuple):
+    """``crm campaign show``: the campaign, its figures and every recipient. JSON:
+    :meth:`to_dict` (docs/json.md)."""
+
+    campaign: Campaign
+    counts: Counts
+    recipients: list[Recipient]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **self.campaign.to_dict(),
+            "subject": self.campaign.subject,
+            "counts": self.counts.to_dict(),
+            "recipients": [r.to_dict() for r in self.recipients],
+        }
+
+
+def report(conn: sqlite3.Connection, name: str, *, today: date) -> Report:
+    """The report of the campaign ``name``: its figures and every recipient, now."""
     campaign = get(conn, name)
     recipients = audience(conn, campaign, today=today)
-    return {
-        **campaign.to_dict(),
-        "subject": campaign.subject,
-        "counts": counts(campaign, recipients),
-        "recipients": [r.to_dict() for r in recipients],
-    }
+    return Report(campaign, counts(campaign, recipients), recipients)
 
 
 # --- rendering and sending ----------------------------------------------------------------------

@@ -21,6 +21,8 @@ from typing import NamedTuple
 from crmcli.errors import DateParseError, UsageError, ValidationError
 
 __all__ = [
+    "DAY_NAMES",
+    "MONTH_NAMES",
     "When",
     "YearlyDate",
     "describe_rule",
@@ -36,11 +38,18 @@ __all__ = [
     "parse_yearly",
 ]
 
-# Fixed English names: strftime("%a") follows the C locale and would change the output (and the
-# JSON contract) with the user's LANG.
-_DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+# Fixed English names, the only copy in crmcli: strftime("%a") and calendar.day_name follow the
+# locale and would change the output (and the JSON contract) with the user's LANG.
+#: "January"... "December"
+MONTH_NAMES = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
+#: "Monday"... "Sunday" (``date.weekday()`` order)
+DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_DAY_NAMES = tuple(name[:3] for name in DAY_NAMES)
 _RRULE_DAYS = ("MO", "TU", "WE", "TH", "FR", "SA", "SU")
-_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+_MONTHS = tuple(name[:3].lower() for name in MONTH_NAMES)
 
 _WEEKDAY = (
     r"(?:mon(?:day)?|tue(?:s(?:day)?)?|wed(?:s|nesday)?|thu(?:r(?:s(?:day)?)?)?|fri(?:day)?"
@@ -281,23 +290,19 @@ def _weekday(today: date, target: int, modifier: str | None) -> date:
 
 
 def _period_end(period: str, today: date) -> date:
+    from calendar import monthrange  # here, not at the top: most commands never need it
+
     if period == "day":
         return today
     if period == "week":
         # End of the work week: this Friday (today on a Friday); at the weekend, next Friday.
         return today + timedelta(days=(4 - today.weekday()) % 7)
     if period == "month":
-        return date(today.year, today.month, _last_day(today.year, today.month))
+        return date(today.year, today.month, monthrange(today.year, today.month)[1])
     if period == "quarter":
         month = (today.month - 1) // 3 * 3 + 3
-        return date(today.year, month, _last_day(today.year, month))
+        return date(today.year, month, monthrange(today.year, month)[1])
     return date(today.year, 12, 31)
-
-
-def _last_day(year: int, month: int) -> int:
-    if month == 12:
-        return 31
-    return (date(year, month + 1, 1) - timedelta(days=1)).day
 
 
 def _match_calendar(s: str, day_first: bool) -> tuple[int | None, int, int] | None:
@@ -335,7 +340,7 @@ def _resolve(ymd: tuple[int | None, int, int], today: date, text: str) -> date:
     except ValueError:
         if not 1 <= month <= 12:
             raise _date_error(text, f"there is no month {month}") from None
-        where = f"{_MONTH_NAMES[month - 1]} {year}" if year is not None else _MONTH_NAMES[month - 1]
+        where = f"{MONTH_NAMES[month - 1]} {year}" if year is not None else MONTH_NAMES[month - 1]
         raise _date_error(text, f"{where} has no day {day}") from None
     for candidate_year in range(today.year, today.year + 9):
         # Feb 29 may be up to 8 years away (2096 -> 2104 skips 2100).
@@ -346,12 +351,6 @@ def _resolve(ymd: tuple[int | None, int, int], today: date, text: str) -> date:
         if candidate >= today:
             return candidate
     raise DateParseError(text)  # only past year 9999
-
-
-_MONTH_NAMES = (
-    "January", "February", "March", "April", "May", "June",
-    "July", "August", "September", "October", "November", "December",
-)  # fmt: skip
 
 
 def _date_error(text: str, reason: str) -> DateParseError:
@@ -459,7 +458,9 @@ def occurrence_in_year(month: int, day: int, year: int, *, feb29: str = "feb28")
     """
     if feb29 not in ("feb28", "mar1"):
         raise ValueError(f"feb29 must be 'feb28' or 'mar1', not {feb29!r}")
-    if (month, day) == (2, 29) and not _is_leap(year):
+    import calendar
+
+    if (month, day) == (2, 29) and not calendar.isleap(year):
         return date(year, 2, 28) if feb29 == "feb28" else date(year, 3, 1)
     return date(year, month, day)
 
@@ -470,10 +471,6 @@ def next_occurrence(month: int, day: int, on_or_after: date, *, feb29: str = "fe
     if this_year >= on_or_after:
         return this_year
     return occurrence_in_year(month, day, on_or_after.year + 1, feb29=feb29)
-
-
-def _is_leap(year: int) -> bool:
-    return year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
 
 
 # --- durations and recurrences --------------------------------------------------------------

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from crmcli import money, stages
 from crmcli.clock import from_utc_text, to_utc_text
@@ -19,6 +19,8 @@ from crmcli.stages import LOST, OPEN, WON, Stage
 
 if TYPE_CHECKING:
     from crmcli.deal_changes import DealChanges, NewDeal
+    from crmcli.history import HistoryEvent
+    from crmcli.pipeline import DealRow
 
 _DAY = 86_400
 
@@ -325,12 +327,30 @@ def _days(seconds: int) -> float:
     return round(seconds / _DAY, 1)
 
 
-def history(conn: sqlite3.Connection, deal_id: int, *, now: datetime) -> list[dict[str, Any]]:
-    """The deal's stage changes, oldest first, each with how long the deal stayed there.
+class StageStay(NamedTuple):
+    """A stage the deal entered (``from_stage`` None: created in it) and how long it stayed
+    there: ``until`` is None while it still is (counted up to now); a closed deal's end state
+    has no duration."""
 
-    The last entry of an open deal is still running (``until`` is null, counted up to ``now``);
-    a closed deal's end state has no duration.
-    """
+    at: str
+    from_stage: str | None
+    to_stage: str
+    note: str | None
+    until: str | None
+    seconds: int | None
+    days: float | None
+
+
+class StageTotal(NamedTuple):
+    """All the time a deal spent in one stage."""
+
+    stage: str
+    seconds: int
+    days: float
+
+
+def history(conn: sqlite3.Connection, deal_id: int, *, now: datetime) -> list[StageStay]:
+    """The deal's stage changes, oldest first, each with how long the deal stayed there."""
     rows = conn.execute(
         "SELECT h.*, coalesce(s.name, h.to_stage) AS stage, s.kind FROM deal_stage_changes h "
         "LEFT JOIN stages s ON s.id = h.to_stage_id WHERE h.deal_id = ? ORDER BY h.at, h.id",
@@ -344,48 +364,80 @@ def history(conn: sqlite3.Connection, deal_id: int, *, now: datetime) -> list[di
         seconds = (
             None if (following is None and closed) else _seconds(row["at"], following or stamp)
         )
+        days = None if seconds is None else _days(seconds)
         out.append(
-            {
-                "at": row["at"],
-                "from_stage": row["from_stage"],
-                "to_stage": row["stage"],
-                "note": row["note"],
-                "until": following,
-                "seconds": seconds,
-                "days": None if seconds is None else _days(seconds),
-            }
+            StageStay(
+                row["at"], row["from_stage"], row["stage"], row["note"], following, seconds, days
+            )
         )
     return out
 
 
-def time_in_stages(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Total time per stage from :func:`history` entries, in the order first entered."""
+def time_in_stages(stays: list[StageStay]) -> list[StageTotal]:
+    """Total time per stage from :func:`history`, in the order the stages were first entered."""
     totals: dict[str, int] = {}
-    for entry in entries:
-        if entry["seconds"] is not None:
-            totals[entry["to_stage"]] = totals.get(entry["to_stage"], 0) + entry["seconds"]
-    return [{"stage": k, "seconds": v, "days": _days(v)} for k, v in totals.items()]
+    for stay in stays:
+        if stay.seconds is not None:
+            totals[stay.to_stage] = totals.get(stay.to_stage, 0) + stay.seconds
+    return [StageTotal(stage, seconds, _days(seconds)) for stage, seconds in totals.items()]
 
 
-def record(conn: sqlite3.Connection, deal_id: int, *, now: datetime) -> dict[str, Any]:
-    """One deal as JSON-ready data (``crm deal show``), with its history and time per stage."""
+class DealRecord(NamedTuple):
+    """One deal as ``crm deal show`` has it: its listing row, what only the deal itself holds,
+    its history and its time per stage. :meth:`to_dict` is its JSON (docs/json.md)."""
+
+    row: DealRow
+    source: str | None
+    notes: str | None
+    probability_override: int | None
+    deleted_at: str | None
+    history: list[StageStay]
+    time_in_stages: list[StageTotal]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            **self.row._asdict(),
+            "source": self.source,
+            "notes": self.notes,
+            "probability_override": self.probability_override,
+            "deleted_at": self.deleted_at,
+            "history": [stay._asdict() for stay in self.history],
+            "time_in_stages": [total._asdict() for total in self.time_in_stages],
+        }
+
+
+def record(conn: sqlite3.Connection, deal_id: int, *, now: datetime) -> DealRecord:
+    """One deal (trash included) with its history and time per stage (``crm deal show``)."""
     from crmcli import pipeline
 
     row = _row(conn, deal_id, include_deleted=True)
-    listed = pipeline.deal_row_by_id(conn, deal_id, now=now)
-    entries = history(conn, deal_id, now=now)
-    return {
-        **listed,
-        "source": row["source"],
-        "notes": row["notes"],
-        "probability_override": row["probability"],
-        "deleted_at": row["deleted_at"],
-        "history": entries,
-        "time_in_stages": time_in_stages(entries),
-    }
+    stays = history(conn, deal_id, now=now)
+    return DealRecord(
+        pipeline.deal_row_by_id(conn, deal_id, now=now),
+        row["source"],
+        row["notes"],
+        row["probability"],
+        row["deleted_at"],
+        stays,
+        time_in_stages(stays),
+    )
 
 
-def contact_deals(conn: sqlite3.Connection, contact_id: int) -> list[dict[str, Any]]:
+class ContactDeal(NamedTuple):
+    """A deal of a contact, as ``crm contact show`` lists it (JSON: ``_asdict()``)."""
+
+    id: int
+    title: str
+    stage: str
+    status: str
+    value_minor: int
+    currency: str
+    value: str
+    expected_close: str | None
+    closed_at: str | None
+
+
+def contact_deals(conn: sqlite3.Connection, contact_id: int) -> list[ContactDeal]:
     """A contact's deals (not in the trash) for ``crm contact show``: open first, newest first."""
     rows = conn.execute(
         "SELECT d.id, d.title, s.name AS stage, s.kind AS status, d.value_minor, d.currency, "
@@ -395,27 +447,29 @@ def contact_deals(conn: sqlite3.Connection, contact_id: int) -> list[dict[str, A
         (contact_id,),
     )
     return [
-        {
-            "id": r["id"],
-            "title": r["title"],
-            "stage": r["stage"],
-            "status": r["status"],
-            "value_minor": r["value_minor"],
-            "currency": r["currency"],
-            "value": money.to_decimal_text(r["value_minor"], r["currency"]),
-            "expected_close": r["expected_close"],
-            "closed_at": r["closed_at"],
-        }
+        ContactDeal(
+            r["id"],
+            r["title"],
+            r["stage"],
+            r["status"],
+            r["value_minor"],
+            r["currency"],
+            money.to_decimal_text(r["value_minor"], r["currency"]),
+            r["expected_close"],
+            r["closed_at"],
+        )
         for r in rows
     ]
 
 
-def history_events(conn: sqlite3.Connection, contact_id: int) -> list[dict[str, Any]]:
+def history_events(conn: sqlite3.Connection, contact_id: int) -> list[HistoryEvent]:
     """The contact's deal events for ``crm history``: one per stage change, oldest first.
 
-    Each is ``{at, kind, text, ref}``: ``at`` a UTC timestamp, ``kind`` one of ``deal``
-    (created), ``stage`` (moved), ``won``, ``lost``, ``reopened``; ``ref`` is ``"deal 12"``.
+    Each event's ``at`` is a UTC timestamp, its ``event`` one of ``deal`` (created), ``stage``
+    (moved), ``won``, ``lost``, ``reopened``; its ``ref`` is ``"deal 12"``.
     """
+    from crmcli.history import HistoryEvent
+
     rows = conn.execute(
         "SELECT h.at, h.from_stage, h.to_stage, h.note, s.kind, d.id, d.title, d.value_minor, "
         "d.currency, d.lost_reason, d.stage_id = h.to_stage_id AS current "
@@ -441,5 +495,5 @@ def history_events(conn: sqlite3.Connection, contact_id: int) -> list[dict[str, 
             kind, text = "reopened", f"{title} reopened in {r['to_stage']}"
         else:
             kind, text = "stage", f"{title} moved {r['from_stage']} -> {r['to_stage']}"
-        events.append({"at": r["at"], "kind": kind, "text": text, "ref": f"deal {r['id']}"})
+        events.append(HistoryEvent(r["at"], kind, text, f"deal {r['id']}"))
     return events

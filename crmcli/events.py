@@ -4,8 +4,8 @@ Rules (``crm rule add --on deal-won ...``, :mod:`crmcli.rules`) and hooks (execu
 ``$XDG_CONFIG_HOME/crmcli/hooks/``, :mod:`crmcli.hooks`) react to the same events, declared in
 :data:`EVENTS`. A domain function that changes data calls :func:`emit` inside its transaction:
 
-* the :data:`LISTENERS` run at once, in that transaction, so a change and what a rule does
-  about it (a reminder, a tag) are saved together or not at all;
+* the listeners (:data:`crmcli.registry.LISTENERS`) run at once, in that transaction, so a
+  change and what a rule does about it (a reminder, a tag) are saved together or not at all;
 * the occurrence is kept for the hooks once the transaction commits (a rolled-back change
   never reaches a hook), on the connection's ``afterwards`` list; the command runs the hooks
   at its end (:func:`crmcli.hooks.run_pending`), so a slow hook never holds the database.
@@ -20,7 +20,7 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from crmcli.registry import Registry, load
+from crmcli.registry import LISTENERS, Registry, load
 
 
 class Event(NamedTuple):
@@ -60,11 +60,6 @@ for _event in (
     Event("optout", "on-optout", "contact", "a contact opted out or asked not to be contacted"),
 ):
     EVENTS.register(_event.name, _event)
-
-#: code that reacts to events inside the transaction that made them: ``"module:function"``,
-#: called as ``function(conn, occurrences)`` (imported on the first event)
-LISTENERS: Registry[str] = Registry("listener")
-LISTENERS.register("rules", "crmcli.rules:on_events")
 
 
 class Occurrence(NamedTuple):

@@ -12,7 +12,7 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from itertools import pairwise
-from typing import Any
+from typing import Any, NamedTuple
 
 from crmcli import money
 from crmcli.clock import from_utc_text, to_utc_text
@@ -36,8 +36,9 @@ class Period:
 
 
 def _month_end(year: int, month: int) -> date:
-    following = date(year + month // 12, month % 12 + 1, 1)
-    return following - timedelta(days=1)
+    from calendar import monthrange
+
+    return date(year, month, monthrange(year, month)[1])
 
 
 def month_period(year: int, month: int) -> Period:
@@ -294,7 +295,54 @@ def _days(seconds: float) -> float:
     return round(seconds / _DAY, 1)
 
 
-def stats(conn: sqlite3.Connection, *, since: datetime | None, now: datetime) -> dict[str, Any]:
+class AverageWon(NamedTuple):
+    """The won deals of one currency: how many, their total and their average value."""
+
+    currency: str
+    deals: int
+    total_minor: int
+    average_minor: int
+
+
+class StageTime(NamedTuple):
+    """How long deals stayed in an open stage, on average over the stays that ended."""
+
+    stage: str
+    stays: int
+    avg_days: float
+
+
+class LostReason(NamedTuple):
+    """A reason deals were lost (as first written, any case), how often and what share."""
+
+    reason: str
+    deals: int
+    pct: float
+
+
+class PipelineStats(NamedTuple):
+    """``crm pipeline stats``: over the deals closed since ``since`` (None: all time).
+    :meth:`to_dict` is its JSON (docs/json.md)."""
+
+    since: str | None
+    closed: int
+    won: int
+    lost: int
+    win_rate_pct: float | None
+    avg_days_to_close: float | None
+    average_won: list[AverageWon]
+    stages: list[StageTime]
+    lost_reasons: list[LostReason]
+
+    def to_dict(self) -> dict[str, Any]:
+        nested = ("average_won", "stages", "lost_reasons")
+        return {
+            key: [item._asdict() for item in value] if key in nested else value
+            for key, value in self._asdict().items()
+        }
+
+
+def stats(conn: sqlite3.Connection, *, since: datetime | None, now: datetime) -> PipelineStats:
     """Win rate, average won deal per currency, average time to close, time per stage, lost
     reasons ranked: over deals closed (and stage stays ended) since ``since`` (all time if None).
     """
@@ -322,34 +370,27 @@ def stats(conn: sqlite3.Connection, *, since: datetime | None, now: datetime) ->
         text = r["lost_reason"] or "(none)"
         entry = reasons.setdefault(text.lower(), [text, 0])
         entry[1] += 1
-    return {
-        "since": low or None,
-        "closed": len(closed),
-        "won": len(won),
-        "lost": len(lost),
-        "win_rate_pct": round(len(won) * 100 / len(closed), 1) if closed else None,
-        "avg_days_to_close": _days(sum(close_seconds) / len(close_seconds))
-        if close_seconds
-        else None,
-        "average_won": [
-            {
-                "currency": code,
-                "deals": count,
-                "total_minor": total,
-                # exact average, rounded half up to a whole minor unit
-                "average_minor": (2 * total + count) // (2 * count),
-            }
+    return PipelineStats(
+        since=low or None,
+        closed=len(closed),
+        won=len(won),
+        lost=len(lost),
+        win_rate_pct=round(len(won) * 100 / len(closed), 1) if closed else None,
+        avg_days_to_close=_days(sum(close_seconds) / len(close_seconds)) if close_seconds else None,
+        average_won=[
+            # exact average, rounded half up to a whole minor unit
+            AverageWon(code, count, total, (2 * total + count) // (2 * count))
             for code, (count, total) in sorted(sizes.items())
         ],
-        "stages": _time_per_stage(conn, low),
-        "lost_reasons": [
-            {"reason": text, "deals": count, "pct": round(count * 100 / len(lost), 1)}
+        stages=_time_per_stage(conn, low),
+        lost_reasons=[
+            LostReason(text, count, round(count * 100 / len(lost), 1))
             for text, count in sorted(reasons.values(), key=lambda e: (-e[1], e[0].lower()))
         ],
-    }
+    )
 
 
-def _time_per_stage(conn: sqlite3.Connection, low: str) -> list[dict[str, Any]]:
+def _time_per_stage(conn: sqlite3.Connection, low: str) -> list[StageTime]:
     """Average time in each open stage, over stays that ended (the deal moved on) since ``low``."""
     rows = conn.execute(
         "SELECT h.deal_id, h.at, h.to_stage_id, coalesce(s.name, h.to_stage) AS stage, "
@@ -369,6 +410,6 @@ def _time_per_stage(conn: sqlite3.Connection, low: str) -> list[dict[str, Any]]:
         entry[1] += 1
         entry[2] += seconds
     return [
-        {"stage": name, "stays": count, "avg_days": _days(total / count)}
+        StageTime(name, count, _days(total / count))
         for name, (_, count, total) in sorted(totals.items(), key=lambda item: item[1][0])
     ]

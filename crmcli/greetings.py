@@ -20,28 +20,12 @@ from typing import Any
 from crmcli import anniversaries, contacts, templates
 from crmcli.anniversaries import Upcoming
 from crmcli.clock import to_utc_text
+from crmcli.dates import DAY_NAMES, MONTH_NAMES
 from crmcli.db import transaction
 from crmcli.errors import NotFound, ValidationError
 from crmcli.sending import Letter
 from crmcli.templates import Template
 from crmcli.transports import Transport
-
-_MONTHS = [
-    "January",
-    "February",
-    "March",
-    "April",
-    "May",
-    "June",
-    "July",
-    "August",
-    "September",
-    "October",
-    "November",
-    "December",
-]
-_WEEKDAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"]
-
 
 # --- rules ------------------------------------------------------------------------------------
 
@@ -268,8 +252,8 @@ def values_for(
         ),
         "occasion": item.upcoming.label,
         "date": on.isoformat(),
-        "day": f"{on.day} {_MONTHS[on.month - 1]}",
-        "weekday": _WEEKDAYS[on.weekday()],
+        "day": f"{on.day} {MONTH_NAMES[on.month - 1]}",
+        "weekday": DAY_NAMES[on.weekday()],
         "years": str(years) if years else "",
         "nth": anniversaries.ordinal(years) if years else "",
     }

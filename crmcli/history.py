@@ -1,11 +1,11 @@
 """A contact's history: one timeline, newest first, assembled from providers.
 
-Each capability that knows something about a contact's past registers a provider in
-:data:`PROVIDERS`: a function ``(conn, contact_id) -> list[HistoryEvent]``. Notes and reminders
-and deal stage changes are here; a new capability appends its own::
+Each capability that knows something about a contact's past has a provider, a function
+``(conn, contact_id) -> list[HistoryEvent]``, registered in
+:data:`crmcli.registry.HISTORY_PROVIDERS`. Notes, reminders, deal stage changes and purchases
+are there; a new capability adds its own line to it::
 
-    from crmcli import history
-    history.PROVIDERS.append(invoice_events)
+    HISTORY_PROVIDERS.register("invoices", "crmcli.invoices:history_events")
 """
 
 from __future__ import annotations
@@ -74,10 +74,7 @@ def deal_events(conn: sqlite3.Connection, contact_id: int) -> list[HistoryEvent]
     """Deals created, moved between stages, won, lost and reopened."""
     from crmcli.deals import history_events
 
-    return [
-        HistoryEvent(event["at"], event["kind"], event["text"], event["ref"])
-        for event in history_events(conn, contact_id)
-    ]
+    return history_events(conn, contact_id)
 
 
 def purchase_events(conn: sqlite3.Connection, contact_id: int) -> list[HistoryEvent]:
@@ -87,17 +84,15 @@ def purchase_events(conn: sqlite3.Connection, contact_id: int) -> list[HistoryEv
     return history_events(conn, contact_id)
 
 
-#: run in order; append yours. Greetings sent are notes of kind "greeting" (see greetings.py),
-#: so they come with note_events.
-PROVIDERS: list[HistoryProvider] = [note_events, reminder_events, deal_events, purchase_events]
-
-
 def timeline(
     conn: sqlite3.Connection, contact_id: int, *, limit: int | None = None
 ) -> list[HistoryEvent]:
     """Every provider's events for one contact, newest first (ties: in provider order)."""
+    from crmcli.registry import HISTORY_PROVIDERS, load
+
     events: list[HistoryEvent] = []
-    for provider in PROVIDERS:
+    for target in HISTORY_PROVIDERS:
+        provider: HistoryProvider = load(target)
         events.extend(provider(conn, contact_id))
     # Stable sort: equal timestamps keep provider order, reversed only by time.
     events.sort(key=lambda e: e.at, reverse=True)

@@ -97,7 +97,7 @@ def record_of(conn: sqlite3.Connection, occurrence: Occurrence, *, now: datetime
     key = occurrence.subject_id
     readers: dict[str, Callable[[], Any]] = {
         "contact": lambda: contacts.get(conn, key, include_deleted=True).to_dict(),
-        "deal": lambda: deals.record(conn, key, now=now),
+        "deal": lambda: deals.record(conn, key, now=now).to_dict(),
         "note": lambda: notes.get(conn, key, include_deleted=True).to_dict(),
         "purchase": lambda: purchases.get(conn, key, include_deleted=True),
         "reminder": lambda: reminders.get(conn, key, include_deleted=True).to_dict(),

@@ -493,6 +493,11 @@ class Decision(NamedTuple):
     possible: int | None
 
 
+def evidence(verdict: Verdict) -> tuple[int, int]:
+    """How strongly a verdict merges: by level (UID, EMAIL...), then by how much is shared."""
+    return (verdict.level, verdict.strength)
+
+
 def decide(row: Profile, candidates: Iterable[tuple[int, Profile]]) -> Decision:
     """The contact ``row`` is, among ``candidates``: the one with the strongest merging evidence.
 
@@ -508,7 +513,7 @@ def decide(row: Profile, candidates: Iterable[tuple[int, Profile]]) -> Decision:
     for contact_id, candidate in candidates:
         verdict = compare(row, candidate)
         if verdict.same:
-            key = (verdict.level, verdict.strength)
+            key = evidence(verdict)
             if key > best_key:
                 best, best_verdict, best_key, tied = contact_id, verdict, key, False
             elif key == best_key and contact_id != best:
@@ -732,3 +737,13 @@ def find_matches(
             matches.append(Match(contact_id, shown, candidate, verdict))
     matches.sort(key=lambda m: (-m.verdict.same, -m.verdict.level, -m.verdict.score, m.contact_id))
     return matches
+
+
+def strongest(matches: Iterable[Match]) -> list[Match]:
+    """The matches the rules merge with the strongest evidence: one (the contact it is), none,
+    or several tied (it cannot be told which: :func:`decide` merges such a row into none)."""
+    merged = [m for m in matches if m.verdict.same]
+    if not merged:
+        return []
+    best = max(evidence(m.verdict) for m in merged)
+    return [m for m in merged if evidence(m.verdict) == best]

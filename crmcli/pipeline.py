@@ -72,24 +72,27 @@ FROM deals d JOIN stages s ON s.id = d.stage_id JOIN contacts c ON c.id = d.cont
 
 
 def _wrap(inner: str) -> str:
-    return (
+    """``inner`` (a deal query) with its idle and in-stage seconds at ``:now`` and whether it
+    is stale: the one place the stale rule is written, for the listing and its filter alike."""
+    timed = (
         "SELECT b.*, CAST(strftime('%s', :now) AS INTEGER) "
         "- CAST(strftime('%s', b.last_activity_at) AS INTEGER) AS idle_seconds, "
         "CAST(strftime('%s', :now) AS INTEGER) "
         "- CAST(strftime('%s', b.stage_changed_at) AS INTEGER) AS stage_seconds "
         f"FROM ({inner}) b"
     )
+    return f"SELECT t.*, {_STALE_SQL} AS stale FROM ({timed}) t"
 
 
-_STALE_SQL = "status = 'open' AND stale_days IS NOT NULL AND idle_seconds > stale_days * 86400"
+#: open, with a threshold, and idle longer than it: exactly N days is not stale yet
+_STALE_SQL = f"(status = 'open' AND stale_days IS NOT NULL AND idle_seconds > stale_days * {_DAY})"
 
 
 def _deal_row(row: Sequence[Any]) -> DealRow:
     """A row of :func:`_wrap`'s query (its columns in order) as a listing row."""
-    (id_, title, contact_id, contact, stage, status, _position, stale_days, value, currency,
+    (id_, title, contact_id, contact, stage, status, _position, _stale_days, value, currency,
      probability, expected_close, stage_changed_at, closed_at, lost_reason, created_at,
-     updated_at, _deleted_at, last_activity_at, idle_seconds, stage_seconds) = row  # fmt: skip
-    stale = status == "open" and stale_days is not None and idle_seconds > stale_days * _DAY
+     updated_at, _deleted_at, last_activity_at, idle_seconds, stage_seconds, stale) = row  # fmt: skip
     return DealRow(
         id_,
         title,
@@ -105,7 +108,7 @@ def _deal_row(row: Sequence[Any]) -> DealRow:
         expected_close,
         max(0, stage_seconds // _DAY),
         max(0, idle_seconds // _DAY),
-        stale,
+        bool(stale),
         last_activity_at,
         stage_changed_at,
         closed_at,
@@ -217,7 +220,7 @@ def _query(
         params["currency"] = money.currency_code(filters.currency)
     sql = _wrap(f"{_select(conn)} WHERE {' AND '.join(where)}")
     if filters.stale:
-        sql += f" WHERE {_STALE_SQL}"
+        sql += " WHERE stale"
     return sql, params
 
 
@@ -226,13 +229,13 @@ def _in_range(row: DealRow, low: Decimal | None, high: Decimal | None) -> bool:
     return (low is None or value >= low) and (high is None or value <= high)
 
 
-def deal_row_by_id(conn: sqlite3.Connection, deal_id: int, *, now: datetime) -> dict[str, Any]:
+def deal_row_by_id(conn: sqlite3.Connection, deal_id: int, *, now: datetime) -> DealRow:
     """One deal as a listing row, trash included."""
     sql = _wrap(f"{_select(conn)} WHERE d.id = :id")
     row = conn.execute(sql, {"id": deal_id, "now": to_utc_text(now)}).fetchone()
     if row is None:
         raise NotFound(f"no deal with id {deal_id} (see crm deal list)")
-    return _deal_row(row)._asdict()
+    return _deal_row(row)
 
 
 def stale_deals(conn: sqlite3.Connection, now: datetime) -> list[dict[str, Any]]:
@@ -251,7 +254,39 @@ STALE_FILTERS = DealFilters(status="open", stale=True, sort="idle")
 # --- the board --------------------------------------------------------------------------------
 
 
-def _totals(rows: list[DealRow]) -> list[dict[str, Any]]:
+class Total(NamedTuple):
+    """Deals of one currency: how many, their total value, and weighted by probability."""
+
+    currency: str
+    deals: int
+    total_minor: int
+    weighted_minor: int
+
+
+class Column(NamedTuple):
+    """A stage on the board: its deals shown (``deals``, stale first, then soonest to close)
+    and how many are not (``more``), its count and per-currency totals of all of them."""
+
+    stage: str
+    probability: int
+    stale_days: int | None
+    #: how many open deals the stage has (``count`` would shadow the tuple's method)
+    open_deals: int
+    stale: int
+    totals: list[Total]
+    deals: list[DealRow]
+    more: int
+
+
+class Board(NamedTuple):
+    """The board: a column per open stage, and the totals of the whole pipeline."""
+
+    stages: list[Column]
+    totals: list[Total]
+    open_deals: int
+
+
+def _totals(rows: list[DealRow]) -> list[Total]:
     """Per currency (never summed across currencies): count, total and weighted, exact."""
     sums: dict[str, list[int]] = {}
     for row in rows:
@@ -260,12 +295,7 @@ def _totals(rows: list[DealRow]) -> list[dict[str, Any]]:
         entry[1] += row.value_minor
         entry[2] += row.value_minor * row.probability
     return [
-        {
-            "currency": code,
-            "deals": count,
-            "total_minor": total,
-            "weighted_minor": money.weighted(weighted),
-        }
+        Total(code, count, total, money.weighted(weighted))
         for code, (count, total, weighted) in sorted(sums.items())
     ]
 
@@ -276,7 +306,7 @@ def board(
     now: datetime,
     per_stage: int = 8,
     filters: DealFilters | None = None,
-) -> dict[str, Any]:
+) -> Board:
     """The board: one column per open stage with its deals (stale first, then soonest to close),
     at most ``per_stage`` of them (``more`` says how many are left out), and per stage the count
     and per-currency totals and weighted values; plus the same totals for the whole pipeline.
@@ -292,16 +322,15 @@ def board(
         in_stage = by_stage.get(stage.name, [])
         in_stage.sort(key=lambda r: (not r.stale, r.expected_close or "9999", r.id))
         columns.append(
-            {
-                "stage": stage.name,
-                "probability": stage.probability,
-                "stale_days": stage.stale_days,
-                "count": len(in_stage),
-                "stale": sum(1 for r in in_stage if r.stale),
-                "totals": _totals(in_stage),
-                # dictionaries for the shown deals only (a board shows 8 of thousands)
-                "deals": [r._asdict() for r in in_stage[:per_stage]],
-                "more": max(0, len(in_stage) - per_stage),
-            }
+            Column(
+                stage.name,
+                stage.probability,
+                stage.stale_days,
+                open_deals=len(in_stage),
+                stale=sum(1 for r in in_stage if r.stale),
+                totals=_totals(in_stage),
+                deals=in_stage[:per_stage],
+                more=max(0, len(in_stage) - per_stage),
+            )
         )
-    return {"stages": columns, "totals": _totals(rows), "count": len(rows)}
+    return Board(columns, _totals(rows), len(rows))

@@ -5,8 +5,9 @@ product, quantity, amount, currency. Columns are found by name (:data:`ALIASES`,
 never by position. Shop exports that write the order's details on its first line only (the
 customer, the date) have them carried to the order's other lines.
 
-The customer of a row is the live contact with its email (any case), else the only contact with
-its name; one that is not there yet is created (unless told not to). All or nothing: a bad row
+The customer of a row is found by the identity rules, as an imported contact is
+(:mod:`crmcli.identity`): its email, else its full name and company; one that is not there yet
+is created (unless told not to), and a row that could be several contacts is refused. All or nothing: a bad row
 stops the whole import, and every bad row is listed. A line already imported (the same import
 key, see :mod:`crmcli.purchases`) is skipped, so importing the same orders again adds nothing.
 """
@@ -27,8 +28,8 @@ from crmcli.db import transaction
 from crmcli.errors import UsageError, ValidationError
 
 #: what ``--map "Column=TARGET"`` accepts for purchases
-TARGETS = ("order", "date", "email", "name", "product", "quantity", "amount", "unit_price",
-           "currency", "key", "ignore")  # fmt: skip
+TARGETS = ("order", "date", "email", "name", "company", "product", "quantity", "amount",
+           "unit_price", "currency", "key", "ignore")  # fmt: skip
 #: header (lower case, letters and digits only) -> target
 ALIASES: dict[str, str] = {}
 for _target, _names in (
@@ -41,6 +42,8 @@ for _target, _names in (
                "email address", "customer e-mail", "contact email")),
     ("name", ("customer", "customer name", "billing name", "buyer", "buyer name", "client",
               "client name", "contact", "contact name", "full name", "billing full name")),
+    ("company", ("company", "company name", "billing company", "customer company",
+                 "organization", "organisation")),
     ("product", ("product", "product name", "item", "item name", "lineitem name", "line item",
                  "description", "article", "service")),
     ("quantity", ("quantity", "qty", "lineitem quantity", "units", "item quantity", "count")),
@@ -146,6 +149,7 @@ class OrderLine:
     purchased_on: date
     email: str | None
     name: str | None
+    company: str | None
     product: str | None
     quantity: int
     amount_minor: int
@@ -220,7 +224,7 @@ def read_lines(
         values = {target: cell(target) for target in columns}
         order = values.get("order", "")
         if order and previous.get("order") == order:
-            for carried in ("date", "email", "name", "currency"):
+            for carried in ("date", "email", "name", "company", "currency"):
                 if not values.get(carried):
                     values[carried] = previous.get(carried, "")
         previous = values
@@ -272,6 +276,7 @@ def _line(position: str, values: dict[str, str], options: ReadOptions) -> OrderL
         purchased_on=on,
         email=email,
         name=name,
+        company=" ".join((values.get("company") or "").split()) or None,
         product=purchases.clean_text(values.get("product"), "the product name"),
         quantity=quantity,
         amount_minor=minor,
@@ -348,27 +353,31 @@ ActionHook = Callable[[str, str, str, str], None]
 
 
 def _find_contact(conn: sqlite3.Connection, line: OrderLine) -> int | None:
-    """The live contact of a line: by email (any case), else the only one with its name."""
-    if line.email:
-        row = conn.execute(
-            "SELECT e.contact_id FROM contact_emails e JOIN contacts c ON c.id = e.contact_id "
-            "WHERE e.email = ? COLLATE NOCASE AND c.deleted_at IS NULL ORDER BY c.id LIMIT 1",
-            (line.email,),
-        ).fetchone()
-        if row:
-            return int(row[0])
-    if line.name:
-        rows = conn.execute(
-            "SELECT id FROM contacts WHERE name = ? COLLATE NOCASE AND deleted_at IS NULL LIMIT 2",
-            (line.name,),
-        ).fetchall()
-        if len(rows) > 1 and not line.email:
+    """The live contact of a line by the identity rules (its email, else its full name and
+    company), None when there is none; ValidationError when it could be several."""
+    from crmcli import identity
+
+    incoming = identity.profile(
+        emails=[line.email] if line.email else (), name=line.name, company=line.company
+    )
+    found = identity.strongest(identity.find_matches(conn, incoming))
+    if len(found) > 1:
+        ids = " or ".join(str(m.contact_id) for m in found[:2])
+        if found[0].verdict.level == identity.EMAIL:
             raise ValidationError(
-                f"several contacts are named {line.name!r}; add an email column to tell them apart"
+                f"contact {ids}: both have the email {line.email!r}; merge them (crm dedupe) "
+                "and import again"
             )
-        if len(rows) == 1:
-            return int(rows[0][0])
-    return None
+        if line.email:
+            raise ValidationError(
+                f"{line.name!r} could be contact {ids}, and neither has the email "
+                f"{line.email!r}; add it to the right one (crm contact edit) and import again"
+            )
+        raise ValidationError(
+            f"several contacts are named {line.name!r} (contacts {ids}); "
+            "add an email column to tell them apart"
+        )
+    return found[0].contact_id if found else None
 
 
 def _create_contact(conn: sqlite3.Connection, line: OrderLine, now: datetime) -> int:
@@ -376,7 +385,7 @@ def _create_contact(conn: sqlite3.Connection, line: OrderLine, now: datetime) ->
     from crmcli.contact_changes import ContactChanges
     from crmcli.contacts import Labeled
 
-    text: dict[str, str | None] = {"source": "purchase import"}
+    text: dict[str, str | None] = {"source": "purchase import", "company": line.company}
     if line.name:
         first, _, last = line.name.partition(" ")
         text.update(first_name=first, last_name=last or None)
@@ -495,15 +504,10 @@ def open_orders(text: Any, *, delimiter: str | None, overrides: dict[str, str]) 
     import csv
 
     from crmcli.io.csv_in import sniff_delimiter
+    from crmcli.io.csv_rows import data_rows, delimiter_option
     from crmcli.io.text_in import not_decodable
 
-    if delimiter is not None:
-        delimiter = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";"}.get(
-            delimiter, delimiter
-        )
-        if len(delimiter) != 1:
-            raise UsageError(f"--delimiter {delimiter!r} must be one character (or 'tab')")
-    used = delimiter or sniff_delimiter(text.sample)
+    used = delimiter_option(delimiter) or sniff_delimiter(text.sample)
     reader = csv.reader(text.stream, delimiter=used, strict=True)
     try:
         header = next((row for row in reader if any(c.strip() for c in row)), [])
@@ -514,22 +518,4 @@ def open_orders(text: Any, *, delimiter: str | None, overrides: dict[str, str]) 
     if not header:
         raise ValidationError("the file has no header row (a first line naming the columns)")
     mapper = build_mapper([h.replace("\ufeff", "") for h in header], overrides)
-
-    def rows() -> Iterator[tuple[str, list[str]]]:
-        from crmcli.io.csv_policy import unneutralise
-
-        last = reader.line_num
-        try:
-            for row in reader:
-                start = last + 1
-                last = reader.line_num
-                if any(cell.strip() for cell in row):
-                    yield f"line {start}", [unneutralise(c) for c in row]
-        except UnicodeDecodeError:
-            raise not_decodable(text.encoding, f" near line {last + 1}") from None
-        except csv.Error as exc:
-            raise ValidationError(
-                f"line {last + 1}: the CSV cannot be read ({exc}); fix that line and import again"
-            ) from None
-
-    return OrderFile(used, mapper, rows())
+    return OrderFile(used, mapper, data_rows(reader, text.encoding, own=True))

@@ -489,10 +489,6 @@ def _rfm(term: Term, ctx: Context) -> str:
     return f"c.id IN (SELECT contact_id FROM {table} WHERE segment = ?)"
 
 
-_MONTHS = ("january", "february", "march", "april", "may", "june", "july", "august",
-           "september", "october", "november", "december")  # fmt: skip
-
-
 def _yearly(term: Term, ctx: Context) -> str:
     days = _yearly_days(term.value.lower(), ctx.today)
     if days is None:
@@ -517,13 +513,15 @@ def _yearly(term: Term, ctx: Context) -> str:
 
 
 def _yearly_days(word: str, today: date) -> list[date] | None:
+    from calendar import monthrange
+
+    from crmcli.dates import MONTH_NAMES
+
     def span(start: date, count: int) -> list[date]:
         return [start + timedelta(days=i) for i in range(count)]
 
     def month_days(year: int, month: int) -> list[date]:
-        first = date(year, month, 1)
-        following = date(year + month // 12, month % 12 + 1, 1)
-        return span(first, (following - first).days)
+        return span(date(year, month, 1), monthrange(year, month)[1])
 
     monday = today - timedelta(days=today.weekday())
     words: dict[str, Callable[[], list[date]]] = {
@@ -536,8 +534,8 @@ def _yearly_days(word: str, today: date) -> list[date] | None:
     }
     if word in words:
         return words[word]()
-    for number, name in enumerate(_MONTHS, 1):
-        if len(word) >= 3 and name.startswith(word):
+    for number, name in enumerate(MONTH_NAMES, 1):
+        if len(word) >= 3 and name.lower().startswith(word):
             return month_days(2000, number)  # a leap year: every day of the month
     return None
 

@@ -1,6 +1,11 @@
 """Extension points, declared: a :class:`Registry` is a named, ordered set of entries of one
-kind (the events rules and hooks react to, the listeners of those events...), filled in one
-place and read everywhere else.
+kind, filled in one place and read everywhere else.
+
+The places where code plugs into crmcli are declared at the end of this module, each with the
+call its entries answer: the listeners of events, the agenda's providers, a contact's history.
+(:data:`crmcli.events.EVENTS` declares the events themselves; the CLI's own points, the demo's
+views and the sections of ``crm contact show``, are in :mod:`crmcli.cli.views`, since the
+library never names code of its CLI.) A new capability adds its entry here, one line.
 
 Why not a module-level list: a list can be appended to twice, from anywhere, silently, and tests
 have to monkeypatch it. A registry refuses a second entry of the same name, says what it holds
@@ -78,8 +83,36 @@ class Registry(Generic[T]):
             self._entries = saved
 
 
-def load(target: str) -> Any:
+def load(target: Any) -> Any:
     """``"package.module:attribute"``: the attribute, its module imported now. Entries name their
-    code this way so that registering them imports nothing (start-up time)."""
+    code this way so that registering them imports nothing (start-up time). Anything else (a
+    function a test registers) is returned as it is."""
+    if not isinstance(target, str):
+        return target
     module, _, attribute = target.partition(":")
     return getattr(importlib.import_module(module), attribute)
+
+
+# --- where code plugs in ------------------------------------------------------------------------
+# Entries run in the order they are registered here.
+
+#: code that reacts to events (:mod:`crmcli.events`) inside the transaction that made them,
+#: called as ``function(conn, occurrences)``
+LISTENERS: Registry[Any] = Registry("listener")
+LISTENERS.register("rules", "crmcli.rules:on_events")
+
+#: the agenda's items (:mod:`crmcli.agenda`), each called as ``function(conn, window) -> Found``;
+#: their sections are :data:`crmcli.agenda.SECTIONS`
+AGENDA_PROVIDERS: Registry[Any] = Registry("agenda provider")
+AGENDA_PROVIDERS.register("reminders", "crmcli.agenda:reminder_items")
+AGENDA_PROVIDERS.register("touch", "crmcli.agenda:touch_items")
+AGENDA_PROVIDERS.register("dates", "crmcli.agenda:date_items")
+AGENDA_PROVIDERS.register("deals", "crmcli.agenda:stale_deal_items")
+
+#: a contact's history (:mod:`crmcli.history`), each called as ``function(conn, contact_id) ->
+#: list[HistoryEvent]``. Greetings and campaign messages sent are notes, so they come with notes.
+HISTORY_PROVIDERS: Registry[Any] = Registry("history provider")
+HISTORY_PROVIDERS.register("notes", "crmcli.history:note_events")
+HISTORY_PROVIDERS.register("reminders", "crmcli.history:reminder_events")
+HISTORY_PROVIDERS.register("deals", "crmcli.history:deal_events")
+HISTORY_PROVIDERS.register("purchases", "crmcli.history:purchase_events")

@@ -183,7 +183,7 @@ def remove(conn: sqlite3.Connection, rule_id: int) -> Rule:
 
 
 def on_events(conn: sqlite3.Connection, occurrences: Sequence[Occurrence]) -> None:
-    """The events listener (crmcli.events.LISTENERS): fire the rules that match, each once per
+    """The events listener (crmcli.registry.LISTENERS): fire the rules that match, each once per
     subject. One query for the batch when no rule is on these events (the usual case)."""
     names = sorted({o.event for o in occurrences if EVENTS[o.event].rules})
     if not names:

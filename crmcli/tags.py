@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import datetime
-from typing import Any
+from typing import NamedTuple
 
 from crmcli import search
 from crmcli.clock import to_utc_text
@@ -13,7 +13,14 @@ from crmcli.db import transaction
 from crmcli.errors import NotFound, UsageError, ValidationError
 
 
-def list_tags(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+class TagCount(NamedTuple):
+    """A tag in use, and how many contacts (not in the trash) carry it."""
+
+    tag: str
+    contacts: int
+
+
+def list_tags(conn: sqlite3.Connection) -> list[TagCount]:
     """Every tag in use with the number of (non-trashed) contacts that carry it."""
     rows = conn.execute(
         "SELECT t.name, count(c.id) AS contacts FROM tags t "
@@ -21,7 +28,7 @@ def list_tags(conn: sqlite3.Connection) -> list[dict[str, Any]]:
         "JOIN contacts c ON c.id = ct.contact_id AND c.deleted_at IS NULL "
         "GROUP BY t.id ORDER BY t.name COLLATE NOCASE"
     )
-    return [{"tag": row["name"], "contacts": row["contacts"]} for row in rows]
+    return [TagCount(row["name"], row["contacts"]) for row in rows]
 
 
 def _tag_id(conn: sqlite3.Connection, name: str) -> int:

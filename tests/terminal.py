@@ -9,11 +9,9 @@ import os
 import pty
 import re
 import select
-import shutil
 import signal
 import struct
 import subprocess
-import sys
 import termios
 import time
 from collections.abc import Sequence
@@ -22,7 +20,7 @@ from typing import NamedTuple
 
 import pytest
 
-CRM = str(Path(sys.executable).with_name("crm"))
+from tests.conftest import installed_crm
 
 #: SGR (colour, bold) and the few screen controls less and rich write around the text
 _CONTROLS = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]|\x1b[=>]|\r")
@@ -79,7 +77,7 @@ def run_on_pty(
     primary, secondary = pty.openpty()
     fcntl.ioctl(secondary, termios.TIOCSWINSZ, struct.pack("HHHH", lines, columns, 0, 0))
     process = subprocess.Popen(
-        [CRM, *args],
+        [installed_crm(), *args],
         stdin=secondary,
         stdout=secondary,
         stderr=secondary,
@@ -123,7 +121,7 @@ def converse(
     """``crm ARGS`` on a terminal: each time the output since the last reply ends with one of
     the prompts of ``replies`` (trailing spaces aside), type its answer. Returns the exit code
     and everything the terminal showed."""
-    crm = shutil.which("crm") or pytest.fail("the crm command is not installed")
+    crm = installed_crm()
     pid, fd = pty.fork()
     if pid == 0:  # the child: crm, on the terminal
         os.execve(crm, [crm, *args], env)

@@ -12,21 +12,16 @@ import pytest
 from crmcli import agenda, clock, contacts, notes, reminders
 from crmcli.contact_changes import ContactChanges
 from crmcli.dates import When
-from tests.conftest import Cli
+from crmcli.registry import AGENDA_PROVIDERS
+from tests.conftest import NOW, Cli, ContactFactory
 
-NOW = datetime(2026, 11, 23, 9, 0)  # naive local, a Monday (conftest: CRM_NOW, TZ=UTC)
-
-
-def person(conn: sqlite3.Connection, name: str, **kw: object) -> int:
-    changes = ContactChanges(text={"first_name": name.split()[0], "last_name": name.split()[-1]})
-    for key, value in kw.items():
-        setattr(changes, key, value)
-    return contacts.create(conn, changes, now=datetime(2026, 1, 1))
+#: when the contacts of these tests were added
+CREATED = datetime(2026, 1, 1)
 
 
-def book(conn: sqlite3.Connection) -> None:
+def book(conn: sqlite3.Connection, make_contact: ContactFactory) -> None:
     """7 overdue reminders, 2 for today, 4 coming, 5 contacts due a touch."""
-    ann = person(conn, "Ann Lee")
+    ann = make_contact("Ann Lee", now=CREATED)
     for day in range(7):
         reminders.add(
             conn, f"late {day}", When(NOW - timedelta(days=day + 1), True), now=NOW, contact_id=ann
@@ -36,17 +31,17 @@ def book(conn: sqlite3.Connection) -> None:
     for day in range(4):
         reminders.add(conn, f"soon {day}", When(NOW + timedelta(days=day + 1), True), now=NOW)
     for index in range(5):
-        who = person(conn, f"Touch Person{index}", cadence_days=30)
+        who = make_contact(f"Touch Person{index}", cadence_days=30, now=CREATED)
         notes.add(conn, who, "hello", now=NOW, at=datetime(2026, 9, 1 + index, 12))
 
 
 @pytest.mark.parametrize("limit", [1, 2, 4, 25])
 def test_a_limit_keeps_the_first_of_each_section_and_counts_them_all(
-    conn: sqlite3.Connection, limit: int
+    conn: sqlite3.Connection, limit: int, make_contact: ContactFactory
 ) -> None:
-    book(conn)
-    full = agenda.build(conn, NOW, 7)
-    cut = agenda.build(conn, NOW, 7, limit=limit)
+    book(conn, make_contact)
+    full = agenda.build(conn, agenda.Window(NOW, 7))
+    cut = agenda.build(conn, agenda.Window(NOW, 7, limit))
     expected_counts = {"overdue": 7, "today": 2, "upcoming": 4, "touch": 5}
     assert full.counts == expected_counts
     assert cut.counts == expected_counts
@@ -61,12 +56,15 @@ def test_a_limit_keeps_the_first_of_each_section_and_counts_them_all(
 
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_a_limit_agrees_with_the_whole_agenda_on_a_mixed_book(
-    conn: sqlite3.Connection, seed: int
+    conn: sqlite3.Connection, seed: int, make_contact: ContactFactory
 ) -> None:
     # Timed and date-only reminders around now (earlier today too), general ones, some of
     # trashed contacts; cadences with and without notes; yearly dates near today.
     rng = random.Random(seed)
-    people = [person(conn, f"P{n} Q{n}", cadence_days=rng.choice([None, 7, 30])) for n in range(30)]
+    people = [
+        make_contact(f"P{n} Q{n}", cadence_days=rng.choice([None, 7, 30]), now=CREATED)
+        for n in range(30)
+    ]
     for who in people:
         if rng.random() < 0.5:
             notes.add(conn, who, "hi", now=NOW, at=NOW - timedelta(days=rng.randint(0, 60)))
@@ -92,10 +90,10 @@ def test_a_limit_agrees_with_the_whole_agenda_on_a_mixed_book(
         )
     for who in rng.sample(people, 5):
         contacts.trash(conn, who, now=NOW)
-    full = agenda.build(conn, NOW, 7)
+    full = agenda.build(conn, agenda.Window(NOW, 7))
     assert {"overdue", "today", "upcoming", "touch", "deals"} <= set(full.counts)
     for limit in (1, 3, 10):
-        cut = agenda.build(conn, NOW, 7, limit=limit)
+        cut = agenda.build(conn, agenda.Window(NOW, 7, limit))
         assert cut.counts == full.counts
         first = [
             item
@@ -107,7 +105,7 @@ def test_a_limit_agrees_with_the_whole_agenda_on_a_mixed_book(
 
 def test_a_limit_below_one_is_refused(conn: sqlite3.Connection) -> None:
     with pytest.raises(ValueError, match="at least 1"):
-        agenda.build(conn, NOW, 7, limit=0)
+        agenda.build(conn, agenda.Window(NOW, 7, 0))
 
 
 def test_the_terminal_view_counts_what_it_does_not_show(cli: Cli) -> None:
@@ -121,24 +119,42 @@ def test_the_terminal_view_counts_what_it_does_not_show(cli: Cli) -> None:
     assert len(cli.json("agenda")) == 30
 
 
-def test_a_provider_that_ignores_the_limit_is_cut_and_counted(
-    conn: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    def calls(
-        conn: sqlite3.Connection, now: datetime, days: int, limit: int | None
-    ) -> agenda.Found:
+def test_a_provider_that_ignores_the_limit_is_cut_and_counted(conn: sqlite3.Connection) -> None:
+    def calls(conn: sqlite3.Connection, window: agenda.Window) -> agenda.Found:
         return agenda.Found.of(
             [
-                agenda.AgendaItem("calls", now - timedelta(hours=h), f"call {h}", "x")
+                agenda.AgendaItem("calls", window.now - timedelta(hours=h), f"call {h}", "x")
                 for h in (3, 1, 2)
             ]
         )
 
-    monkeypatch.setattr(agenda, "PROVIDERS", [calls])
-    found = agenda.build(conn, NOW, 7, limit=2)
+    others = dict.fromkeys(AGENDA_PROVIDERS.names())
+    with AGENDA_PROVIDERS.replaced(**others, calls=calls):
+        found = agenda.build(conn, agenda.Window(NOW, 7, 2))
     assert [i.text for i in found.items] == ["call 3", "call 2"]
     assert found.counts == {"calls": 3}
     assert not agenda.is_due(found.counts)  # an unregistered section is never due
+
+
+def test_the_date_settings_come_with_the_window_not_from_config(
+    conn: sqlite3.Connection,
+    cli: Cli,
+    monkeypatch: pytest.MonkeyPatch,
+    make_contact: ContactFactory,
+) -> None:
+    # a birthday 20 days ahead: shown only with a lead time of 20 days or more
+    make_contact("Ann Lee", dates={"birthday": "--12-13"}, now=CREATED)
+    monkeypatch.setenv("CRM_BIRTHDAY_LEAD_DAYS", "30")  # the library does not read it
+    default = agenda.build(conn, agenda.Window(NOW, 7))
+    longer = agenda.build(
+        conn, agenda.Window(NOW, 7, lead_days={**agenda.LEAD_DAYS, "birthday": 20})
+    )
+    assert [i.text for i in default.items] == []
+    assert [(i.section, i.when.date()) for i in longer.items] == [("dates", date(2026, 12, 13))]
+    # the command reads the settings and passes them on
+    assert [item["date"] for item in cli.json("agenda")] == ["2026-12-13"]
+    monkeypatch.delenv("CRM_BIRTHDAY_LEAD_DAYS")
+    assert cli.json("agenda") == []
 
 
 @pytest.mark.parametrize(
@@ -177,14 +193,14 @@ def test_local_date_reader_agrees_with_from_utc_text(
 
 
 def test_touch_dates_are_local_calendar_days(
-    conn: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch
+    conn: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch, make_contact: ContactFactory
 ) -> None:
     monkeypatch.setenv("TZ", "Europe/Berlin")
     time.tzset()
-    ann = person(conn, "Ann Lee", cadence_days=30)
+    ann = make_contact("Ann Lee", cadence_days=30, now=CREATED)
     # 23:30 UTC on Oct 23 is 01:30 on Oct 24 in Berlin (summer time): due on Nov 23, not Nov 22
     notes.add(conn, ann, "late call", now=NOW, at=datetime(2026, 10, 24, 1, 30))
-    found = agenda.build(conn, NOW, 7)
+    found = agenda.build(conn, agenda.Window(NOW, 7))
     (item,) = found.items
     assert item.row()[:5] == (
         "touch",

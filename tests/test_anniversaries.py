@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
-from datetime import date, datetime
+from datetime import date
 
 import pytest
 
@@ -13,15 +13,7 @@ from crmcli import anniversaries, contacts
 from crmcli.anniversaries import describe, ordinal, upcoming, upcoming_for_agenda
 from crmcli.contact_changes import ContactChanges
 from crmcli.dates import YearlyDate
-from tests.conftest import Cli
-
-NOW = datetime(2026, 11, 23, 9, 0)
-
-
-def person(conn: sqlite3.Connection, name: str, **dates: str) -> int:
-    return contacts.create(
-        conn, ContactChanges(text={"first_name": name}, dates=dict(dates)), now=NOW
-    )
+from tests.conftest import NOW, Cli, ContactFactory
 
 
 @pytest.mark.parametrize(
@@ -80,8 +72,9 @@ def test_upcoming_dates(
     occurs: date,
     days_until: int,
     years: int | None,
+    make_contact: ContactFactory,
 ) -> None:
-    person(conn, "Ann", birthday=birthday)
+    make_contact("Ann", birthday=birthday)
     (found,) = upcoming(conn, today, days=366)
     assert (found.occurs_on, found.days_until, found.years) == (occurs, days_until, years)
 
@@ -99,16 +92,20 @@ def test_upcoming_dates(
         (date(2027, 3, 1), "mar1", date(2027, 3, 1)),
     ],
 )
-def test_feb29(conn: sqlite3.Connection, today: date, policy: str, occurs: date) -> None:
-    person(conn, "Leap", birthday="2000-02-29")
+def test_feb29(
+    conn: sqlite3.Connection, today: date, policy: str, occurs: date, make_contact: ContactFactory
+) -> None:
+    make_contact("Leap", birthday="2000-02-29")
     (found,) = upcoming(conn, today, days=366, feb29=policy)
     assert found.occurs_on == occurs
     assert found.years == occurs.year - 2000
 
 
-def test_filters_by_kind_label_and_tag(conn: sqlite3.Connection) -> None:
-    ann = person(conn, "Ann", birthday="--11-25", anniversary="2020-11-26")
-    bob = person(conn, "Bob", birthday="1990-11-27")
+def test_filters_by_kind_label_and_tag(
+    conn: sqlite3.Connection, make_contact: ContactFactory
+) -> None:
+    ann = make_contact("Ann", birthday="--11-25", anniversary="2020-11-26")
+    bob = make_contact("Bob", birthday="1990-11-27")
     anniversaries.set_date(conn, bob, "Customer since", YearlyDate(11, 28, 2019), today=NOW.date())
     contacts.update(conn, ann, ContactChanges(add_tags=["vip"]), now=NOW)
     today = date(2026, 11, 23)
@@ -126,15 +123,19 @@ def test_filters_by_kind_label_and_tag(conn: sqlite3.Connection) -> None:
     assert [u.days_until for u in upcoming(conn, today, days=2)] == [2]
 
 
-def test_trashed_contacts_have_no_dates(conn: sqlite3.Connection) -> None:
-    ann = person(conn, "Ann", birthday="--11-25")
+def test_trashed_contacts_have_no_dates(
+    conn: sqlite3.Connection, make_contact: ContactFactory
+) -> None:
+    ann = make_contact("Ann", birthday="--11-25")
     contacts.trash(conn, ann, now=NOW)
     assert upcoming(conn, date(2026, 11, 23)) == []
 
 
-def test_a_date_still_to_come_first_occurs_on_its_own_day(conn: sqlite3.Connection) -> None:
-    person(conn, "Planned wedding", anniversary="2028-01-10")
-    person(conn, "Next week", anniversary="2026-11-30")
+def test_a_date_still_to_come_first_occurs_on_its_own_day(
+    conn: sqlite3.Connection, make_contact: ContactFactory
+) -> None:
+    make_contact("Planned wedding", anniversary="2028-01-10")
+    make_contact("Next week", anniversary="2026-11-30")
     today = date(2026, 11, 23)
     a_year = upcoming(conn, today, days=366)
     assert [(u.name, u.occurs_on, u.what) for u in a_year] == [
@@ -147,13 +148,13 @@ def test_a_date_still_to_come_first_occurs_on_its_own_day(conn: sqlite3.Connecti
     assert [u.what for u in first_anniversary] == ["1st anniversary"]
 
 
-def test_agenda_lead_times(conn: sqlite3.Connection) -> None:
+def test_agenda_lead_times(conn: sqlite3.Connection, make_contact: ContactFactory) -> None:
     today = date(2026, 11, 23)
-    person(conn, "Birthday in 7", birthday="--11-30")
-    person(conn, "Birthday in 8", birthday="--12-01")
-    person(conn, "Anniversary in 14", anniversary="2020-12-07")
-    person(conn, "Anniversary in 15", anniversary="2020-12-08")
-    custom = person(conn, "Custom", birthday="--12-20")
+    make_contact("Birthday in 7", birthday="--11-30")
+    make_contact("Birthday in 8", birthday="--12-01")
+    make_contact("Anniversary in 14", anniversary="2020-12-07")
+    make_contact("Anniversary in 15", anniversary="2020-12-08")
+    custom = make_contact("Custom", birthday="--12-20")
     anniversaries.set_date(
         conn, custom, "birthday", YearlyDate(12, 20, None), lead_days=30, today=NOW.date()
     )
@@ -163,8 +164,10 @@ def test_agenda_lead_times(conn: sqlite3.Connection) -> None:
     assert [u.name for u in shorter] == ["Custom"]
 
 
-def test_set_date_replaces_and_keeps_lead(conn: sqlite3.Connection) -> None:
-    ann = person(conn, "Ann")
+def test_set_date_replaces_and_keeps_lead(
+    conn: sqlite3.Connection, make_contact: ContactFactory
+) -> None:
+    ann = make_contact("Ann")
     assert anniversaries.set_date(
         conn, ann, "Wedding", YearlyDate(6, 1, 2010), lead_days=3, today=NOW.date()
     )
@@ -297,14 +300,14 @@ def _every_date_within(
 
 @pytest.mark.parametrize("feb29", ["feb28", "mar1"])
 def test_upcoming_by_month_day_ranges_finds_what_a_scan_finds(
-    conn: sqlite3.Connection, feb29: str
+    conn: sqlite3.Connection, feb29: str, make_contact: ContactFactory
 ) -> None:
     # Dates on every edge of a window: year ends, Feb 28/29, Mar 1, a date still to come.
     for number, when in enumerate(
         ["--12-31", "--01-01", "--02-28", "--02-29", "--03-01", "1980-11-23", "--11-22"]
     ):
-        person(conn, f"P{number}", birthday=when)
-    someone = person(conn, "Wedding")
+        make_contact(f"P{number}", birthday=when)
+    someone = make_contact("Wedding")
     anniversaries.set_date(conn, someone, "anniversary", YearlyDate(1, 2, 2027), today=NOW.date())
     for today in [
         date(2026, 11, 23),
@@ -320,12 +323,14 @@ def test_upcoming_by_month_day_ranges_finds_what_a_scan_finds(
             assert upcoming(conn, today, days=days, feb29=feb29) == expected, (today, days)
 
 
-def test_agenda_reads_a_date_with_a_long_lead_of_its_own(conn: sqlite3.Connection) -> None:
+def test_agenda_reads_a_date_with_a_long_lead_of_its_own(
+    conn: sqlite3.Connection, make_contact: ContactFactory
+) -> None:
     # Outside every kind's default lead time, but inside its own (read through its index).
-    someone = person(conn, "Planner")
+    someone = make_contact("Planner")
     anniversaries.set_date(
         conn, someone, "contract renewal", YearlyDate(6, 1, 2020), today=NOW.date(), lead_days=250
     )
-    person(conn, "Far", birthday="--06-01")
+    make_contact("Far", birthday="--06-01")
     found = upcoming_for_agenda(conn, NOW.date())
     assert [(u.contact_id, u.label) for u in found] == [(someone, "contract renewal")]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import Cli
+from tests.conftest import Cli, installed_crm
 
 
 def setup_book(cli: Cli) -> None:
@@ -311,10 +311,10 @@ def test_demo_shows_the_agenda(cli: Cli, tmp_path: Path) -> None:
 
 
 def crm(*args: str, db: Path, input: str | None = None) -> subprocess.CompletedProcess[str]:
-    command = Path(sys.executable).parent / "crm"
+    command = installed_crm()
     env = {**os.environ, "CRM_DB": str(db)}
     return subprocess.run(
-        [str(command), *args], input=input, capture_output=True, text=True, env=env, check=False
+        [command, *args], input=input, capture_output=True, text=True, env=env, check=False
     )
 
 

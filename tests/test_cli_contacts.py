@@ -34,6 +34,7 @@ def add_ann(cli: Cli) -> None:
     )
 
 
+@pytest.mark.no_database
 def test_add_show_json(cli: Cli, db_path: Path) -> None:
     result = cli("contact", "add", "Ann Lee", "-e", "ann@acme.example")
     assert result.stdout == "1\n"  # not a terminal: the new id, for id=$(crm contact add ...)
@@ -334,6 +335,7 @@ def test_tags(cli: Cli) -> None:
     )
 
 
+@pytest.mark.no_database
 def test_db_commands(cli: Cli, db_path: Path, tmp_path: Path) -> None:
     result = cli("db", "path")
     assert result.stdout.strip() == str(db_path)
@@ -371,6 +373,7 @@ def test_version_and_help(cli: Cli) -> None:
     assert "Usage: crm" in cli(code=2).stderr  # no command: help, usage exit code
 
 
+@pytest.mark.no_database
 def test_demo_uses_its_own_database(cli: Cli, db_path: Path, tmp_path: Path) -> None:
     result = cli("demo")
     assert "Demo database with" in result.stdout

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sqlite3
 import subprocess
 from io import StringIO
@@ -13,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import Cli
+from tests.conftest import Cli, installed_crm
 
 
 @pytest.fixture
@@ -269,7 +268,7 @@ def test_board_bands_when_stages_do_not_fit(cli: Cli, ann: None) -> None:
     from rich.console import Console
 
     from crmcli import db, pipeline
-    from crmcli.cli.pipeline import render_board
+    from crmcli.cli.views.deals import render_board
     from crmcli.clock import now
 
     for name in ("a1", "a2", "a3", "a4"):
@@ -333,8 +332,7 @@ def test_empty_outputs(cli: Cli) -> None:
 
 
 def _crm(tmp_path: Path, *args: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
-    exe = shutil.which("crm")
-    assert exe, "the crm command is not installed in this environment"
+    exe = installed_crm()
     env = {**os.environ, "CRM_DB": str(tmp_path / "sub.db"), "COLUMNS": "80"}
     return subprocess.run(
         [exe, *args], capture_output=True, text=True, env=env, stdin=subprocess.DEVNULL, **kwargs
@@ -368,6 +366,6 @@ def test_installed_crm_pipeline(tmp_path: Path) -> None:
 def test_pipeline_tsv_columns_are_the_deal_row_fields() -> None:
     # `crm pipeline --format tsv` writes DealRow tuples as they are, under these headers
     from crmcli import pipeline
-    from crmcli.cli.pipeline import ROW_COLUMNS
+    from crmcli.cli.views.deals import ROW_COLUMNS
 
     assert [c.key for c in ROW_COLUMNS] == list(pipeline.ROW_KEYS)

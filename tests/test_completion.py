@@ -13,9 +13,7 @@ from pathlib import Path
 import pytest
 
 from crmcli import completion, db
-from tests.conftest import Cli
-
-BIN = str(Path(sys.executable).parent)
+from tests.conftest import Cli, installed_crm
 
 
 @pytest.fixture
@@ -37,7 +35,7 @@ def ask(shell: str, words: str, current: str) -> list[str]:
         "_CRM_COMPLETE": f"complete_{shell}",
     }
     result = subprocess.run(
-        [shutil.which("crm", path=BIN) or "crm"],
+        [installed_crm()],
         env=env,
         capture_output=True,
         text=True,
@@ -103,9 +101,9 @@ def test_each_shell_gets_its_own_format(book: Path) -> None:
 
 
 @pytest.mark.slow
-def test_bash_completes_in_a_real_bash(book: Path) -> None:
+def test_bash_completes_in_a_real_bash(book: Path, crm_exe: str) -> None:
     script = subprocess.run(
-        [shutil.which("crm", path=BIN) or "crm", "completion", "bash"],
+        [crm_exe, "completion", "bash"],
         capture_output=True, text=True, check=True,
     ).stdout  # fmt: skip
     program = (
@@ -116,7 +114,7 @@ def test_bash_completes_in_a_real_bash(book: Path) -> None:
         "COMP_WORDS=(crm ag); COMP_CWORD=1; _crm_completion\n"
         'printf "<%s>\\n" "${COMPREPLY[@]}"\n'
     )
-    env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}"}
+    env = {**os.environ, "PATH": f"{Path(crm_exe).parent}:{os.environ['PATH']}"}
     out = subprocess.run(
         ["bash", "--norc", "--noprofile", "-c", program],
         env=env,
@@ -134,13 +132,13 @@ def test_bash_completes_in_a_real_bash(book: Path) -> None:
 
 
 @pytest.mark.slow
-def test_fish_completes_in_a_real_fish(book: Path) -> None:
+def test_fish_completes_in_a_real_fish(book: Path, crm_exe: str) -> None:
     fish = shutil.which("fish")
     if fish is None:
         if os.environ.get("CI"):
             pytest.fail("CI must have fish (.ci/run installs it)")
         pytest.skip("fish is not installed here (CI installs it)")
-    env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}"}
+    env = {**os.environ, "PATH": f"{Path(crm_exe).parent}:{os.environ['PATH']}"}
     out = subprocess.run(
         [fish, "--no-config", "-c", 'crm completion fish | source; complete -C "crm contact show ann"; complete -C "crm pipe"'],
         env=env, capture_output=True, text=True, timeout=30,
@@ -154,7 +152,7 @@ def test_fish_completes_in_a_real_fish(book: Path) -> None:
 
 
 @pytest.mark.slow
-def test_zsh_completes_at_a_real_prompt(book: Path, tmp_path: Path) -> None:
+def test_zsh_completes_at_a_real_prompt(book: Path, tmp_path: Path, crm_exe: str) -> None:
     zsh, tmux = shutil.which("zsh"), shutil.which("tmux")
     if zsh is None or tmux is None:
         if os.environ.get("CI"):
@@ -162,11 +160,9 @@ def test_zsh_completes_at_a_real_prompt(book: Path, tmp_path: Path) -> None:
         pytest.skip("zsh or tmux is not installed here (CI installs them)")
     script = tmp_path / "_crm"
     with script.open("w", encoding="utf-8") as handle:
-        subprocess.run(
-            [shutil.which("crm", path=BIN) or "crm", "completion", "zsh"], stdout=handle, check=True
-        )
+        subprocess.run([crm_exe, "completion", "zsh"], stdout=handle, check=True)
     session = f"crm-test-{os.getpid()}"
-    env = {**os.environ, "PATH": f"{BIN}:{os.environ['PATH']}"}
+    env = {**os.environ, "PATH": f"{Path(crm_exe).parent}:{os.environ['PATH']}"}
     socket = ["-S", str(tmp_path / "tmux.sock")]
 
     def tmux_(*args: str) -> str:

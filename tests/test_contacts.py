@@ -11,6 +11,7 @@ from crmcli import contacts, identity
 from crmcli.contact_changes import ContactChanges
 from crmcli.contacts import Labeled, ListFilters, parse_labeled
 from crmcli.errors import AmbiguousRef, NotFound, UsageError, ValidationError
+from tests.conftest import Cli, ContactFactory
 
 NOW = datetime(2026, 11, 23, 9, 0)
 
@@ -292,3 +293,34 @@ def test_word_start_beats_inner_fragment(conn: sqlite3.Connection) -> None:
     assert contacts.resolve(conn, "garc") == ana
     with pytest.raises(AmbiguousRef):
         contacts.resolve(conn, "a")  # Ana, Aiko (word starts) are both candidates
+
+
+def test_two_exact_matches_are_ambiguous_not_the_first(
+    conn: sqlite3.Connection, make_contact: ContactFactory
+) -> None:
+    """Two people of the same name (or a name that is another's email): a REF that names both
+    exactly must not pick one, or `crm contact rm "Ann Lee"` could remove the wrong Ann."""
+    first = make_contact("Ann Lee", email="ann@acme.example", company="Acme")
+    second = make_contact("Ann Lee", email="ann@home.example")
+    make_contact("Ann Leeds")  # a longer name: not an exact match, never a candidate
+    with pytest.raises(AmbiguousRef) as error:
+        contacts.resolve(conn, "ann lee")
+    assert [int(c.split()[0]) for c in error.value.candidates] == [first, second]
+    assert contacts.resolve(conn, "ann@home.example") == second  # an email is one contact
+    # a contact named like another's email: both match exactly, neither wins
+    odd = make_contact(None, display_name="ann@home.example")
+    with pytest.raises(AmbiguousRef) as error:
+        contacts.resolve(conn, "ann@home.example")
+    assert len(error.value.candidates) == 2
+    contacts.trash(conn, odd, now=NOW)
+    assert contacts.resolve(conn, "ann@home.example") == second
+
+
+def test_a_removal_by_an_ambiguous_name_removes_nobody(cli: Cli) -> None:
+    cli("contact", "add", "Ann Lee", "-e", "ann@acme.example")
+    cli("contact", "add", "Ann Lee", "-e", "ann@home.example", "--force")
+    result = cli("contact", "rm", "Ann Lee", "--yes", code=1)
+    assert result.stderr.startswith(
+        "Error: 'Ann Lee' matches several contacts; use an id or a longer fragment"
+    )
+    assert [c["id"] for c in cli.json("contact", "list")] == [1, 2]

@@ -6,16 +6,16 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
 
 from crmcli import customers, deals, notes, profile, referrals, rfm
 from crmcli.deal_changes import NewDeal
+from tests.conftest import NOW
 
 TODAY = date(2026, 11, 23)
-NOW = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
 
 # Customer i (1..20) last bought 10*i days ago, bought FREQUENCY[i] times, and spent 100*i EUR
 # in all: so recency and value have no ties, and frequency has ties of every size.
@@ -320,7 +320,7 @@ def test_the_totals_text_and_monetary_are_what_the_generic_code_writes(
 ) -> None:
     from crmcli import money
     from crmcli.cli._output import _plain
-    from crmcli.cli.customers import _totals_text
+    from crmcli.cli.views.customers import _totals_text
 
     assert _totals_text(totals) == _plain(customers.totals_json(totals))
     expected = "; ".join(money.format_money(t.total_minor, t.currency) for t in totals)
@@ -341,7 +341,7 @@ def test_every_format_writes_what_the_sink_writes_of_the_json_rows(
     import io
 
     from crmcli.cli._output import emit
-    from crmcli.cli.customers import COLUMNS
+    from crmcli.cli.views.customers import COLUMNS
 
     tricky = make_contact("Tab\tand [b]bold[/b]", email="t@example.com")
     make_purchase(tricky, "12.34", currency="USD")

@@ -6,59 +6,38 @@ import csv
 import io
 import json
 import sqlite3
-from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from crmcli import contacts, dedupe
-from crmcli.contact_changes import ContactChanges
-from crmcli.contacts import Labeled
 from crmcli.query import compile_query
-from tests.conftest import Cli
-
-NOW = datetime(2026, 11, 23, 9, 0)
-
-
-def add(
-    conn: sqlite3.Connection,
-    name: str | None = None,
-    company: str | None = None,
-    emails: tuple[str, ...] = (),
-    phones: tuple[str, ...] = (),
-    **text: str,
-) -> int:
-    if name:
-        first, _, last = name.partition(" ")
-        text.update(first_name=first, last_name=last)
-    if company:
-        text["company"] = company
-    return contacts.create(
-        conn,
-        ContactChanges(
-            text=dict(text),
-            add_emails=[Labeled(e) for e in emails],
-            add_phones=[Labeled(p) for p in phones],
-        ),
-        now=NOW,
-    )
+from tests.conftest import NOW, Cli, ContactFactory
 
 
 @pytest.fixture
-def people(conn: sqlite3.Connection) -> dict[str, int]:
+def people(conn: sqlite3.Connection, make_contact: ContactFactory) -> dict[str, int]:
     return {
-        "ann": add(conn, "Ann Lee", "Acme", ("ann@acme.example",), ("+1 555 0100",)),
-        "ann_copy": add(conn, None, None, ("ANN@acme.example",)),  # the same email, no name
-        "bob": add(conn, "Bob Lee", "Acme", ("bob@acme.example",), ("+1 555 0100",)),
-        "robert": add(conn, "Robert Lee", "ACME", (), ("555 0100",)),  # Bob's nickname, phone
-        "chloe": add(conn, "Chloé Dubois", "Atelier"),
-        "chloe2": add(conn, "Chloe Dubois", "atelier"),
-        "swap": add(conn, "Kim Daniel", "Bluefin"),
-        "daniel": add(conn, "Daniel Kim", "Bluefin", ("daniel@bluefin.example",)),
-        "typo": add(conn, "Jonh Smith", "Hooli"),
-        "john": add(conn, "John Smith", "Hooli", ("john@hooli.example",)),
-        "namesake": add(conn, "John Smith", "Globex", ("john@globex.example",), ("+1 555 9999",)),
-        "desk": add(conn, None, "Acme", (), ("+1 555 0100",)),
+        "ann": make_contact(
+            "Ann Lee", company="Acme", email="ann@acme.example", phone="+1 555 0100"
+        ),
+        "ann_copy": make_contact(None, email="ANN@acme.example"),  # the same email, no name
+        "bob": make_contact(
+            "Bob Lee", company="Acme", email="bob@acme.example", phone="+1 555 0100"
+        ),
+        "robert": make_contact(
+            "Robert Lee", company="ACME", phone="555 0100"
+        ),  # Bob's nickname, phone
+        "chloe": make_contact("Chloé Dubois", company="Atelier"),
+        "chloe2": make_contact("Chloe Dubois", company="atelier"),
+        "swap": make_contact("Kim Daniel", company="Bluefin"),
+        "daniel": make_contact("Daniel Kim", company="Bluefin", email="daniel@bluefin.example"),
+        "typo": make_contact("Jonh Smith", company="Hooli"),
+        "john": make_contact("John Smith", company="Hooli", email="john@hooli.example"),
+        "namesake": make_contact(
+            "John Smith", company="Globex", email="john@globex.example", phone="+1 555 9999"
+        ),
+        "desk": make_contact(None, company="Acme", phone="+1 555 0100"),
     }
 
 
@@ -125,9 +104,9 @@ def test_min_score_limit_scope_and_dismissed(
 
 
 def test_apply_safe_merges_only_the_safe_pairs(
-    conn: sqlite3.Connection, people: dict[str, int]
+    conn: sqlite3.Connection, people: dict[str, int], make_contact: ContactFactory
 ) -> None:
-    third = add(conn, None, None, ("ann@acme.example", "ann@home.example"))
+    third = make_contact(None, email=("ann@acme.example", "ann@home.example"))
     safe = [x for x in pairs(conn) if x.safe]
     done = dedupe.apply_safe(conn, safe, now=NOW)
     # the copies go into the oldest contact, one after the other
@@ -138,9 +117,11 @@ def test_apply_safe_merges_only_the_safe_pairs(
     assert contacts.get(conn, people["bob"]).deleted_at is None  # not safe: left alone
 
 
-def test_a_big_group_is_compared_within_each_company(conn: sqlite3.Connection) -> None:
+def test_a_big_group_is_compared_within_each_company(
+    conn: sqlite3.Connection, make_contact: ContactFactory
+) -> None:
     for n in range(dedupe.MAX_BLOCK + 5):
-        add(conn, "Ana García", f"Company {n % 3}", (f"ana{n}@x.example",))
+        make_contact("Ana García", company=f"Company {n % 3}", email=f"ana{n}@x.example")
     found = pairs(conn)
     companies = {
         (

@@ -20,19 +20,17 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import FIXED_NOW, installed_crm
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-BIN = str(Path(sys.executable).parent)
-NOW = "2026-11-23T09:00"
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 SHELL_BLOCKS = {"sh", "bash", "shell", "console"}
 NOT_RUN = re.compile(r"^<!--\s*not run:\s*(.*?)\s*-->\s*$")
@@ -136,12 +134,12 @@ def examples(page: Path) -> list[Example]:
 
 
 @pytest.fixture(scope="module")
-def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def demo_template(tmp_path_factory: pytest.TempPathFactory, crm_exe: str) -> Path:
     folder = tmp_path_factory.mktemp("demo")
     target = folder / "demo.db"
     env = _environment(folder)
     subprocess.run(
-        [_crm(), "demo", "--path", str(target)],
+        [crm_exe, "demo", "--path", str(target)],
         env=env,
         capture_output=True,
         check=True,
@@ -150,23 +148,20 @@ def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return target
 
 
-def _crm() -> str:
-    return shutil.which("crm", path=BIN) or "crm"
-
-
 def _environment(home: Path) -> dict[str, str]:
     keep = {k: v for k, v in os.environ.items() if not k.startswith(("CRM_", "XDG_"))}
+    crm_folder = Path(installed_crm()).parent  # the crm of this venv, on PATH or not
     return {
         **keep,
         "HOME": str(home),
         "XDG_DATA_HOME": str(home / ".local" / "share"),
         "XDG_CONFIG_HOME": str(home / ".config"),
         "XDG_STATE_HOME": str(home / ".local" / "state"),
-        "CRM_NOW": NOW,
+        "CRM_NOW": FIXED_NOW,
         "TZ": "UTC",
         "EDITOR": "false",
         "VISUAL": "false",
-        "PATH": f"{home / 'bin'}:{BIN}:{os.environ.get('PATH', '/usr/bin:/bin')}",
+        "PATH": f"{home / 'bin'}:{crm_folder}:{os.environ.get('PATH', '/usr/bin:/bin')}",
     }
 
 

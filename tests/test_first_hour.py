@@ -6,19 +6,14 @@ from __future__ import annotations
 import os
 import pty
 import select
-import shutil
 import signal
-import sys
 import time
 from pathlib import Path
 
 import pytest
 
 from crmcli import templates
-from tests.conftest import Cli
-
-BIN = str(Path(sys.executable).parent)
-
+from tests.conftest import Cli, installed_crm
 
 # --- 4. "did you mean" at the top level -----------------------------------------------------------
 
@@ -32,6 +27,7 @@ def test_a_misspelt_command_gets_a_suggestion(cli: Cli) -> None:
 # --- 7. --db and CRM_DB: only the default folder is created ---------------------------------------
 
 
+@pytest.mark.no_database
 def test_a_missing_folder_in_db_or_crm_db_is_an_error(
     cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, db_path: Path
 ) -> None:
@@ -209,7 +205,7 @@ def _crm_on_a_terminal(args: list[str], env: dict[str, str]) -> tuple[int, int]:
         # exec keeps both. A program started at a terminal has neither, so this one too.
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGINT])
-        os.execve(shutil.which("crm", path=BIN) or "crm", ["crm", *args], env)
+        os.execve(installed_crm(), ["crm", *args], env)
     return pid, fd
 
 
@@ -293,7 +289,7 @@ def test_from_mail_offers_to_add_the_sender_on_the_terminal(
     if pid == 0:  # crm on the terminal, with the message piped to its stdin
         signal.signal(signal.SIGINT, signal.SIG_DFL)
         os.dup2(os.open(message, os.O_RDONLY), 0)
-        os.execve(shutil.which("crm", path=BIN) or "crm", ["crm", "note", "--from-mail"], env)
+        os.execve(installed_crm(), ["crm", "note", "--from-mail"], env)
     said = b""
     try:
         said = _read_until(fd, b"[y/N]: ")

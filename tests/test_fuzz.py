@@ -16,7 +16,7 @@ import io
 import json
 import os
 from collections.abc import Callable
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 import pytest
@@ -24,6 +24,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from crmcli.errors import CrmError
+from tests.conftest import NOW
 
 FUZZ_EXAMPLES = int(os.environ.get("CRM_FUZZ_EXAMPLES", "650"))
 BATCH = int(os.environ.get("CRM_FUZZ_BATCH", "4"))
@@ -34,7 +35,6 @@ FUZZ = settings(
     derandomize=not os.environ.get("CRM_FUZZ_RANDOM"),
     suppress_health_check=list(HealthCheck),
 )
-NOW = datetime(2026, 11, 23, 9, 0)
 TODAY = NOW.date()
 
 pytestmark = pytest.mark.slow

@@ -23,9 +23,8 @@ from crmcli import contacts, greetings, mailer, sending, templates, transports
 from crmcli.contact_changes import ContactChanges
 from crmcli.contacts import Labeled
 from crmcli.errors import ValidationError
-from tests.conftest import Cli
+from tests.conftest import NOW, Cli, ContactFactory
 
-NOW = datetime(2026, 11, 23, 9, 0)
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -89,28 +88,14 @@ def smtp(monkeypatch: pytest.MonkeyPatch) -> Iterator[Recorder]:
         controller.stop()
 
 
-def add_person(
-    conn: sqlite3.Connection, first: str, last: str, email_: str | None, **dates: str
-) -> int:
-    return contacts.create(
-        conn,
-        ContactChanges(
-            text={"first_name": first, "last_name": last, "company": "Acme"},
-            add_emails=[Labeled(email_)] if email_ else [],
-            dates=dict(dates),
-        ),
-        now=NOW,
-    )
-
-
 @pytest.fixture
-def book(conn: sqlite3.Connection) -> sqlite3.Connection:
+def book(conn: sqlite3.Connection, make_contact: ContactFactory) -> sqlite3.Connection:
     """Three birthdays today (2026-11-23), one tomorrow, one anniversary in 3 days; rules."""
-    add_person(conn, "Chloé", "Dubois", "chloe@example.com", birthday="1986-11-23")
-    add_person(conn, "Ann", "Lee", "ann@example.com", birthday="--11-23")
-    add_person(conn, "Zoë", "Åberg", "zoe@example.com", birthday="1990-11-23")
-    add_person(conn, "Tom", "Morrow", "tom@example.com", birthday="1990-11-24")
-    add_person(conn, "Ada", "Wed", "ada@example.com", anniversary="2021-11-26")
+    make_contact("Chloé Dubois", email="chloe@example.com", company="Acme", birthday="1986-11-23")
+    make_contact("Ann Lee", email="ann@example.com", company="Acme", birthday="--11-23")
+    make_contact("Zoë Åberg", email="zoe@example.com", company="Acme", birthday="1990-11-23")
+    make_contact("Tom Morrow", email="tom@example.com", company="Acme", birthday="1990-11-24")
+    make_contact("Ada Wed", email="ada@example.com", company="Acme", anniversary="2021-11-26")
     templates.add(
         conn,
         "bday",
@@ -186,9 +171,11 @@ def test_template_cli(cli: Cli, tmp_path: Path) -> None:
     assert cli.json("template", "list") == []
 
 
-def test_rules_pick_the_most_specific(conn: sqlite3.Connection) -> None:
-    vip = add_person(conn, "Vip", "One", "vip@example.com", birthday="--11-26")
-    add_person(conn, "Plain", "Two", "plain@example.com", birthday="--11-26")
+def test_rules_pick_the_most_specific(
+    conn: sqlite3.Connection, make_contact: ContactFactory
+) -> None:
+    vip = make_contact("Vip One", email="vip@example.com", company="Acme", birthday="--11-26")
+    make_contact("Plain Two", email="plain@example.com", company="Acme", birthday="--11-26")
     contacts.update(conn, vip, ContactChanges(add_tags=["VIP"]), now=NOW)
     templates.add(conn, "plain", "Happy birthday", "b", now=NOW)
     templates.add(conn, "vip", "Happy birthday, dear friend", "b", now=NOW)
@@ -215,9 +202,9 @@ def test_rules_pick_the_most_specific(conn: sqlite3.Connection) -> None:
     ],
 )
 def test_due_across_the_year_end(
-    conn: sqlite3.Connection, today: date, due_year: int | None
+    conn: sqlite3.Connection, today: date, due_year: int | None, make_contact: ContactFactory
 ) -> None:
-    add_person(conn, "New", "Year", "ny@example.com", birthday="1980-01-02")
+    make_contact("New Year", email="ny@example.com", company="Acme", birthday="1980-01-02")
     templates.add(conn, "t", "s {years}", "b", now=NOW)
     greetings.add_rule(conn, "birthday", "t", days_before=3, now=NOW)
     found = greetings.due(conn, today)
@@ -236,8 +223,10 @@ def test_due_across_the_year_end(
         (date(2028, 2, 29), "feb28", True),
     ],
 )
-def test_due_feb29(conn: sqlite3.Connection, today: date, policy: str, is_due: bool) -> None:
-    add_person(conn, "Leap", "Day", "leap@example.com", birthday="--02-29")
+def test_due_feb29(
+    conn: sqlite3.Connection, today: date, policy: str, is_due: bool, make_contact: ContactFactory
+) -> None:
+    make_contact("Leap Day", email="leap@example.com", company="Acme", birthday="--02-29")
     templates.add(conn, "t", "s", "b", now=NOW)
     greetings.add_rule(conn, "birthday", "t", now=NOW)
     assert bool(greetings.due(conn, today, feb29=policy)) is is_due
@@ -305,9 +294,9 @@ def test_messages_received_with_headers_and_encoding(
 
 
 def test_contact_without_email_is_reported(
-    cli: Cli, book: sqlite3.Connection, smtp: Recorder
+    cli: Cli, book: sqlite3.Connection, smtp: Recorder, make_contact: ContactFactory
 ) -> None:
-    add_person(book, "No", "Mail", None, birthday="--11-23")
+    make_contact("No Mail", company="Acme", birthday="--11-23")
     result = cli("greet", "--due", code=1)
     assert (
         "Not sent: birthday greeting to No Mail: the contact has no email address "
@@ -565,6 +554,7 @@ def test_dry_run_writes_nothing(cli: Cli, book: sqlite3.Connection, db_path: Pat
     assert book.execute("SELECT count(*) FROM sends").fetchone()[0] == before == 0
 
 
+@pytest.mark.no_database
 def test_dry_run_on_a_missing_database_creates_nothing(cli: Cli, db_path: Path) -> None:
     result = cli("greet", "--due", "--dry-run")
     assert result.stderr.startswith("No greetings due today: there is no template and no rule")
@@ -623,10 +613,10 @@ def test_bad_settings(env: dict[str, str], error: str) -> None:
 
 @pytest.mark.slow
 def test_two_concurrent_runs_send_each_greeting_once(
-    conn: sqlite3.Connection, db_path: Path, smtp: Recorder
+    conn: sqlite3.Connection, db_path: Path, smtp: Recorder, make_contact: ContactFactory
 ) -> None:
     for n in range(30):
-        add_person(conn, f"P{n}", "Person", f"p{n}@example.com", birthday="--11-23")
+        make_contact(f"P{n} Person", email=f"p{n}@example.com", company="Acme", birthday="--11-23")
     templates.add(conn, "t", "Happy birthday {first_name}", "Best wishes", now=NOW)
     greetings.add_rule(conn, "birthday", "t", now=NOW)
     env = {**os.environ, "PYTHONPATH": str(REPO)}
@@ -775,9 +765,9 @@ def test_outbox_never_writes_through_a_planted_link(
 
 
 def test_outbox_names_are_unique_when_labels_slug_alike(
-    cli: Cli, conn: sqlite3.Connection, tmp_path: Path
+    cli: Cli, conn: sqlite3.Connection, tmp_path: Path, make_contact: ContactFactory
 ) -> None:
-    add_person(conn, "Bea", "Two", "bea@example.com")
+    make_contact("Bea Two", email="bea@example.com", company="Acme")
     bea = contacts.resolve(conn, "bea@example.com")
     for label in ("customer since", "Customer-Since!"):
         cli("dates", "add", str(bea), label, "2020-11-23")

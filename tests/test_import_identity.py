@@ -6,14 +6,12 @@ import csv
 import io
 import random
 import sqlite3
-from datetime import datetime
 from pathlib import Path
 
 from crmcli import identity, importer
 from crmcli.io.record import Record
-from tests.conftest import Cli
+from tests.conftest import NOW, Cli
 
-NOW = datetime(2026, 11, 23, 9, 0)
 FIRST = ["Oskar", "Ana", "Ben", "Chloé", "Daniel", "Elif"]
 LAST = ["Ito", "García", "Okafor", "Dubois", "Kim"]
 COMPANIES = ["Acme", "Globex", "Initech", "Hooli"]

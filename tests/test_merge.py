@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import signal
 import sqlite3
 import subprocess
 import time
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,10 +15,8 @@ import pytest
 
 from crmcli import contacts, db, merge, pipeline
 from crmcli.errors import NotFound, UsageError, ValidationError
-from tests.conftest import Cli
+from tests.conftest import NOW, Cli
 from tests.terminal import converse
-
-NOW = datetime(2026, 11, 23, 9, 0)
 
 
 def dump(conn: sqlite3.Connection) -> dict[str, list[tuple[Any, ...]]]:
@@ -299,7 +295,7 @@ def test_merge_asks_field_by_field_on_a_terminal(book: sqlite3.Connection, db_pa
 
 
 @pytest.mark.slow
-def test_killed_merge_leaves_before_or_after(tmp_path: Path) -> None:
+def test_killed_merge_leaves_before_or_after(tmp_path: Path, crm_exe: str) -> None:
     database = tmp_path / "crm.db"
     conn = db.connect(database)
     stamp = "2026-01-01T00:00:00Z"
@@ -316,7 +312,7 @@ def test_killed_merge_leaves_before_or_after(tmp_path: Path) -> None:
             [(f"note {i}", stamp, stamp, stamp) for i in range(400_000)],
         )
     conn.close()
-    crm = shutil.which("crm") or pytest.fail("the crm command is not installed")
+    crm = crm_exe
     env = {**os.environ, "CRM_DB": str(database)}
     wal = Path(f"{database}-wal")
     start = wal.stat().st_size if wal.exists() else 0

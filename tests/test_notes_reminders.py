@@ -9,25 +9,17 @@ from datetime import date, datetime
 import pytest
 
 from crmcli import contacts, history, notes, reminders, search
-from crmcli.contact_changes import ContactChanges
 from crmcli.dates import When, parse_every
 from crmcli.errors import CrmError, NotFound, ValidationError
-
-NOW = datetime(2026, 11, 23, 9, 0)  # naive local, a Monday (conftest: CRM_NOW, TZ=UTC)
-
-
-def person(conn: sqlite3.Connection, name: str = "Ann Lee", **kw: object) -> int:
-    changes = ContactChanges(text={"first_name": name.split()[0], "last_name": name.split()[-1]})
-    for key, value in kw.items():
-        setattr(changes, key, value)
-    return contacts.create(conn, changes, now=NOW)
-
+from tests.conftest import NOW, ContactFactory
 
 # --- notes -------------------------------------------------------------------------------------
 
 
-def test_note_add_edit_trash_restore_and_search(conn: sqlite3.Connection) -> None:
-    ann = person(conn)
+def test_note_add_edit_trash_restore_and_search(
+    conn: sqlite3.Connection, make_contact: ContactFactory
+) -> None:
+    ann = make_contact()
     note_id = notes.add(conn, ann, "  Talked about the zeppelin order ", now=NOW, kind="Call")
     note = notes.get(conn, note_id)
     assert (note.kind, note.body, note.at) == (
@@ -62,16 +54,21 @@ def test_note_add_edit_trash_restore_and_search(conn: sqlite3.Connection) -> Non
     ],
 )
 def test_note_validation_writes_nothing(
-    conn: sqlite3.Connection, body: str, kind: str, at: datetime | None, message: str
+    conn: sqlite3.Connection,
+    body: str,
+    kind: str,
+    at: datetime | None,
+    message: str,
+    make_contact: ContactFactory,
 ) -> None:
-    ann = person(conn)
+    ann = make_contact()
     with pytest.raises(ValidationError, match=message):
         notes.add(conn, ann, body, now=NOW, kind=kind, at=at)
     assert conn.execute("SELECT count(*) FROM notes").fetchone()[0] == 0
 
 
-def test_note_filters(conn: sqlite3.Connection) -> None:
-    ann, ben = person(conn), person(conn, "Ben Okafor", add_tags=["vip"])
+def test_note_filters(conn: sqlite3.Connection, make_contact: ContactFactory) -> None:
+    ann, ben = make_contact(), make_contact("Ben Okafor", tags=["vip"])
     notes.add(conn, ann, "old call", now=NOW, kind="call", at=datetime(2026, 10, 1, 12))
     notes.add(conn, ben, "recent email", now=NOW, kind="email", at=datetime(2026, 11, 20, 12))
     notes.add(conn, ben, "a call today 100%", now=NOW, kind="call")
@@ -104,12 +101,10 @@ def test_note_filters(conn: sqlite3.Connection) -> None:
     ],
 )
 def test_cadence_boundaries(
-    conn: sqlite3.Connection, last_note: datetime | None, due: bool
+    conn: sqlite3.Connection, last_note: datetime | None, due: bool, make_contact: ContactFactory
 ) -> None:
-    ann = contacts.create(
-        conn, ContactChanges(text={"first_name": "Ann"}, cadence_days=30), now=datetime(2026, 9, 1)
-    )
-    person(conn, "Ben Okafor")  # no cadence: never due
+    ann = make_contact("Ann", cadence_days=30, now=datetime(2026, 9, 1))
+    make_contact("Ben Okafor")  # no cadence: never due
     if last_note is not None:
         notes.add(conn, ann, "older", now=NOW, at=datetime(2026, 8, 1))
         notes.add(conn, ann, "last", now=NOW, at=last_note)
@@ -119,10 +114,10 @@ def test_cadence_boundaries(
         assert found[0].due_on == date(2026, 11, 23)
 
 
-def test_cadence_ignores_trashed_notes_and_contacts(conn: sqlite3.Connection) -> None:
-    ann = contacts.create(
-        conn, ContactChanges(text={"first_name": "Ann"}, cadence_days=7), now=datetime(2026, 1, 1)
-    )
+def test_cadence_ignores_trashed_notes_and_contacts(
+    conn: sqlite3.Connection, make_contact: ContactFactory
+) -> None:
+    ann = make_contact("Ann", cadence_days=7, now=datetime(2026, 1, 1))
     note_id = notes.add(conn, ann, "hi", now=NOW, at=datetime(2026, 11, 22))
     assert notes.due_a_touch(conn, NOW.date()) == ([], 0)
     notes.trash(conn, note_id, now=NOW)
@@ -131,8 +126,8 @@ def test_cadence_ignores_trashed_notes_and_contacts(conn: sqlite3.Connection) ->
     assert notes.due_a_touch(conn, NOW.date()) == ([], 0)
 
 
-def test_cadence_query_uses_indexes(conn: sqlite3.Connection) -> None:
-    contacts.create(conn, ContactChanges(text={"first_name": "A"}, cadence_days=30), now=NOW)
+def test_cadence_query_uses_indexes(conn: sqlite3.Connection, make_contact: ContactFactory) -> None:
+    make_contact("A", cadence_days=30)
     statements: list[str] = []
     conn.set_trace_callback(statements.append)
     notes.due_a_touch(conn, NOW.date(), limit=5)
@@ -151,9 +146,11 @@ def _last_touch_at(conn: sqlite3.Connection, contact_id: int) -> str | None:
     return row[0]
 
 
-def test_last_touch_at_follows_every_change_of_notes(conn: sqlite3.Connection) -> None:
-    ann = person(conn, "Ann Lee")
-    ben = person(conn, "Ben Okafor")
+def test_last_touch_at_follows_every_change_of_notes(
+    conn: sqlite3.Connection, make_contact: ContactFactory
+) -> None:
+    ann = make_contact("Ann Lee")
+    ben = make_contact("Ben Okafor")
     assert _last_touch_at(conn, ann) is None
     older = notes.add(conn, ann, "older", now=NOW, at=datetime(2026, 8, 1))
     assert _last_touch_at(conn, ann) == "2026-08-01T00:00:00Z"
@@ -181,12 +178,12 @@ def test_last_touch_at_follows_every_change_of_notes(conn: sqlite3.Connection) -
     assert _last_touch_at(conn, ben) == "2026-11-23T09:00:00Z"
 
 
-def test_due_a_touch_with_a_limit_is_the_start_of_the_whole_list(conn: sqlite3.Connection) -> None:
+def test_due_a_touch_with_a_limit_is_the_start_of_the_whole_list(
+    conn: sqlite3.Connection, make_contact: ContactFactory
+) -> None:
     for number in range(12):
-        someone = contacts.create(
-            conn,
-            ContactChanges(text={"first_name": f"P{number}"}, cadence_days=[7, 14, 30][number % 3]),
-            now=datetime(2026, 1, 1 + number),
+        someone = make_contact(
+            f"P{number}", cadence_days=[7, 14, 30][number % 3], now=datetime(2026, 1, 1 + number)
         )
         if number % 4:
             notes.add(conn, someone, "hi", now=NOW, at=datetime(2026, 10, 1 + number))
@@ -340,8 +337,10 @@ def test_snooze_keeps_time_and_recurrence(conn: sqlite3.Connection) -> None:
         reminders.snooze(conn, first, When(datetime(2026, 11, 26), False), now=NOW)
 
 
-def test_reminder_without_contact_edit_trash_restore(conn: sqlite3.Connection) -> None:
-    ann = person(conn)
+def test_reminder_without_contact_edit_trash_restore(
+    conn: sqlite3.Connection, make_contact: ContactFactory
+) -> None:
+    ann = make_contact()
     rid = remind(conn, datetime(2026, 11, 24, 9))
     assert reminders.get(conn, rid).contact_id is None
     edited = reminders.edit(
@@ -384,8 +383,10 @@ def test_list_windows(conn: sqlite3.Connection) -> None:
 # --- history -----------------------------------------------------------------------------------
 
 
-def test_history_is_one_timeline_newest_first(conn: sqlite3.Connection) -> None:
-    ann = person(conn)
+def test_history_is_one_timeline_newest_first(
+    conn: sqlite3.Connection, make_contact: ContactFactory
+) -> None:
+    ann = make_contact()
     notes.add(conn, ann, "met at fair", now=NOW, kind="meeting", at=datetime(2026, 11, 1, 12))
     rid = reminders.add(
         conn,
@@ -405,12 +406,15 @@ def test_history_is_one_timeline_newest_first(conn: sqlite3.Connection) -> None:
 
 
 def test_history_providers_are_an_extension_point(
-    conn: sqlite3.Connection, monkeypatch: pytest.MonkeyPatch
+    conn: sqlite3.Connection, make_contact: ContactFactory
 ) -> None:
-    ann = person(conn)
+    from crmcli.registry import HISTORY_PROVIDERS
 
-    def deals(c: sqlite3.Connection, contact_id: int) -> list[history.HistoryEvent]:
-        return [history.HistoryEvent("2026-11-10T10:00:00Z", "stage", "Proposal -> Won", "deal 1")]
+    ann = make_contact()
 
-    monkeypatch.setattr(history, "PROVIDERS", [*history.PROVIDERS, deals])
-    assert [e.ref for e in history.timeline(conn, ann)] == ["deal 1"]
+    def invoices(c: sqlite3.Connection, contact_id: int) -> list[history.HistoryEvent]:
+        return [history.HistoryEvent("2026-11-10T10:00:00Z", "invoice", "Invoice 7", "inv 7")]
+
+    with HISTORY_PROVIDERS.replaced(invoices=invoices):
+        assert [e.ref for e in history.timeline(conn, ann)] == ["inv 7"]
+    assert history.timeline(conn, ann) == []  # the block ended: registered as before

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import Cli
-from tests.terminal import CRM, run_on_pty, terminal_env
+from tests.terminal import run_on_pty, terminal_env
 from tests.test_terminal_safety import HOSTILE, assert_no_raw_escape
 
 #: records how it was started and what it was given, as a pager's stand-in
@@ -151,10 +151,12 @@ def test_no_pager(
 
 @pytest.mark.slow
 @pytest.mark.parametrize("fmt", [None, "table", "json", "tsv", "csv"])
-def test_never_for_a_pipe(book: None, pagers: Path, tmp_path: Path, fmt: str | None) -> None:
+def test_never_for_a_pipe(
+    book: None, pagers: Path, tmp_path: Path, fmt: str | None, crm_exe: str
+) -> None:
     env = _env(pagers, tmp_path, PAGER="mypager")
     args = ["contact", "list", *(["--format", fmt] if fmt else [])]
-    done = subprocess.run([CRM, *args], env=env, capture_output=True, text=True, check=False)
+    done = subprocess.run([crm_exe, *args], env=env, capture_output=True, text=True, check=False)
     assert done.returncode == 0
     assert _paged(tmp_path) is None
     assert "Person0299" in done.stdout

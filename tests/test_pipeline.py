@@ -3,23 +3,16 @@
 from __future__ import annotations
 
 import sqlite3
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 
 import pytest
 
-from crmcli import contacts, deals, forecast, notes, pipeline, stages
-from crmcli.contact_changes import ContactChanges
+from crmcli import deals, forecast, notes, pipeline, stages
 from crmcli.deal_changes import DealChanges, NewDeal
 from crmcli.errors import NotFound, UsageError, ValidationError
+from tests.conftest import NOW, ContactFactory
 
-NOW = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
 DAY = timedelta(days=1)
-
-
-def _contact(conn: sqlite3.Connection, first: str = "Ann", last: str = "Lee") -> int:
-    return contacts.create(
-        conn, ContactChanges(text={"first_name": first, "last_name": last}), now=NOW
-    )
 
 
 def _deal(
@@ -65,32 +58,34 @@ def test_default_process(conn: sqlite3.Connection) -> None:
     ]
 
 
-def test_stage_moves_and_history(conn: sqlite3.Connection) -> None:
-    ann = _contact(conn)
+def test_stage_moves_and_history(conn: sqlite3.Connection, make_contact: ContactFactory) -> None:
+    ann = make_contact()
     start = NOW - 10 * DAY
     deal_id = _deal(conn, ann, stage="qualified", at=start, title="Website")
     deals.move(conn, deal_id, "proposal", now=start + 2 * DAY)
     deals.move(conn, deal_id, "negotiation", now=start + 5 * DAY)
     deals.move(conn, deal_id, "proposal", now=start + 6 * DAY)
     history = deals.history(conn, deal_id, now=NOW)
-    assert [(h["from_stage"], h["to_stage"], h["days"]) for h in history] == [
+    assert [(h.from_stage, h.to_stage, h.days) for h in history] == [
         (None, "qualified", 2.0),
         ("qualified", "proposal", 3.0),
         ("proposal", "negotiation", 1.0),
         ("negotiation", "proposal", 4.0),  # still there: counted up to now
     ]
-    assert history[-1]["until"] is None
+    assert history[-1].until is None
     assert deals.time_in_stages(history) == [
-        {"stage": "qualified", "seconds": 2 * 86400, "days": 2.0},
-        {"stage": "proposal", "seconds": 7 * 86400, "days": 7.0},
-        {"stage": "negotiation", "seconds": 86400, "days": 1.0},
+        deals.StageTotal("qualified", 2 * 86400, 2.0),
+        deals.StageTotal("proposal", 7 * 86400, 7.0),
+        deals.StageTotal("negotiation", 86400, 1.0),
     ]
     row = pipeline.deal_row_by_id(conn, deal_id, now=NOW)
-    assert (row["stage"], row["days_in_stage"], row["probability"]) == ("proposal", 4, 50)
+    assert (row.stage, row.days_in_stage, row.probability) == ("proposal", 4, 50)
 
 
-def test_won_lost_are_fixed_end_states(conn: sqlite3.Connection) -> None:
-    ann = _contact(conn)
+def test_won_lost_are_fixed_end_states(
+    conn: sqlite3.Connection, make_contact: ContactFactory
+) -> None:
+    ann = make_contact()
     deal_id = _deal(conn, ann, stage="proposal", at=NOW - 3 * DAY)
     deals.win(conn, deal_id, now=NOW - DAY)
     with pytest.raises(ValidationError) as info:
@@ -101,11 +96,11 @@ def test_won_lost_are_fixed_end_states(conn: sqlite3.Connection) -> None:
     with pytest.raises(ValidationError):
         deals.lose(conn, deal_id, "price", now=NOW)
     history = deals.history(conn, deal_id, now=NOW)
-    assert history[-1]["to_stage"] == "won" and history[-1]["seconds"] is None
+    assert history[-1].to_stage == "won" and history[-1].seconds is None
     # reopening returns to the stage it was closed from
     assert deals.reopen(conn, deal_id, stage_name=None, now=NOW).name == "proposal"
     row = pipeline.deal_row_by_id(conn, deal_id, now=NOW)
-    assert (row["status"], row["closed_at"]) == ("open", None)
+    assert (row.status, row.closed_at) == ("open", None)
     for name in ("won", "lost"):
         with pytest.raises(ValidationError):
             stages.remove(conn, name, move_to=None, now=NOW)
@@ -115,8 +110,10 @@ def test_won_lost_are_fixed_end_states(conn: sqlite3.Connection) -> None:
             stages.move(conn, name, position=1)
 
 
-def test_move_to_an_end_state_points_to_the_right_command(conn: sqlite3.Connection) -> None:
-    deal_id = _deal(conn, _contact(conn))
+def test_move_to_an_end_state_points_to_the_right_command(
+    conn: sqlite3.Connection, make_contact: ContactFactory
+) -> None:
+    deal_id = _deal(conn, make_contact())
     with pytest.raises(UsageError) as info:
         deals.move(conn, deal_id, "lost", now=NOW)
     assert info.value.message == (
@@ -127,39 +124,43 @@ def test_move_to_an_end_state_points_to_the_right_command(conn: sqlite3.Connecti
     assert (
         info.value.message == f"a lost deal needs a reason: crm deal lost {deal_id} --reason TEXT"
     )
-    assert pipeline.deal_row_by_id(conn, deal_id, now=NOW)["status"] == "open"
+    assert pipeline.deal_row_by_id(conn, deal_id, now=NOW).status == "open"
 
 
-def test_unknown_stage_writes_nothing(conn: sqlite3.Connection) -> None:
-    ann = _contact(conn)
+def test_unknown_stage_writes_nothing(
+    conn: sqlite3.Connection, make_contact: ContactFactory
+) -> None:
+    ann = make_contact()
     with pytest.raises(NotFound) as info:
         _deal(conn, ann, stage="nope")
     assert info.value.message.startswith("no stage 'nope' (stages: lead, qualified, proposal")
     assert _count(conn, "deals") == 0 and _count(conn, "deal_stage_changes") == 0
 
 
-def test_history_events_for_the_contact_timeline(conn: sqlite3.Connection) -> None:
-    ann = _contact(conn)
+def test_history_events_for_the_contact_timeline(
+    conn: sqlite3.Connection, make_contact: ContactFactory
+) -> None:
+    ann = make_contact()
     first = _deal(conn, ann, title="Website", value=1_200_050, at=NOW - 3 * DAY)
     deals.move(conn, first, "qualified", now=NOW - 2 * DAY)
     deals.lose(conn, first, "price", now=NOW - DAY)
     events = deals.history_events(conn, ann)
-    assert events == [
+    assert [e.to_dict() for e in events] == [
         {
             "at": "2026-11-20T09:00:00Z",
-            "kind": "deal",
+            "event": "deal",
             "text": "Deal 'Website' created in lead (12,000.50 EUR)",
             "ref": f"deal {first}",
         },
         {
             "at": "2026-11-21T09:00:00Z",
-            "kind": "stage",
+            "event": "stage",
             "text": "Deal 'Website' moved lead -> qualified",
             "ref": f"deal {first}",
         },
         {
             "at": "2026-11-22T09:00:00Z",
-            "kind": "lost",
+            "event": "lost",
             "text": "Deal 'Website' lost: price",
             "ref": f"deal {first}",
         },
@@ -175,17 +176,21 @@ def test_history_events_for_the_contact_timeline(conn: sqlite3.Connection) -> No
         (timedelta(days=20), True),
     ],
 )
-def test_stale_at_the_threshold(conn: sqlite3.Connection, idle: timedelta, stale: bool) -> None:
-    deal_id = _deal(conn, _contact(conn), stage="proposal", at=NOW - idle)  # proposal: 14 days
+def test_stale_at_the_threshold(
+    conn: sqlite3.Connection, idle: timedelta, stale: bool, make_contact: ContactFactory
+) -> None:
+    deal_id = _deal(conn, make_contact(), stage="proposal", at=NOW - idle)  # proposal: 14 days
     found = pipeline.stale_deals(conn, NOW)
     assert [d["id"] for d in found] == ([deal_id] if stale else [])
-    assert pipeline.deal_row_by_id(conn, deal_id, now=NOW)["stale"] is stale
+    assert pipeline.deal_row_by_id(conn, deal_id, now=NOW).stale is stale
     if stale:
         assert found[0]["idle_days"] == idle.days and found[0]["contact"] == "Ann Lee"
 
 
-def test_stale_considers_latest_note_when_notes_exist(conn: sqlite3.Connection) -> None:
-    ann = _contact(conn)
+def test_stale_considers_latest_note_when_notes_exist(
+    conn: sqlite3.Connection, make_contact: ContactFactory
+) -> None:
+    ann = make_contact()
     deal_id = _deal(conn, ann, stage="proposal", at=NOW - 30 * DAY)
     assert [d["id"] for d in pipeline.stale_deals(conn, NOW)] == [deal_id]
     # a recent note on the contact is activity; a note in the trash is not
@@ -195,8 +200,10 @@ def test_stale_considers_latest_note_when_notes_exist(conn: sqlite3.Connection) 
     assert [d["id"] for d in pipeline.stale_deals(conn, NOW)] == [deal_id]
 
 
-def test_closed_and_thresholdless_deals_are_never_stale(conn: sqlite3.Connection) -> None:
-    ann = _contact(conn)
+def test_closed_and_thresholdless_deals_are_never_stale(
+    conn: sqlite3.Connection, make_contact: ContactFactory
+) -> None:
+    ann = make_contact()
     won = _deal(conn, ann, at=NOW - 100 * DAY)
     deals.win(conn, won, now=NOW - 90 * DAY)
     stages.set_values(conn, "lead", clear_stale=True)
@@ -204,8 +211,10 @@ def test_closed_and_thresholdless_deals_are_never_stale(conn: sqlite3.Connection
     assert pipeline.stale_deals(conn, NOW) == []
 
 
-def test_remove_stage_with_deals_needs_a_destination(conn: sqlite3.Connection) -> None:
-    ann = _contact(conn)
+def test_remove_stage_with_deals_needs_a_destination(
+    conn: sqlite3.Connection, make_contact: ContactFactory
+) -> None:
+    ann = make_contact()
     ids = [_deal(conn, ann, stage="proposal", at=NOW - DAY) for _ in range(3)]
     with pytest.raises(UsageError) as info:
         stages.remove(conn, "proposal", move_to=None, now=NOW)
@@ -219,7 +228,7 @@ def test_remove_stage_with_deals_needs_a_destination(conn: sqlite3.Connection) -
     assert [s.position for s in stages.open_stages(conn)] == [1, 2, 3]
     for deal_id in ids:
         last = deals.history(conn, deal_id, now=NOW)[-1]
-        assert (last["from_stage"], last["to_stage"], last["note"]) == (
+        assert (last.from_stage, last.to_stage, last.note) == (
             "proposal",
             "negotiation",
             "stage proposal removed",
@@ -245,8 +254,10 @@ def test_stage_add_move_rename(conn: sqlite3.Connection) -> None:
         stages.add(conn, "x", probability=101, stale_days=None)
 
 
-def test_forecast_exact_per_currency(conn: sqlite3.Connection) -> None:
-    ann = _contact(conn)
+def test_forecast_exact_per_currency(
+    conn: sqlite3.Connection, make_contact: ContactFactory
+) -> None:
+    ann = make_contact()
     # November: two EUR deals of 1.01 at 50%: 0.505 each -> summed exactly (1.01) then rounded
     _deal(conn, ann, value=101, stage="proposal", close=date(2026, 11, 30))
     _deal(conn, ann, value=101, stage="proposal", close=date(2026, 11, 2))
@@ -283,8 +294,10 @@ def test_forecast_exact_per_currency(conn: sqlite3.Connection) -> None:
     assert [r["period"] for r in rows][:1] == ["overdue"]
 
 
-def test_forecast_by_quarter_and_goal_progress(conn: sqlite3.Connection) -> None:
-    ann = _contact(conn)
+def test_forecast_by_quarter_and_goal_progress(
+    conn: sqlite3.Connection, make_contact: ContactFactory
+) -> None:
+    ann = make_contact()
     _deal(conn, ann, value=1_000_000, stage="negotiation", close=date(2026, 12, 20))
     won = _deal(conn, ann, value=2_000_000, at=NOW - 60 * DAY)
     deals.win(conn, won, now=NOW - 50 * DAY)  # 2026-10-04: in Q4
@@ -322,8 +335,8 @@ def test_parse_period_refuses(text: str) -> None:
         forecast.parse_period(text)
 
 
-def test_stats(conn: sqlite3.Connection) -> None:
-    ann = _contact(conn)
+def test_stats(conn: sqlite3.Connection, make_contact: ContactFactory) -> None:
+    ann = make_contact()
     start = NOW - 20 * DAY
     for value, reason in [(100_000, None), (300_000, None), (50_000, "price"), (60_000, "Price"),
                           (70_000, "timing")]:  # fmt: skip
@@ -335,41 +348,42 @@ def test_stats(conn: sqlite3.Connection) -> None:
             deals.win(conn, deal_id, now=start + 10 * DAY)
     _deal(conn, ann, value=1, currency="USD", at=start)  # still open: not in the rates
     result = forecast.stats(conn, since=None, now=NOW)
-    assert (result["closed"], result["won"], result["lost"], result["win_rate_pct"]) == (
+    assert (result.closed, result.won, result.lost, result.win_rate_pct) == (
         5, 2, 3, 40.0
     )  # fmt: skip
-    assert result["avg_days_to_close"] == 10.0
-    assert result["average_won"] == [
+    assert result.avg_days_to_close == 10.0
+    # the JSON of crm pipeline stats
+    assert result.to_dict()["average_won"] == [
         {"currency": "EUR", "deals": 2, "total_minor": 400_000, "average_minor": 200_000}
     ]
-    assert result["stages"] == [
+    assert result.to_dict()["stages"] == [
         {"stage": "lead", "stays": 5, "avg_days": 2.0},
         {"stage": "proposal", "stays": 5, "avg_days": 5.6},
     ]
-    assert result["lost_reasons"] == [
-        {"reason": "price", "deals": 2, "pct": 66.7},
-        {"reason": "timing", "deals": 1, "pct": 33.3},
+    assert result.lost_reasons == [
+        forecast.LostReason("price", 2, 66.7),
+        forecast.LostReason("timing", 1, 33.3),
     ]
     later = forecast.stats(conn, since=NOW - DAY, now=NOW)
-    assert later["closed"] == 0 and later["win_rate_pct"] is None
+    assert later.closed == 0 and later.win_rate_pct is None
 
 
-def test_board_limits_and_totals(conn: sqlite3.Connection) -> None:
-    ann = _contact(conn)
+def test_board_limits_and_totals(conn: sqlite3.Connection, make_contact: ContactFactory) -> None:
+    ann = make_contact()
     for index in range(12):
         _deal(conn, ann, value=1_000 + index, stage="qualified")
     _deal(conn, ann, value=500, currency="USD", stage="qualified")
     data = pipeline.board(conn, now=NOW, per_stage=5)
-    qualified = next(c for c in data["stages"] if c["stage"] == "qualified")
-    assert (qualified["count"], len(qualified["deals"]), qualified["more"]) == (13, 5, 8)
-    assert qualified["totals"] == [
-        {"currency": "EUR", "deals": 12, "total_minor": 12_066, "weighted_minor": 3_017},
-        {"currency": "USD", "deals": 1, "total_minor": 500, "weighted_minor": 125},
+    qualified = next(c for c in data.stages if c.stage == "qualified")
+    assert (qualified.open_deals, len(qualified.deals), qualified.more) == (13, 5, 8)
+    assert qualified.totals == [
+        pipeline.Total("EUR", deals=12, total_minor=12_066, weighted_minor=3_017),
+        pipeline.Total("USD", deals=1, total_minor=500, weighted_minor=125),
     ]
 
 
-def test_edit_and_trash(conn: sqlite3.Connection) -> None:
-    ann = _contact(conn)
+def test_edit_and_trash(conn: sqlite3.Connection, make_contact: ContactFactory) -> None:
+    ann = make_contact()
     deal_id = _deal(conn, ann, value=1_000)
     deals.edit(
         conn,
@@ -378,7 +392,7 @@ def test_edit_and_trash(conn: sqlite3.Connection) -> None:
         now=NOW,
     )
     row = pipeline.deal_row_by_id(conn, deal_id, now=NOW)
-    assert (row["title"], row["value_minor"], row["probability"]) == ("Bigger", 5_000, 60)
+    assert (row.title, row.value_minor, row.probability) == ("Bigger", 5_000, 60)
     with pytest.raises(ValidationError):  # cents to yen without a new value
         deals.edit(conn, deal_id, DealChanges(currency="JPY"), now=NOW)
     deals.trash(conn, deal_id, now=NOW)

@@ -6,16 +6,14 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 
 import pytest
 
 from crmcli import consent, db, greetings, privacy, templates
 from crmcli.contact_tables import CONTACT_TABLES, DEPENDENT_TABLES
-from tests.conftest import Cli
+from tests.conftest import NOW, Cli
 
-NOW = datetime(2026, 11, 23, 9)
 #: a name that appears nowhere else in the database: what forget must leave no trace of
 MARKER = "Zqxjvorak"
 

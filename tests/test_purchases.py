@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
-from datetime import date, datetime, timezone
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -13,8 +13,7 @@ import pytest
 from crmcli import deals, purchases
 from crmcli.deal_changes import NewDeal
 from crmcli.errors import NotFound, ValidationError
-
-NOW = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
+from tests.conftest import NOW
 
 
 def _count(conn: sqlite3.Connection, where: str = "1") -> int:
@@ -221,6 +220,40 @@ def test_import_is_all_or_nothing(
     no_create.write_text("date,email,amount\n2026-01-01,zed@x.example,5\n", encoding="utf-8")
     refused = cli("import", "purchases", str(no_create), "--no-create-contacts", code=1)
     assert "no contact with email or name 'zed@x.example'" in refused.stderr
+
+
+def test_import_finds_customers_by_the_identity_rules(
+    cli: Any, tmp_path: Path, make_contact: Callable[..., int]
+) -> None:
+    # the rules of crm import (docs/identity.md): an email in any case; else the same full name
+    # and company (no company matches no company); a tie is refused, not guessed
+    ann = make_contact("Ann Lee", email="ann@acme.example", company="Acme")
+    bo_acme = make_contact("Bo Chan", company="Acme")
+    make_contact("Bo Chan", company="Beta")
+    make_contact("Cy Ode")
+    make_contact("Cy Ode")
+    path = tmp_path / "orders.csv"
+    path.write_text(
+        "order,date,email,customer,company,product,amount,currency\n"
+        "1,2026-01-01,ANN@acme.example,Someone Else,,A,10.00,EUR\n"
+        "2,2026-01-01,,Bo Chan,acme,B,10.00,EUR\n"
+        "3,2026-01-01,,Bo Chan,Gamma,C,10.00,EUR\n",
+        encoding="utf-8",
+    )
+    dry = cli("import", "purchases", str(path), "--dry-run")
+    assert dry.stdout.splitlines()[1:] == [
+        "line 2\tadd\tANN@acme.example\tA 10.00 EUR",
+        "line 3\tadd\tBo Chan\tB 10.00 EUR",
+        "line 4\tadd (new contact)\tBo Chan\tC 10.00 EUR",
+    ]
+    cli("import", "purchases", str(path))
+    bought = {r["product"]: r["contact_id"] for r in cli.json("purchase", "list")}
+    assert (bought["A"], bought["B"]) == (ann, bo_acme)
+    assert cli.json("contact", "show", str(bought["C"]))["company"] == "Gamma"
+    tie = tmp_path / "tie.csv"
+    tie.write_text("date,customer,amount,currency\n2026-01-01,Cy Ode,5,EUR\n", encoding="utf-8")
+    refused = cli("import", "purchases", str(tie), code=1)
+    assert "several contacts are named 'Cy Ode' (contacts 4 or 5)" in refused.stderr
 
 
 def test_import_mapping_and_saved_maps(

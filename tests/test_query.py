@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, timedelta
 from typing import Any
 
 import pytest
@@ -17,9 +17,9 @@ from crmcli import anniversaries, contacts, deals, notes, query, segments
 from crmcli.dates import YearlyDate
 from crmcli.deal_changes import NewDeal
 from crmcli.query import QueryError
+from tests.conftest import NOW
 
 TODAY = date(2026, 11, 23)
-NOW = datetime(2026, 11, 23, 9, 0, tzinfo=timezone.utc)
 
 
 @pytest.fixture

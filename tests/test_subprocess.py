@@ -4,24 +4,21 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
+import shlex
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 
+from tests.conftest import installed_crm
+
 pytestmark = pytest.mark.slow
-
-
-def crm_command() -> list[str]:
-    found = shutil.which("crm", path=str(Path(sys.executable).parent))
-    return [found] if found else [sys.executable, "-m", "crmcli"]
 
 
 def run(*args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [*crm_command(), *args],
+        [installed_crm(), *args],
         input=input,
         capture_output=True,
         text=True,
@@ -79,7 +76,7 @@ def test_broken_pipe_is_quiet(db_path: Path) -> None:
     for i in range(2000):
         contacts.create(conn, ContactChanges(text={"first_name": f"P{i}"}), now=now())
     conn.close()
-    shell = f"{' '.join(crm_command())} contact list --format tsv | head -n 1"
+    shell = f"{shlex.quote(installed_crm())} contact list --format tsv | head -n 1"
     result = subprocess.run(["sh", "-c", shell], capture_output=True, text=True, check=False)
     assert result.stdout.startswith("id\tname")
     assert result.stderr == ""

@@ -245,7 +245,8 @@ def test_a_column_kind_is_guessed_from_its_key(column: Column, kind: Kind, align
 
 def test_every_listing_column_has_a_sensible_kind() -> None:
     """The listings' emails, dates, amounts and ids are kept whole (declared or guessed)."""
-    from crmcli.cli import contacts, customers, deals, notes, purchases, reminders
+    from crmcli.cli import purchases, reminders
+    from crmcli.cli.views import contacts, customers, deals, notes
 
     def kinds(columns: list[Column]) -> dict[str, Kind]:
         return {c.key: c.fit for c in columns if c.in_table}

@@ -17,7 +17,7 @@ import typer
 
 from crmcli import __version__
 from crmcli.cli import _pager
-from crmcli.cli._common import CliState, CrmGroup, CrmTyper
+from crmcli.cli._common import CliState, CrmGroup, CrmTyper, command_of, holder_of
 
 
 class Entry(NamedTuple):
@@ -201,17 +201,17 @@ def load_command(name: str) -> Any:
     target = getattr(importlib.import_module(entry.module), entry.attribute)
     if isinstance(target, typer.Typer):
         # Always a group, even with a single subcommand for now (`crm export ics`). The group
-        # itself (its callback and options) is built now, its subcommands when one is used.
+        # itself (its callback and options) is built now, its subcommands when one is used
+        # (CrmGroup.lazy_source): typer builds a copy of the Typer without them.
         shell = copy.copy(target)
         shell.registered_commands = []
         shell.registered_groups = []
-        command: Any = typer.main.get_group(shell)
+        holder = holder_of(target)
+        holder.add_typer(shell, name=name)
+        command: Any = typer.main.get_command(holder).commands[name]  # type: ignore[attr-defined]
         command.lazy_source = target
     else:
-        holder = CrmTyper()
-        # a command that takes a query sets context_settings (crmcli.cli._query.QUERY_CONTEXT)
-        holder.command(name, context_settings=getattr(target, "context_settings", None))(target)
-        command = typer.main.get_command(holder)
+        command = command_of(target)
     command.name = name
     return command
 

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from typer.core import TyperCommand, TyperGroup
@@ -22,6 +22,10 @@ from crmcli.cli import _pager
 from crmcli.cli._output import OutputFormat, message
 from crmcli.db import DbLocation, connect, describe_sqlite_error, resolve_path
 from crmcli.errors import AmbiguousRef, CrmError, UsageError
+from crmcli.registry import load
+
+if TYPE_CHECKING:
+    from crmcli.dates import When
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -147,36 +151,39 @@ class CrmGroup(TyperGroup):
     def invoke(self, ctx: Any) -> Any:
         return _guarded(super().invoke, ctx)
 
-    def _sources(self) -> dict[str, Any]:
-        from typer.main import get_command_name
-
-        assert self.lazy_source is not None
-        found: dict[str, Any] = {}
-        for info in self.lazy_source.registered_commands:
-            assert info.callback is not None
-            found[info.name or get_command_name(info.callback.__name__)] = info
-        for group in self.lazy_source.registered_groups:
-            found[group.name or group.typer_instance.info.name] = group  # type: ignore[union-attr,index]
-        return found
-
-    def _build(self, info: Any) -> Any:
-        from typer.main import get_command_from_info, get_group_from_info
-        from typer.models import CommandInfo
-
+    def _sources(self) -> dict[str, tuple[str, Any]]:
+        """The subcommands of ``lazy_source`` by name: ("command", typer's CommandInfo),
+        ("group", its TyperInfo) or ("elsewhere", "module:function"), in the order typer
+        lists them."""
         source = self.lazy_source
         assert source is not None
-        if isinstance(info, CommandInfo):
-            return get_command_from_info(
-                info,
-                pretty_exceptions_short=source.pretty_exceptions_short,
-                rich_markup_mode=source.rich_markup_mode,
-            )
-        return get_group_from_info(
-            info,
-            pretty_exceptions_short=source.pretty_exceptions_short,
-            rich_markup_mode=source.rich_markup_mode,
-            suggest_commands=source.suggest_commands,
-        )
+        found: dict[str, tuple[str, Any]] = {}
+        # typer exports no way to build one command of a Typer without building them all, so
+        # these lists of its (public, undocumented) fields are read here; the building itself
+        # goes through typer.main.get_command, which typer documents. tests/test_typer_contract.py
+        # fails if a typer release changes what this relies on.
+        for info in source.registered_commands:
+            assert info.callback is not None
+            name = info.name or info.callback.__name__.lower().replace("_", "-")
+            found[name] = ("command", info)
+        for group in source.registered_groups:
+            found[group.name or group.typer_instance.info.name] = ("group", group)  # type: ignore[union-attr,index]
+        for name, target in getattr(source, "elsewhere", {}).items():
+            found[name] = ("elsewhere", target)
+        return found
+
+    def _build(self, kind: str, entry: Any) -> Any:
+        source = self.lazy_source
+        assert source is not None
+        if kind == "elsewhere":
+            return command_of(load(entry))
+        # A Typer holding only this command (or group), built as typer builds any app.
+        holder = holder_of(source)
+        if kind == "command":
+            holder.registered_commands.append(entry)
+            return typer.main.get_command(holder)
+        holder.registered_groups.append(entry)
+        return next(iter(typer.main.get_command(holder).commands.values()))  # type: ignore[attr-defined]
 
     def list_commands(self, ctx: Any) -> list[str]:
         if self.lazy_source is None:
@@ -187,11 +194,15 @@ class CrmGroup(TyperGroup):
         if self.lazy_source is not None and cmd_name not in self.commands:
             sources = self._sources()
             if cmd_name in sources:
-                self.commands[cmd_name] = self._build(sources[cmd_name])
+                built = self._build(*sources[cmd_name])
+                built.name = cmd_name
+                self.commands[cmd_name] = built
             else:
                 # An unknown name: build them all, so "did you mean" can suggest any of them.
-                for name, info in sources.items():
-                    self.commands.setdefault(name, self._build(info))
+                for name, (kind, entry) in sources.items():
+                    if name not in self.commands:
+                        self.commands[name] = self._build(kind, entry)
+                        self.commands[name].name = name
         return super().get_command(ctx, cmd_name)
 
 
@@ -208,11 +219,39 @@ class CrmTyper(typer.Typer):
         kwargs.setdefault("pretty_exceptions_show_locals", False)
         kwargs.setdefault("add_completion", False)
         super().__init__(**kwargs)
+        #: subcommands whose functions live in other modules: name -> "module:function"
+        self.elsewhere: dict[str, str] = {}
 
     def command(self, *args: Any, **kwargs: Any) -> Callable[[F], F]:
         kwargs.setdefault("cls", CrmCommand)
         decorator: Callable[[F], F] = super().command(*args, **kwargs)
         return decorator
+
+    def command_from(self, name: str, target: str) -> None:
+        """Add the subcommand ``name``, whose function is ``target`` (``"module:function"``) in
+        another module, imported only when the command is used or listed: `crm contact merge`
+        lives in crmcli/cli/merge.py, and `crm contact show` never imports it."""
+        self.elsewhere[name] = target
+
+
+def holder_of(source: typer.Typer) -> typer.Typer:
+    """An empty Typer that builds what it is given as ``source`` would: typer passes a Typer's
+    markup mode and error settings down to the commands and groups it builds."""
+    return typer.Typer(
+        add_completion=False,
+        rich_markup_mode=source.rich_markup_mode,
+        pretty_exceptions_short=source.pretty_exceptions_short,
+        suggest_commands=source.suggest_commands,
+    )
+
+
+def command_of(function: Callable[..., Any]) -> Any:
+    """The click command of a plain function (a command of its own, not in a group), built as
+    typer builds an app of one command. A function that takes a query sets
+    ``context_settings`` on itself (crmcli.cli._query.QUERY_CONTEXT)."""
+    holder = CrmTyper()
+    holder.command(context_settings=getattr(function, "context_settings", None))(function)
+    return typer.main.get_command(holder)
 
 
 def state(ctx: typer.Context) -> CliState:
@@ -261,10 +300,31 @@ def _run_hooks(conn: sqlite3.Connection, path: Path) -> None:
 # --- shell completion of values (crm completion): the database is read only on a TAB -----------
 
 
+def candidates(kind: str, ctx: Any, incomplete: str) -> list[tuple[str, str]]:
+    """Names of ``kind`` (contacts, tags, stages...) from the database --db or $CRM_DB points
+    to. Nothing, never an error, when there is no database: a TAB must not print a traceback."""
+    import sqlite3
+
+    from crmcli import completion
+    from crmcli.db import connect, resolve_path
+    from crmcli.errors import CrmError
+
+    try:
+        location = resolve_path(ctx.find_root().params.get("db_path"))
+        if not location.path.is_file():
+            return []
+        conn = connect(location, write=False)
+        try:
+            found = getattr(completion, kind)(conn, incomplete)
+        finally:
+            conn.close()
+    except (CrmError, sqlite3.Error, OSError):
+        return []
+    return [(c.value, c.help) for c in found]
+
+
 def _completer(kind: str) -> Callable[[Any, list[str], str], list[tuple[str, str]]]:
     def complete(ctx: Any, args: list[str], incomplete: str) -> list[tuple[str, str]]:
-        from crmcli.cli.completion import candidates
-
         return candidates(kind, ctx, incomplete)
 
     return complete
@@ -324,12 +384,17 @@ def now() -> datetime:
     return clock.now()
 
 
-def parse_when_option(text: str) -> datetime:
-    """A date option (``--since``, ``--due``...) through the one date parser, as naive local time."""
+def parse_when_text(text: str) -> When:
+    """A date expression (with or without a time) through the one date parser, naive local."""
     from crmcli import config
     from crmcli.dates import parse_when
 
-    return parse_when(text, clock.local_naive(clock.now()), day_first=config.load().day_first).at
+    return parse_when(text, clock.local_naive(clock.now()), day_first=config.load().day_first)
+
+
+def parse_when_option(text: str) -> datetime:
+    """A date option (``--since``, ``--due``...) through the one date parser, as naive local time."""
+    return parse_when_text(text).at
 
 
 def parse_date_option(text: str) -> date:
@@ -337,6 +402,30 @@ def parse_date_option(text: str) -> date:
     from crmcli.dates import parse_date
 
     return parse_date(text, clock.today(), day_first=config.load().day_first)
+
+
+def default_currency() -> str:
+    """``[deals] currency`` in the config file, else ``$CRM_CURRENCY``, else USD."""
+    from crmcli import config, money
+    from crmcli.errors import ValidationError
+
+    configured = config.load().get("deals", "currency")
+    if configured:
+        try:
+            return money.currency_code(str(configured))
+        except ValidationError:
+            raise ValidationError(
+                f"setting deals.currency = {configured!r} is not an ISO 4217 code "
+                "(in the config file or CRM_CURRENCY)"
+            ) from None
+    return money.DEFAULT_CURRENCY
+
+
+def currency_option(text: str | None) -> str:
+    """A ``--currency`` option as an ISO 4217 code; not given: :func:`default_currency`."""
+    from crmcli import money
+
+    return money.currency_code(text) if text else default_currency()
 
 
 def print_created(ref: int | str, fmt: OutputFormat | str | None) -> None:

@@ -104,6 +104,12 @@ class Column(NamedTuple):
         return "right" if self.fit in (Kind.id, Kind.number, Kind.money) else "left"
 
 
+def short_time(value: Any) -> str:
+    """A stored timestamp to the minute for a table cell: ``2026-11-23 09:00`` (UTC text as
+    it is stored; the column's heading says so)."""
+    return "" if not value else str(value)[:16].replace("T", " ")
+
+
 def resolve_format(fmt: OutputFormat | str | None) -> OutputFormat:
     """The format asked for, else ``table`` on a terminal and ``tsv`` in a pipe."""
     if fmt:
@@ -370,23 +376,15 @@ def emit(
     count = 0
     if fmt is OutputFormat.table:
         count = 0 if nothing else _table(rows, cols, title=title)
-    elif fmt is OutputFormat.json:
+    elif fmt in (OutputFormat.json, OutputFormat.jsonl):
         # json and csv only for the formats that need them (start-up time of every command)
-        import json
+        from crmcli.io.json_out import write_json
 
-        stream.write("[")
-        for row in rows:
-            stream.write(",\n  " if count else "\n  ")
-            stream.write(json_safe(json.dumps({c.key: row.get(c.key) for c in cols}, **_JSON)))
-            count += 1
-        stream.write("\n]\n" if count else "]\n")
-    elif fmt is OutputFormat.jsonl:
-        import json
-
-        for row in rows:
-            stream.write(json_safe(json.dumps({c.key: row.get(c.key) for c in cols}, **_JSON)))
-            stream.write("\n")
-            count += 1
+        count = write_json(
+            ({c.key: row.get(c.key) for c in cols} for row in rows),
+            stream,
+            lines=fmt is OutputFormat.jsonl,
+        )
     elif fmt is OutputFormat.csv:
         stream = on_terminal(stream)
         # the one CSV policy of crmcli (formula-like cells neutralised), as for the exports
@@ -400,9 +398,6 @@ def emit(
     if count == 0 and empty and fmt is OutputFormat.table:
         message(empty)
     return count
-
-
-_JSON: dict[str, Any] = {"ensure_ascii": False}
 
 
 def _primed(rows: Iterable[Any]) -> Iterable[Any]:

@@ -6,16 +6,14 @@ from typing import Annotated, Any
 
 import typer
 
-from crmcli.cli._common import FormatOpt, database, now
+from crmcli.cli._common import FormatOpt, database
 from crmcli.cli._output import (
     OutputFormat,
-    console,
     emit,
-    heading,
-    line,
     message,
     resolve_format,
 )
+from crmcli.cli.views.agenda import SECTION_LIMIT, render, window
 
 #: exit status of `crm agenda --exit-code` when something is due
 EXIT_DUE = 3
@@ -45,13 +43,12 @@ def agenda_command(
     Cron: crm agenda --quiet --exit-code --format tsv > /tmp/agenda.txt || mail -s Agenda me < /tmp/agenda.txt
     """
     from crmcli import agenda
-    from crmcli.clock import local_naive
 
     resolved = resolve_format(fmt)
     # A terminal shows the first SECTION_LIMIT of each section: only those are read in full.
     limit = SECTION_LIMIT if resolved is OutputFormat.table else None
     with database(ctx) as conn:
-        found = agenda.build(conn, local_naive(now()), days, limit=limit)
+        found = agenda.build(conn, window(days, limit))
     due = agenda.is_due(found.counts)
     if not (quiet and not due):
         show(found, days, resolved)
@@ -70,48 +67,3 @@ def show(found: Any, days: int, fmt: OutputFormat) -> None:
         message("Nothing on the agenda.")
         return
     render(found, days)
-
-
-#: items shown per section on a terminal; the rest is counted (scripts get everything)
-SECTION_LIMIT = 25
-
-
-def render(found: Any, days: int) -> None:
-    """The agenda grouped by section: each section's first items (``found.items``, as many as
-    :func:`crmcli.agenda.build` was given as its limit) under a heading with the full count."""
-    from rich.table import Table
-
-    from crmcli import agenda
-    from crmcli.dates import When, format_when
-
-    out = console()
-    sections: dict[str, list[Any]] = {}
-    for item in found.items:
-        sections.setdefault(item.section, []).append(item)
-    for section, members in sections.items():
-        title = agenda.section_title(section, days)
-        total = found.counts[section]
-        out.print(line("\n", (title, "bold"), f" ({total})"))
-        table = Table.grid(padding=(0, 2))
-        table.add_column(no_wrap=True)
-        table.add_column()
-        for item in members:
-            about = [p for p in (item.contact, item.company, item.phone, item.email) if p]
-            what = [item.text, "  ", (item.ref, "dim")]
-            if about:
-                what += ["\n", " · ".join(about)]
-            table.add_row(line((format_when(When(item.when, item.has_time)), "dim")), line(*what))
-        out.print(table)
-        if total > len(members):
-            # A morning screen, not a report: the full list is one command away.
-            more = f"  … and {total - len(members)} more (all of them: crm agenda --format tsv)"
-            out.print(line((more, "dim")))
-
-
-def demo_view(conn: Any) -> None:
-    """``crm demo``: the agenda of the demo book."""
-    from crmcli import agenda
-    from crmcli.clock import local_naive
-
-    heading("Agenda (crm agenda)")
-    render(agenda.build(conn, local_naive(now()), 7, limit=SECTION_LIMIT), 7)

@@ -28,10 +28,15 @@ from crmcli.cli._output import (
     console,
     emit,
     emit_record,
-    line,
     message,
     resolve_format,
-    text,
+    short_time,
+)
+from crmcli.cli.views.campaigns import (
+    RECIPIENT_COLUMNS,
+    print_letter,
+    sender_or_placeholder,
+    summary,
 )
 from crmcli.errors import CrmError, UsageError
 
@@ -47,10 +52,6 @@ app = CrmTyper(
 Name = Annotated[str, typer.Argument(help="The campaign's name.", autocompletion=complete_campaign)]
 
 
-def _short_time(value: Any) -> str:
-    return "" if not value else str(value)[:16].replace("T", " ")
-
-
 LIST_COLUMNS = [
     Column("id", "ID", in_table=False),
     Column("name", priority=1),
@@ -60,19 +61,9 @@ LIST_COLUMNS = [
     Column("to_send", "To send", justify="right", priority=1),
     Column("failed", justify="right"),
     Column("excluded", justify="right"),
-    Column("locked_at", "First sent (UTC)", show=_short_time, priority=3),
+    Column("locked_at", "First sent (UTC)", show=short_time, priority=3),
     Column("created_at", in_table=False),
     Column("updated_at", in_table=False),
-]
-RECIPIENT_COLUMNS = [
-    Column("contact_id", "ID", priority=1),
-    Column("name", priority=1),
-    Column("email"),
-    Column("status", priority=1),
-    Column("reason"),
-    Column("in_query", in_table=False),
-    Column("log_id", in_table=False),
-    Column("sent_at", "Sent (UTC)", show=_short_time, priority=3),
 ]
 RESULT_COLUMNS = [
     Column("log_id", "Log", priority=3),
@@ -87,16 +78,6 @@ RESULT_COLUMNS = [
 ]
 #: the order a report lists recipients in: what needs a look first
 _STATUS_ORDER = {"failed": 0, "claimed": 1, "left": 2, "excluded": 3, "to-send": 4, "sent": 5}
-
-
-def _summary(counts: dict[str, Any]) -> str:
-    """``120 sent, 78 to send, 2 failed; excluded: 3 opted out, 1 no email``."""
-    parts = [f"{counts['sent']} sent", f"{counts['to_send']} to send"]
-    parts += [f"{counts[k]} {k}" for k in ("failed", "claimed", "left") if counts[k]]
-    if counts["forgotten"]:
-        parts.append(f"{counts['forgotten']} sent to people erased since")
-    excluded = [f"{n} {why}" for why, n in counts["excluded"].items() if n]
-    return ", ".join(parts) + (f"; excluded: {', '.join(excluded)}" if excluded else "")
 
 
 @app.command("add")
@@ -135,7 +116,7 @@ def add(
         )
         counts = campaigns.counts(found, campaigns.audience(conn, found, today=now().date()))
     message(
-        f"Added campaign {found.name} ({found.query}, template {found.template}): {_summary(counts)}"
+        f"Added campaign {found.name} ({found.query}, template {found.template}): {summary(counts)}"
     )
     print_created(found.name, fmt)
     if fmt is not None:
@@ -152,10 +133,10 @@ def list_(ctx: typer.Context, fmt: FormatOpt = None) -> None:
             rows.append(
                 {
                     **found.to_dict(),
-                    "sent": counts["sent"] + counts["forgotten"],
-                    "to_send": counts["to_send"],
-                    "failed": counts["failed"],
-                    "excluded": sum(counts["excluded"].values()),
+                    "sent": counts.sent + counts.forgotten,
+                    "to_send": counts.to_send,
+                    "failed": counts.failed,
+                    "excluded": sum(counts.excluded.values()),
                 }
             )
     emit(
@@ -164,28 +145,6 @@ def list_(ctx: typer.Context, fmt: FormatOpt = None) -> None:
         fmt,
         empty="No campaigns yet (crm campaign add NAME --segment S --template T).",
     )
-
-
-def _print_letter(letter: Any, *, html: bool) -> None:
-    out = console()
-    out.print(line("To: ", letter.to_name, f" <{letter.to_email or 'NO EMAIL ADDRESS'}>"))
-    out.print(line("Subject: ", letter.subject))
-    if letter.unsubscribe:
-        out.print(
-            line("List-Unsubscribe: ", f"<mailto:{letter.unsubscribe}?subject=unsubscribe ...>")
-        )
-    if html:
-        out.print(line(("Sent as text and HTML (the body is Markdown)", "dim")))
-    if letter.error:
-        out.print(line(("Cannot be sent: ", "bold"), letter.error))
-    out.print(line("\n"))
-    out.print(text(letter.body.rstrip("\n"), multiline=True))
-
-
-def _sender_or_placeholder() -> str:
-    from crmcli import config, mailer
-
-    return mailer.sender_setting(config.load()) or "Your Name <you@example.invalid>"
 
 
 @app.command("preview")
@@ -226,7 +185,7 @@ def preview(
         letter = None
         if chosen is not None:
             letter = campaigns.letter_for(
-                conn, found, tpl, chosen, sender=_sender_or_placeholder(), today=today
+                conn, found, tpl, chosen, sender=sender_or_placeholder(), today=today
             )
         counts = campaigns.counts(found, recipients)
     ordered = sorted(recipients, key=lambda r: (_STATUS_ORDER.get(r.status, 9), r.contact_id))
@@ -240,7 +199,7 @@ def preview(
                     if letter
                     else None
                 ),
-                "counts": counts,
+                "counts": counts.to_dict(),
                 "recipients": [r.to_dict() for r in ordered],
             },
             fmt,
@@ -253,8 +212,8 @@ def preview(
         else:
             if chosen is not None and chosen.status != "to-send":
                 message(f"Shown for {chosen.name}, who is {chosen.status}: {chosen.reason or ''}")
-            _print_letter(letter, html=letter.html is not None)
-        message(f"Recipients: {_summary(counts)}")
+            print_letter(letter, html=letter.html is not None)
+        message(f"Recipients: {summary(counts)}")
     emit([r.to_dict() for r in ordered], RECIPIENT_COLUMNS, fmt)
 
 
@@ -278,22 +237,22 @@ def show(
     with database(ctx) as conn:
         report = campaigns.report(conn, name, today=now().date())
     recipients = sorted(
-        report["recipients"], key=lambda r: (_STATUS_ORDER.get(r["status"], 9), r["contact_id"])
+        report.recipients, key=lambda r: (_STATUS_ORDER.get(r.status, 9), r.contact_id)
     )
     if status is not None:
-        recipients = [r for r in recipients if r["status"] == status.strip().lower()]
+        recipients = [r for r in recipients if r.status == status.strip().lower()]
     shape = resolve_format(fmt)
     if shape is OutputFormat.json:
-        emit_record({**report, "recipients": recipients}, fmt)
+        emit_record(report._replace(recipients=recipients).to_dict(), fmt)
         return
     if shape is OutputFormat.table:
-        locked = report["locked_at"] or "not yet"
+        found = report.campaign
         message(
-            f"Campaign {report['name']}: {report['query']}, template {report['template']}; "
-            f"first sent: {locked}"
+            f"Campaign {found.name}: {found.query}, template {found.template}; "
+            f"first sent: {found.locked_at or 'not yet'}"
         )
-        message(_summary(report["counts"]))
-    emit(recipients, RECIPIENT_COLUMNS, fmt, empty="No recipients.")
+        message(summary(report.counts))
+    emit([r.to_dict() for r in recipients], RECIPIENT_COLUMNS, fmt, empty="No recipients.")
 
 
 def _say(letter: Any) -> None:
@@ -370,7 +329,7 @@ def send(
         found = campaigns.get(conn, name)
         waiting = campaigns.counts(found, campaigns.audience(conn, found, today=now().date()))
         # the settings (and a password command) only once there is something to send
-        if waiting["to_send"] or waiting["failed"] or waiting["claimed"]:
+        if waiting.to_send or waiting.failed or waiting.claimed:
             transport, sender = _transport(outbox)
             letters = campaigns.send(
                 conn, name, transport=transport, sender=sender, now=now, limit=limit,
@@ -381,9 +340,9 @@ def send(
     for letter in letters:
         tally[letter.status] = tally.get(letter.status, 0) + 1
     done = ", ".join(f"{n} {status}" for status, n in sorted(tally.items())) or "nothing to send"
-    message(f"Campaign {report['name']}: {done} in this run; now {_summary(report['counts'])}")
-    if report["counts"]["to_send"] or report["counts"]["failed"]:
-        message(f"Continue with: crm campaign send {report['name']}")
+    message(f"Campaign {report.campaign.name}: {done} in this run; now {summary(report.counts)}")
+    if report.counts.to_send or report.counts.failed:
+        message(f"Continue with: crm campaign send {report.campaign.name}")
     if fmt is not None:
         emit([campaigns.outcome_dict(letter) for letter in letters], RESULT_COLUMNS, fmt)
     if tally.get("failed"):
@@ -395,7 +354,7 @@ def _dry_run(ctx: typer.Context, name: str, limit: int | None, fmt: Any) -> None
         found = campaigns.get(conn, name)
         letters: list[Any] = []
         for letter in campaigns.pending_letters(
-            conn, found, sender=_sender_or_placeholder(), today=now().date()
+            conn, found, sender=sender_or_placeholder(), today=now().date()
         ):
             if limit is not None and len(letters) >= limit:
                 break
@@ -408,7 +367,7 @@ def _dry_run(ctx: typer.Context, name: str, limit: int | None, fmt: Any) -> None
         for index, letter in enumerate(letters):
             if index:
                 console().print("-" * 60)
-            _print_letter(letter, html=letter.html is not None)
+            print_letter(letter, html=letter.html is not None)
         message(f"{len(letters)} message(s) would be sent; nothing was written")
     else:
         emit([campaigns.outcome_dict(letter) for letter in letters], RESULT_COLUMNS, fmt)
@@ -428,31 +387,3 @@ def remove(ctx: typer.Context, name: Name, yes: YesOpt = False) -> None:
         confirm(f"Remove campaign {found.name}{warning}?", yes=yes)
         campaigns.remove(conn, found.name)
     message(f"Removed campaign {found.name}")
-
-
-def demo_view(conn: Any) -> None:
-    """``crm demo``: a campaign's preview, the message for its first recipient and who is
-    excluded and why."""
-    from crmcli.cli._output import heading
-
-    found = campaigns.list_campaigns(conn)
-    if not found:
-        return
-    campaign = found[0]
-    today = now().date()
-    heading(f"Campaign preview (crm campaign preview {campaign.name})")
-    recipients = campaigns.audience(conn, campaign, today=today)
-    first = next((r for r in recipients if r.status == "to-send"), None)
-    if first is not None:
-        tpl = campaigns.text_of(conn, campaign)
-        letter = campaigns.letter_for(
-            conn, campaign, tpl, first, sender=_sender_or_placeholder(), today=today
-        )
-        _print_letter(letter, html=letter.html is not None)
-    out = console()
-    out.print(line("\n", "Recipients: ", _summary(campaigns.counts(campaign, recipients))))
-    emit(
-        [r.to_dict() for r in recipients if r.status == "excluded"],
-        RECIPIENT_COLUMNS,
-        OutputFormat.table,
-    )

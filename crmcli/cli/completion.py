@@ -170,29 +170,6 @@ def register() -> None:
         add_completion_class(shell, name)
 
 
-def candidates(kind: str, ctx: Any, incomplete: str) -> list[tuple[str, str]]:
-    """Names of ``kind`` (contacts, tags, stages...) from the database --db or $CRM_DB points
-    to. Nothing, never an error, when there is no database: a TAB must not print a traceback."""
-    import sqlite3
-
-    from crmcli import completion
-    from crmcli.db import connect, resolve_path
-    from crmcli.errors import CrmError
-
-    try:
-        location = resolve_path(ctx.find_root().params.get("db_path"))
-        if not location.path.is_file():
-            return []
-        conn = connect(location, write=False)
-        try:
-            found = getattr(completion, kind)(conn, incomplete)
-        finally:
-            conn.close()
-    except (CrmError, sqlite3.Error, OSError):
-        return []
-    return [(c.value, c.help) for c in found]
-
-
 def script(shell: str) -> str:
     if shell not in SHELLS:
         raise UsageError(f"unknown shell {shell!r} (bash, zsh or fish)")

@@ -3,36 +3,13 @@ or from a piped unsubscribe message; and the consent part of ``crm contact show`
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated, Any
 
 import typer
 
 from crmcli.cli._common import FormatOpt, database, now, print_created
-from crmcli.cli._output import Column, emit, line, message
+from crmcli.cli._output import Column, emit, message
 from crmcli.errors import UsageError
-
-#: the consent options of crm contact edit
-DoNotContactOpt = Annotated[
-    bool | None,
-    typer.Option(
-        "--do-not-contact/--may-contact",
-        help="They asked for no contact at all (--may-contact takes it back).",
-        show_default=False,
-    ),
-]
-EmailOptoutOpt = Annotated[
-    bool | None,
-    typer.Option(
-        "--email-optout/--email-optin",
-        help="They asked for no campaign e-mail (--email-optin takes it back).",
-        show_default=False,
-    ),
-]
-ConsentSourceOpt = Annotated[
-    str | None,
-    typer.Option(help="Where that request came from (default: crm contact edit)."),
-]
 
 COLUMNS = [
     Column("contact_id", "ID", priority=1),
@@ -100,14 +77,10 @@ def optout_command(
         raise UsageError("--from-mail records an e-mail opt-out with the message as its source")
     with database(ctx, write=True) as conn:
         if from_mail:
-            from crmcli.cli.mail import MAX_MESSAGE_BYTES
+            from crmcli.cli._mail import read_message
             from crmcli.io.mail import parse
 
-            if sys.stdin.isatty():
-                raise UsageError("--from-mail reads the message on stdin: pipe it in")
-            data = sys.stdin.buffer.read(MAX_MESSAGE_BYTES + 1)
-            if len(data) > MAX_MESSAGE_BYTES:
-                raise UsageError(f"the message on stdin is over {MAX_MESSAGE_BYTES // 2**20} MB")
+            data = read_message()
             if not data.strip():
                 raise UsageError("no message on stdin: pipe the unsubscribe e-mail to crm optout")
             found = consent.from_mail(conn, parse(data), now=now())
@@ -129,12 +102,3 @@ def optout_command(
         print_created(row["contact_id"], fmt)
     if fmt is not None:
         emit(rows, COLUMNS, fmt)
-
-
-def consent_section(out: Any, record: dict[str, Any]) -> None:
-    """``crm contact show`` on a terminal: what the person asked for, if anything."""
-    asked = record.get("consent") or {}
-    for key, words in (("do_not_contact", "Do not contact"), ("email_optout", "No e-mail")):
-        part = asked.get(key)
-        if part:
-            out.print(line((f"{words}", "bold"), f" since {part['at'][:10]} ({part['source']})"))

@@ -8,7 +8,6 @@ from crmcli import contacts
 from crmcli.cli._common import FormatOpt, database
 from crmcli.cli._output import Column, emit
 from crmcli.cli._query import QUERY_CONTEXT, QueryArg, compile_words
-from crmcli.cli.contacts import app
 
 ISSUE_COLUMNS = [
     Column("id", "ID", priority=1),
@@ -20,7 +19,6 @@ ISSUE_COLUMNS = [
 ]
 
 
-@app.command("issues", context_settings=QUERY_CONTEXT)
 def issues_command(ctx: typer.Context, query: QueryArg = None, fmt: FormatOpt = None) -> None:
     """List the values imports kept but could not take as what they claim to be.
 
@@ -42,3 +40,6 @@ def issues_command(ctx: typer.Context, query: QueryArg = None, fmt: FormatOpt = 
             fmt,
             empty="No flagged values: every imported value was taken as what it claims to be.",
         )
+
+
+issues_command.context_settings = QUERY_CONTEXT  # type: ignore[attr-defined]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from datetime import datetime
 from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -16,42 +15,71 @@ from crmcli.cli._common import (
     YesOpt,
     ask,
     complete_contact,
-    complete_tag,
     confirm,
     database,
     edit_text,
     interactive,
     kept_on_failure,
     now,
-    parse_when_option,
     print_created,
 )
-from crmcli.cli._output import Column, OutputFormat, console, emit, emit_record, line, message
-from crmcli.cli._query import QUERY_CONTEXT, QueryArg, compile_words, query_text
-from crmcli.cli.consent import ConsentSourceOpt, DoNotContactOpt, EmailOptoutOpt
-from crmcli.cli.contact_options import (
+from crmcli.cli._contact_options import (
+    Anniversary,
+    Birthday,
+    Cadence,
+    Clear,
+    CompanyFilter,
+    ConsentSourceOpt,
+    CreatedSince,
+    DescOpt,
+    Display,
+    DoNotContactOpt,
+    EmailOptoutOpt,
+    Emails,
+    Fields,
+    LimitOpt,
+    NotTouchedSince,
+    Phones,
+    ReferredBy,
+    RmEmails,
+    RmPhones,
+    SortOpt,
+    Source,
+    TagFilter,
+    Tags,
+    Text,
+    TextFilter,
+    Title,
+    Untag,
+    UpdatedSince,
+    contact_changes,
+    list_filters,
+    touched_threshold,
+)
+from crmcli.cli._contact_parts import (
     AddressOpt,
     DepartmentOpt,
     GeoOpt,
     ImOpt,
     MiddleOpt,
-    More,
     NicknameOpt,
     PhotoOpt,
     PrefixOpt,
     RelatedOpt,
+    RmAddressOpt,
+    RmHandleOpt,
+    RmRelatedOpt,
+    RmUrlOpt,
     RoleOpt,
     SocialOpt,
     SuffixOpt,
     TzOpt,
     UrlOpt,
-    apply_more,
-    remove_items,
-    text_changes,
 )
-from crmcli.cli.contact_options import clear as clear_field
-from crmcli.cli.privacy import export_data_command, forget_command
-from crmcli.contacts import ListFilters, parse_labeled
+from crmcli.cli._output import Column, OutputFormat, emit, emit_record, message
+from crmcli.cli._query import QUERY_CONTEXT, QueryArg, compile_words, query_text
+from crmcli.cli.views.contacts import LIST_COLUMNS, render_contact, report_unmerged
+from crmcli.contacts import ListFilters
 from crmcli.errors import CrmError, UsageError
 
 if TYPE_CHECKING:  # imported by add and edit only: show and list never build the class
@@ -59,17 +87,6 @@ if TYPE_CHECKING:  # imported by add and edit only: show and list never build th
 
 app = CrmTyper(help="Add, show, change, find and remove contacts.")
 
-LIST_COLUMNS = [
-    Column("id", "ID", priority=1),
-    Column("name", priority=1),
-    Column("company", priority=3),
-    Column("title", in_table=False),
-    Column("email"),
-    Column("phone", priority=3),
-    Column("tags", priority=4),
-    Column("created_at", in_table=False),
-    Column("updated_at", in_table=False),
-]
 
 Ref = Annotated[
     str,
@@ -77,57 +94,6 @@ Ref = Annotated[
         help="Contact id, or a unique fragment of a name or email.", autocompletion=complete_contact
     ),
 ]
-Emails = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--email", "-e", help="Email, optionally labelled: work:ann@example.com. Repeatable."
-    ),
-]
-Phones = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--phone", "-p", help="Phone, optionally labelled: 'mobile:+1 555 0100'. Repeatable."
-    ),
-]
-Tags = Annotated[
-    list[str] | None,
-    typer.Option("--tag", "-t", help="Tag. Repeatable.", autocompletion=complete_tag),
-]
-Fields = Annotated[
-    list[str] | None, typer.Option("--field", help="Custom field key=value. Repeatable.")
-]
-Text = Annotated[str | None, typer.Option(show_default=False)]
-
-
-def _common_changes(
-    conn: Any,
-    changes: ContactChanges,
-    *,
-    fields: list[str] | None,
-    birthday: str | None,
-    anniversary: str | None,
-    referred_by: str | None,
-    cadence: str | None,
-) -> None:
-    from crmcli.dates import parse_days
-
-    for assignment in fields or []:
-        key, value = contacts.parse_field_assignment(assignment)
-        changes.set_fields[key] = value
-    if birthday is not None:
-        changes.dates["birthday"] = birthday or None
-    if anniversary is not None:
-        changes.dates["anniversary"] = anniversary or None
-    if referred_by is not None:
-        if referred_by:
-            changes.referred_by_id = contacts.resolve(conn, referred_by)
-        else:
-            changes.clear_referred_by = True
-    if cadence is not None:
-        if cadence:
-            changes.cadence_days = parse_days(cadence)
-        else:
-            changes.clear_cadence = True
 
 
 def _print_contact(conn: Any, contact_id: int, fmt: OutputFormat | None) -> None:
@@ -145,7 +111,7 @@ def contact_record(conn: Any, contact_id: int) -> dict[str, Any]:
     record["dates"] = anniversaries.dates_of(conn, contact_id)
     record["reminders"] = [r.to_dict() for r in reminders.open_for_contact(conn, contact_id)]
     record["notes"] = [n.to_dict() for n in notes.recent(conn, contact_id, limit=5)]
-    record["deals"] = deals.contact_deals(conn, contact_id)
+    record["deals"] = [deal._asdict() for deal in deals.contact_deals(conn, contact_id)]
     record["customer"] = profile.customer_profile(conn, contact_id, today=now().date())
     record["referred"] = profile.referred(conn, contact_id)
     return record
@@ -160,13 +126,11 @@ def add(
     ] = None,
     first: Text = None,
     last: Text = None,
-    display: Annotated[
-        str | None, typer.Option(help="Name shown instead of first + last (e.g. a team).")
-    ] = None,
+    display: Display = None,
     email: Emails = None,
     phone: Phones = None,
     company: Text = None,
-    title: Annotated[str | None, typer.Option(help="Job title.")] = None,
+    title: Title = None,
     street: Text = None,
     city: Text = None,
     region: Text = None,
@@ -188,21 +152,12 @@ def add(
     related: RelatedOpt = None,
     photo: PhotoOpt = None,
     tag: Tags = None,
-    source: Annotated[str | None, typer.Option(help="Where the contact came from.")] = None,
-    referred_by: Annotated[
-        str | None,
-        typer.Option(
-            help="The contact who referred this one (REF).", autocompletion=complete_contact
-        ),
-    ] = None,
-    birthday: Annotated[
-        str | None, typer.Option(help="1980-04-15, or --04-15 without a year.")
-    ] = None,
-    anniversary: Annotated[str | None, typer.Option(help="Like --birthday.")] = None,
+    source: Source = None,
+    referred_by: ReferredBy = None,
+    birthday: Birthday = None,
+    anniversary: Anniversary = None,
     field: Fields = None,
-    cadence: Annotated[
-        str | None, typer.Option(help="Keep in touch at least this often: 30d, 2w.")
-    ] = None,
+    cadence: Cadence = None,
     force: Annotated[
         bool, typer.Option("--force", help="Add it even if another contact has the same email.")
     ] = False,
@@ -219,33 +174,8 @@ def add(
 
     Example: crm contact add "Ann Lee" --company Acme -e ann@acme.com -p 'mobile:+1 555 0100' -t lead
     """
-    from crmcli.contact_changes import ContactChanges
-
-    if name and not (first or last):
-        parts = name.split(None, 1)
-        first, last = parts[0], (parts[1] if len(parts) > 1 else None)
-    changes = ContactChanges(
-        text=text_changes(first_name=first, last_name=last, display_name=display,
-                          company=company, title=title, source=source),
-        add_emails=[parse_labeled(e) for e in email or []],
-        add_phones=[parse_labeled(p) for p in phone or []],
-        add_tags=list(tag or []),
-        address_parts=text_changes(street=street, city=city, region=region,
-                                   postal_code=postal_code, country=country),
-        website=website,
-    )  # fmt: skip
-    apply_more(changes, More(middle, prefix, suffix, nickname, department, role, tz, geo,
-                             address, url, im, social, related, photo))  # fmt: skip
     with database(ctx, write=True) as conn:
-        _common_changes(
-            conn,
-            changes,
-            fields=field,
-            birthday=birthday,
-            anniversary=anniversary,
-            referred_by=referred_by,
-            cadence=cadence,
-        )
+        changes = contact_changes(conn, ctx.params)
         contacts.validate_changes(changes, today=now().date())
         matches = contacts.duplicates_of(conn, changes)
         confirmed = _refuse_same_email(changes, matches, force=force)
@@ -302,88 +232,26 @@ def show(ctx: typer.Context, ref: Ref, fmt: FormatOpt = None) -> None:
         _print_contact(conn, contacts.resolve(conn, ref), fmt)
 
 
-def render_contact(record: dict[str, Any]) -> None:
-    """The terminal view of one contact (``crm contact show``)."""
-    from rich.table import Table
-
-    from crmcli.cli.contact_view import detail_rows
-
-    out = console()
-    out.print(line((record["name"], "bold"), "  ", (f"#{record['id']}", "dim")))
-    grid = Table.grid(padding=(0, 2))
-    grid.add_column(style="dim", justify="right")
-    grid.add_column()
-
-    for label, value in detail_rows(record):
-        grid.add_row(line(label), line(value))
-    out.print(grid)
-    for renderer in SHOW_SECTIONS:
-        renderer(out, record)
-
-
-#: extra parts of the terminal view, added by other capabilities (notes, reminders, deals...)
-SHOW_SECTIONS: list[Any] = []
-
-
-def _reminders_section(out: Any, record: dict[str, Any]) -> None:
-    from crmcli.cli.reminders import render_show_reminders
-
-    render_show_reminders(out, record)
-
-
-def _notes_section(out: Any, record: dict[str, Any]) -> None:
-    from crmcli.cli.notes import render_show_notes
-
-    render_show_notes(out, record)
-
-
-def _deals_section(out: Any, record: dict[str, Any]) -> None:
-    from crmcli.cli.deals import contact_deals_section
-
-    contact_deals_section(out, record)
-
-
-def _customer_section(out: Any, record: dict[str, Any]) -> None:
-    from crmcli.cli.customers import contact_customer_section
-
-    contact_customer_section(out, record)
-
-
-def _consent_section(out: Any, record: dict[str, Any]) -> None:
-    from crmcli.cli.consent import consent_section
-
-    consent_section(out, record)
-
-
-# Imported only when a contact is shown on a terminal: what they asked for, what to do next,
-# then what happened.
-SHOW_SECTIONS.extend(
-    [_consent_section, _reminders_section, _notes_section, _deals_section, _customer_section]
-)
-
-
 @app.command("edit")
 def edit(
     ctx: typer.Context,
     ref: Ref,
     first: Text = None,
     last: Text = None,
-    display: Text = None,
+    display: Display = None,
     email: Emails = None,
-    rm_email: Annotated[list[str] | None, typer.Option(help="Remove this email.")] = None,
+    rm_email: RmEmails = None,
     phone: Phones = None,
-    rm_phone: Annotated[
-        list[str] | None, typer.Option(help="Remove this phone (formatting ignored).")
-    ] = None,
+    rm_phone: RmPhones = None,
     company: Text = None,
-    title: Text = None,
+    title: Title = None,
     street: Text = None,
     city: Text = None,
     region: Text = None,
     postal_code: Text = None,
     country: Text = None,
     website: Text = None,
-    source: Text = None,
+    source: Source = None,
     middle: MiddleOpt = None,
     prefix: PrefixOpt = None,
     suffix: SuffixOpt = None,
@@ -393,42 +261,23 @@ def edit(
     tz: TzOpt = None,
     geo: GeoOpt = None,
     address: AddressOpt = None,
-    rm_address: Annotated[
-        list[str] | None, typer.Option(help="Remove this address (as shown, or its street).")
-    ] = None,
+    rm_address: RmAddressOpt = None,
     url: UrlOpt = None,
-    rm_url: Annotated[list[str] | None, typer.Option(help="Remove this web address.")] = None,
+    rm_url: RmUrlOpt = None,
     im: ImOpt = None,
     social: SocialOpt = None,
-    rm_handle: Annotated[
-        list[str] | None, typer.Option(help="Remove this messaging handle or social profile.")
-    ] = None,
+    rm_handle: RmHandleOpt = None,
     related: RelatedOpt = None,
-    rm_related: Annotated[
-        list[str] | None, typer.Option(help="Remove this related person.")
-    ] = None,
+    rm_related: RmRelatedOpt = None,
     photo: PhotoOpt = None,
     tag: Tags = None,
-    untag: Annotated[
-        list[str] | None, typer.Option(help="Remove this tag.", autocompletion=complete_tag)
-    ] = None,
-    referred_by: Annotated[
-        str | None,
-        typer.Option(help="REF of the referrer; '' clears.", autocompletion=complete_contact),
-    ] = None,
-    birthday: Annotated[str | None, typer.Option(help="1980-04-15 or --04-15; '' clears.")] = None,
-    anniversary: Annotated[str | None, typer.Option(help="Like --birthday.")] = None,
+    untag: Untag = None,
+    referred_by: ReferredBy = None,
+    birthday: Birthday = None,
+    anniversary: Anniversary = None,
     field: Fields = None,
-    cadence: Annotated[
-        str | None, typer.Option(help="Keep-in-touch cadence: 30d; '' clears.")
-    ] = None,
-    clear: Annotated[
-        list[str] | None,
-        typer.Option(
-            help="Clear a field: company, birthday, emails, addresses, photo, invalid, a custom "
-            "field..."
-        ),
-    ] = None,
+    cadence: Cadence = None,
+    clear: Clear = None,
     editor: Annotated[
         bool, typer.Option("--editor", help="Edit in $EDITOR even when not on a terminal.")
     ] = False,
@@ -444,46 +293,12 @@ def edit(
 
     Example: crm contact edit ann --title CTO --tag customer --untag lead --rm-email old@acme.com
     """
-    from crmcli.contact_changes import ContactChanges
-
-    changes = ContactChanges(
-        text=text_changes(first_name=first, last_name=last, display_name=display,
-                          company=company, title=title, source=source),
-        add_emails=[parse_labeled(e) for e in email or []],
-        remove_emails=list(rm_email or []),
-        add_phones=[parse_labeled(p) for p in phone or []],
-        remove_phones=list(rm_phone or []),
-        add_tags=list(tag or []),
-        remove_tags=list(untag or []),
-        address_parts=text_changes(street=street, city=city, region=region,
-                                   postal_code=postal_code, country=country),
-        website=website,
-    )  # fmt: skip
-    apply_more(changes, More(middle, prefix, suffix, nickname, department, role, tz, geo,
-                             address, url, im, social, related, photo))  # fmt: skip
-    remove_items(changes, addresses=rm_address, urls=rm_url, handles=rm_handle,
-                 related=rm_related)  # fmt: skip
     with database(ctx, write=True) as conn:
         contact_id = contacts.resolve(conn, ref)
-        _common_changes(
-            conn,
-            changes,
-            fields=field,
-            birthday=birthday,
-            anniversary=anniversary,
-            referred_by=referred_by,
-            cadence=cadence,
-        )
-        for name in clear or []:
-            clear_field(changes, name)
+        changes = contact_changes(conn, ctx.params)
         asked = do_not_contact is not None or email_optout is not None
         if changes.is_empty() and not asked:
-            if not (editor or interactive()):
-                raise UsageError(
-                    "nothing to change: give options (see crm contact edit --help), "
-                    "or use --editor to edit the contact in $EDITOR"
-                )
-            if not _edit_in_editor(conn, contact_id):
+            if not _edit_in_editor(conn, contact_id, asked_for=editor):
                 message("No changes.")
                 return
         else:
@@ -497,13 +312,20 @@ def edit(
             _print_contact(conn, contact_id, fmt)
 
 
-def _edit_in_editor(conn: Any, contact_id: int) -> bool:
+def _edit_in_editor(conn: Any, contact_id: int, *, asked_for: bool) -> bool:
     """Edit the contact in $EDITOR and save what the user changed; False when nothing was.
+    Only when ``--editor`` asked for it or on a terminal: elsewhere an edit without options
+    is a usage error.
 
     If the contact changed elsewhere while the editor was open, nothing is saved: the form
     reopens with both versions (what changed meanwhile, and the user's changes on top)."""
     from crmcli import contact_form
 
+    if not (asked_for or interactive()):
+        raise UsageError(
+            "nothing to change: give options (see crm contact edit --help), "
+            "or use --editor to edit the contact in $EDITOR"
+        )
     base = contacts.get(conn, contact_id)
     text = contact_form.render(base)
     with kept_on_failure("contact") as draft:
@@ -554,87 +376,10 @@ def restore(
     with database(ctx, write=True) as conn:
         contact_id = contacts.resolve(conn, ref, include_deleted=True)
         if merge.merged_into(conn, contact_id) is not None:
-            from crmcli.cli.merge import report_unmerged
-
             report_unmerged(conn, merge.unmerge(conn, contact_id, now=now()))
             return
         contacts.restore(conn, contact_id)
         message(f"Restored contact {contact_id}: {contacts.get(conn, contact_id).name}")
-
-
-# The filters of `crm contact list`, shared with `crm export contacts`.
-TagFilter = Annotated[
-    list[str] | None,
-    typer.Option(
-        "--tag", "-t", help="Has this tag (repeat: all of them).", autocompletion=complete_tag
-    ),
-]
-CompanyFilter = Annotated[str | None, typer.Option(help="Company contains this text.")]
-TextFilter = Annotated[
-    str | None, typer.Option("--text", "-q", help="Matches this text anywhere (full-text).")
-]
-CreatedSince = Annotated[
-    str | None, typer.Option(help="Added on or after: 2026-01-01, -2w, 'last mon'.")
-]
-UpdatedSince = Annotated[str | None, typer.Option(help="Changed on or after (same forms).")]
-SortOpt = Annotated[
-    str,
-    typer.Option(help="name, company, created, updated, id or last-touch (never touched first)."),
-]
-NotTouchedSince = Annotated[
-    str | None,
-    typer.Option(
-        help="No note, call, email or meeting since: 90d, 6m, or a date (2026-01-01, 'last mon').",
-        show_default=False,
-    ),
-]
-DescOpt = Annotated[bool, typer.Option("--desc", help="Reverse the order.")]
-LimitOpt = Annotated[int | None, typer.Option(help="At most this many.", min=1)]
-
-
-def list_filters(
-    tag: list[str] | None,
-    company: str | None,
-    text: str | None,
-    created_since: str | None,
-    updated_since: str | None,
-    sort: str,
-    desc: bool,
-    limit: int | None,
-    *,
-    trash: bool,
-) -> ListFilters:
-    """The options above as ListFilters (dates parsed by the one date parser)."""
-    return ListFilters(
-        tags=list(tag or []),
-        company=company,
-        text=text,
-        created_since=parse_when_option(created_since) if created_since else None,
-        updated_since=parse_when_option(updated_since) if updated_since else None,
-        sort=sort,
-        descending=desc,
-        limit=limit,
-        deleted=trash,
-    )
-
-
-def touched_threshold(text: str) -> datetime:
-    """``--not-touched-since``: a span back from today (90d: local midnight 90 days ago) or a
-    date expression; the contacts listed had no touch on or after that moment."""
-    from datetime import timedelta
-
-    from crmcli.dates import parse_days
-
-    stripped = text.strip()
-    if stripped[:1].isdigit() and stripped[-1:].isalpha() and not stripped[-2:].isdigit():
-        try:
-            days = parse_days(stripped)
-        except UsageError:
-            pass
-        else:
-            midnight = now().replace(hour=0, minute=0, second=0, microsecond=0)
-            return midnight - timedelta(days=days)
-    return parse_when_option(text)
 
 
 def list_columns(filters: ListFilters) -> list[Column]:
@@ -794,10 +539,9 @@ def search_command(
 search_command.context_settings = QUERY_CONTEXT  # type: ignore[attr-defined]
 
 
-# `crm contact merge`, `unmerge` and `issues` live in their own modules; importing them
-# registers them here.
-from crmcli.cli import contact_issues as _issue_commands  # noqa: E402, F401
-from crmcli.cli import merge as _merge_commands  # noqa: E402, F401
-
-app.command("export-data")(export_data_command)
-app.command("forget")(forget_command)
+# Commands of this group that live in modules of their own, imported only when used.
+app.command_from("merge", "crmcli.cli.merge:merge_command")
+app.command_from("unmerge", "crmcli.cli.merge:unmerge_command")
+app.command_from("export-data", "crmcli.cli.privacy:export_data_command")
+app.command_from("forget", "crmcli.cli.privacy:forget_command")
+app.command_from("issues", "crmcli.cli.contact_issues:issues_command")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -17,7 +17,8 @@ from crmcli.cli._common import (
     database,
     now,
 )
-from crmcli.cli._output import Column, Kind, emit, line, message, styled
+from crmcli.cli._output import emit, message
+from crmcli.cli.views.dates import COLUMNS
 
 app = CrmTyper(
     help="Upcoming yearly dates (birthdays, anniversaries, labelled dates); add and remove them.",
@@ -28,28 +29,6 @@ app = CrmTyper(
         "2021-03-01 | crm dates rm ann 'customer since'"
     ),
 )
-
-
-def _when(days: Any) -> str:
-    text = {0: "today", 1: "tomorrow"}.get(days, f"in {days} days")
-    if styled() and days in (0, 1):
-        return line((text, "bold red" if days == 0 else "bold yellow"))  # type: ignore[no-any-return]
-    return text
-
-
-COLUMNS = [
-    Column("date", "Date", priority=1),
-    Column("weekday", "Day", priority=3),
-    Column("days_until", "When", show=_when, kind=Kind.date),
-    Column("contact_id", "ID", priority=3),
-    Column("name", priority=1),
-    Column("email", in_table=False),
-    Column("label", in_table=False),
-    Column("kind", in_table=False),
-    Column("original", "Since", kind=Kind.date, priority=3),
-    Column("years", in_table=False),
-    Column("what", "What", priority=1),
-]
 
 
 @app.callback()

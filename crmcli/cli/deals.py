@@ -17,6 +17,7 @@ from crmcli.cli._common import (
     complete_stage,
     complete_tag,
     confirm,
+    currency_option,
     database,
     interactive,
     now,
@@ -24,7 +25,8 @@ from crmcli.cli._common import (
     print_created,
     prompt,
 )
-from crmcli.cli._output import Column, OutputFormat, console, emit, emit_record, line, message
+from crmcli.cli._output import OutputFormat, console, emit, emit_record, line, message
+from crmcli.cli.views.deals import list_columns
 from crmcli.errors import UsageError, ValidationError
 
 app = CrmTyper(help="Add deals and move them through the pipeline: won, lost, reopened.")
@@ -32,61 +34,11 @@ app = CrmTyper(help="Add deals and move them through the pipeline: won, lost, re
 DealId = Annotated[str, typer.Argument(help="Deal id (crm deal list shows them).", metavar="ID")]
 
 
-def default_currency() -> str:
-    """``[deals] currency`` in the config file, else ``$CRM_CURRENCY``, else USD."""
-    from crmcli import config
-
-    configured = config.load().get("deals", "currency")
-    if configured:
-        try:
-            return money.currency_code(str(configured))
-        except ValidationError:
-            raise ValidationError(
-                f"setting deals.currency = {configured!r} is not an ISO 4217 code "
-                "(in the config file or CRM_CURRENCY)"
-            ) from None
-    return money.DEFAULT_CURRENCY
-
-
-LIST_COLUMNS = [
-    Column("id", "ID", priority=1),
-    Column("title", priority=1),
-    Column("contact_id", in_table=False),
-    Column("contact"),
-    Column("stage"),
-    Column("status", in_table=False),
-    Column("value_minor", in_table=False),
-    Column("currency", in_table=False),
-    Column("value", in_table=False),
-    Column("display_value", "Value", justify="right"),
-    Column("probability", "%", justify="right", priority=3),
-    Column("weighted_minor", in_table=False),
-    Column("expected_close", "Close"),
-    Column("days_in_stage", "Days", justify="right", priority=3),
-    Column("idle_days", in_table=False),
-    Column("stale", "Stale", show=lambda v: "stale" if v else "", priority=4),
-    Column("last_activity_at", in_table=False),
-    Column("stage_changed_at", in_table=False),
-    Column("closed_at", in_table=False),
-    Column("lost_reason", in_table=False),
-    Column("created_at", in_table=False),
-    Column("updated_at", in_table=False),
-]
-
-
 def _table_rows(rows: Any, fmt: OutputFormat | None) -> Any:
     """Add a human money column for the table view only (scripts get exact keys)."""
     for row in rows:
         row["display_value"] = money.format_money(row["value_minor"], row["currency"])
         yield row
-
-
-def list_columns(fmt: OutputFormat | None) -> list[Column]:
-    from crmcli.cli._output import resolve_format
-
-    if resolve_format(fmt) is OutputFormat.table:
-        return LIST_COLUMNS
-    return [c for c in LIST_COLUMNS if c.key != "display_value"]
 
 
 def _parse_value(text: str, currency: str) -> int:
@@ -100,7 +52,8 @@ def _echo_close(close: date | None) -> str:
 
 
 def _show(conn: Any, deal_id: int, fmt: OutputFormat | None) -> None:
-    emit_record(deals.record(conn, deal_id, now=now()), fmt, render=render_deal)
+    record = deals.record(conn, deal_id, now=now())
+    emit_record(record.to_dict(), fmt, render=lambda _: render_deal(record))
 
 
 def _probability(text: str | None) -> tuple[int | None, bool]:
@@ -157,7 +110,7 @@ def add(
     """
     from crmcli.deal_changes import NewDeal
 
-    code = money.currency_code(currency) if currency else default_currency()
+    code = currency_option(currency)
     value_minor = _parse_value(value, code)
     override, _ = _probability(probability)
     close_day = parse_date_option(close) if close else None
@@ -180,8 +133,8 @@ def add(
         )
         row = pipeline.deal_row_by_id(conn, deal_id, now=now())
         message(
-            f"Added deal {deal_id}: {row['title']} ({row['contact']}), "
-            f"{money.format_money(value_minor, code)}, {row['stage']} {row['probability']}%"
+            f"Added deal {deal_id}: {row.title} ({row.contact}), "
+            f"{money.format_money(value_minor, code)}, {row.stage} {row.probability}%"
             f"{_echo_close(close_day)}"
         )
         print_created(deal_id, fmt)
@@ -201,7 +154,7 @@ def move(
         number = deals.parse_ref(deal_id)
         before = pipeline.deal_row_by_id(conn, number, now=now())
         target = deals.move(conn, number, stage, now=now())
-        message(f"Moved deal {number} ({before['title']}): {before['stage']} -> {target.name}")
+        message(f"Moved deal {number} ({before.title}): {before.stage} -> {target.name}")
         if fmt is not None:
             _show(conn, number, fmt)
 
@@ -231,8 +184,8 @@ def won(
         row = pipeline.deal_row_by_id(conn, number, now=now())
         recorded = f"; recorded as purchase {purchase_id}" if purchase_id else ""
         message(
-            f"Won deal {number}: {row['title']} "
-            f"({money.format_money(row['value_minor'], row['currency'])}){recorded}"
+            f"Won deal {number}: {row.title} "
+            f"({money.format_money(row.value_minor, row.currency)}){recorded}"
         )
         if fmt is not None:
             _show(conn, number, fmt)
@@ -260,9 +213,9 @@ def lost(
     with database(ctx, write=True) as conn:
         row = pipeline.deal_row_by_id(conn, number, now=now())
         if reason is None:
-            reason = prompt(f"Why was {row['title']!r} lost?")
+            reason = prompt(f"Why was {row.title!r} lost?")
         deals.lose(conn, number, reason or "", now=now())
-        message(f"Lost deal {number}: {row['title']} ({' '.join((reason or '').split())})")
+        message(f"Lost deal {number}: {row.title} ({' '.join((reason or '').split())})")
         if fmt is not None:
             _show(conn, number, fmt)
 
@@ -337,14 +290,14 @@ def edit(
         number = deals.parse_ref(deal_id)
         row = pipeline.deal_row_by_id(conn, number, now=now())
         if value is not None:
-            changes.value_minor = _parse_value(value, currency or row["currency"])
+            changes.value_minor = _parse_value(value, currency or row.currency)
         if contact is not None:
             changes.contact_id = contacts.resolve(conn, contact)
         deals.edit(conn, number, changes, now=now())
         row = pipeline.deal_row_by_id(conn, number, now=now())
         message(
-            f"Updated deal {number}: {row['title']}, "
-            f"{money.format_money(row['value_minor'], row['currency'])}, {row['probability']}%"
+            f"Updated deal {number}: {row.title}, "
+            f"{money.format_money(row.value_minor, row.currency)}, {row.probability}%"
             f"{_echo_close(close_day)}"
         )
         if fmt is not None:
@@ -357,7 +310,7 @@ def remove(ctx: typer.Context, deal_id: DealId, yes: YesOpt = False) -> None:
     with database(ctx, write=True) as conn:
         number = deals.parse_ref(deal_id)
         row = pipeline.deal_row_by_id(conn, number, now=now())
-        confirm(f"Move deal {number} ({row['title']}) to the trash?", yes=yes)
+        confirm(f"Move deal {number} ({row.title}) to the trash?", yes=yes)
         title = deals.trash(conn, number, now=now())
         message(f"Moved deal {number} ({title}) to the trash; undo: crm deal restore {number}")
 
@@ -461,13 +414,14 @@ def show(ctx: typer.Context, deal_id: DealId, fmt: FormatOpt = None) -> None:
         _show(conn, deals.parse_ref(deal_id), fmt)
 
 
-def render_deal(record: dict[str, Any]) -> None:
+def render_deal(record: deals.DealRecord) -> None:
     """The terminal view of one deal (``crm deal show``)."""
     from rich.table import Table
 
     out = console()
-    state = record["status"] if record["status"] != "open" else record["stage"]
-    out.print(line((record["title"], "bold"), "  ", (f"deal #{record['id']}", "dim"), "  ", state))
+    deal = record.row
+    state = deal.status if deal.status != "open" else deal.stage
+    out.print(line((deal.title, "bold"), "  ", (f"deal #{deal.id}", "dim"), "  ", state))
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="dim", justify="right")
     grid.add_column()
@@ -476,52 +430,33 @@ def render_deal(record: dict[str, Any]) -> None:
         if value not in (None, ""):
             grid.add_row(label, line(value))
 
-    row("contact", f"{record['contact']} (#{record['contact_id']})")
-    row("value", money.format_money(record["value_minor"], record["currency"]))
-    if record["status"] == "open":
-        weighted = money.format_money(record["weighted_minor"], record["currency"])
-        row("probability", f"{record['probability']}% (weighted {weighted})")
-        row("in stage", f"{record['days_in_stage']} days" + ("  STALE" if record["stale"] else ""))
-    row("expected close", record["expected_close"])
-    row("lost because", record["lost_reason"])
-    row("closed", (record["closed_at"] or "")[:10])
-    row("source", record["source"])
-    row("notes", record["notes"])
-    row("added", record["created_at"][:10])
-    if record["deleted_at"]:
-        row("in the trash since", record["deleted_at"][:10])
+    row("contact", f"{deal.contact} (#{deal.contact_id})")
+    row("value", money.format_money(deal.value_minor, deal.currency))
+    if deal.status == "open":
+        weighted = money.format_money(deal.weighted_minor, deal.currency)
+        row("probability", f"{deal.probability}% (weighted {weighted})")
+        row("in stage", f"{deal.days_in_stage} days" + ("  STALE" if deal.stale else ""))
+    row("expected close", deal.expected_close)
+    row("lost because", deal.lost_reason)
+    row("closed", (deal.closed_at or "")[:10])
+    row("source", record.source)
+    row("notes", record.notes)
+    row("added", deal.created_at[:10])
+    if record.deleted_at:
+        row("in the trash since", record.deleted_at[:10])
     out.print(grid)
     history = Table(title="History", title_justify="left", box=None, pad_edge=False)
     for header in ("When", "Change", "Time there"):
         history.add_column(header)
-    for entry in record["history"]:
+    for entry in record.history:
         change = (
-            f"{entry['from_stage']} -> {entry['to_stage']}"
-            if entry["from_stage"]
-            else f"created in {entry['to_stage']}"
+            f"{entry.from_stage} -> {entry.to_stage}"
+            if entry.from_stage
+            else f"created in {entry.to_stage}"
         )
-        if entry["note"]:
-            change += f" ({entry['note']})"
-        running = " so far" if entry["until"] is None and entry["days"] is not None else ""
-        spent = f"{entry['days']} d{running}" if entry["days"] is not None else ""
-        history.add_row(entry["at"][:16].replace("T", " "), line(change), spent)
+        if entry.note:
+            change += f" ({entry.note})"
+        running = " so far" if entry.until is None and entry.days is not None else ""
+        spent = f"{entry.days} d{running}" if entry.days is not None else ""
+        history.add_row(entry.at[:16].replace("T", " "), line(change), spent)
     out.print(history)
-
-
-def contact_deals_section(out: Any, record: dict[str, Any]) -> None:
-    """``crm contact show``: the contact's deals."""
-    if not record.get("deals"):
-        return
-    out.print(line("\n", ("Deals", "bold")))
-    rows = []
-    for deal in record["deals"]:
-        value = money.format_money(deal["value_minor"], deal["currency"])
-        close = (
-            f"  close {deal['expected_close']}"
-            if deal["expected_close"] and deal["status"] == "open"
-            else ""
-        )
-        rows.append([f"#{deal['id']}", deal["title"], value, (deal["stage"] + close, "dim")])
-    from crmcli.cli._output import aligned
-
-    aligned(out, rows, prose={1, 3})

@@ -5,16 +5,19 @@ from __future__ import annotations
 import sqlite3
 from contextlib import closing
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
 from crmcli import contacts, demo
 from crmcli.cli._common import now, state
 from crmcli.cli._output import OutputFormat, emit, heading
+from crmcli.cli.views import DEMO_VIEWS
+from crmcli.cli.views.contacts import LIST_COLUMNS
 from crmcli.clock import to_utc_text
 from crmcli.db import DbLocation, connect, data_dir, transaction
 from crmcli.errors import CrmError
+from crmcli.registry import load
 
 
 def _is_demo(path: Path) -> bool:
@@ -33,10 +36,6 @@ def demo_path() -> Path:
     return data_dir() / "demo.db"
 
 
-#: what `crm demo` shows after filling the database; other capabilities append their views
-VIEWS: list[Any] = []
-
-
 def demo_command(
     ctx: typer.Context,
     path: Annotated[
@@ -52,8 +51,6 @@ def demo_command(
     The demo lives in its own file (never your real database) and is rebuilt on every run.
     Explore it afterwards with: crm --db <that file> contact list
     """
-    from crmcli.cli.contacts import LIST_COLUMNS
-
     target = path or demo_path()
     real = state(ctx).location.path
     if target.exists() and target.resolve() == real.resolve():
@@ -72,8 +69,8 @@ def demo_command(
         # The demo is a document for a person, on a terminal or piped to a pager or a file:
         # all of it goes to stdout, each part under a heading, tables as tables.
         print(f"Demo database with {len(ids)} contacts: {target}")
-        for view in VIEWS:
-            view(conn)
+        for view in DEMO_VIEWS:
+            load(view)(conn)
         heading("Contacts (8 of them: crm contact list shows all)")
         emit(
             contacts.list_contacts(
@@ -85,57 +82,3 @@ def demo_command(
     finally:
         conn.close()
     print(f"\nTry:\n  crm --db {target} contact show ana\n  crm --db {target} search robotics")
-
-
-def upcoming_dates_view(conn: Any) -> None:
-    """The demo's next two weeks of birthdays and anniversaries."""
-    from crmcli import anniversaries, config
-    from crmcli.cli.dates import COLUMNS
-
-    heading("Upcoming dates (crm dates --days 14)")
-    found = anniversaries.upcoming(conn, now().date(), days=14, feb29=config.load().feb29)
-    emit((u.to_dict() for u in found), COLUMNS, OutputFormat.table)
-
-
-def _agenda_view(conn: Any) -> None:
-    from crmcli.cli.agenda import demo_view
-
-    demo_view(conn)
-
-
-# The order a salesperson reads the morning in: what to do, who to greet, the pipeline; the
-# contacts come last.
-VIEWS.append(_agenda_view)
-VIEWS.append(upcoming_dates_view)
-
-
-def _pipeline_view(conn: sqlite3.Connection) -> None:
-    from crmcli import pipeline
-    from crmcli.cli._output import console
-    from crmcli.cli.pipeline import render_board
-
-    heading("Pipeline (crm pipeline)")
-    render_board(pipeline.board(conn, now=now(), per_stage=3), console())
-
-
-VIEWS.append(_pipeline_view)
-
-
-def _customers_view(conn: sqlite3.Connection) -> None:
-    from crmcli.cli.customers import demo_view
-
-    demo_view(conn)
-
-
-VIEWS.append(_customers_view)
-
-
-def _after_sales_view(conn: sqlite3.Connection) -> None:
-    from crmcli.cli.campaigns import demo_view as campaign_view
-    from crmcli.cli.rules import demo_view as rules_view
-
-    rules_view(conn)
-    campaign_view(conn)
-
-
-VIEWS.append(_after_sales_view)

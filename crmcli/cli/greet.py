@@ -28,7 +28,17 @@ from crmcli.cli._common import (
     print_created,
     read_stdin_text,
 )
-from crmcli.cli._output import Column, OutputFormat, console, emit, emit_record, line, message, text
+from crmcli.cli._output import (
+    Column,
+    OutputFormat,
+    console,
+    emit,
+    emit_record,
+    line,
+    message,
+    short_time,
+    text,
+)
 from crmcli.errors import UsageError
 
 # --- templates --------------------------------------------------------------------------------
@@ -310,6 +320,25 @@ def _dry_run(ctx: typer.Context, cfg: Any, fmt: OutputFormat | None) -> None:
         emit([greetings.outcome_dict(o) for o in outcomes], RESULT_COLUMNS, fmt)
 
 
+def _warn_without_sender(sender: str) -> None:
+    if sender == "crm@localhost":
+        message(
+            "Warning: no From address is set, so the messages say From: crm@localhost; "
+            "set smtp.from in the config file or CRM_SMTP_FROM (crm config show smtp)"
+        )
+
+
+def _smtp_transport(cfg: Any) -> tuple[Any, str, float]:
+    """The SMTP transport, its From address and the run's deadline (asks for the password)."""
+    from crmcli import mailer, transports
+
+    settings = mailer.load_settings(cfg)
+    _warn_without_sender(settings.sender)
+    deadline = time.monotonic() + settings.deadline
+    smtp = mailer.SmtpMailer(settings, mailer.password(settings), deadline=deadline)
+    return transports.SmtpTransport(smtp), settings.sender, deadline
+
+
 @greet_app.callback()
 def greet(
     ctx: typer.Context,
@@ -362,19 +391,9 @@ def greet(
             return
         if outbox is None:
             # the SMTP settings only once something is due: no password prompt, no error else
-            settings = mailer.load_settings(cfg)
-            sender = settings.sender
-            transport = None
-            deadline = time.monotonic() + settings.deadline
-        if sender == "crm@localhost":
-            message(
-                "Warning: no From address is set, so the messages say From: crm@localhost; "
-                "set smtp.from in the config file or CRM_SMTP_FROM (crm config show smtp)"
-            )
-        if transport is None:
-            transport = transports.SmtpTransport(
-                mailer.SmtpMailer(settings, mailer.password(settings), deadline=deadline)
-            )
+            transport, sender, deadline = _smtp_transport(cfg)
+        else:
+            _warn_without_sender(sender)
         outcomes = greetings.deliver_due(
             conn,
             items,
@@ -394,13 +413,9 @@ def greet(
         raise typer.Exit(1)
 
 
-def _short_time(value: Any) -> str:
-    return "" if not value else str(value)[:16].replace("T", " ")
-
-
 LOG_COLUMNS = [
     Column("id", "ID", priority=1),
-    Column("sent_at", "Sent (UTC)", show=_short_time, priority=1),
+    Column("sent_at", "Sent (UTC)", show=short_time, priority=1),
     Column("status", priority=1),
     Column("method", in_table=False),
     Column("contact_id", in_table=False),

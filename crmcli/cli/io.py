@@ -11,7 +11,6 @@ from typing import IO, Annotated, Any
 
 import typer
 
-from crmcli.cli import export_ics
 from crmcli.cli._common import (
     CrmTyper,
     ForceOpt,
@@ -23,9 +22,7 @@ from crmcli.cli._common import (
     now,
     parse_when_option,
 )
-from crmcli.cli._output import message, open_private, output_file
-from crmcli.cli._query import QUERY_CONTEXT, QueryArg, compile_words
-from crmcli.cli.contacts import (
+from crmcli.cli._contact_options import (
     CompanyFilter,
     CreatedSince,
     DescOpt,
@@ -38,6 +35,8 @@ from crmcli.cli.contacts import (
     list_filters,
     touched_threshold,
 )
+from crmcli.cli._output import message, open_private, output_file
+from crmcli.cli._query import QUERY_CONTEXT, QueryArg, compile_words
 from crmcli.errors import UsageError, ValidationError
 
 
@@ -319,7 +318,7 @@ def _import_purchases(
     contact_options: bool,
 ) -> None:
     from crmcli import purchase_import
-    from crmcli.cli.purchases import import_purchases
+    from crmcli.cli._purchase_files import import_purchases
 
     if contact_options:
         raise UsageError(
@@ -652,7 +651,7 @@ def export_purchases_command(
 
     Example: crm export purchases --since 2026-01-01 --excel -o purchases.csv
     """
-    from crmcli.cli.purchases import EXPORT_KEYS, export_rows
+    from crmcli.cli._purchase_files import EXPORT_KEYS, export_rows
 
     with database(ctx) as conn:
         rows = export_rows(conn, query, contact, since, until)
@@ -667,5 +666,5 @@ def export_purchases_command(
         )
 
 
-# The calendar export lives in its own module (crmcli.cli.export_ics).
-export_app.command("ics")(export_ics.ics)
+# The calendar export lives in its own module, imported only when used.
+export_app.command_from("ics", "crmcli.cli.export_ics:ics")

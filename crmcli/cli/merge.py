@@ -1,4 +1,5 @@
-"""``crm contact merge`` and ``crm contact unmerge`` (registered on the ``contact`` group)."""
+"""``crm contact merge`` and ``crm contact unmerge`` (commands of the ``contact`` group, which
+names them: crmcli/cli/contacts.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import typer
 from crmcli import contacts
 from crmcli.cli._common import FormatOpt, YesOpt, complete_contact, confirm, database, now, prompt
 from crmcli.cli._output import Column, emit, message
-from crmcli.cli.contacts import app
+from crmcli.cli.views.contacts import report_unmerged
 from crmcli.errors import NotFound
 
 
@@ -59,7 +60,6 @@ def _resolve_for_merge(conn: Any, ref: str) -> int:
         raise
 
 
-@app.command("merge")
 def merge_command(
     ctx: typer.Context,
     keep: KeepArg,
@@ -134,7 +134,6 @@ def _ask_conflicts(conflicts: list[Any], keep_id: int) -> dict[str, int]:
     return choices
 
 
-@app.command("unmerge")
 def unmerge_command(
     ctx: typer.Context,
     ref: MergedArg,
@@ -149,12 +148,3 @@ def unmerge_command(
     with database(ctx, write=True) as conn:
         contact_id = contacts.resolve(conn, ref, include_deleted=True)
         report_unmerged(conn, merge.unmerge(conn, contact_id, now=now()))
-
-
-def report_unmerged(conn: Any, pairs: list[tuple[int, int]]) -> None:
-    for keep_id, other_id in pairs:
-        message(
-            f"Unmerged contact {other_id} ({contacts.get(conn, other_id).name}) from "
-            f"{keep_id} ({contacts.get(conn, keep_id, include_deleted=True).name}): "
-            "it is back with its notes, reminders, deals and the rest"
-        )

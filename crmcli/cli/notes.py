@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -22,10 +22,12 @@ from crmcli.cli._common import (
     interactive,
     kept_on_failure,
     now,
+    parse_when_text,
     print_created,
     read_stdin_text,
 )
-from crmcli.cli._output import Column, Kind, OutputFormat, emit, emit_record, line, message
+from crmcli.cli._output import Column, Kind, OutputFormat, emit, emit_record, message
+from crmcli.cli.views.notes import NOTE_COLUMNS, local_time
 from crmcli.errors import UsageError
 
 app = CrmTyper(
@@ -34,27 +36,6 @@ app = CrmTyper(
     no_args_is_help=False,
 )
 
-
-def local_time(value: str | None) -> str:
-    """A stored UTC timestamp as local ``2026-11-23 09:00`` for tables."""
-    if not value:
-        return ""
-    from crmcli.clock import from_utc_text
-
-    return from_utc_text(value).strftime("%Y-%m-%d %H:%M")
-
-
-NOTE_COLUMNS = [
-    Column("id", "ID", priority=1),
-    Column("at", "When", show=local_time, kind=Kind.date, priority=1),
-    Column("contact_id", in_table=False),
-    Column("contact"),
-    Column("kind", priority=3),
-    Column("body", "Note", priority=1),
-    Column("created_at", in_table=False),
-    Column("updated_at", in_table=False),
-    Column("deleted_at", in_table=False),
-]
 
 NoteId = Annotated[int, typer.Argument(help="Note id (see: crm notes).", show_default=False)]
 KindOpt = Annotated[
@@ -68,14 +49,6 @@ AtOpt = Annotated[
 EditorOpt = Annotated[
     bool, typer.Option("--editor", help="Write the text in $EDITOR even when not on a terminal.")
 ]
-
-
-def parse_when_text(text: str) -> Any:
-    """A date expression as a :class:`crmcli.dates.When` (naive local)."""
-    from crmcli import clock, config
-    from crmcli.dates import parse_when
-
-    return parse_when(text, clock.local_naive(clock.now()), day_first=config.load().day_first)
 
 
 def note_text(
@@ -142,7 +115,7 @@ def note_command(
     if from_mail:
         if text is not None or kind or at or editor:
             raise UsageError("--from-mail takes the text, kind and date from the message")
-        from crmcli.cli.mail import note_from_mail
+        from crmcli.cli._mail import note_from_mail
 
         note_from_mail(ctx, ref, add_sender=add_sender, fmt=fmt)
         return
@@ -319,20 +292,3 @@ def history_command(
             title=None,
             empty="No history yet (add one: crm note REF TEXT).",
         )
-
-
-def render_show_notes(out: Any, record: dict[str, Any]) -> None:
-    """``crm contact show``: the last notes."""
-    shown = record.get("notes") or []
-    if not shown:
-        return
-    out.print(line("\n", ("Latest notes", "bold")))
-    rows = []
-    for note in shown:
-        first, *rest = note["body"].splitlines() or [""]
-        more = " …" if rest else ""
-        when, ref = local_time(note["at"]), f"note {note['id']}"
-        rows.append([(when, "dim"), f"{note['kind']}: {first}{more}", (ref, "dim")])
-    from crmcli.cli._output import aligned
-
-    aligned(out, rows, prose={1})

@@ -12,6 +12,7 @@ from crmcli.cli._common import (
     CrmTyper,
     FormatOpt,
     complete_tag,
+    currency_option,
     database,
     now,
     parse_when_option,
@@ -26,10 +27,9 @@ from crmcli.cli._output import (
     line,
     message,
     resolve_format,
-    styled,
     visible,
 )
-from crmcli.cli.deals import LIST_COLUMNS, default_currency
+from crmcli.cli.views.deals import ROW_COLUMNS, render_board
 
 app = CrmTyper(
     help="The pipeline board: open deals by stage, with totals. 'crm pipeline stats' for rates.",
@@ -37,12 +37,6 @@ app = CrmTyper(
     no_args_is_help=False,
 )
 goal_app = CrmTyper(help="Sales goals per period (month, quarter, year) and currency.")
-
-#: the listing's columns without the table's money column: the fields of pipeline.DealRow
-ROW_COLUMNS = [c for c in LIST_COLUMNS if c.key != "display_value"]
-
-#: columns a stage gets on the board at least; fewer fit -> stages wrap onto another band
-_MIN_STAGE_WIDTH = 19
 
 
 @app.callback()
@@ -82,89 +76,6 @@ def board(
     render_board(data, console())
 
 
-def _money(minor: int, currency: str) -> str:
-    return money.format_money(minor, currency, cents=False)
-
-
-def _totals_line(totals: list[dict[str, Any]]) -> str:
-    return " · ".join(
-        f"{_money(t['total_minor'], t['currency'])} (~{_money(t['weighted_minor'], t['currency'])})"
-        for t in totals
-    )
-
-
-def render_board(data: dict[str, Any], out: Any) -> None:
-    """Draw the board on ``out`` (a rich Console), fitting its width: stages that do not fit
-    side by side wrap onto another band."""
-    from rich import box
-    from rich.table import Table
-
-    fancy = styled()
-    columns = data["stages"]
-    stale = sum(c["stale"] for c in columns)
-    head = line(
-        ("Pipeline", "bold"), f": {data['count']} open deal{'s' if data['count'] != 1 else ''}"
-    )
-    if data["totals"]:
-        head.append(f" · {_totals_line(data['totals'])}")
-    if stale:
-        head.append(f" · {stale} stale", style="red")
-    out.print(head)
-    if not columns:
-        return
-    per_band = max(1, min(len(columns), out.width // _MIN_STAGE_WIDTH))
-    for start in range(0, len(columns), per_band):
-        band = columns[start : start + per_band]
-        table = Table(
-            box=box.SIMPLE_HEAD if fancy else box.ASCII2,
-            expand=True,
-            show_footer=True,
-            pad_edge=False,
-            padding=(0, 1),
-        )
-        for column in band:
-            header = line((f"{column['stage']} {column['probability']}%", "bold"))
-            header.append(f"\n{column['count']} deal{'s' if column['count'] != 1 else ''}")
-            # every header has three lines, so the columns line up
-            header.append("\n")
-            if column["stale"]:
-                header.append(f"{column['stale']} stale", style="red")
-            footer = line()
-            for index, total in enumerate(column["totals"]):
-                if index:
-                    footer.append("\n")
-                footer.append(_money(total["total_minor"], total["currency"]))
-                footer.append(f"\n~{_money(total['weighted_minor'], total['currency'])}", "dim")
-            table.add_column(
-                header, footer=footer, ratio=1, no_wrap=True, overflow="ellipsis", min_width=8
-            )
-        cells = [_cards(column) for column in band]
-        table.add_row(*cells)
-        out.print(table)
-    legend = "~ weighted by probability · ! stale (idle longer than its stage allows) · "
-    out.print(line((legend + "Nd: days in stage", "dim")))
-
-
-def _cards(column: dict[str, Any]) -> Any:
-    cell = line()
-    for index, deal in enumerate(column["deals"]):
-        if index:
-            cell.append("\n")
-        if deal["stale"]:
-            cell.append("! ", style="bold red")
-        # titles and names are data: one line each, their control characters made visible
-        cell.append(visible(deal["title"]) + "\n", style="bold")
-        cell.append(visible(deal["contact"]) + "\n", style="dim")
-        cell.append(f"{_money(deal['value_minor'], deal['currency'])} ")
-        cell.append(f"{deal['days_in_stage']}d\n", style="red" if deal["stale"] else "")
-    if column["more"]:
-        cell.append(f"+{column['more']} more", style="italic")
-    elif not column["deals"]:
-        cell.append("-", style="dim")
-    cell.rstrip()
-    return cell
-
-
 @app.command("stats")
 def stats_command(
     ctx: typer.Context,
@@ -181,39 +92,37 @@ def stats_command(
     moment = parse_when_option(since) if since else None
     with database(ctx) as conn:
         record = forecast.stats(conn, since=moment, now=now())
-    emit_record(record, fmt, render=render_stats)
+    emit_record(record.to_dict(), fmt, render=lambda _: render_stats(record))
 
 
-def render_stats(record: dict[str, Any]) -> None:
+def render_stats(record: forecast.PipelineStats) -> None:
+    """``crm pipeline stats`` on a terminal."""
     out = console()
-    since = f" since {record['since'][:10]}" if record["since"] else ""
+    since = f" since {record.since[:10]}" if record.since else ""
     out.print(line((f"Pipeline statistics{since}", "bold")))
-    if not record["closed"]:
+    if not record.closed:
         out.print("No closed deals yet.")
     else:
         out.print(
-            f"Closed {record['closed']}: won {record['won']}, lost {record['lost']}, "
-            f"win rate {record['win_rate_pct']}%"
+            f"Closed {record.closed}: won {record.won}, lost {record.lost}, "
+            f"win rate {record.win_rate_pct}%"
         )
-    if record["avg_days_to_close"] is not None:
-        out.print(f"Average time to close (won): {record['avg_days_to_close']} days")
-    for entry in record["average_won"]:
+    if record.avg_days_to_close is not None:
+        out.print(f"Average time to close (won): {record.avg_days_to_close} days")
+    for won in record.average_won:
         out.print(
-            f"Average won deal: {money.format_money(entry['average_minor'], entry['currency'])} "
-            f"over {entry['deals']} (total {_money(entry['total_minor'], entry['currency'])})"
+            f"Average won deal: {money.format_money(won.average_minor, won.currency)} "
+            f"over {won.deals} "
+            f"(total {money.format_money(won.total_minor, won.currency, cents=False)})"
         )
-    if record["stages"]:
+    if record.stages:
         out.print(line("\n", ("Time per stage", "bold"), " (average of finished stays)"))
-        for entry in record["stages"]:
-            out.print(
-                line(
-                    f"  {visible(entry['stage']):<16} {entry['avg_days']:>7} days  ({entry['stays']})"
-                )
-            )
-    if record["lost_reasons"]:
+        for stay in record.stages:
+            out.print(line(f"  {visible(stay.stage):<16} {stay.avg_days:>7} days  ({stay.stays})"))
+    if record.lost_reasons:
         out.print(line("\n", ("Lost reasons", "bold")))
-        for entry in record["lost_reasons"]:
-            out.print(line(f"  {entry['deals']:>4}  {entry['pct']:>5}%  ", entry["reason"]))
+        for lost in record.lost_reasons:
+            out.print(line(f"  {lost.deals:>4}  {lost.pct:>5}%  ", lost.reason))
 
 
 # --- forecast ---------------------------------------------------------------------------------
@@ -315,7 +224,7 @@ def goal_set(
 
     Example: crm goal set 2026-Q4 50000 --currency EUR
     """
-    code = money.currency_code(currency) if currency else default_currency()
+    code = currency_option(currency)
     minor = money.parse_amount(amount, code, what="goal")
     forecast.parse_period(period)
     with database(ctx, write=True) as conn:
@@ -345,7 +254,7 @@ def goal_rm(
     ] = None,
 ) -> None:
     """Remove a goal."""
-    code = money.currency_code(currency) if currency else default_currency()
+    code = currency_option(currency)
     with database(ctx, write=True) as conn:
         span = forecast.remove_goal(conn, period, code)
     message(f"Removed the {code} goal for {span.key}")

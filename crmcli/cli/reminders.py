@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import datetime
 from typing import Annotated, Any
 
 import typer
@@ -20,6 +19,7 @@ from crmcli.cli._common import (
     database,
     interactive,
     now,
+    parse_when_text,
     print_created,
 )
 from crmcli.cli._output import (
@@ -27,11 +27,9 @@ from crmcli.cli._output import (
     OutputFormat,
     emit,
     emit_record,
-    line,
     message,
     resolve_format,
 )
-from crmcli.cli.notes import parse_when_text
 from crmcli.clock import to_utc_text
 from crmcli.errors import CrmError, UsageError
 
@@ -406,22 +404,3 @@ def when_command(
         sys.stdout.write(json.dumps(rows[0], ensure_ascii=False, indent=2) + "\n")
         return
     emit(rows, ["input", "every", "date", "time", "has_time", "at", "text"], fmt)
-
-
-def render_show_reminders(out: Any, record: dict[str, Any]) -> None:
-    """``crm contact show``: the open reminders."""
-    from crmcli.dates import When, format_when
-
-    shown = record.get("reminders") or []
-    if not shown:
-        return
-    out.print(line("\n", ("Open reminders", "bold")))
-    rows = []
-    for item in shown:
-        at = datetime.fromisoformat(f"{item['due_date']}T{item['due_time'] or '00:00'}")
-        due = format_when(When(at, item["has_time"]))
-        every = f" ({item['every']})" if item["every"] else ""
-        rows.append([(due, "dim"), f"{item['body']}{every}", (f"reminder {item['id']}", "dim")])
-    from crmcli.cli._output import aligned
-
-    aligned(out, rows, prose={1})

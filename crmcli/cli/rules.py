@@ -3,7 +3,7 @@ won, a contact added, a deal reaches a stage, a purchase is made), and the event
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -18,6 +18,7 @@ from crmcli.cli._common import (
     print_created,
 )
 from crmcli.cli._output import Column, emit, emit_record, message
+from crmcli.cli.views.rules import COLUMNS
 
 app = CrmTyper(
     help="Follow-ups that set themselves: on deal-won, contact-added, stage:NAME, purchase...",
@@ -29,19 +30,6 @@ app = CrmTyper(
     ),
 )
 
-COLUMNS = [
-    Column("id", "ID", priority=1),
-    Column("on", priority=1),
-    Column("event", in_table=False),
-    Column("stage", in_table=False),
-    Column("actions", priority=1),
-    Column("remind_when", in_table=False),
-    Column("remind_text", in_table=False),
-    Column("tag", in_table=False),
-    Column("cadence_days", in_table=False),
-    Column("fired", justify="right", priority=3),
-    Column("created_at", in_table=False),
-]
 EVENT_COLUMNS = [
     Column("event", priority=1),
     Column("hook", priority=1),
@@ -169,28 +157,3 @@ def events_command(fmt: FormatOpt = None) -> None:
     ]
     message(f"Hooks folder: {hooks.hooks_dir()}")
     emit(rows, EVENT_COLUMNS, fmt)
-
-
-def demo_view(conn: Any) -> None:
-    """``crm demo``: the after-sales rules, and the follow-ups they set by themselves."""
-    from crmcli import reminders, rules
-    from crmcli.cli._output import OutputFormat, heading
-
-    heading("After-sales rules (crm rule list)")
-    emit([r.to_dict() for r in rules.list_rules(conn)], COLUMNS, OutputFormat.table)
-    heading("Follow-ups the rules set (crm reminders)")
-    found = [
-        {**r.to_dict(), "due": r.due_text}
-        for r in reminders.list_reminders(conn, reminders.ReminderFilters())
-        if r.origin
-    ]
-    emit(found, SET_BY_RULE, OutputFormat.table, empty="None yet.")
-
-
-SET_BY_RULE = [
-    Column("id", "ID", priority=1),
-    Column("due", priority=1),
-    Column("contact"),
-    Column("body", "To do", priority=1),
-    Column("origin", "Set by"),
-]

@@ -95,7 +95,7 @@ def show(
     """Show a segment: its query and the contacts it matches now."""
     from crmcli import contacts
     from crmcli.cli._query import compile_words
-    from crmcli.cli.contacts import LIST_COLUMNS
+    from crmcli.cli.views.contacts import LIST_COLUMNS
 
     with database(ctx) as conn:
         saved = segments.get(conn, name)

@@ -22,6 +22,7 @@ def list_(ctx: typer.Context, fmt: FormatOpt = None) -> None:
             [Column("tag", priority=1), Column("contacts", justify="right")],
             fmt,
             empty="No tags yet.",
+            tuples=True,
         )
 
 

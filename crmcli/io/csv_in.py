@@ -23,6 +23,7 @@ from crmcli.io.csv_headers import FORMAT_NAMES as FORMAT_NAMES
 from crmcli.io.csv_headers import Target
 from crmcli.io.csv_headers import detect_format as detect_format
 from crmcli.io.csv_policy import unneutralise
+from crmcli.io.csv_rows import data_rows, delimiter_option
 from crmcli.io.record import Record, normalize_label
 
 # reading bytes as text lives in text_in (every reader uses it); these names stay importable here
@@ -523,33 +524,12 @@ class CsvSource:
         own = self.mapper.fmt == "crmcli" or "crm_import_error" in (
             headers.key(h) for h in self.mapper.header
         )
-        for line_no, row in self._rows():
-            if not any(cell.strip() for cell in row):
-                continue  # an empty line, or a row of empty cells a spreadsheet left
-            if own:
-                row = [unneutralise(c) for c in row]
-            yield record(row, f"line {line_no}")
-
-    def _rows(self) -> Iterator[tuple[int, list[str]]]:
-        yield from self.pending
+        for line_no, row in self.pending:  # rows read while looking for the header
+            if any(cell.strip() for cell in row):
+                yield record([unneutralise(c) for c in row] if own else row, f"line {line_no}")
         self.pending = []
-        reader = self.reader
-        last = reader.line_num
-        try:
-            for row in reader:
-                start, last = last + 1, reader.line_num
-                yield start, row
-        except UnicodeDecodeError:
-            raise not_decodable(self.text.encoding, f" near line {last + 1}") from None
-        except csv.Error as exc:
-            if "end of data" in str(exc):
-                raise ValidationError(
-                    f"line {last + 1}: a quoted cell starts here and is never closed; "
-                    'fix the stray " in the file and import again (nothing was imported)'
-                ) from None
-            raise ValidationError(
-                f"line {last + 1}: the CSV cannot be read ({exc}); fix that line and import again"
-            ) from None
+        for position, row in data_rows(self.reader, self.text.encoding, own=own):
+            yield record(row, position)
 
 
 def _find_header(
@@ -590,13 +570,7 @@ def open_csv(
 ) -> CsvSource:
     """Sniff the delimiter, skip a preamble (LinkedIn's), read the header and build the mapper;
     a file whose first row is data (an email, a phone) is read without a header."""
-    if delimiter is not None:
-        delimiter = {"tab": "\t", "\\t": "\t", "comma": ",", "semicolon": ";"}.get(
-            delimiter, delimiter
-        )
-        if len(delimiter) != 1:
-            raise UsageError(f"--delimiter {delimiter!r} must be one character (or 'tab')")
-    used = delimiter or sniff_delimiter(text.sample)
+    used = delimiter_option(delimiter) or sniff_delimiter(text.sample)
     # strict: a quote that is never closed is an error, not the rest of the file in one cell
     reader = csv.reader(text.stream, delimiter=used, strict=True)
     header, skipped, pending = _find_header(reader, text)

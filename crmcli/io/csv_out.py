@@ -13,15 +13,17 @@ import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import IO, Any
+from typing import Any
 
 from crmcli.contact_values import Address
 from crmcli.contacts import ADDRESS_PARTS, TEXT_FIELDS, ListFilters, filter_sql, order_sql
-from crmcli.controls import json_safe
 from crmcli.errors import NotFound, UsageError
 
 # the one CSV writer and its spreadsheet policy (crmcli.io.csv_policy), for the exports
 from crmcli.io.csv_policy import write_csv as write_csv
+
+# the one JSON writer (crmcli.io.json_out), for the exports
+from crmcli.io.json_out import write_json as write_json
 
 _US, _RS = "\x1f", "\x1e"
 
@@ -335,24 +337,6 @@ def csv_columns(shape: Shape, fields: Sequence[str] | None = None) -> list[str]:
         else:
             columns.append(key)
     return columns
-
-
-def write_json(rows: Iterable[dict[str, Any]], out: IO[str], *, lines: bool = False) -> int:
-    """A JSON array (one object per line, so it streams both ways) or JSON Lines."""
-    count = 0
-    if lines:
-        for row in rows:
-            out.write(json_safe(json.dumps(row, ensure_ascii=False)))
-            out.write("\n")
-            count += 1
-        return count
-    out.write("[")
-    for row in rows:
-        out.write(",\n  " if count else "\n  ")
-        out.write(json_safe(json.dumps(row, ensure_ascii=False)))
-        count += 1
-    out.write("\n]\n" if count else "]\n")
-    return count
 
 
 def select_keys(rows: Iterable[dict[str, Any]], keys: Sequence[str]) -> Iterator[dict[str, Any]]:

@@ -1,4 +1,5 @@
-"""``crm note --from-mail``: an e-mail piped from a mail client becomes a note."""
+"""An e-mail piped in from a mail client: ``crm note --from-mail`` makes it a note, ``crm optout
+--from-mail`` reads an unsubscribe request from it."""
 
 from __future__ import annotations
 
@@ -38,11 +39,11 @@ def ask_terminal(question: str) -> bool | None:
     return answer.decode(errors="replace").strip().lower() in ("y", "yes")
 
 
-def _read_message() -> bytes:
+def read_message(how: str = "") -> bytes:
+    """The message on stdin (at most :data:`MAX_MESSAGE_BYTES`); ``how`` ends the message
+    given when stdin is a terminal (how to pipe one in)."""
     if sys.stdin.isatty():
-        raise UsageError(
-            "--from-mail reads the message on stdin: pipe it in (in mutt: | crm note --from-mail)"
-        )
+        raise UsageError(f"--from-mail reads the message on stdin: pipe it in{how}")
     data = sys.stdin.buffer.read(MAX_MESSAGE_BYTES + 1)
     if len(data) > MAX_MESSAGE_BYTES:
         raise UsageError(f"the message on stdin is over {MAX_MESSAGE_BYTES // 2**20} MB")
@@ -91,12 +92,12 @@ def note_from_mail(
 ) -> None:
     """Read the message, find its contacts, record one note each (once per Message-ID)."""
     from crmcli import mail_notes, notes
-    from crmcli.cli.notes import NOTE_COLUMNS, local_time
+    from crmcli.cli.views.notes import NOTE_COLUMNS, local_time
     from crmcli.clock import local_naive
     from crmcli.db import transaction
     from crmcli.io.mail import parse
 
-    mail = parse(_read_message())
+    mail = parse(read_message(" (in mutt: | crm note --from-mail)"))
     with database(ctx, write=True) as conn, transaction(conn):
         recorded = mail_notes.record(
             conn, mail, _who(conn, mail, ref, add_sender), now=local_naive(now())

@@ -1,13 +1,16 @@
 """The options ``crm contact add`` and ``edit`` share for the parts of a contact beyond the
-basics (name parts, addresses, URLs, handles, related people, photo), and what they change."""
+basics (name parts, addresses, URLs, handles, related people, photo), and what they change;
+:func:`crmcli.cli._contact_options.contact_changes` calls on them."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, NamedTuple
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from crmcli import contact_values as values
 from crmcli import contacts
 from crmcli.cli._common import complete_file
 from crmcli.errors import UsageError
@@ -15,7 +18,6 @@ from crmcli.errors import UsageError
 if TYPE_CHECKING:
     from crmcli.contact_changes import ContactChanges
 
-Text = Annotated[str | None, typer.Option(show_default=False)]
 MiddleOpt = Annotated[str | None, typer.Option("--middle", help="Middle name(s).")]
 PrefixOpt = Annotated[str | None, typer.Option("--prefix", help="Honorific prefix: Dr., Ms.")]
 SuffixOpt = Annotated[str | None, typer.Option("--suffix", help="Honorific suffix: Jr., PhD.")]
@@ -56,52 +58,49 @@ PhotoOpt = Annotated[
 ]
 
 
-class More(NamedTuple):
-    """The values of the options above, as a command received them."""
+RmAddressOpt = Annotated[
+    list[str] | None, typer.Option(help="Remove this address (as shown, or its street).")
+]
+RmUrlOpt = Annotated[list[str] | None, typer.Option(help="Remove this web address.")]
+RmHandleOpt = Annotated[
+    list[str] | None, typer.Option(help="Remove this messaging handle or social profile.")
+]
+RmRelatedOpt = Annotated[list[str] | None, typer.Option(help="Remove this related person.")]
 
-    middle: str | None = None
-    prefix: str | None = None
-    suffix: str | None = None
-    nickname: str | None = None
-    department: str | None = None
-    role: str | None = None
-    tz: str | None = None
-    geo: str | None = None
-    address: list[str] | None = None
-    url: list[str] | None = None
-    im: list[str] | None = None
-    social: list[str] | None = None
-    related: list[str] | None = None
-    photo: Path | None = None
+#: options named otherwise than their field of contacts.TEXT_FIELDS
+TEXT_OPTIONS = {"middle_name": "middle", "name_prefix": "prefix", "name_suffix": "suffix",
+                "time_zone": "tz"}  # fmt: skip
+#: repeatable options -> (list of the contact, how a value is read; None: removed by text)
+_LIST_OPTIONS: dict[str, tuple[str, Callable[[str], Any] | None]] = {
+    "address": ("addresses", values.parse_address),
+    "url": ("urls", values.parse_labeled),
+    "im": ("handles", lambda text: values.parse_handle(text, "im")),
+    "social": ("handles", lambda text: values.parse_handle(text, "social")),
+    "related": ("related", values.parse_related),
+    "rm_address": ("addresses", None),
+    "rm_url": ("urls", None),
+    "rm_handle": ("handles", None),
+    "rm_related": ("related", None),
+}
 
 
-def text_changes(**values: str | None) -> dict[str, str | None]:
-    """Options that were given, as field -> value ("" clears the field)."""
-    return {key: (value or None) for key, value in values.items() if value is not None}
-
-
-def apply_more(changes: ContactChanges, more: More) -> None:
-    """Put what the options of :class:`More` ask for into ``changes``."""
-    from crmcli import contact_values as values
-
-    changes.text.update(
-        text_changes(middle_name=more.middle, name_prefix=more.prefix,
-                     name_suffix=more.suffix, nickname=more.nickname,
-                     department=more.department, role=more.role, time_zone=more.tz,
-                     geo=more.geo)
-    )  # fmt: skip
-    adds: list[tuple[str, list[Any]]] = [
-        ("addresses", [values.parse_address(a) for a in more.address or []]),
-        ("urls", [values.parse_labeled(u) for u in more.url or []]),
-        ("handles", [values.parse_handle(h, "im") for h in more.im or []]
-         + [values.parse_handle(h, "social") for h in more.social or []]),
-        ("related", [values.parse_related(r) for r in more.related or []]),
-    ]  # fmt: skip
-    for name, items in adds:
-        if items:
-            changes.list_change(name).add.extend(items)
-    if more.photo is not None:
-        changes.photo = read_photo(more.photo)
+def apply_lists(changes: ContactChanges, given: Mapping[str, Any]) -> None:
+    """The address, URL, handle and related-person options (added or removed), the first
+    address's parts, ``--website`` and ``--photo`` of ``given`` (a command's ``ctx.params``)
+    into ``changes``."""
+    for option, (name, read) in _LIST_OPTIONS.items():
+        for text in given.get(option) or []:
+            if read is None:
+                changes.list_change(name).remove.append(text)
+            else:
+                changes.list_change(name).add.append(read(text))
+    for part in contacts.ADDRESS_PARTS:
+        if given.get(part) is not None:
+            changes.address_parts[part] = given[part] or None
+    if given.get("website") is not None:
+        changes.website = given["website"]
+    if given.get("photo") is not None:
+        changes.photo = read_photo(given["photo"])
 
 
 def read_photo(path: Path) -> tuple[str | None, bytes]:
@@ -123,13 +122,6 @@ def read_photo(path: Path) -> tuple[str | None, bytes]:
     if media_type is None:
         raise UsageError(f"--photo {path} is not a JPEG, PNG, GIF or WebP image")
     return media_type, data
-
-
-def remove_items(changes: ContactChanges, **removed: list[str] | None) -> None:
-    """``--rm-address``, ``--rm-url``, ``--rm-im``, ``--rm-related``: by their text."""
-    for name, texts in removed.items():
-        if texts:
-            changes.list_change(name).remove.extend(texts)
 
 
 #: what ``--clear NAME`` empties, besides the plain fields
