@@ -46,8 +46,8 @@ ALIASES: dict[str, Target] = _table({
     ("text", "last_name", None): "lastname surname familyname last nachname familienname "
         "nomdefamille apellido apellidos cognome achternaam sobrenome ultimonome",
     ("text", "middle_name", None): "middlename additionalname middlenames weiterevornamen "
-        "zweitervorname deuxiemeprenom secondprenom segundonombre secondonome tussenvoegsel "
-        "nomedomeio",
+        "zweitervorname deuxiemeprenom secondprenom segundonombre secondonome nomedomeio",
+    ("surname_prefix", None, None): "tussenvoegsel tussenvoegsels",
     ("text", "name_prefix", None): "nameprefix prefix salutation anrede titel akademischertitel "
         "civilite tratamiento titolo aanhef titulo honorificprefix",
     ("text", "name_suffix", None): "namesuffix suffix namenszusatz suffixe sufijo suffisso "
@@ -58,7 +58,7 @@ ALIASES: dict[str, Target] = _table({
         "org employer account accountname firma firmenname unternehmen societe entreprise "
         "empresa compania azienda societa ditta bedrijf bedrijfsnaam organisatie workcompany",
     ("text", "department", None): "department dept abteilung departement departamento reparto "
-        "afdeling workdept",
+        "afdeling workdept service",
     ("text", "title", None): "title jobtitle position role job funktion beruf jobbezeichnung "
         "poste fonction metier cargo puesto qualifica ruolo mansione functie worktitle "
         "profissao",
@@ -80,6 +80,8 @@ ALIASES: dict[str, Target] = _table({
         "commentaires notas nota comentario comentarios observaciones commento commenti "
         "notities notitie opmerkingen opmerking observacoes",
     ("text", "source", None): "source leadsource quelle herkunft origine fuente origem bron",
+    ("related", "spouse", None): "spouse ehepartner conjoint epoux epouse conyuge coniuge "
+        "echtgenoot echtgenote conjuge",
     ("uid", None, None): "uid",
     ("photo", None, None): "photo picture foto bild image userphoto",
     ("connected", None, None): "connectedon",
@@ -87,8 +89,8 @@ ALIASES: dict[str, Target] = _table({
     ("email_optout", None, None): "emailoptout optedout optout unsubscribed emailunsubscribed "
         "hasoptedoutofemail donotemail unsubscribedfromallemail",
     ("do_not_contact", None, None): "donotcontact",
-    ("birth_y", None, None): "birthyear",
-    ("birth_m", None, None): "birthmonth",
+    ("birth_y", None, "birth"): "birthyear",
+    ("birth_m", None, "birth"): "birthmonth",
 })  # fmt: skip
 #: names that are the full name alone, but the family name next to a given-name column
 #: (German Vorname + Name, French Prénom + Nom), and given names that are the full name alone
@@ -140,6 +142,12 @@ _LABELLED = re.compile(
 )
 _ROUNDCUBE_IM = re.compile(r"^im(aim|icq|jabber|msn|skype|yahoo|other)$")
 _ROUNDCUBE_WEB = re.compile(r"^website(blog|homepage|other|profile|work)$")
+_ROUNDCUBE_PHONE = re.compile(
+    r"^phone(home2|work2|homefax|workfax|mobile|main|car|pager|video|assistant)$"
+)
+#: Roundcube's phone types, as crmcli labels them
+_ROUNDCUBE_PHONE_LABELS = {"home2": "home", "work2": "work", "homefax": "home fax",
+                           "workfax": "work fax"}  # fmt: skip
 
 
 def labelled(folded: str) -> Target | None:
@@ -152,6 +160,9 @@ def labelled(folded: str) -> Target | None:
     web = _ROUNDCUBE_WEB.match(folded)
     if web:
         return ("website", web.group(1), folded)
+    phone = _ROUNDCUBE_PHONE.match(folded)
+    if phone:
+        return ("phone", _ROUNDCUBE_PHONE_LABELS.get(phone.group(1), phone.group(1)), folded)
     match = _LABELLED.match(folded)
     if not match:
         return None
@@ -184,7 +195,7 @@ def generic(header: str) -> Target | None:
     if match:
         return (match.group(1), normalize_label(match.group(2)), name)
     if name == "birth day":  # Thunderbird's ("Birthday" once folded)
-        return ("birth_d", None, None)
+        return ("birth_d", None, "birth")
     folded = fold(name)
     return ALIASES.get(folded) or labelled(folded)
 
@@ -308,6 +319,8 @@ _OUTLOOK_SIMPLE: dict[str, Target] = {
     "assistant's name": ("related", "assistant", None),
     "manager's name": ("related", "manager", None),
     "referred by": ("field", "referred by", None),
+    # Outlook's Account is a free text of the user's, not the company ("account" elsewhere)
+    "account": ("field", "Account", None),
 }
 #: Outlook's own columns that say nothing about the person (the address's type, a name made
 #: of name and address), and the values that are Outlook's defaults, not a choice

@@ -159,8 +159,16 @@ def _tags_cell(rec: Record, value: str, sep: str) -> None:
             rec.tags.append(tag)
 
 
+def _surname_prefix(rec: Record, value: str, _: Any) -> None:
+    """Dutch "Tussenvoegsel" (van der): part of the family name, put before it (run after the
+    family name's own column, see :func:`build_mapper`)."""
+    last = rec.text.get("last_name")
+    rec.text["last_name"] = f"{value} {last}" if last else value
+
+
 SINGLES: dict[str, Single] = {
     "text": lambda rec, value, name: rec.text.__setitem__(name, value),
+    "surname_prefix": _surname_prefix,
     "name": lambda rec, value, _: setattr(rec, "full_name", value),
     "field": lambda rec, value, name: rec.fields.__setitem__(name, value),
     "tags": _tags_cell,
@@ -245,9 +253,9 @@ def _birth_cells(rec: Record, cells: dict[str, str], fixed: Any, multi: bool) ->
     """Thunderbird's Birth Year, Birth Month and Birth Day."""
     year, month, day = cells.get("y"), cells.get("m"), cells.get("d")
     if month and day:
-        digits = month.isdigit() and day.isdigit()
-        when = (f"{year}-{int(month):02d}-{int(day):02d}" if year and digits
-                else f"--{month}-{day}")  # fmt: skip
+        if month.isdigit() and day.isdigit():
+            month, day = f"{int(month):02d}", f"{int(day):02d}"
+        when = f"{year}-{month}-{day}" if year else f"--{month}-{day}"
         rec.dates.append(("birthday", "birthday", when))
 
 
@@ -354,11 +362,15 @@ _SINGLE_WORDS = {"name": "name (split into given and family name)", "tags": "tag
                  "uid": "UID", "created_at": "created at", "updated_at": "updated at",
                  "cadence": "keep-in-touch cadence", "referred_by": "referred by (UID)",
                  "email_optout": "e-mail opt-out", "do_not_contact": "do not contact",
-                 "connected": 'custom field "connected on"'}  # fmt: skip
+                 "connected": 'custom field "connected on"',
+                 "surname_prefix": "last name, the words before it (van der)"}  # fmt: skip
 _GROUP_WORDS = {"email": "emails", "phone": "phones", "website": "web addresses",
                 "im": "messaging handles", "social": "social profiles",
                 "handle": "messaging handles", "related": "related people",
                 "invalid": "flagged values", "birth": "birthday", "custom": "custom fields"}  # fmt: skip
+
+
+_BIRTH_PARTS = {"y": "year", "m": "month", "d": "day"}
 
 
 def describe(target: Target) -> str:
@@ -380,6 +392,8 @@ def describe(target: Target) -> str:
     if base == "event":
         return "date label" if role == "label" else str(argument or "date")
     shown = _GROUP_WORDS.get(base, base)
+    if base == "birth":
+        return f"birthday, {_BIRTH_PARTS[role]}"
     if role != "value":
         return f"{shown}, {role}"
     return f"{shown} ({argument})" if argument and base != "custom" else shown
@@ -423,6 +437,7 @@ def build_mapper(header: list[str], overrides: dict[str, str] | None = None) -> 
     groups: dict[tuple[str, str], Group] = {}
     for index, (name, target) in enumerate(zip(header, targets, strict=True)):
         _compile_column(mapper, groups, index, name, target)
+    mapper.singles.sort(key=lambda single: single[1] is _surname_prefix)  # after the last name
     return mapper
 
 
