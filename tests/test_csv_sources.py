@@ -465,3 +465,58 @@ def test_a_workbook_is_refused_with_how_to_save_it_as_csv(
     assert result.stderr.count("\n") == 1 and result.stderr.startswith(f"Error: {name} is ")
     assert hint in result.stderr
     assert cli.json("contact", "list") == []
+
+
+#: docs/import-spreadsheets.md's rows -> (kind, argument) every name in that row must mean
+_DOC_ROWS: dict[str, tuple[str, str | None]] = {
+    "full name (split into first and last)": ("name", None),
+    "first name": ("text", "first_name"),
+    "last name": ("text", "last_name"),
+    "words before the last name": ("surname_prefix", None),
+    "middle name": ("text", "middle_name"),
+    "nickname": ("text", "nickname"),
+    "company": ("text", "company"),
+    "department": ("text", "department"),
+    "title": ("text", "title"),
+    "email": ("email", None),
+    "phone": ("phone", None),
+    "phone labelled `mobile`": ("phone", "mobile"),
+    "phone labelled `fax`": ("phone", "fax"),
+    "street": ("addr", "street"),
+    "postal code": ("addr", "postal_code"),
+    "city": ("addr", "city"),
+    "region": ("addr", "region"),
+    "country": ("addr", "country"),
+    "PO box": ("addr", "po_box"),
+    "web address": ("website", None),
+    "birthday": ("event", "birthday"),
+    "anniversary": ("event", "anniversary"),
+    "spouse (a related person)": ("related", "spouse"),
+    "tags": ("tags", ","),
+    "notes": ("notes", None),
+    "source": ("text", "source"),
+    "time zone": ("text", "time_zone"),
+}
+
+
+def test_the_european_spreadsheet_page_says_what_the_code_does() -> None:
+    from crmcli.io.csv_headers import generic
+
+    page = Path(__file__).parent.parent / "docs" / "import-spreadsheets.md"
+    rows = [
+        [cell.strip() for cell in line.strip("|").split("|")]
+        for line in page.read_text(encoding="utf-8").splitlines()
+        if line.startswith("| ") and not line.startswith(("| crmcli", "| ---"))
+    ]
+    checked = 0
+    for label, *languages in rows:
+        if label not in _DOC_ROWS:
+            continue  # name prefix and suffix share a row (two targets): read by hand
+        for cell in languages:
+            for name in cell.split(","):
+                if "(" in name or not name.strip():
+                    continue  # "Nom (next to Prénom)": decided by the other columns
+                target = generic(name.strip())
+                assert target is not None and target[:2] == _DOC_ROWS[label], (label, name)
+                checked += 1
+    assert len(_DOC_ROWS) == len({r[0] for r in rows} & set(_DOC_ROWS)) and checked > 200

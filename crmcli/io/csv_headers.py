@@ -125,7 +125,7 @@ _KIND_WORDS = _table({
     ("addr", "city", None): "city town locality ort stadt wohnort ville ciudad localidad citta "
         "comune plaats woonplaats cidade localidade",
     ("addr", "region", None): "region state province county stateprovince bundesland "
-        "provinz canton departement provincia estado provincie distrito",
+        "provinz kanton canton departement provincia estado provincie distrito",
     ("addr", "postal_code", None): "postalcode zip zipcode postcode plz postleitzahl "
         "codepostal cp codigopostal cap cep",
     ("addr", "country", None): "country countryregion land pays pais paese nazione",
