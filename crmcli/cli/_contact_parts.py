@@ -99,8 +99,8 @@ def apply_lists(changes: ContactChanges, given: Mapping[str, Any]) -> None:
             changes.address_parts[part] = given[part] or None
     if given.get("website") is not None:
         changes.website = given["website"]
-    if given.get("photo") is not None:
-        changes.photo = read_photo(given["photo"])
+    if given.get("photo") is not None:  # ctx.params holds the option's text, not a Path
+        changes.photo = read_photo(Path(given["photo"]))
 
 
 def read_photo(path: Path) -> tuple[str | None, bytes]:
