@@ -170,6 +170,42 @@ def test_portuguese_headers_in_cp1252(cli: Cli) -> None:
 # --- the known exporters ----------------------------------------------------------------------------
 
 
+def test_a_german_outlook_is_read_by_its_german_names(cli: Cli) -> None:
+    [sabine], summary = imported(cli, "outlook-german.csv")
+    assert "(CSV, cp1252, delimiter ';')" in summary
+    parts = ("name_prefix", "first_name", "middle_name", "last_name")
+    assert [sabine[k] for k in parts] == ["Frau", "Sabine", "Maria", "Köster"]
+    assert (sabine["company"], sabine["department"], sabine["title"]) == (
+        "Rheinwerk Logistik GmbH",
+        "Einkauf",
+        "Leiterin Einkauf",
+    )
+    assert sabine["addresses"] == [
+        {"label": "work", "street": "Hafenstraße 12\nGebäude B\n3. OG", "city": "Köln",
+         "region": "NRW", "postal_code": "50667", "country": "Deutschland",
+         "po_box": "Postfach 10 20 30", "extended": None},
+        {"label": "home", "street": "Lindenallee 5", "city": "Bonn", "region": None,
+         "postal_code": "53111", "country": "Deutschland", "po_box": None, "extended": None},
+    ]  # fmt: skip
+    assert values(sabine["phones"], "phone") == [
+        ("+49 221 123456", "work"),
+        ("+49 221 123457", "work"),
+        ("+49 171 2345678", "mobile"),
+        ("+49 228 987654", "home"),
+        ("+49 221 123458", "work fax"),
+    ]
+    assert [e["email"] for e in sabine["emails"]] == [
+        "sabine.koester@example.de",
+        "s.koester@example.org",
+    ]
+    assert (sabine["birthday"], sabine["anniversary"]) == ("1976-12-24", "2001-06-01")
+    assert sabine["tags"] == ["Kunden", "Rheinland"]
+    assert sabine["fields"] == {"Hobby": "Segeln"}  # not E-Mail-Typ's SMTP
+    went = columns_went(summary)
+    assert went["E-Mail-Typ"] == went["E-Mail: Angezeigter Name"] == "ignored (Outlook's own)"
+    assert went["Land/Region geschäftlich"] == "work address, country"
+
+
 def test_outlook_every_address_line_and_name_part(cli: Cli) -> None:
     people, summary = imported(cli, "outlook.csv")
     kenji, margaret = people
@@ -492,7 +528,7 @@ _DOC_ROWS: dict[str, tuple[str, str | None]] = {
     "birthday": ("event", "birthday"),
     "anniversary": ("event", "anniversary"),
     "spouse (a related person)": ("related", "spouse"),
-    "tags": ("tags", ","),
+    "tags (split at commas and semicolons)": ("tags", ";"),
     "notes": ("notes", None),
     "source": ("text", "source"),
     "time zone": ("text", "time_zone"),

@@ -71,7 +71,8 @@ ALIASES: dict[str, Target] = _table({
         "datadinascita verjaardag geboortedatum aniversario datadenascimento",
     ("event", "anniversary", "anniversary"): "anniversary jahrestag hochzeitstag "
         "anniversairedemariage aniversariodeboda anniversariodimatrimonio trouwdag",
-    ("tags", ",", None): "tags tag labels label categories category groups group "
+    # split at commas and semicolons (";": Outlook's Categories, in any language)
+    ("tags", ";", None): "tags tag labels label categories category groups group "
         "groupmembership labels kategorie kategorien gruppe gruppen schlagworte categorie "
         "categories groupe groupes etiquettes categoria categorias grupo grupos etiquetas "
         "gruppi etichette categorieen groepen etiketten marcadores",
@@ -89,6 +90,9 @@ ALIASES: dict[str, Target] = _table({
     ("email_optout", None, None): "emailoptout optedout optout unsubscribed emailunsubscribed "
         "hasoptedoutofemail donotemail unsubscribedfromallemail",
     ("do_not_contact", None, None): "donotcontact",
+    # a German Outlook's own columns (E-Mail-Typ "SMTP", E-Mail: Angezeigter Name)
+    ("ignore", "Outlook's own", None): "emailtyp emailangezeigtername email2typ "
+        "email2angezeigtername email3typ email3angezeigtername",
     ("birth_y", None, "birth"): "birthyear",
     ("birth_m", None, "birth"): "birthmonth",
 })  # fmt: skip
@@ -128,7 +132,8 @@ _KIND_WORDS = _table({
         "provinz kanton canton departement provincia estado provincie distrito",
     ("addr", "postal_code", None): "postalcode zip zipcode postcode plz postleitzahl "
         "codepostal cp codigopostal cap cep",
-    ("addr", "country", None): "country countryregion land pays pais paese nazione",
+    ("addr", "country", None): "country countryregion land landregion pays paysregion pais "
+        "paese nazione landregio",
     ("addr", "po_box", None): "pobox addresspobox postfach boitepostale apartadopostal "
         "casellapostale postbus caixapostal",
     ("url", None, None): "webpage website web url homepage site webseite siteweb sitioweb "
@@ -160,6 +165,8 @@ def labelled(folded: str) -> Target | None:
     web = _ROUNDCUBE_WEB.match(folded)
     if web:
         return ("website", web.group(1), folded)
+    if re.fullmatch(r"email\dadresse", folded):  # a German Outlook's "E-Mail 2: Adresse"
+        return ("email", None, folded)
     phone = _ROUNDCUBE_PHONE.match(folded)
     if phone:
         return ("phone", _ROUNDCUBE_PHONE_LABELS.get(phone.group(1), phone.group(1)), folded)
