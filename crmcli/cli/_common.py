@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import IO, TYPE_CHECKING, Annotated, Any, TypeVar
 
 import typer
 from typer.core import TyperCommand, TyperGroup
@@ -543,3 +543,16 @@ def read_stdin_text(what: str) -> str:
             f"the {what} on stdin is not UTF-8 text; convert it first "
             "(e.g. iconv -f latin1 -t utf-8)"
         ) from None
+
+
+@contextmanager
+def input_file(file: str) -> Iterator[tuple[IO[bytes], str]]:
+    """A file ``crm import`` reads (``-``: stdin) in binary, with the name messages give it."""
+    if file == "-":
+        yield sys.stdin.buffer, "stdin"
+        return
+    path = Path(file)
+    if path.is_dir():
+        raise UsageError(f"{file} is a folder; give a file to import")
+    with open(path, "rb") as binary:
+        yield binary, path.name

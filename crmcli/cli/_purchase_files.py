@@ -4,18 +4,14 @@ import and export groups, crmcli/cli/io.py, which call these)."""
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 import typer
 
 from crmcli import contacts, purchases
-from crmcli.cli._common import currency_option, database, now, parse_date_option
+from crmcli.cli._common import currency_option, database, input_file, now, parse_date_option
 from crmcli.cli._output import message
 from crmcli.cli._query import compile_words
-from crmcli.errors import UsageError
 
 #: the columns of `crm export purchases` (crm import purchases reads them back)
 EXPORT_KEYS = (
@@ -38,19 +34,6 @@ def export_rows(conn: Any, query: list[str] | None, contact: str | None, since: 
     return purchases.list_purchases(conn, filters)
 
 
-@contextmanager
-def _opened(file: str) -> Iterator[tuple[IO[bytes], str]]:
-    """The order file (``-``: stdin) in binary, with the name messages give it."""
-    if file == "-":
-        yield sys.stdin.buffer, "stdin"
-        return
-    path = Path(file)
-    if path.is_dir():
-        raise UsageError(f"{file} is a folder; give a file to import")
-    with open(path, "rb") as binary:
-        yield binary, path.name
-
-
 def import_purchases(
     ctx: typer.Context,
     file: str,
@@ -68,7 +51,7 @@ def import_purchases(
     from crmcli import config, importer, purchase_import
     from crmcli.io import csv_in
 
-    with _opened(file) as (binary, name):
+    with input_file(file) as (binary, name):
         text = csv_in.open_text(binary, encoding)
         with database(ctx, write=not dry_run) as conn:
             if use_map:

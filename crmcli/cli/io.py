@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from enum import Enum
 from pathlib import Path
-from typing import IO, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 
@@ -19,6 +19,7 @@ from crmcli.cli._common import (
     complete_tag,
     database,
     database_path,
+    input_file,
     now,
     parse_when_option,
 )
@@ -226,7 +227,7 @@ def import_command(
     if currency is not None or not create_contacts:
         raise UsageError("--currency and --no-create-contacts apply to 'crm import purchases' only")
     overrides = dict(csv_in.parse_map_option(item) for item in map_ or [])
-    with _input(file) as (binary, name):
+    with input_file(file) as (binary, name):
         try:
             text, kind = sources.open_text(binary, name, fmt=fmt.value, encoding=encoding,
                                            csv_options=bool(overrides or use_map or save_map or delimiter))  # fmt: skip
@@ -250,19 +251,6 @@ def import_command(
         message(f"Rejected rows written to {rejected}: fix them and run crm import {rejected}")
     if save_map and not dry_run:
         message(f"Saved the column mapping as {save_map!r} (reuse: --use-map {save_map})")
-
-
-@contextmanager
-def _input(file: str) -> Iterator[tuple[IO[bytes], str]]:
-    """The file to import (``-``: stdin) as bytes, and its name for messages."""
-    if file == "-":
-        yield sys.stdin.buffer, "stdin"
-        return
-    path = Path(file)
-    if path.is_dir():
-        raise UsageError(f"{file} is a folder; give a file to import")
-    with open(path, "rb") as binary:
-        yield binary, path.name
 
 
 def _run_import(
