@@ -191,30 +191,48 @@ class BatchWriter:
 
     def _children(self, contact_id: int, rec: Record, start: dict[str, int]) -> None:
         """Rows for the lists of ``contact_id``, appended to the pending executemany lists;
-        ``start`` is where each list's positions start (after what the contact has)."""
+        ``start`` is where each list's positions start (after what the contact has).
+
+        Called once a contact, 100,000 times for a large file: most lists are empty, so each
+        is looked at before any work is done for it."""
         rows = self.rows
-        for position, (value, label) in enumerate(rec.emails, start.get("emails", 0)):
-            rows["emails"].append((contact_id, value, label, position))
-        for position, (value, label, digits) in enumerate(rec.phones, start.get("phones", 0)):
-            rows["phones"].append((contact_id, value, label, digits, digits[::-1], position))
-        for tag in [*rec.tags, *self.options.tags]:
-            rows["tags"].append((contact_id, self._tag_id(tag)))
-        rows["fields"].extend((contact_id, key, value) for key, value in rec.fields.items())
+        if rec.emails:
+            first = start.get("emails", 0)
+            rows["emails"].extend(
+                [
+                    (contact_id, value, label, first + i)
+                    for i, (value, label) in enumerate(rec.emails)
+                ]
+            )
+        if rec.phones:
+            first = start.get("phones", 0)
+            rows["phones"].extend(
+                [(contact_id, value, label, digits, digits[::-1], first + i)
+                 for i, (value, label, digits) in enumerate(rec.phones)]
+            )  # fmt: skip
+        tags = [*rec.tags, *self.options.tags] if self.options.tags else rec.tags
+        if tags:
+            rows["tags"].extend([(contact_id, self._tag_id(tag)) for tag in tags])
+        if rec.fields:
+            rows["fields"].extend([(contact_id, key, value) for key, value in rec.fields.items()])
         for kind, label, year, month, day, unsure in rec.dates:
             rows["dates"].append((contact_id, kind, label, year, month, day))
             if unsure:
                 self.unsure.append((contact_id, label, month, day, year))
-        lists: dict[str, list[Any]] = {"addresses": rec.addresses, "urls": rec.urls,
-                 "handles": rec.handles,
-                 "related": [(n, lab, None) for n, lab, _ in rec.related],
-                 "invalid": rec.invalid, "vcard": rec.props}  # fmt: skip
-        for name, items in lists.items():
-            first = start.get(name, 0)
-            rows[name].extend((contact_id, *item, first + i) for i, item in enumerate(items))
-        self.links.extend((contact_id, n, uid) for n, _, uid in rec.related if uid)
+        if rec.related:
+            self.links.extend((contact_id, n, uid) for n, _, uid in rec.related if uid)
+        for name, items in (
+            ("addresses", rec.addresses), ("urls", rec.urls), ("handles", rec.handles),
+            ("related", [(n, lab, None) for n, lab, _ in rec.related] if rec.related else ()),
+            ("invalid", rec.invalid), ("vcard", rec.props),
+        ):  # fmt: skip
+            if items:
+                first = start.get(name, 0)
+                rows[name].extend([(contact_id, *item, first + i) for i, item in enumerate(items)])
         if rec.photo is not None:
             rows["photos"].append((contact_id, *rec.photo))
-        self.notes.extend((contact_id, note) for note in rec.notes)
+        if rec.notes:
+            self.notes.extend((contact_id, note) for note in rec.notes)
         if rec.referred_by_uid:
             self.referrals.append((contact_id, rec.referred_by_uid))
         if rec.email_optout or rec.do_not_contact:
@@ -274,7 +292,7 @@ class BatchWriter:
                     contact_id,
                     seen_uids[0] if seen_uids else self._new_uid(),
                     _name_of(text, rec, rec.emails[0][0] if rec.emails else None),
-                    *[text.get(key) for key in TEXT_FIELDS],
+                    *map(text.get, TEXT_FIELDS),
                     int(rec.cadence_days) if rec.cadence_days else None,
                     rec.created_at or self.stamp,
                     rec.updated_at or rec.created_at or self.stamp,

@@ -96,12 +96,13 @@ def _import(
 
 
 def _dump(conn: sqlite3.Connection) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table (the search index by its documents), and the schema."""
+    """Every row of every table (the search index by its documents), and the schema; not the
+    migrations' log (stamped with the real clock when the file was made)."""
     tables = [
         name
         for (name,) in conn.execute(
             "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
-            "AND name NOT LIKE 'contact_search%'"
+            "AND name NOT LIKE 'contact_search%' AND name != '_crm_migrations'"
         )
     ]
     dump = {t: sorted(map(tuple, conn.execute(f'SELECT * FROM "{t}"')), key=repr) for t in tables}
