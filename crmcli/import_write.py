@@ -42,6 +42,7 @@ DEFERRED_INDEXES = (
     "contacts_company", "contacts_updated", "contacts_created", "contacts_cadence",
     "contacts_touch", "contacts_trashed", "contacts_referred_by", "contact_tags_tag",
     "contact_dates_month_day", "contact_dates_lead", "contact_fields_key", "notes_at",
+    "contact_addresses_city", "contact_related_related", "contact_invalid_field",
 )  # fmt: skip
 
 
