@@ -104,29 +104,36 @@ class Matcher:
         returns each row's keys, for :meth:`match` and :meth:`place`."""
         rows: list[RowKeys] = []
         exact, name_key, phone_key = identity.exact, identity.name_key, identity.phone_key
+        # One pass: each row's keys, and the keys worth a lookup (with the filter, only those
+        # an earlier batch may have written)
+        seen = self.seen
+        uids: set[str] = set()
+        emails: set[str] = set()
+        phones: set[str] = set()
+        keys: set[str] = set()
         for rec, name in zip(batch, names, strict=True):
-            uid = ["u" + rec.uid] if rec.uid else []
+            batch_keys = ["u" + rec.uid] if rec.uid else []
+            if rec.uid and (seen is None or batch_keys[0] in seen):
+                uids.add(rec.uid)
             if self.policy == "create":  # only a UID finds a contact
-                rows.append(RowKeys([], [], None, uid))
+                rows.append(RowKeys([], [], None, batch_keys))
                 continue
             row_emails = [exact(e[0]) for e in rec.emails]
+            for email in row_emails:
+                batch_keys.append("e" + email)
+                if seen is None or batch_keys[-1] in seen:
+                    emails.add(email)
             row_phones = [p[2] for p in rec.phones]
+            for digits in row_phones:
+                batch_keys.append("p" + phone_key(digits))
+                if seen is None or batch_keys[-1] in seen:
+                    phones.add(digits)
             key = name_key(name, rec.text.get("company")) if name else None
-            batch_keys = [*uid, *("e" + e for e in row_emails)]
-            batch_keys.extend("p" + phone_key(d) for d in row_phones)
             if key:
                 batch_keys.append("n" + key)
+                if seen is None or batch_keys[-1] in seen:
+                    keys.add(key)
             rows.append(RowKeys(row_emails, row_phones, key, batch_keys))
-        uids = {r.uid for r in batch if r.uid}
-        emails = {e for row in rows for e in row.emails}
-        phones = {p for row in rows for p in row.phones}
-        keys = {row.name for row in rows if row.name}
-        seen = self.seen
-        if seen is not None:
-            uids = {u for u in uids if "u" + u in seen}
-            emails = {e for e in emails if "e" + e in seen}
-            phones = {d for d in phones if "p" + phone_key(d) in seen}
-            keys = {k for k in keys if "n" + k in seen}
         found = identity.lookup(self.conn, uids=uids, emails=emails, phones=phones, names=keys)
         self._begin_state(found)
         ids = set(found.by_uid.values())
