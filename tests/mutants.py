@@ -452,10 +452,10 @@ def _copy_tree(target: Path) -> None:
 
 
 def run(mutant: Mutant, tests: tuple[str, ...]) -> tuple[str, float]:
-    """Run ``tests`` on a copy of the work tree with ``mutant`` applied: ("killed" |
+    """Run ``tests`` on a copy of the work tree with ``mutant`` applied: ("killed by TEST" |
     "SURVIVED" | "error: ...", seconds)."""
     original = (ROOT / mutant.path).read_text(encoding="utf-8")
-    if original.count(mutant.old) != 1:
+    if mutant.old and original.count(mutant.old) != 1:
         return f"error: the text to mutate occurs {original.count(mutant.old)} times", 0.0
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="crm-mutant-") as folder:
@@ -477,7 +477,8 @@ def run(mutant: Mutant, tests: tuple[str, ...]) -> tuple[str, float]:
         result = subprocess.run(command, cwd=copy, env=env, capture_output=True, text=True)
     seconds = time.monotonic() - started
     if result.returncode == 1:
-        return "killed", seconds
+        failed = [line for line in result.stdout.splitlines() if line.startswith("FAILED ")]
+        return f"killed by {failed[0].split()[1] if failed else '?'}", seconds
     if result.returncode == 0:
         return "SURVIVED", seconds
     last = (result.stdout.strip().splitlines() or ["?"])[-1]
@@ -492,6 +493,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("names", nargs="*", help="mutants to run (default: all)")
     parser.add_argument("--list", action="store_true", help="list the mutants and exit")
     parser.add_argument("--all-tests", action="store_true", help="run the whole suite for each")
+    parser.add_argument(
+        "--baseline", action="store_true", help="first run the tests on an unchanged copy"
+    )
     argv = sys.argv[1:] if argv is None else argv
     extra = argv[argv.index("--") + 1 :] if "--" in argv else []
     args = parser.parse_args(argv[: argv.index("--")] if "--" in argv else argv)
@@ -504,11 +508,15 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"no mutant named {', '.join(unknown)} (see --list)")
     chosen = [known[name] for name in args.names] if args.names else list(MUTANTS)
+    if args.baseline:  # the same tests on the copy as it is: they must pass there first
+        every = tuple(dict.fromkeys(test for mutant in chosen for test in mutant.tests))
+        chosen.insert(0, Mutant("(no mutation)", "crmcli/__init__.py", "", "", every))
     failed = 0
     for mutant in chosen:
         tests = ("tests",) if args.all_tests else mutant.tests
         outcome, seconds = run(mutant, (*tests, *extra))
-        failed += outcome != "killed"
+        expected = "SURVIVED" if mutant.name == "(no mutation)" else "killed"
+        failed += not outcome.startswith(expected)
         print(f"{mutant.name:38} {outcome} ({seconds:.0f} s)", flush=True)
     return 1 if failed else 0
 
