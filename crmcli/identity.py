@@ -432,19 +432,16 @@ def compare(a: Profile, b: Profile) -> Verdict:
     )
 
 
-@lru_cache(maxsize=4096)
-def _verdict(
+def _points(
     shared_emails: int,
     shared_phones: int,
     email_conflict: bool,
     phone_conflict: bool,
     uid_conflict: bool,
     relation: int,
-    companies: int,  # 0: not both known, 1: the same, 2: different
-    same_company: bool,  # exactly (the rule), both empty included
-    front_desk: bool,  # two records without a person's name, of one company
-) -> Verdict:
-    """The verdict for one combination of facts (few combinations: cached)."""
+    companies: int,
+) -> tuple[int, list[str]]:
+    """The score of the facts (before the rules' floor and the 0-100 bounds), with the reasons."""
     reasons: list[str] = []
     score = 0
     if shared_emails:
@@ -470,6 +467,31 @@ def _verdict(
         if conflict:
             score -= points
             reasons.append(reason)
+    return score, reasons
+
+
+@lru_cache(maxsize=4096)
+def _verdict(
+    shared_emails: int,
+    shared_phones: int,
+    email_conflict: bool,
+    phone_conflict: bool,
+    uid_conflict: bool,
+    relation: int,
+    companies: int,  # 0: not both known, 1: the same, 2: different
+    same_company: bool,  # exactly (the rule), both empty included
+    front_desk: bool,  # two records without a person's name, of one company
+) -> Verdict:
+    """The verdict for one combination of facts (few combinations: cached)."""
+    score, reasons = _points(
+        shared_emails,
+        shared_phones,
+        email_conflict,
+        phone_conflict,
+        uid_conflict,
+        relation,
+        companies,
+    )
     level = strength = 0
     if uid_conflict:
         pass

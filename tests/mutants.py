@@ -48,7 +48,12 @@ GREETINGS = ("tests/test_greetings.py", "tests/test_sending.py")
 CAMPAIGNS = ("tests/test_campaigns.py", "tests/test_sending.py")
 SENDING = ("tests/test_sending.py", "tests/test_greetings.py", "tests/test_campaigns.py")
 CONTACTS = ("tests/test_contacts.py", "tests/test_cli_contacts.py", "tests/test_contact_clear.py")
-CSV = ("tests/test_export.py", "tests/test_hostile_import.py", "tests/test_privacy.py")
+CSV = (
+    "tests/test_csv_policy.py",
+    "tests/test_export.py",
+    "tests/test_hostile_import.py",
+    "tests/test_privacy.py",
+)
 QUERY = ("tests/test_query.py", "tests/test_campaigns.py")
 PRIVACY = ("tests/test_privacy.py", "tests/test_campaigns.py", "tests/test_merge.py")
 IDENTITY = ("tests/test_identity.py", "tests/test_import_identity.py", "tests/test_dedupe.py")
@@ -128,30 +133,37 @@ MUTANTS = (
     ),
     _m(
         "clear-text-ignored",
-        "crmcli/cli/contacts.py",
+        "crmcli/cli/_contact_options.py",
         "    if key in contacts.TEXT_FIELDS:\n        changes.text[key] = None",
         "    if key in contacts.TEXT_FIELDS:\n        pass",
         CONTACTS,
     ),
     _m(
         "clear-emails-ignored",
-        "crmcli/cli/contacts.py",
-        "changes.replace_emails = []",
-        "changes.remove_emails = []",
+        "crmcli/cli/_contact_options.py",
+        'elif key in ("emails", "phones", "tags"):',
+        'elif key in ("phones", "tags"):',
         CONTACTS,
     ),
     _m(
         "clear-phones-ignored",
-        "crmcli/cli/contacts.py",
-        "changes.replace_phones = []",
-        "changes.remove_phones = []",
+        "crmcli/cli/_contact_options.py",
+        'elif key in ("emails", "phones", "tags"):',
+        'elif key in ("emails", "tags"):',
         CONTACTS,
     ),
     _m(
         "clear-tags-ignored",
-        "crmcli/cli/contacts.py",
-        "changes.replace_tags = []",
-        "changes.remove_tags = []",
+        "crmcli/cli/_contact_options.py",
+        'elif key in ("emails", "phones", "tags"):',
+        'elif key in ("emails", "phones"):',
+        CONTACTS,
+    ),
+    _m(
+        "clear-lists-kept",
+        "crmcli/cli/_contact_options.py",
+        'setattr(changes, f"replace_{key}", [])',
+        "pass",
         CONTACTS,
     ),
     _m(
@@ -478,7 +490,8 @@ def run(mutant: Mutant, tests: tuple[str, ...]) -> tuple[str, float]:
     seconds = time.monotonic() - started
     if result.returncode == 1:
         failed = [line for line in result.stdout.splitlines() if line.startswith("FAILED ")]
-        return f"killed by {failed[0].split()[1] if failed else '?'}", seconds
+        first = failed[0].removeprefix("FAILED ").split(" - ")[0] if failed else "?"
+        return f"killed by {first}", seconds
     if result.returncode == 0:
         return "SURVIVED", seconds
     last = (result.stdout.strip().splitlines() or ["?"])[-1]
