@@ -47,8 +47,9 @@ class Mutant:
     ci: bool = False
 
 
-GREETINGS = ("tests/test_greetings.py", "tests/test_sending.py")
-CAMPAIGNS = ("tests/test_campaigns.py", "tests/test_sending.py")
+# (the file with the most direct tests first: pytest stops at the first failure)
+GREETINGS = ("tests/test_sending.py", "tests/test_greetings.py")
+CAMPAIGNS = ("tests/test_sending.py", "tests/test_campaigns.py")
 SENDING = ("tests/test_sending.py", "tests/test_greetings.py", "tests/test_campaigns.py")
 CONTACTS = ("tests/test_contacts.py", "tests/test_cli_contacts.py", "tests/test_contact_clear.py")
 CSV = (
