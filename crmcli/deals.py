@@ -266,18 +266,11 @@ def _edited_columns(row: sqlite3.Row, changes: DealChanges) -> dict[str, Any]:
     for column, text in (("source", changes.source), ("notes", changes.notes)):
         if text is not None:
             sets[column] = _clean(text, column)
-    if changes.currency is not None:
-        sets["currency"] = money.check_currency_change(
-            row["currency"],
-            changes.currency,
-            row["value_minor"],
-            amount_given=changes.value_minor is not None,
-            what="value",
+    sets.update(
+        money.amount_change(
+            dict(row), changes.currency, changes.value_minor, what="value", owner="a deal"
         )
-    if changes.value_minor is not None:
-        if changes.value_minor < 0:
-            raise ValidationError("a deal's value cannot be negative")
-        sets["value_minor"] = changes.value_minor
+    )
     if changes.clear_probability:
         sets["probability"] = None
     elif changes.probability is not None:
