@@ -258,41 +258,39 @@ def reopen(
         return target
 
 
+def _edited_columns(row: sqlite3.Row, changes: DealChanges) -> dict[str, Any]:
+    """The columns of deal ``row`` that ``changes`` sets, each value checked."""
+    sets: dict[str, Any] = {}
+    if changes.title is not None:
+        sets["title"] = _clean(changes.title, "title", required=True)
+    for column, text in (("source", changes.source), ("notes", changes.notes)):
+        if text is not None:
+            sets[column] = _clean(text, column)
+    sets.update(
+        money.amount_change(
+            dict(row), changes.currency, changes.value_minor, what="value", owner="a deal"
+        )
+    )
+    if changes.clear_probability:
+        sets["probability"] = None
+    elif changes.probability is not None:
+        sets["probability"] = stages.validate_probability(changes.probability)
+    if changes.clear_close:
+        sets["expected_close"] = None
+    elif changes.expected_close is not None:
+        sets["expected_close"] = changes.expected_close.isoformat()
+    if changes.contact_id is not None:
+        sets["contact_id"] = changes.contact_id
+    return sets
+
+
 def edit(conn: sqlite3.Connection, deal_id: int, changes: DealChanges, *, now: datetime) -> None:
     """Change a deal's title, value, currency, probability, close date, source, notes, contact."""
     if changes.is_empty():
         raise UsageError("nothing to change: give options (see crm deal edit --help)")
-    sets: dict[str, Any] = {}
     with transaction(conn):
         row = _row(conn, deal_id)
-        if changes.title is not None:
-            sets["title"] = _clean(changes.title, "title", required=True)
-        if changes.currency is not None:
-            sets["currency"] = money.check_currency_change(
-                row["currency"],
-                changes.currency,
-                row["value_minor"],
-                amount_given=changes.value_minor is not None,
-                what="value",
-            )
-        if changes.value_minor is not None:
-            if changes.value_minor < 0:
-                raise ValidationError("a deal's value cannot be negative")
-            sets["value_minor"] = changes.value_minor
-        if changes.clear_probability:
-            sets["probability"] = None
-        elif changes.probability is not None:
-            sets["probability"] = stages.validate_probability(changes.probability)
-        if changes.clear_close:
-            sets["expected_close"] = None
-        elif changes.expected_close is not None:
-            sets["expected_close"] = changes.expected_close.isoformat()
-        if changes.source is not None:
-            sets["source"] = _clean(changes.source, "source")
-        if changes.notes is not None:
-            sets["notes"] = _clean(changes.notes, "notes")
-        if changes.contact_id is not None:
-            sets["contact_id"] = changes.contact_id
+        sets = _edited_columns(row, changes)
         sets["updated_at"] = to_utc_text(now)
         assignments = ", ".join(f"{column} = ?" for column in sets)
         conn.execute(f"UPDATE deals SET {assignments} WHERE id = ?", (*sets.values(), row["id"]))

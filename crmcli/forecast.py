@@ -171,9 +171,35 @@ def forecast(
     (nothing open, nothing won, no goal) is left out.
     """
     spans = periods(by, today, months)
+    first = spans[0].start
+    acc = _totals(conn, spans)
+    goals = _goals(conn)
+    currencies = sorted(
+        {c for _, c in acc} | {c for (p, c) in goals if p in {s.key for s in spans}}
+    )
+    rows: list[dict[str, Any]] = []
+    order: list[tuple[str, date | None, date | None]] = [("overdue", None, first - timedelta(1))]
+    order += [(p.key, p.start, p.end) for p in spans]
+    order += [("undated", None, None), ("open", None, None)]
+    for key, start, end in order:
+        for currency in currencies:
+            entry = acc.get((key, currency))
+            goal = goals.get((key, currency))
+            if entry is None and goal is None:
+                continue
+            row = _row(key, start, end, currency, entry or [0, 0, 0, 0, 0])
+            if goal is not None:
+                row["goal_minor"] = goal
+                row["goal_pct"] = _pct(row["won_minor"], goal)
+                row["projected_pct"] = _pct(row["projected_minor"], goal)
+            rows.append(row)
+    return rows
+
+
+def _totals(conn: sqlite3.Connection, spans: list[Period]) -> dict[tuple[str, str], list[int]]:
+    """Per (period key or overdue/undated/open, currency): open count, open total,
+    sum(value x pct), won count, won total."""
     first, last = spans[0].start, spans[-1].end
-    # accumulators per (period key, currency): open count, open total, sum(value x pct),
-    # won count, won total
     acc: dict[tuple[str, str], list[int]] = {}
 
     def add(key: str, currency: str, index: int, amount: int, weight: int = 0) -> None:
@@ -201,27 +227,7 @@ def forecast(
         for period in spans:
             if period.contains(day):
                 add(period.key, currency, 1, value)
-    goals = _goals(conn)
-    currencies = sorted(
-        {c for _, c in acc} | {c for (p, c) in goals if p in {s.key for s in spans}}
-    )
-    rows: list[dict[str, Any]] = []
-    order: list[tuple[str, date | None, date | None]] = [("overdue", None, first - timedelta(1))]
-    order += [(p.key, p.start, p.end) for p in spans]
-    order += [("undated", None, None), ("open", None, None)]
-    for key, start, end in order:
-        for currency in currencies:
-            entry = acc.get((key, currency))
-            goal = goals.get((key, currency))
-            if entry is None and goal is None:
-                continue
-            row = _row(key, start, end, currency, entry or [0, 0, 0, 0, 0])
-            if goal is not None:
-                row["goal_minor"] = goal
-                row["goal_pct"] = _pct(row["won_minor"], goal)
-                row["projected_pct"] = _pct(row["projected_minor"], goal)
-            rows.append(row)
-    return rows
+    return acc
 
 
 # --- goals ------------------------------------------------------------------------------------

@@ -432,6 +432,38 @@ def compare(a: Profile, b: Profile) -> Verdict:
     )
 
 
+#: points taken off for each conflict (emails, phones, UIDs that differ), and the reason said
+_CONFLICTS = ((20, "different emails"), (10, "different phones"), (10, "different UIDs"))
+
+
+def _points(
+    shared: tuple[int, int], relation: int, companies: int, conflicts: tuple[bool, bool, bool]
+) -> tuple[int, list[str]]:
+    """The score of the facts (before the rules' floor and the 0-100 bounds), with the reasons:
+    ``shared`` emails and phones, the names' ``relation``, ``companies`` (see _verdict) and
+    the email, phone and UID ``conflicts``."""
+    reasons: list[str] = []
+    score = 0
+    for count, points, reason in ((shared[0], 70, "same email"), (shared[1], 50, "same phone")):
+        if count:
+            score += points
+            reasons.append(reason)
+    score += _NAME_POINTS[relation]
+    if relation in _NAME_REASONS:
+        reasons.append(_NAME_REASONS[relation])
+    if companies == 1:
+        score += 20
+        reasons.append("same company")
+    elif companies == 2:
+        score -= 15
+        reasons.append("different companies")
+    for conflict, (points, reason) in zip(conflicts, _CONFLICTS, strict=True):
+        if conflict:
+            score -= points
+            reasons.append(reason)
+    return score, reasons
+
+
 @lru_cache(maxsize=4096)
 def _verdict(
     shared_emails: int,
@@ -445,31 +477,12 @@ def _verdict(
     front_desk: bool,  # two records without a person's name, of one company
 ) -> Verdict:
     """The verdict for one combination of facts (few combinations: cached)."""
-    reasons: list[str] = []
-    score = 0
-    if shared_emails:
-        score += 70
-        reasons.append("same email")
-    if shared_phones:
-        score += 50
-        reasons.append("same phone")
-    score += _NAME_POINTS[relation]
-    if relation in _NAME_REASONS:
-        reasons.append(_NAME_REASONS[relation])
-    if companies == 1:
-        score += 20
-        reasons.append("same company")
-    elif companies == 2:
-        score -= 15
-        reasons.append("different companies")
-    for conflict, points, reason in (
-        (email_conflict, 20, "different emails"),
-        (phone_conflict, 10, "different phones"),
-        (uid_conflict, 10, "different UIDs"),
-    ):
-        if conflict:
-            score -= points
-            reasons.append(reason)
+    score, reasons = _points(
+        (shared_emails, shared_phones),
+        relation,
+        companies,
+        (email_conflict, phone_conflict, uid_conflict),
+    )
     level = strength = 0
     if uid_conflict:
         pass

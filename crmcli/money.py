@@ -8,6 +8,8 @@ anything it would have to round.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from typing import Any
 
 from crmcli.errors import ValidationError
 
@@ -117,6 +119,25 @@ def weighted(minor_times_percent: int) -> int:
     100, rounded half up to a whole minor unit. Totals are summed exactly first and rounded once.
     """
     return (minor_times_percent * 2 + 100) // 200
+
+
+def amount_change(
+    stored: Mapping[str, Any], currency: str | None, minor: int | None, *, what: str, owner: str
+) -> dict[str, Any]:
+    """The columns an edit of a deal's value or a purchase's amount sets: ``currency`` checked
+    against the amount kept (:func:`check_currency_change`), the amount (column ``{what}_minor``)
+    never negative. ``stored``: the record as it is (its ``currency`` and ``{what}_minor``)."""
+    column = f"{what}_minor"
+    sets: dict[str, Any] = {}
+    if currency is not None:
+        sets["currency"] = check_currency_change(
+            stored["currency"], currency, stored[column], amount_given=minor is not None, what=what
+        )
+    if minor is not None:
+        if minor < 0:
+            raise ValidationError(f"{owner}'s {what} cannot be negative")
+        sets[column] = minor
+    return sets
 
 
 def check_currency_change(

@@ -125,6 +125,12 @@ def build_mapper(header: list[str], overrides: dict[str, str]) -> OrderMapper:
         if target == "amount" and "unit_price" in mapper.columns:
             continue  # a per-order total beside line prices (Shopify): the lines are better
         mapper.columns.setdefault(target, index)
+    _check_required(mapper)
+    return mapper
+
+
+def _check_required(mapper: OrderMapper) -> None:
+    """An amount, a customer and a date column, or the way to name them."""
     if "amount" not in mapper.columns and "unit_price" not in mapper.columns:
         raise ValidationError(
             "the file has no amount column (amount, total, line total or price); "
@@ -137,7 +143,6 @@ def build_mapper(header: list[str], overrides: dict[str, str]) -> OrderMapper:
         )
     if "date" not in mapper.columns:
         raise ValidationError("the file has no date column; name it with --map 'COLUMN=date'")
-    return mapper
 
 
 @dataclass
@@ -407,12 +412,7 @@ def import_purchases(
     """Import ``lines`` in one transaction (see the module docstring); PurchasesRejected if any
     is bad. A dry run does everything, then rolls back: its counts are exact."""
     result = PurchaseImportResult()
-    stamp = to_utc_text(now)
-
-    def act(position: str, action: str, who: str, what: str) -> None:
-        if on_action is not None:
-            on_action(position, action, who, what)
-
+    act = on_action or _no_action
     try:
         with transaction(conn):
             for line in lines:
@@ -421,35 +421,7 @@ def import_purchases(
                     _reject(result, *line)
                     act(line[0], "reject", "", line[1])
                     continue
-                who = line.email or line.name or ""
-                what = f"{line.product or 'purchase'} {money.format_money(line.amount_minor, line.currency)}"
-                if conn.execute(
-                    "SELECT 1 FROM purchases WHERE import_key = ?", (line.key,)
-                ).fetchone():
-                    result.skipped += 1
-                    act(line.position, "skip (imported before)", who, what)
-                    continue
-                try:
-                    contact_id = _find_contact(conn, line)
-                except ValidationError as error:
-                    _reject(result, line.position, error.message)
-                    act(line.position, "reject", who, error.message)
-                    continue
-                action = "add"
-                if contact_id is None:
-                    if not create_contacts:
-                        reason = f"no contact with email or name {who!r} (or allow creating them)"
-                        _reject(result, line.position, reason)
-                        act(line.position, "reject", who, reason)
-                        continue
-                    contact_id = _create_contact(conn, line, now)
-                    result.contacts_created += 1
-                    action = "add (new contact)"
-                if result.rejected:
-                    continue  # checking the rest of the file; nothing more is written
-                _insert(conn, line, contact_id, stamp=stamp, now=now)
-                result.added += 1
-                act(line.position, action, who, what)
+                _import_line(conn, line, result, act, now=now, create_contacts=create_contacts)
             if result.rejected:
                 raise PurchasesRejected(result)
             if dry_run:
@@ -457,6 +429,50 @@ def import_purchases(
     except _DryRun:
         pass
     return result
+
+
+def _no_action(position: str, action: str, who: str, what: str) -> None:
+    pass
+
+
+def _import_line(
+    conn: sqlite3.Connection,
+    line: OrderLine,
+    result: PurchaseImportResult,
+    act: ActionHook,
+    *,
+    now: datetime,
+    create_contacts: bool,
+) -> None:
+    """One checked line: skipped (imported before), rejected, or added (to its customer, found
+    by the identity rules or created). After a rejection, lines are only checked."""
+    who = line.email or line.name or ""
+    what = f"{line.product or 'purchase'} {money.format_money(line.amount_minor, line.currency)}"
+    if conn.execute("SELECT 1 FROM purchases WHERE import_key = ?", (line.key,)).fetchone():
+        result.skipped += 1
+        act(line.position, "skip (imported before)", who, what)
+        return
+    try:
+        contact_id = _find_contact(conn, line)
+    except ValidationError as error:
+        _reject(result, line.position, error.message)
+        act(line.position, "reject", who, error.message)
+        return
+    action = "add"
+    if contact_id is None:
+        if not create_contacts:
+            reason = f"no contact with email or name {who!r} (or allow creating them)"
+            _reject(result, line.position, reason)
+            act(line.position, "reject", who, reason)
+            return
+        contact_id = _create_contact(conn, line, now)
+        result.contacts_created += 1
+        action = "add (new contact)"
+    if result.rejected:
+        return  # checking the rest of the file; nothing more is written
+    _insert(conn, line, contact_id, stamp=to_utc_text(now), now=now)
+    result.added += 1
+    act(line.position, action, who, what)
 
 
 def _insert(

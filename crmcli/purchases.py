@@ -219,18 +219,11 @@ def edit(
     sets: dict[str, Any] = {}
     with transaction(conn):
         row = get(conn, purchase_id)
-        if changes.currency is not None:
-            sets["currency"] = money.check_currency_change(
-                row["currency"],
-                changes.currency,
-                row["amount_minor"],
-                amount_given=changes.amount_minor is not None,
-                what="amount",
+        sets.update(
+            money.amount_change(
+                row, changes.currency, changes.amount_minor, what="amount", owner="a purchase"
             )
-        if changes.amount_minor is not None:
-            if changes.amount_minor < 0:
-                raise ValidationError("a purchase's amount cannot be negative")
-            sets["amount_minor"] = changes.amount_minor
+        )
         if changes.quantity is not None:
             sets["quantity"] = validate_quantity(changes.quantity)
         if changes.purchased_on is not None:

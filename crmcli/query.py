@@ -24,7 +24,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from crmcli.contacts import LAST_TOUCH_SQL
-from crmcli.errors import UsageError
+from crmcli.errors import UsageError, ValidationError
 
 #: term name -> what it matches (the help and the error suggestions come from here)
 TERMS: dict[str, str] = {
@@ -403,10 +403,8 @@ def _spent(term: Term, ctx: Context) -> str:
     try:
         code = money.currency_code(match.group(2)) if match.group(2) else _currency(ctx)
         minor = money.parse_amount(match.group(1), code, what="spent")
-    except UsageError:
-        raise
-    except Exception as error:  # a ValidationError: say where
-        raise ctx.error(str(error), term) from None
+    except ValidationError as error:  # a bad amount or currency: say where in the query
+        raise ctx.error(error.message, term) from None
     ctx.params.extend([code, minor])
     # purchase_totals: one row per customer and currency, kept by triggers
     return (

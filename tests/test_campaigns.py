@@ -328,6 +328,40 @@ def test_report_in_every_format_with_failures_and_reasons(
     assert sorted(recipients(smtp).values()) == [1, 1, 1]
 
 
+def sent_to_p0_not_p1(cli: Cli, tmp_path: Path, smtp: KillingRecorder) -> None:
+    """A campaign to P0 and P1 Person, sent: the server refused P1."""
+    start_campaign(cli, tmp_path, 2)
+    smtp.refuse.add("p1@example.com")
+    cli("campaign", "send", "spring", code=1)
+
+
+def test_a_failed_recipient_who_opts_out_and_leaves_is_excluded_not_left(
+    cli: Cli, tmp_path: Path, smtp: KillingRecorder
+) -> None:
+    sent_to_p0_not_p1(cli, tmp_path, smtp)
+    cli("contact", "edit", "P1 Person", "--untag", "spring", "--email-optout")
+    cli("contact", "edit", "P0 Person", "--untag", "spring")
+    report = cli.json("campaign", "show", "spring")
+    by_name = {r["name"]: (r["status"], r["reason"]) for r in report["recipients"]}
+    # consent is the reason the message is not sent: shown as such, and never retried
+    assert by_name["P1 Person"] == ("excluded", "opted out")
+    assert by_name["P0 Person"] == ("sent", None)  # sent before it left: still sent
+    smtp.refuse.clear()
+    cli("campaign", "send", "spring")
+    assert recipients(smtp) == {"p0@example.com": 1}
+
+
+def test_erasing_recipients_counts_only_those_sent_to(
+    cli: Cli, tmp_path: Path, smtp: KillingRecorder
+) -> None:
+    sent_to_p0_not_p1(cli, tmp_path, smtp)
+    cli("contact", "forget", "P0 Person", "--yes")  # sent to
+    cli("contact", "forget", "P1 Person", "--yes")  # refused: nothing reached them
+    counts = cli.json("campaign", "show", "spring")["counts"]
+    assert (counts["forgotten"], counts["failed"]) == (1, 0)
+    assert cli.json("campaign", "list")[0]["sent"] == 1  # erased recipients included
+
+
 def test_the_text_is_locked_at_the_first_send(
     cli: Cli, tmp_path: Path, smtp: KillingRecorder
 ) -> None:

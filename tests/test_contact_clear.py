@@ -9,7 +9,7 @@ import pytest
 from tests.conftest import Cli
 
 #: what `crm contact show -f json` says of each field once it is cleared: (key, empty value)
-CLEARED = {
+CLEARED: dict[str, tuple[str, object]] = {
     "first_name": ("first_name", None),
     "last_name": ("last_name", None),
     "display_name": ("display_name", None),

@@ -837,7 +837,7 @@ def test_every_n_days_weeks_months_quarters_or_years_from_any_day(
 @example(start=datetime(2026, 11, 23, 10), nth="1st", weekday=0)  # Dec 7, Jan 4, Feb 1
 def test_the_nth_weekday_of_every_month(start: datetime, nth: str, weekday: int) -> None:
     found = occurrences(parse_every(f"{nth} {WEEKDAY_NAMES[weekday][0]}"), start, 6)
-    expected = []
+    expected: list[datetime] = []
     year, month = start.year, start.month
     while len(expected) < 6:
         day = datetime.combine(nth_weekday(year, month, NTH[nth], weekday), start.time())

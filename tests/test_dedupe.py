@@ -214,3 +214,29 @@ def test_the_demo_has_one_duplicate_pair_to_find(cli: Cli, tmp_path: Path) -> No
         "--yes",
     )
     assert cli.json("--db", str(demo), "dedupe") == []
+
+
+def test_cli_query_compares_only_the_contacts_it_selects(
+    cli: Cli, people: dict[str, int], make_contact: ContactFactory
+) -> None:
+    everything = cli.json("dedupe")
+    assert {p["contact"] for p in everything} > {"Chloé Dubois", "Jonh Smith"}
+    atelier = cli.json("dedupe", "--query", "company:atelier")
+    assert [(p["contact_id"], p["other_id"]) for p in atelier] == [
+        (people["chloe"], people["chloe2"])
+    ]
+    # both contacts of a pair must match: a tag on one of them is not enough
+    cli("contact", "edit", str(people["typo"]), "--tag", "check")
+    assert cli.json("dedupe", "-q", "tag:check") == []
+    cli("contact", "edit", str(people["john"]), "--tag", "check")
+    [pair] = cli.json("dedupe", "-q", "tag:check")
+    assert (pair["contact"], pair["other"]) == ("Jonh Smith", "John Smith")
+    assert cli.json("dedupe", "-q", "-company:atelier -company:hooli") == [
+        p for p in everything if p["contact"] not in ("Chloé Dubois", "Jonh Smith")
+    ]
+    # --apply-safe merges only the safe pairs the query selects
+    none_safe = cli("dedupe", "--apply-safe", "--yes", "-q", "company:atelier")
+    assert none_safe.stderr.startswith("No safe pairs to merge") and none_safe.stdout == ""
+    assert cli.json("contact", "show", str(people["ann_copy"]))["deleted_at"] is None
+    bad = cli("dedupe", "--query", "colour:red", code=2)
+    assert bad.stderr.startswith("Error: ") and "colour" in bad.stderr

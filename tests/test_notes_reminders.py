@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 import time
 from datetime import date, datetime
+from typing import Any
 
 import pytest
 
@@ -143,7 +144,8 @@ def test_cadence_query_uses_indexes(conn: sqlite3.Connection, make_contact: Cont
 
 def _last_touch_at(conn: sqlite3.Connection, contact_id: int) -> str | None:
     row = conn.execute("SELECT last_touch_at FROM contacts WHERE id = ?", (contact_id,)).fetchone()
-    return row[0]
+    touched: str | None = row[0]
+    return touched
 
 
 def test_last_touch_at_follows_every_change_of_notes(
@@ -369,10 +371,10 @@ def test_list_windows(conn: sqlite3.Connection) -> None:
         "in_8_days": remind(conn, datetime(2026, 12, 1, 0, 0)),
     }
 
-    def listed(**kw: object) -> set[str]:
+    def listed(**kw: Any) -> set[str]:
         found = {
             r.id for r in reminders.list_reminders(conn, reminders.ReminderFilters(**kw), now=NOW)
-        }  # type: ignore[arg-type]
+        }
         return {name for name, rid in ids.items() if rid in found}
 
     assert listed(overdue=True) == {"past_timed", "yesterday"}

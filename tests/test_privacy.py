@@ -12,7 +12,7 @@ import pytest
 
 from crmcli import consent, db, greetings, privacy, templates
 from crmcli.contact_tables import CONTACT_TABLES, DEPENDENT_TABLES
-from tests.conftest import NOW, Cli
+from tests.conftest import NOW, Cli, ContactFactory
 
 #: a name that appears nowhere else in the database: what forget must leave no trace of
 MARKER = "Zqxjvorak"
@@ -313,3 +313,26 @@ def test_export_data_holds_the_records_merged_into_the_person(cli: Cli) -> None:
     merges = data["tables"]["contact_merges"]
     assert [(m["keep_id"], m["other_id"]) for m in merges] == [(1, 2)]
     assert [(m["keep_id"], m["other_id"]) for m in away["contact_merges"]] == [(1, 2)]
+
+
+def test_forget_leaves_no_older_version_of_a_row_behind(
+    conn: sqlite3.Connection, db_path: Path, make_contact: ContactFactory
+) -> None:
+    # Where SQLite is built without secure_delete on by default (this connection plays one),
+    # a name changed long ago sits in a page's free space while the page holds other rows:
+    # only rewriting the file (VACUUM) takes it away.
+    conn.execute("PRAGMA secure_delete = OFF")
+    person = make_contact(f"Ann {MARKER}", company="Acme")
+    for n in range(5):
+        make_contact(f"Neighbour {n}", company="Acme")
+    # a longer name: the new row cannot take the old one's place, which stays as it was
+    longer = "Lee-Fairweather-Montgomery-Ashbury-Whitcombe"
+    conn.execute(
+        "UPDATE contacts SET last_name = ?, display_name = NULL WHERE id = ?", (longer, person)
+    )
+    conn.commit()
+    conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    assert MARKER.encode() in _database_bytes(db_path)  # the old version, in free space
+    privacy.forget(conn, person, now=NOW)
+    assert MARKER.encode() not in _database_bytes(db_path)
+    assert MARKER.lower().encode() not in _database_bytes(db_path)

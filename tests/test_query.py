@@ -207,7 +207,10 @@ def test_values_are_parameters_never_sql(conn: sqlite3.Connection, people: dict[
     compiled = query.compile_query(conn, f'company:"{hostile}" tag:"{hostile}"', today=TODAY)
     assert hostile not in compiled.sql
     assert _match(conn, f'company:"{hostile}"') == set()
-    assert _match(conn, 'company:"100%"') == set()  # LIKE wildcards are escaped
+    # LIKE wildcards are escaped: unescaped, "%cme" and "_cme" would find Acme Corp and Pacme
+    assert _match(conn, "company:acme") == {people["ann"]}
+    assert _match(conn, 'company:"%cme"') == set()
+    assert _match(conn, 'company:"_cme"') == set()
 
 
 def test_queries_use_the_indexes(conn: sqlite3.Connection, people: dict[str, int]) -> None:

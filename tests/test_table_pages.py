@@ -68,9 +68,11 @@ def test_pages_join_into_one_table(styled: bool, count: int) -> None:
     )
     reference = _console()
     fitter = _table._Fitter(HEADINGS, console=reference, styled=styled)
-    widths = fitter.first(rows[:2], spread=True).widths
+    # (the table takes rows as Sequences: a list of lists is one, but list is invariant)
+    read_only: list[Sequence[str]] = list(rows)
+    widths = fitter.first(read_only[:2], spread=True).widths
     reference.print(
-        _table._table(rows, HEADINGS, styled=styled, title="T", widths=widths, header=True)
+        _table._table(read_only, HEADINGS, styled=styled, title="T", widths=widths, header=True)
     )
     assert _text(console) == _text(reference)
     assert max(len(line) for line in _text(console).splitlines()) <= 60

@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from crmcli import contacts, dedupe
+from crmcli import clock, contacts, dedupe
 from crmcli.cli._common import CrmTyper, FormatOpt, YesOpt, complete_contact, confirm, database, now
 from crmcli.cli._output import Column, OutputFormat, emit, message, resolve_format
 
@@ -63,6 +63,14 @@ def dedupe_command(
         ),
     ] = dedupe.DEFAULT_MIN_SCORE,
     limit: Annotated[int | None, typer.Option(help="At most this many pairs.", min=1)] = None,
+    query_text: Annotated[
+        str | None,
+        typer.Option(
+            "--query",
+            "-q",
+            help="Only pairs of two contacts this query selects (docs/query.md).",
+        ),
+    ] = None,
     apply_safe: Annotated[
         bool,
         typer.Option(
@@ -81,15 +89,24 @@ def dedupe_command(
     import and contact add (docs/identity.md). 'same' pairs are ones those rules would merge;
     'safe' ones have the same email and no differing value: --apply-safe merges those.
     Merge others with crm contact merge; hide a pair with crm dedupe dismiss A B.
+    --query compares only the contacts a query selects (both of a pair), with --apply-safe too.
 
-    Examples: crm dedupe ; crm dedupe --min-score 80 -f json ; crm dedupe --apply-safe --yes
+    Examples: crm dedupe ; crm dedupe --min-score 80 -f json ; crm dedupe --apply-safe --yes ;
+    crm dedupe -q 'company:acme'
     """
     if ctx.invoked_subcommand is not None:
         return
     table = resolve_format(fmt) is OutputFormat.table
     shown = limit or (TABLE_LIMIT if table and not apply_safe else None)
     with database(ctx, write=apply_safe) as conn:
-        found = dedupe.find_pairs(conn, min_score=min_score, limit=None if apply_safe else shown)
+        scope = None
+        if query_text is not None:
+            from crmcli.query import contact_ids_sql
+
+            scope = contact_ids_sql(conn, query_text, today=clock.today())
+        found = dedupe.find_pairs(
+            conn, min_score=min_score, scope=scope, limit=None if apply_safe else shown
+        )
         if apply_safe:
             _apply_safe(conn, list(found.pairs), yes=yes, fmt=fmt)
             return
