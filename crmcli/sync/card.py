@@ -290,7 +290,8 @@ class Merged:
     lost: str = ""
 
 
-def _signature(entries: Iterable[Entry]) -> tuple[tuple[str, str], ...]:
+def signature(entries: Iterable[Entry]) -> tuple[tuple[str, str], ...]:
+    """What is compared of a name's entries (their keys and values, in any order)."""
     return tuple(sorted((e.key, e.value) for e in entries))
 
 
@@ -354,10 +355,10 @@ def merge(
         l1, r1 = local_now.of(name), remote_now.of(name)
         if name.startswith(PRIVATE_PREFIX) and not r1 and r0:
             r1 = r0  # dropped by a server, not removed by a person (see PRIVATE_PREFIX)
-        local_change = _signature(l0) != _signature(l1)
-        if _signature(r0) != _signature(r1):
+        local_change = signature(l0) != signature(l1)
+        if signature(r0) != signature(r1):
             remote_changed.add(name)
-        if not local_change or (name in remote_changed and _signature(l1) == _signature(r1)):
+        if not local_change or (name in remote_changed and signature(l1) == signature(r1)):
             continue
         if name not in remote_changed:
             chosen[name] = l1
@@ -376,12 +377,12 @@ def merge(
     if conflicts and prefer is None:
         return Merged(remote_now, False, set(), conflicts)
     card = _assemble(remote_now, chosen)
-    write = any(_signature(new) != _signature(remote_now.of(n)) for n, new in chosen.items())
+    write = any(signature(new) != signature(remote_now.of(n)) for n, new in chosen.items())
     to_local = {
         name
         for name in names
         if (name in remote_changed or name in chosen)
-        and _signature(card.of(name)) != _signature(local_now.of(name))
+        and signature(card.of(name)) != signature(local_now.of(name))
     }
     return Merged(card, write, to_local, conflicts, "\n".join(lost))
 

@@ -107,7 +107,7 @@ def read(folder: Path, href: str) -> tuple[bytes, str]:
     with os.fdopen(fd, "rb") as handle:
         before = os.fstat(handle.fileno())
         if before.st_size > MAX_FILE:
-            raise Skip(f"is larger than {MAX_FILE >> 20} MiB")
+            raise Skip(f"larger than {MAX_FILE >> 20} MiB: not a contact")
         data = handle.read(MAX_FILE + 1)
     try:
         after = os.stat(path, follow_symlinks=False)

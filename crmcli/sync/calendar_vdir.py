@@ -1,0 +1,1 @@
+"""Two-way sync of yearly dates and reminders with a calendar vdir (placeholder)."""
