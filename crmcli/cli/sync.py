@@ -170,10 +170,15 @@ def _choices(conn: sqlite3.Connection, prefer: str | None) -> dict[str, str]:
     for conflict in conflicts:
         fields = ", ".join(json.loads(conflict["fields"]))
         message(f"{conflict['href']} ({conflict['name'] or 'no contact'}): {fields}")
-        for side, text in (("crmcli (local)", conflict["local"]), ("vdir (remote)", conflict["remote"])):
+        for side, text in (
+            ("crmcli (local)", conflict["local"]),
+            ("vdir (remote)", conflict["remote"]),
+        ):
             message(f"  {side}:")
             for line in (text or "").splitlines():
-                if line.split(":", 1)[0].split(";", 1)[0].rpartition(".")[2].upper() in json.loads(conflict["fields"]):
+                if line.split(":", 1)[0].split(";", 1)[0].rpartition(".")[2].upper() in json.loads(
+                    conflict["fields"]
+                ):
                     message(f"    {line}")
         answer = ""
         while answer not in ("l", "r", "s"):

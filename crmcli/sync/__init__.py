@@ -17,6 +17,7 @@ One sync of a database runs at a time (a lock next to the database file). The op
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -132,9 +133,10 @@ def _collection(
     from crmcli.clock import to_utc_text
     from crmcli.db import transaction
     from crmcli.sync import calendar_vdir, contacts_vdir, state, vdir
+    from crmcli.sync.engine import Run
 
     engine: Any = contacts_vdir if kind == "contacts" else calendar_vdir
-    sync_run = engine.Run(conn, folder, report, now, options.prefer, dict(options.choices))
+    sync_run = Run(kind, conn, folder, report, now, options.prefer, dict(options.choices))
     try:
         with transaction(conn):
             moved = state.start_collection(conn, kind, folder)
@@ -152,11 +154,17 @@ def _collection(
         state.finish_collection(conn, kind, report.counts(kind), to_utc_text(now))
 
 
-def status(conn: sqlite3.Connection, database: Path, options: Options, *, now: datetime) -> list[dict[str, Any]]:
+def status(
+    conn: sqlite3.Connection, database: Path, options: Options, *, now: datetime
+) -> list[dict[str, Any]]:
     """Per folder: when it was last synced, and what a sync now would do (a dry run)."""
     from crmcli.sync import state
 
-    pending = run(conn, database, Options(options.contacts_dir, options.calendar_dir, None, {}, True), now=now)
+    if options.contacts_dir is None and options.calendar_dir is None:
+        return []
+    pending = run(
+        conn, database, Options(options.contacts_dir, options.calendar_dir, None, {}, True), now=now
+    )
     rows = []
     for kind, folder in (("contacts", options.contacts_dir), ("calendar", options.calendar_dir)):
         if folder is None:
@@ -166,7 +174,7 @@ def status(conn: sqlite3.Connection, database: Path, options: Options, *, now: d
         rows.append(
             {
                 "kind": kind,
-                "folder": str(folder),
+                "folder": str(folder.resolve()),
                 "last_sync_at": known["last_sync_at"] if known else None,
                 "items": conn.execute(
                     "SELECT count(*) FROM sync_items WHERE kind = ?", (kind,)
@@ -238,7 +246,5 @@ def remove_now(folders: dict[str, Path], files: list[tuple[str, str]]) -> None:
     for kind, href in files:
         folder = folders.get(kind)
         if folder is not None:
-            try:
+            with contextlib.suppress(OSError):
                 os.unlink(folder / href)
-            except OSError:
-                pass

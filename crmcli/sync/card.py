@@ -173,11 +173,11 @@ def _entries(props: list[tuple[Property, str, str]]) -> Iterator[Entry]:
             groups[group] = []
             order.append(group)
         groups[group].append(item)
-    for item in order:
-        if isinstance(item, str):
-            yield from _group_entries(item, groups[item])
+    for placed in order:
+        if isinstance(placed, str):
+            yield from _group_entries(placed, groups[placed])
         else:
-            yield from _plain_entries(*item)
+            yield from _plain_entries(*placed)
 
 
 def _group_entries(group: str, members: list[tuple[Property, str, str]]) -> Iterator[Entry]:

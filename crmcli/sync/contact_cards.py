@@ -187,7 +187,8 @@ def _text_changes(rec: Record, names: set[str]) -> dict[str, str | None]:
         text["first_name"] = got.get("first_name")
         text["last_name"] = got.get("last_name")
         text["display_name"] = got.get("display_name") or _display_from_fn(rec)
-    singles = {"ORG": ("company",), "TITLE": ("title",), "URL": ("website",)}
+    singles: dict[str, tuple[str, ...]] = {"ORG": ("company",), "TITLE": ("title",)}
+    singles["URL"] = ("website",)
     singles["ADR"] = ("street", "city", "region", "postal_code", "country")
     singles["X-CRM-SOURCE"] = ("source",)
     for name, keys in singles.items():

@@ -16,66 +16,13 @@ time as changed on both sides, to the same card: nothing to do but record it.
 
 from __future__ import annotations
 
-import sqlite3
-from dataclasses import dataclass, field
-from datetime import datetime
-from pathlib import Path
-
-from crmcli.clock import to_utc_text
 from crmcli.sync import card as cards
-from crmcli.sync import contact_cards, state, vdir
-from crmcli.sync.state import Item, Report
+from crmcli.sync import contact_cards, engine, state, vdir
+from crmcli.sync.engine import Pending, Run, Seen
+from crmcli.sync.state import Item
 
 KIND = "contacts"
 EXT = ".vcf"
-
-
-@dataclass
-class Seen:
-    """A file of the folder as this run found it; ``text`` and ``card`` when it changed."""
-
-    href: str
-    state: str
-    hash: str | None = None
-    text: str | None = None
-    card: cards.Card | None = None
-
-
-@dataclass
-class Pending:
-    """A file to write (``text``) or remove (None) once the database is committed, and the
-    item to record when that is done (None: drop the item)."""
-
-    href: str
-    text: str | None
-    expected: str | None
-    item: Item | None
-
-
-@dataclass
-class Run:
-    """One sync of the contacts: the folder, the options, and what is decided on the way."""
-
-    conn: sqlite3.Connection
-    folder: Path
-    report: Report
-    now: datetime
-    prefer: str | None = None
-    choices: dict[str, str] = field(default_factory=dict)
-    known: dict[str, Item] = field(default_factory=dict)
-    seen: dict[str, Seen] = field(default_factory=dict)
-    skipped: set[str] = field(default_factory=set)
-    local: dict[int, contact_cards.LocalRow] = field(default_factory=dict)
-    save: list[Item] = field(default_factory=list)
-    drop: list[str] = field(default_factory=list)
-    pending: list[Pending] = field(default_factory=list)
-
-    @property
-    def stamp(self) -> str:
-        return to_utc_text(self.now)
-
-    def prefer_for(self, href: str) -> str | None:
-        return self.choices.get(href, self.prefer)
 
 
 # --- reading both sides ---------------------------------------------------------------------------
@@ -84,48 +31,7 @@ class Run:
 def read_folder(run: Run) -> None:
     """Every file of the folder: unchanged ones by their state alone, the others read, parsed
     and checked (not a vCard, no UID, a UID another file has too: reported and skipped)."""
-    for found in vdir.scan(run.folder, EXT):
-        item = run.known.get(found.href)
-        seen = Seen(found.href, found.state)
-        run.seen[found.href] = seen
-        if item is not None and item.remote_state == found.state:
-            continue
-        try:
-            data, seen.state = vdir.read(run.folder, found.href)
-            seen.hash = vdir.digest(data)
-            if item is not None and item.remote_hash == seen.hash:
-                continue  # touched, not changed
-            seen.text = _decode(data)
-            seen.card = cards.parse(seen.text)
-        except (vdir.Skip, cards.CardError) as problem:
-            _skip(run, found.href, str(problem))
-    _skip_duplicate_uids(run)
-
-
-def _decode(data: bytes) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise vdir.Skip("is not UTF-8 text (a vdir holds UTF-8 vCards)") from None
-
-
-def _skip(run: Run, href: str, reason: str) -> None:
-    run.report.skip(KIND, href, reason)
-    run.skipped.add(href)
-
-
-def _skip_duplicate_uids(run: Run) -> None:
-    by_uid: dict[str, list[str]] = {}
-    for href, seen in run.seen.items():
-        if href in run.skipped:
-            continue
-        uid = seen.card.uid if seen.card else run.known[href].uid
-        by_uid.setdefault(uid, []).append(href)
-    for hrefs in by_uid.values():
-        if len(hrefs) > 1:
-            for href in hrefs:
-                others = ", ".join(h for h in hrefs if h != href)
-                _skip(run, href, f"has the same UID as {others}; fix one of them")
+    engine.read_folder(run, EXT, cards.parse, cards.CardError)
 
 
 # --- deciding and applying ------------------------------------------------------------------------
@@ -169,10 +75,10 @@ def _new_files(run: Run) -> None:
         created = placed.get(seen.href)
         if created is None or created.contact_id is None:
             reason = created.reason if created else "cannot be read as a contact"
-            _skip(run, seen.href, f"cannot be added: {reason}")
+            engine.skip(run, seen.href, f"cannot be added: {reason}")
             continue
         if created.existed and created.contact_id not in run.local:
-            _skip(run, seen.href, f"is contact {created.contact_id}, which is in the trash: "
+            engine.skip(run, seen.href, f"is contact {created.contact_id}, which is in the trash: "
                   f"crm contact restore {created.contact_id}, or remove the file")  # fmt: skip
             continue
         if created.existed:
@@ -313,7 +219,7 @@ def _take_into_crmcli(
         with savepoint(run.conn, "sync_item"):
             contact_cards.apply(run.conn, row.id, merged.card.text(), names, now=run.now)
     except CrmError as error:
-        _skip(run, item.href, f"cannot be taken into crmcli: {error.message}")
+        engine.skip(run, item.href, f"cannot be taken into crmcli: {error.message}")
         return False
     _row(run, row.id)
     run.report.act(KIND, "crmcli", "update", item.href, row.id, row.data["name"],
@@ -338,7 +244,11 @@ def _settle_conflict(
 
 def _names(new: cards.Card, old: cards.Card) -> str:
     return ", ".join(
-        sorted(n for n in new.names() | old.names() if cards.signature(new.of(n)) != cards.signature(old.of(n)))
+        sorted(
+            n
+            for n in new.names() | old.names()
+            if cards.signature(new.of(n)) != cards.signature(old.of(n))
+        )
     )
 
 
@@ -350,36 +260,13 @@ def _new_contacts(run: Run) -> None:
             continue
         href = vdir.file_name(row.uid, EXT)
         if href in run.seen:
-            _skip(run, href, f"is in the way of contact {contact_id}'s card; it was left alone")
+            engine.skip(
+                run, href, f"is in the way of contact {contact_id}'s card; it was left alone"
+            )
             continue
         item = _item(run, href, row.uid, row)
         run.pending.append(Pending(href, item.local_card, None, item))
         run.report.act(KIND, "vdir", "add", href, contact_id, row.data["name"])
 
 
-# --- the files ------------------------------------------------------------------------------------
-
-
-def write_files(run: Run) -> None:
-    """Write and remove the pending files, then record their items (a transaction)."""
-    from crmcli.db import transaction
-
-    done: list[Item] = []
-    gone: list[str] = []
-    for pending in run.pending:
-        item = pending.item
-        try:
-            if pending.text is None or item is None:
-                vdir.remove(run.folder, pending.href, expected=pending.expected)
-                gone.append(pending.href)
-                continue
-            data = pending.text.encode("utf-8")
-            item.remote_state = vdir.write(run.folder, pending.href, data, expected=pending.expected)
-        except vdir.Skip as problem:
-            _skip(run, pending.href, str(problem))
-            continue
-        item.remote_hash, item.remote_card = vdir.digest(data), pending.text
-        done.append(item)
-    with transaction(run.conn):
-        state.save(run.conn, done, now=run.stamp)
-        state.drop(run.conn, KIND, gone)
+write_files = engine.write_files

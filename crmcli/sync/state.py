@@ -10,8 +10,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from crmcli.clock import to_utc_text
-
 KINDS = ("contacts", "calendar")
 
 
@@ -57,8 +55,19 @@ def save(conn: sqlite3.Connection, found: Iterable[Item], *, now: str) -> None:
         "remote_state = excluded.remote_state, remote_hash = excluded.remote_hash, "
         "remote_card = excluded.remote_card, synced_at = excluded.synced_at",
         [
-            (i.kind, i.href, i.uid, i.contact_id, i.reminder_id, i.local_sig, i.local_card,
-             i.remote_state, i.remote_hash, i.remote_card, now)  # fmt: skip
+            (
+                i.kind,
+                i.href,
+                i.uid,
+                i.contact_id,
+                i.reminder_id,
+                i.local_sig,
+                i.local_card,
+                i.remote_state,
+                i.remote_hash,
+                i.remote_card,
+                now,
+            )
             for i in found
         ],
     )
@@ -95,7 +104,9 @@ def start_collection(conn: sqlite3.Connection, kind: str, folder: Path) -> str |
     return str(row["path"]) if row is not None else None
 
 
-def finish_collection(conn: sqlite3.Connection, kind: str, result: dict[str, Any], now: str) -> None:
+def finish_collection(
+    conn: sqlite3.Connection, kind: str, result: dict[str, Any], now: str
+) -> None:
     conn.execute(
         "UPDATE sync_collections SET last_sync_at = ?, last_result_json = ? WHERE kind = ?",
         (now, json.dumps(result), kind),
@@ -129,18 +140,34 @@ def record_conflict(
     """Keep both versions of a conflict: an open one (replacing the open one of that file),
     or one settled by ``resolution``, with what lost."""
     local, remote = versions
-    if resolution is None:
-        conn.execute(
-            "DELETE FROM sync_conflicts WHERE kind = ? AND href = ? AND resolved_at IS NULL",
-            (kind, href),
-        )
-    else:
-        resolve(conn, kind, href, resolution, now=now)
+    if (
+        resolution is not None
+        and conn.execute(
+            "UPDATE sync_conflicts SET resolved_at = ?, resolution = ?, lost = ?, local = ?, "
+            "remote = ? WHERE kind = ? AND href = ? AND resolved_at IS NULL",
+            (now, resolution, lost, local, remote, kind, href),
+        ).rowcount
+    ):
+        return
+    conn.execute(
+        "DELETE FROM sync_conflicts WHERE kind = ? AND href = ? AND resolved_at IS NULL",
+        (kind, href),
+    )
     conn.execute(
         "INSERT INTO sync_conflicts (kind, href, contact_id, fields, local, remote, lost, "
         "detected_at, resolved_at, resolution) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (kind, href, contact_id, json.dumps(fields), local, remote, lost, now,
-         now if resolution else None, resolution),  # fmt: skip
+        (
+            kind,
+            href,
+            contact_id,
+            json.dumps(fields),
+            local,
+            remote,
+            lost,
+            now,
+            now if resolution else None,
+            resolution,
+        ),
     )
 
 

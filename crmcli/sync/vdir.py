@@ -17,7 +17,7 @@ import hashlib
 import os
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import NamedTuple
 
@@ -90,10 +90,8 @@ def remove_stale_temporaries(folder: Path) -> None:
     with os.scandir(folder) as entries:
         for entry in entries:
             if entry.name.startswith(".") and entry.name.endswith(TEMP_SUFFIX):
-                try:
+                with suppress(OSError):
                     os.unlink(entry.path)
-                except OSError:
-                    pass
 
 
 def read(folder: Path, href: str) -> tuple[bytes, str]:
@@ -146,7 +144,9 @@ def write(folder: Path, href: str, data: bytes, *, expected: str | None) -> str:
     _unchanged(path, expected)
     temp = folder / f".{href}{TEMP_SUFFIX}"
     try:
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        fd = os.open(
+            temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | getattr(os, "O_NOFOLLOW", 0), 0o600
+        )
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(data)
