@@ -75,7 +75,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("hooks", "timeout", 10, "seconds a hook may run before it is stopped"),
     Setting("output", "pager", None, "long output on a terminal: $PAGER, else less -FRX"),
     Setting("sync", "contacts_dir", None, "the contacts vdir crm sync keeps in step (.vcf files)"),
-    Setting("sync", "calendar_dir", None, "the calendar vdir for yearly dates and reminders (.ics)"),
+    Setting(
+        "sync", "calendar_dir", None, "the calendar vdir for yearly dates and reminders (.ics)"
+    ),
     Setting("sync", "before", None, "a command crm sync runs first (vdirsyncer sync)"),
     Setting("sync", "after", None, "a command crm sync runs last (vdirsyncer sync)"),
     Setting("sync", "timeout", 300, "seconds a before/after command may run"),
