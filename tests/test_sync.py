@@ -66,7 +66,10 @@ def test_merge_takes_each_sides_changes_and_keeps_the_rest_verbatim() -> None:
     assert "TITLE:CEO\r\n" in text and "TITLE:CTO" not in text
     # each side's added email, the untouched ones as the phone wrote them
     assert "EMAIL:b@x.example" in text and "EMAIL:c@x.example" in text
-    assert "N:Lee;Ann;Marie;;\r\nTITLE:CEO\r\nitem1.EMAIL:a@x.example\r\nitem1.X-ABLabel:_$!<Other>!$_" in text
+    assert (
+        "N:Lee;Ann;Marie;;\r\nTITLE:CEO\r\nitem1.EMAIL:a@x.example\r\nitem1.X-ABLabel:_$!<Other>!$_"
+        in text
+    )
     assert "X-SOCIAL;TYPE=x:@ann" in text
     assert merged.write_file
     assert merged.to_local == {"EMAIL", "N", "X-SOCIAL"}  # crmcli takes what it holds of them
@@ -129,7 +132,11 @@ def test_changes_in_the_vdir_reach_crmcli(cli: Cli, vd: Path) -> None:
     run_sync(cli, vd)
     [path] = vd.glob("*.vcf")
     text = read(path).replace("ORG:Acme", "ORG:Acme Corp\r\nNOTE:met at the fair")
-    path.write_text(text.replace("EMAIL:", "EMAIL;TYPE=home:ann@home.example\r\nEMAIL:"), encoding="utf-8", newline="")
+    path.write_text(
+        text.replace("EMAIL:", "EMAIL;TYPE=home:ann@home.example\r\nEMAIL:"),
+        encoding="utf-8",
+        newline="",
+    )
     actions = run_sync(cli, vd)
     assert [(a["side"], a["action"]) for a in actions] == [("crmcli", "update")]
     shown = contact(cli, "ann")
@@ -146,7 +153,9 @@ def test_a_conflict_is_kept_and_resolved(cli: Cli, vd: Path) -> None:
     path.write_text(read(path).replace("TITLE:CTO", "TITLE:Chief"), encoding="utf-8", newline="")
     cli("contact", "edit", "ann", "--title", "CEO")
     actions = run_sync(cli, vd, code=1)
-    assert [(a["action"], a["detail"]) for a in actions] == [("conflict", "changed on both sides: TITLE")]
+    assert [(a["action"], a["detail"]) for a in actions] == [
+        ("conflict", "changed on both sides: TITLE")
+    ]
     [open_one] = cli.json("sync", "conflicts")
     assert "TITLE:CEO" in open_one["local"] and "TITLE:Chief" in open_one["remote"]
     assert contact(cli, "ann")["title"] == "CEO" and "TITLE:Chief" in read(path)
@@ -195,7 +204,9 @@ def test_first_sync_matches_people_crmcli_has_and_adds_no_duplicate(cli: Cli, vd
     (vd / "a.vcf").write_text(card("phone-ann", "FN:Ann Lee", "N:Lee;Ann;;;",
                                    "EMAIL;TYPE=INTERNET:ann@acme.example",
                                    "TEL;TYPE=CELL:+1 555 0100"), encoding="utf-8")  # fmt: skip
-    (vd / "b.vcf").write_text(card("phone-bo", "FN:Bo Ray", "EMAIL:bo@example.com"), encoding="utf-8")
+    (vd / "b.vcf").write_text(
+        card("phone-bo", "FN:Bo Ray", "EMAIL:bo@example.com"), encoding="utf-8"
+    )
     actions = run_sync(cli, vd)
     assert sorted((a["side"], a["action"]) for a in actions) == [
         ("crmcli", "add"), ("crmcli", "update"), ("vdir", "update")]  # fmt: skip
@@ -270,7 +281,7 @@ def test_settings_and_commands_around(cli: Cli, vd: Path, tmp_path: Path) -> Non
     marker = tmp_path / "ran"
     config.write_text(
         f'[sync]\ncontacts_dir = "{vd}"\nbefore = "touch {marker}"\n'
-        f'after = "{sys.executable} -c \'import sys; sys.exit(3)\'"\n'
+        f"after = \"{sys.executable} -c 'import sys; sys.exit(3)'\"\n"
     )
     cli("contact", "add", "Ann Lee")
     result = cli("sync", code=1)
@@ -286,7 +297,9 @@ def test_settings_and_commands_around(cli: Cli, vd: Path, tmp_path: Path) -> Non
 # --- the calendar ---------------------------------------------------------------------------------
 
 
-def test_calendar_dates_and_a_completed_recurring_todo(cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_calendar_dates_and_a_completed_recurring_todo(
+    cli: Cli, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     import icalendar
 
     monkeypatch.setenv("TZ", "Europe/Berlin")
@@ -357,7 +370,9 @@ def _seed(database: Path, count: int) -> None:
 
     conn = db.connect(database)
     for i in range(count):
-        contacts.create(conn, ContactChanges(text={"first_name": f"P{i:04d}", "last_name": "Lee"}), now=NOW)
+        contacts.create(
+            conn, ContactChanges(text={"first_name": f"P{i:04d}", "last_name": "Lee"}), now=NOW
+        )
     conn.close()
 
 
@@ -378,7 +393,9 @@ def test_a_sync_killed_at_any_moment_converges(tmp_path: Path, vd: Path) -> None
     env = {**os.environ, "CRM_DB": str(database)}
     command = [sys.executable, "-m", "crmcli", "sync", "--contacts-dir", str(vd)]
     for delay in (0.15, 0.3, 0.5, 0.8):
-        process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         try:
             process.wait(timeout=delay)
         except subprocess.TimeoutExpired:
@@ -396,8 +413,20 @@ def test_two_syncs_at_once_are_serialised(tmp_path: Path, vd: Path) -> None:
     database = tmp_path / "crm.db"
     _seed(database, 300)
     env = {**os.environ, "CRM_DB": str(database)}
-    command = [sys.executable, "-m", "crmcli", "sync", "--contacts-dir", str(vd), "--format", "json"]
-    runs = [subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+    command = [
+        sys.executable,
+        "-m",
+        "crmcli",
+        "sync",
+        "--contacts-dir",
+        str(vd),
+        "--format",
+        "json",
+    ]
+    runs = [
+        subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(2)
+    ]
     outputs = [json.loads(p.communicate()[0]) for p in runs]
     assert all(p.returncode == 0 for p in runs)
     assert sorted(len(o) for o in outputs) == [0, 300]  # one did it all, the other found it done

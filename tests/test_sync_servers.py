@@ -183,7 +183,10 @@ def test_phone_server_crmcli_and_back(server: Server, tmp_path: Path) -> None:
     )
     listed = subprocess.run([str(BIN / "khard"), "-c", str(khard), "email", "--parsable"],
                             capture_output=True, text=True, check=True)  # fmt: skip
-    assert "cy@example.org\tCy Quentin Dee" in listed.stdout and "bo@example.com\tBo Ray" in listed.stdout
+    assert (
+        "cy@example.org\tCy Quentin Dee" in listed.stdout
+        and "bo@example.com\tBo Ray" in listed.stdout
+    )
 
 
 def test_deletes_each_way_and_a_conflict(server: Server, tmp_path: Path) -> None:

@@ -317,7 +317,14 @@ def _merge_keys(
     for key in dict.fromkeys([*now_r, *before_r, *now_l, *before_l]):
         local_changed = _values(before_l.get(key)) != _values(now_l.get(key))
         remote_changed = _values(before_r.get(key)) != _values(now_r.get(key))
-        if local_changed and remote_changed and _values(now_l.get(key)) != _values(now_r.get(key)):
+        if key in now_l and key in now_r and key not in before_l and key not in before_r:
+            # both sides have it and neither had it: the same address or number, met for the
+            # first time (a first sync); the form that says more (a label) is kept
+            bare = all(e.value.endswith("|") for e in now_r[key])
+            result[key] = now_l[key] if bare else now_r[key]
+        elif (
+            local_changed and remote_changed and _values(now_l.get(key)) != _values(now_r.get(key))
+        ):
             clash = True
             result[key] = now_l.get(key) if prefer == "local" else now_r.get(key)
         elif local_changed and not remote_changed:
