@@ -465,11 +465,12 @@ def _take(run: Run, item: Item, current: Any, take: dict[str, str], r1: dict[str
                 reminders.snooze(
                     run.conn, current.id, When(datetime.fromisoformat(due), "T" in due), now=run.now
                 )
-            if take.get("status") == "done" and current.done_at is None:
-                if r1["due"] == local_fields(reminders.get(run.conn, current.id))["due"]:
-                    reminders.complete(run.conn, current.id, now=run.now)
-                    run.report.act(run.kind, "crmcli", "done", item.href, current.contact_id,
-                                   current.body, "completed in the calendar")  # fmt: skip
+            # only the occurrence the to-do was: never the next one (see the docstring)
+            same = r1["due"] == local_fields(reminders.get(run.conn, current.id))["due"]
+            if take.get("status") == "done" and current.done_at is None and same:
+                reminders.complete(run.conn, current.id, now=run.now)
+                run.report.act(run.kind, "crmcli", "done", item.href, current.contact_id,
+                               current.body, "completed in the calendar")  # fmt: skip
     except CrmError as error:
         engine.skip(run, item.href, f"cannot be taken into crmcli: {error.message}")
         return None
