@@ -59,6 +59,7 @@ CONFLICT_COLUMNS = [
     Column("lost", in_table=False),
 ]
 
+_RESOLVE_HELP = "Settle the open conflicts: asked one by one on a terminal, else by --prefer."
 ContactsDirOpt = Annotated[
     Path | None,
     typer.Option(
@@ -109,13 +110,7 @@ def sync_command(
             show_default=False,
         ),
     ] = None,
-    resolve: Annotated[
-        bool,
-        typer.Option(
-            "--resolve",
-            help="Settle the open conflicts: asked one by one on a terminal, else by --prefer.",
-        ),
-    ] = False,
+    resolve: Annotated[bool, typer.Option("--resolve", help=_RESOLVE_HELP)] = False,
     no_commands: Annotated[
         bool, typer.Option("--no-commands", help="Do not run sync.before and sync.after.")
     ] = False,

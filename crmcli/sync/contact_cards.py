@@ -39,32 +39,9 @@ _FROM_PROPERTIES = {
     "NOTE": (NOTE_FIELD,),
     "BDAY": ("birthday text",),
 }
-#: what a signature covers: every key of the export dictionary the card is written from
-_SIGNED = (
-    "uid",
-    "name",
-    "first_name",
-    "last_name",
-    "display_name",
-    "company",
-    "title",
-    "street",
-    "city",
-    "region",
-    "postal_code",
-    "country",
-    "website",
-    "source",
-    "emails",
-    "phones",
-    "tags",
-    "fields",
-    "birthday",
-    "anniversary",
-    "dates",
-    "cadence_days",
-    "referred_by_uid",
-)
+#: what a signature covers: every key of the export dictionary a card is written from (not
+#: the notes, which a card does not carry, nor the times of the record itself)
+_UNSIGNED = ("notes", "created_at", "updated_at")
 
 
 #: the card's properties the contact model holds (the others stay in the file only)
@@ -86,7 +63,11 @@ class LocalRow(NamedTuple):
 
 
 def _signature(data: dict[str, Any]) -> str:
-    signed = json.dumps([data.get(key) for key in _SIGNED], ensure_ascii=False)
+    from crmcli.io.csv_out import EXPORT_KEYS
+
+    signed = json.dumps(
+        [data.get(k) for k in EXPORT_KEYS if k not in _UNSIGNED], ensure_ascii=False
+    )
     return hashlib.blake2b(signed.encode(), digest_size=16).hexdigest()
 
 
