@@ -50,6 +50,13 @@ class Server:
              "--auth-type", "none", "--server-hosts", f"127.0.0.1:{self.port}"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def _start(self) -> None:
         deadline = time.monotonic() + 20
         while True:
             try:

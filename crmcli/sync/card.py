@@ -22,7 +22,9 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from crmcli.io.vcard import Property, fold, parse_line, split_structured, unescape
+from crmcli.io.vcard import Property, fold, split_structured
+from crmcli.io.vcard import parse_line as _parse_line_slow
+from crmcli.io.vcard import unescape as _unescape_slow
 from crmcli.io.vcard import escape as escape_value
 
 #: lines that frame a card or identify it: never compared, never merged
@@ -63,6 +65,29 @@ _APPLE = re.compile(r"^_\$!<(.*)>!\$_$")
 _LINE_END = re.compile(r"\r\n|\r|\n")
 
 
+def unescape(value: str) -> str:
+    return _unescape_slow(value) if "\\" in value else value
+
+
+def parse_line(line: str) -> Property | None:
+    """:func:`crmcli.io.vcard.parse_line`, without its character loop for the common line
+    (no quoted parameter value): a card of a phone has dozens, a sync reads thousands."""
+    head, colon, value = line.partition(":")
+    if '"' in head or not colon or not head or "=" not in head and ";" in head:
+        return _parse_line_slow(line)
+    name, *pieces = head.split(";")
+    group = None
+    if "." in name:
+        group, name = name.split(".", 1)
+    params: dict[str, list[str]] = {}
+    for piece in pieces:
+        key, _, val = piece.partition("=")
+        params.setdefault(key.strip().upper(), []).extend(
+            v.strip() for v in val.split(",") if v.strip()
+        )
+    return Property(group.upper() if group else None, name.strip().upper(), params, value)
+
+
 class CardError(Exception):
     """A file that is not a card crmcli can sync (said in a sentence, with no file name)."""
 
@@ -95,7 +120,15 @@ class Card:
         return {e.name for e in self.entries}
 
     def of(self, name: str) -> list[Entry]:
-        return [e for e in self.entries if e.name == name]
+        """The entries of a name (an index made on first use: the merge asks for every name)."""
+        index = self.__dict__.get("_index")
+        if index is None or self.__dict__.get("_indexed") is not self.entries:
+            index = {}
+            for entry in self.entries:
+                index.setdefault(entry.name, []).append(entry)
+            self.__dict__["_index"], self.__dict__["_indexed"] = index, self.entries
+        found: list[Entry] = index.get(name, [])
+        return found
 
     def text(self) -> str:
         """The card as a file: CRLF line ends, lines folded at 75 octets (untouched entries as

@@ -175,6 +175,12 @@ def _merge(run: Run, item: Item, row: contact_cards.LocalRow) -> None:
         item.local_sig = row.signature  # a change that is not in the card (a note...)
         run.save.append(item)
         return
+    if local_text == remote_text and seen.card is not None:
+        _remote_recorded(item, seen, remote_text)  # the same card on both sides
+        item.remote_state, item.local_sig, item.local_card = seen.state, row.signature, local_text
+        run.save.append(item)
+        state.resolve(run.conn, KIND, item.href, "merged", now=run.stamp)
+        return
     prefer = run.prefer_for(item.href)
     merged = cards.merge(
         cards.parse(item.local_card) if item.local_card else None,
