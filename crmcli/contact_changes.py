@@ -7,8 +7,19 @@ list) do not pay for building this many-field class at start-up.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from crmcli.contacts import Labeled
+
+
+@dataclass
+class ListChange:
+    """A change to one of a contact's lists (:data:`crmcli.contact_lists.PLAIN_KINDS`): replace
+    it whole (when not None), add items, remove items (by their text form)."""
+
+    replace: list[Any] | None = None
+    add: list[Any] = field(default_factory=list)
+    remove: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -39,6 +50,19 @@ class ContactChanges:
     clear_referred_by: bool = False
     cadence_days: int | None = None
     clear_cadence: bool = False
+    #: parts of the first address (street, city, region, postal_code, country; None clears)
+    address_parts: dict[str, str | None] = field(default_factory=dict)
+    #: the first URL ("" removes it)
+    website: str | None = None
+    #: addresses, urls, handles, related, invalid, vcard (crmcli.contact_lists.PLAIN_KINDS)
+    lists: dict[str, ListChange] = field(default_factory=dict)
+    #: a new photo: (media type, bytes)
+    photo: tuple[str | None, bytes] | None = None
+    clear_photo: bool = False
+
+    def list_change(self, name: str) -> ListChange:
+        """The change to list ``name``, made on first use."""
+        return self.lists.setdefault(name, ListChange())
 
     def is_empty(self) -> bool:
         return self == ContactChanges()

@@ -49,6 +49,15 @@ CONTACT_TABLES: tuple[ContactTable, ...] = (
     ContactTable("contact_fields", "contact_id", "own"),
     ContactTable("contact_dates", "contact_id", "own"),
     ContactTable("contact_uids", "contact_id", "own"),
+    ContactTable("contact_addresses", "contact_id", "own"),
+    ContactTable("contact_urls", "contact_id", "own"),
+    ContactTable("contact_handles", "contact_id", "own"),
+    ContactTable("contact_related", "contact_id", "own"),
+    # other people's related persons who are this contact: they follow it, or lose the link
+    ContactTable("contact_related", "related_id", "repoint", forget="unlink", export=False),
+    ContactTable("contact_photos", "contact_id", "own"),
+    ContactTable("contact_invalid", "contact_id", "own"),
+    ContactTable("contact_vcard_properties", "contact_id", "own"),
     # what crm sync knows of the person's files (crmcli.sync): a merged-away record keeps its
     # rows, so its file is removed at the next sync; forget turns them into removals first
     ContactTable("sync_conflicts", "contact_id", "own"),

@@ -5,13 +5,25 @@ from __future__ import annotations
 import re
 import sqlite3
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from crmcli import search
+from crmcli import contact_lists, search
 from crmcli.clock import local_naive, to_utc_text
+from crmcli.contact_lists import KINDS
+
+# the value types and rules live in crmcli.contact_values; these names stay importable here
+from crmcli.contact_values import Address as Address
+from crmcli.contact_values import Handle as Handle
+from crmcli.contact_values import Invalid as Invalid
+from crmcli.contact_values import Labeled as Labeled
+from crmcli.contact_values import Photo, Related, VcardProperty
+from crmcli.contact_values import parse_labeled as parse_labeled
+from crmcli.contact_values import validate_email as validate_email
+from crmcli.contact_values import validate_phone as validate_phone
+from crmcli.contact_values import validate_tag as validate_tag
 from crmcli.db import transaction
 from crmcli.errors import AmbiguousRef, NotFound, UsageError, ValidationError
 
@@ -22,80 +34,45 @@ if TYPE_CHECKING:  # the class lives apart: reading a contact never needs it (st
 #: plain text columns a user sets directly, in the order forms and JSON show them
 TEXT_FIELDS = (
     "first_name",
+    "middle_name",
     "last_name",
+    "name_prefix",
+    "name_suffix",
+    "nickname",
     "display_name",
     "company",
+    "department",
     "title",
-    "street",
-    "city",
-    "region",
-    "postal_code",
-    "country",
-    "website",
+    "role",
+    "time_zone",
+    "geo",
     "source",
 )
+#: the parts of an address, which options and the form set on the first address
+ADDRESS_PARTS = ("street", "city", "region", "postal_code", "country")
 #: yearly dates that have their own option (issue: birthdays and anniversaries)
 DATE_FIELDS = ("birthday", "anniversary")
 #: every name `crm contact edit --clear` and the edit form understand, besides custom fields
 KNOWN_FIELDS = (
     *TEXT_FIELDS,
+    *ADDRESS_PARTS,
+    "website",
     *DATE_FIELDS,
     "referred_by",
     "cadence",
     "emails",
     "phones",
     "tags",
+    "addresses",
+    "urls",
+    "handles",
+    "related",
+    "photo",
+    "invalid",
+    "vcard",
 )
 
-# Patterns as text, matched through re's own cache: compiled on first use, not at import
-# (every command imports this module; few validate anything).
-_LABEL_PREFIX = r"^([A-Za-z][A-Za-z0-9 _-]{0,29}):(?!//)(.+)$"
-# a domain may not end with a dot (ann@example. is a typo)
-EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$|^[^@\s]+@[^@\s.]+$"
-PHONE_PATTERN = r"^\+?[\d\s().\-/]+((ext\.?|x|#)\s*\d+)?$"
 _FIELD_KEY = r"^[A-Za-z][A-Za-z0-9_. -]{0,63}$"
-
-
-class Labeled(NamedTuple):
-    """An email or phone with its optional label (work, home, mobile...)."""
-
-    value: str
-    label: str | None = None
-
-    def __str__(self) -> str:
-        return f"{self.label}:{self.value}" if self.label else self.value
-
-
-def parse_labeled(text: str) -> Labeled:
-    """``"work:alice@example.com"`` -> Labeled("alice@example.com", "work"); the label is optional."""
-    text = text.strip()
-    match = re.match(_LABEL_PREFIX, text)
-    if match:
-        return Labeled(match.group(2).strip(), match.group(1).strip().lower())
-    return Labeled(text)
-
-
-def validate_email(value: str) -> str:
-    value = value.strip()
-    if not re.match(EMAIL_PATTERN, value) or value.startswith("@") or value.endswith("@"):
-        raise ValidationError(f"email {value!r} is not an address (expected name@example.com)")
-    return value
-
-
-def validate_phone(value: str) -> str:
-    value = value.strip()
-    if not re.match(PHONE_PATTERN, value, re.IGNORECASE) or len(re.sub(r"\D", "", value)) < 3:
-        raise ValidationError(
-            f"phone {value!r} is not a phone number (digits, spaces, + ( ) - . / and ext)"
-        )
-    return value
-
-
-def validate_tag(name: str) -> str:
-    name = name.strip()
-    if not name or "," in name:
-        raise ValidationError(f"tag {name!r} is not valid (a tag is non-empty and has no comma)")
-    return name
 
 
 def validate_field_key(key: str) -> str:
@@ -138,16 +115,32 @@ class Contact(NamedTuple):
     created_at: str
     updated_at: str
     deleted_at: str | None
+    addresses: list[Address]
+    urls: list[Labeled]
+    handles: list[Handle]
+    related: list[Related]
+    photo: Photo | None
+    invalid: list[Invalid]
+    vcard: list[VcardProperty]
 
     def to_dict(self) -> dict[str, Any]:
         """The stable JSON shape of a contact (documented in docs/json.md)."""
+        first = self.addresses[0] if self.addresses else Address()
         return {
             "id": self.id,
             "uid": self.uid,
             "name": self.name,
             **{key: self.text.get(key) for key in TEXT_FIELDS},
+            # the first address and URL under their names from before there were lists
+            **{key: getattr(first, key) for key in ADDRESS_PARTS},
+            "website": self.urls[0].value if self.urls else None,
             "emails": [{"email": e.value, "label": e.label} for e in self.emails],
             "phones": [{"phone": p.value, "label": p.label} for p in self.phones],
+            "addresses": [a._asdict() for a in self.addresses],
+            "urls": [{"url": u.value, "label": u.label} for u in self.urls],
+            "handles": [h._asdict() for h in self.handles],
+            "related": [r._asdict() for r in self.related],
+            "photo": self.photo._asdict() if self.photo else None,
             "tags": self.tags,
             "fields": self.fields,
             "birthday": self.dates.get("birthday"),
@@ -158,6 +151,8 @@ class Contact(NamedTuple):
                 else None
             ),
             "cadence_days": self.cadence_days,
+            "invalid": [i._asdict() for i in self.invalid],
+            "vcard": [v.line() for v in self.vcard],
             "created_at": self.created_at,
             "updated_at": self.updated_at,
             "deleted_at": self.deleted_at,
@@ -216,25 +211,16 @@ def get(conn: sqlite3.Connection, contact_id: int, *, include_deleted: bool = Fa
         ).fetchone()
         if ref:
             referred = (ref["id"], ref["name"])
+    lists = {name: contact_lists.read(conn, kind, contact_id) for name, kind in KINDS.items()}
+    photo = conn.execute(
+        "SELECT media_type, length(data), uri FROM contact_photos WHERE contact_id = ?",
+        (contact_id,),
+    ).fetchone()
     return Contact(
         id=row["id"],
         uid=row["uid"],
         name=row["name"],
         text={key: row[key] for key in TEXT_FIELDS},
-        emails=[
-            Labeled(r["email"], r["label"])
-            for r in conn.execute(
-                "SELECT email, label FROM contact_emails WHERE contact_id = ? ORDER BY position, id",
-                (contact_id,),
-            )
-        ],
-        phones=[
-            Labeled(r["phone"], r["label"])
-            for r in conn.execute(
-                "SELECT phone, label FROM contact_phones WHERE contact_id = ? ORDER BY position, id",
-                (contact_id,),
-            )
-        ],
         tags=[
             r[0]
             for r in conn.execute(
@@ -263,6 +249,8 @@ def get(conn: sqlite3.Connection, contact_id: int, *, include_deleted: bool = Fa
         created_at=row["created_at"],
         updated_at=row["updated_at"],
         deleted_at=row["deleted_at"],
+        photo=Photo(*photo) if photo else None,
+        **lists,
     )
 
 
@@ -469,49 +457,50 @@ def list_rows(conn: sqlite3.Connection, filters: ListFilters) -> sqlite3.Cursor:
     return conn.execute(sql, params)
 
 
-# --- writing ----------------------------------------------------------------------------------
+# --- writing (crmcli.contact_apply does the work; imported by writes only) -----------------
 
 
-def _clean_text(value: str | None) -> str | None:
-    if value is None:
-        return None
-    value = value.strip()
-    return value or None
-
-
-def _display_name(text: dict[str, str | None], emails: list[str]) -> str | None:
+def display_name(
+    text: dict[str, Any], first_email: str | None, first_phone: str | None = None
+) -> str:
+    """The name a contact is shown by: its display name, else given and family name, else its
+    nickname, first email, company or first phone."""
     if text.get("display_name"):
-        return text["display_name"]
+        return str(text["display_name"])
     full = " ".join(p for p in (text.get("first_name"), text.get("last_name")) if p)
-    if full:
-        return full
-    if emails:
-        return emails[0]
-    return text.get("company")
+    return full or text.get("nickname") or first_email or text.get("company") or first_phone or ""
 
 
 def validate_changes(changes: ContactChanges, *, today: date) -> None:
     """Every check before any write: a bad value anywhere means nothing is saved."""
-    from crmcli.dates import check_birthday, parse_yearly
+    from crmcli.contact_apply import validate
 
-    for key in changes.text:
-        if key not in TEXT_FIELDS:
-            raise ValidationError(f"unknown field {key!r} (known: {', '.join(KNOWN_FIELDS)})")
-    for entry in [*changes.add_emails, *(changes.replace_emails or [])]:
-        validate_email(entry.value)
-    for entry in [*changes.add_phones, *(changes.replace_phones or [])]:
-        validate_phone(entry.value)
-    for tag in [*changes.add_tags, *(changes.replace_tags or [])]:
-        validate_tag(tag)
-    for key in [*changes.set_fields, *(changes.replace_fields or {})]:
-        validate_field_key(key)
-    for label, value in changes.dates.items():
-        if label not in DATE_FIELDS:
-            raise ValidationError(f"unknown date field {label!r} (known: {', '.join(DATE_FIELDS)})")
-        if value is not None:
-            yearly = parse_yearly(value)
-            if label == "birthday":
-                check_birthday(yearly, today)
+    validate(changes, today=today)
+
+
+def create(conn: sqlite3.Connection, changes: ContactChanges, *, now: datetime) -> int:
+    """Add a contact described by ``changes``; returns its id."""
+    from crmcli.contact_apply import apply, new_row
+
+    validate_changes(changes, today=local_naive(now).date())
+    with transaction(conn):
+        contact_id = new_row(conn, changes, uid=str(uuid.uuid4()), now=now)
+        apply(conn, contact_id, changes, now=now, touch=False)
+        _emit(conn, "contact-added", contact_id, now)
+    return contact_id
+
+
+def update(
+    conn: sqlite3.Connection, contact_id: int, changes: ContactChanges, *, now: datetime
+) -> None:
+    """Apply ``changes`` to an existing contact, all or nothing."""
+    from crmcli.contact_apply import apply
+
+    validate_changes(changes, today=local_naive(now).date())
+    with transaction(conn):
+        get(conn, contact_id)  # NotFound for a missing or trashed contact
+        apply(conn, contact_id, changes, now=now, touch=True)
+        _emit(conn, "contact-changed", contact_id, now)
 
 
 def _emit(conn: sqlite3.Connection, event: str, contact_id: int, now: datetime) -> None:
@@ -521,224 +510,20 @@ def _emit(conn: sqlite3.Connection, event: str, contact_id: int, now: datetime) 
     events.emit(conn, event, contact_id, contact_id=contact_id, now=now)
 
 
-def _tag_id(conn: sqlite3.Connection, name: str) -> int:
-    row = conn.execute("SELECT id FROM tags WHERE name = ?", (name,)).fetchone()
-    if row:
-        return int(row[0])
-    return int(conn.execute("INSERT INTO tags (name) VALUES (?)", (name,)).lastrowid or 0)
-
-
-def create(conn: sqlite3.Connection, changes: ContactChanges, *, now: datetime) -> int:
-    """Add a contact described by ``changes``; returns its id."""
-    validate_changes(changes, today=local_naive(now).date())
-    text = {key: _clean_text(changes.text.get(key)) for key in TEXT_FIELDS}
-    emails = [e.value for e in (changes.replace_emails or changes.add_emails)]
-    name = _display_name(text, emails)
-    if not name:
-        raise ValidationError("a contact needs a name, a company or an email")
-    stamp = to_utc_text(now)
-    with transaction(conn):
-        contact_id = int(
-            conn.execute(
-                f"INSERT INTO contacts (uid, name, {', '.join(TEXT_FIELDS)}, created_at, updated_at)"
-                f" VALUES (?, ?, {', '.join('?' for _ in TEXT_FIELDS)}, ?, ?)",
-                (str(uuid.uuid4()), name, *text.values(), stamp, stamp),
-            ).lastrowid
-            or 0
-        )
-        _apply(conn, contact_id, changes, now=now, touch=False)
-        _emit(conn, "contact-added", contact_id, now)
-    return contact_id
-
-
-def update(
-    conn: sqlite3.Connection, contact_id: int, changes: ContactChanges, *, now: datetime
-) -> None:
-    """Apply ``changes`` to an existing contact, all or nothing."""
-    validate_changes(changes, today=local_naive(now).date())
-    with transaction(conn):
-        get(conn, contact_id)  # NotFound for a missing or trashed contact
-        _apply(conn, contact_id, changes, now=now, touch=True)
-        _emit(conn, "contact-changed", contact_id, now)
-
-
-def _apply(
-    conn: sqlite3.Connection,
-    contact_id: int,
-    changes: ContactChanges,
-    *,
-    now: datetime,
-    touch: bool,
-) -> None:
-    from crmcli.dates import parse_yearly
-
-    if changes.referred_by_id is not None:
-        if changes.referred_by_id == contact_id:
-            raise ValidationError("a contact cannot be referred by itself")
-        get(conn, changes.referred_by_id)
-        conn.execute(
-            "UPDATE contacts SET referred_by_id = ? WHERE id = ?",
-            (changes.referred_by_id, contact_id),
-        )
-    if changes.clear_referred_by:
-        conn.execute("UPDATE contacts SET referred_by_id = NULL WHERE id = ?", (contact_id,))
-    if changes.cadence_days is not None:
-        if not 0 < changes.cadence_days <= 3650:
-            raise ValidationError("a keep-in-touch cadence is from 1 day to 3650 days (10 years)")
-        conn.execute(
-            "UPDATE contacts SET cadence_days = ? WHERE id = ?", (changes.cadence_days, contact_id)
-        )
-    if changes.clear_cadence:
-        conn.execute("UPDATE contacts SET cadence_days = NULL WHERE id = ?", (contact_id,))
-    if touch and changes.text:
-        assignments = ", ".join(f"{key} = ?" for key in changes.text)
-        conn.execute(
-            f"UPDATE contacts SET {assignments} WHERE id = ?",
-            (*(_clean_text(v) for v in changes.text.values()), contact_id),
-        )
-
-    _apply_labeled(
-        conn,
-        "contact_emails",
-        "email",
-        contact_id,
-        changes.replace_emails,
-        changes.add_emails,
-        changes.remove_emails,
-    )
-    _apply_labeled(
-        conn,
-        "contact_phones",
-        "phone",
-        contact_id,
-        changes.replace_phones,
-        changes.add_phones,
-        changes.remove_phones,
-    )
-
-    if changes.replace_tags is not None:
-        conn.execute("DELETE FROM contact_tags WHERE contact_id = ?", (contact_id,))
-    for tag in [*(changes.replace_tags or []), *changes.add_tags]:
-        conn.execute(
-            "INSERT OR IGNORE INTO contact_tags (contact_id, tag_id) VALUES (?, ?)",
-            (contact_id, _tag_id(conn, validate_tag(tag))),
-        )
-    for tag in changes.remove_tags:
-        removed = conn.execute(
-            "DELETE FROM contact_tags WHERE contact_id = ? AND tag_id = "
-            "(SELECT id FROM tags WHERE name = ?)",
-            (contact_id, tag.strip()),
-        ).rowcount
-        if not removed:
-            raise ValidationError(f"the contact has no tag {tag!r}")
-
-    if changes.replace_fields is not None:
-        conn.execute("DELETE FROM contact_fields WHERE contact_id = ?", (contact_id,))
-    for key, value in {**(changes.replace_fields or {}), **changes.set_fields}.items():
-        if value.strip():
-            conn.execute(
-                "INSERT INTO contact_fields (contact_id, key, value) VALUES (?, ?, ?) "
-                "ON CONFLICT (contact_id, key) DO UPDATE SET value = excluded.value",
-                (contact_id, key, value.strip()),
-            )
-        else:
-            conn.execute(
-                "DELETE FROM contact_fields WHERE contact_id = ? AND key = ?", (contact_id, key)
-            )
-    for key in changes.clear_fields:
-        removed = conn.execute(
-            "DELETE FROM contact_fields WHERE contact_id = ? AND key = ?", (contact_id, key)
-        ).rowcount
-        if not removed:
-            raise ValidationError(
-                f"unknown field {key!r}: not a built-in field ({', '.join(KNOWN_FIELDS)}) "
-                "nor a custom field of this contact"
-            )
-
-    for label, date_value in changes.dates.items():
-        conn.execute(
-            "DELETE FROM contact_dates WHERE contact_id = ? AND label = ?", (contact_id, label)
-        )
-        if date_value is not None:
-            yearly = parse_yearly(date_value)
-            conn.execute(
-                "INSERT INTO contact_dates (contact_id, kind, label, year, month, day) "
-                "VALUES (?, ?, ?, ?, ?, ?)",
-                (contact_id, label, label, yearly.year, yearly.month, yearly.day),
-            )
-
-    refresh_name(conn, contact_id)
-    conn.execute("UPDATE contacts SET updated_at = ? WHERE id = ?", (to_utc_text(now), contact_id))
-    search.reindex(conn, [contact_id])
-
-
-def _apply_labeled(
-    conn: sqlite3.Connection,
-    table: str,
-    column: str,
-    contact_id: int,
-    replace: list[Labeled] | None,
-    add: list[Labeled],
-    remove: list[str],
-) -> None:
-    """Emails or phones: replace all, add (no duplicates), remove (must exist)."""
-    if replace is not None:
-        conn.execute(f"DELETE FROM {table} WHERE contact_id = ?", (contact_id,))
-    from crmcli.identity import phone_digits
-
-    existing = [
-        r[0]
-        for r in conn.execute(f"SELECT {column} FROM {table} WHERE contact_id = ?", (contact_id,))
-    ]
-    position = len(existing)
-    for entry in [*(replace or []), *add]:
-        if _same_value(column, entry.value, existing):
-            continue
-        values: tuple[Any, ...] = (contact_id, entry.value.strip(), entry.label, position)
-        if column == "phone":
-            digits = phone_digits(entry.value)
-            conn.execute(
-                "INSERT INTO contact_phones (contact_id, phone, label, position, digits, digits_rev)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (*values, digits, digits[::-1]),
-            )
-        else:
-            conn.execute(
-                "INSERT INTO contact_emails (contact_id, email, label, position) VALUES (?, ?, ?, ?)",
-                values,
-            )
-        existing.append(entry.value)
-        position += 1
-    for value in remove:
-        matches = [v for v in existing if _same_value(column, value, [v])]
-        if not matches:
-            raise ValidationError(f"the contact has no {column} {value!r}")
-        conn.execute(
-            f"DELETE FROM {table} WHERE contact_id = ? AND {column} = ?", (contact_id, matches[0])
-        )
-
-
-def _same_value(column: str, value: str, existing: Iterable[str]) -> bool:
-    from crmcli.identity import phone_digits, same_phone
-
-    if column == "phone":
-        digits = phone_digits(value)
-        return any(same_phone(digits, phone_digits(v)) for v in existing)
-    return any(v.lower() == value.strip().lower() for v in existing)
-
-
 def refresh_name(conn: sqlite3.Connection, contact_id: int) -> None:
-    """Set the shown name from the contact's fields (display, first and last, email, company)."""
+    """Set the shown name from the contact's fields (see :func:`display_name`)."""
     row = conn.execute("SELECT * FROM contacts WHERE id = ?", (contact_id,)).fetchone()
-    emails = [
-        r[0]
-        for r in conn.execute(
-            "SELECT email FROM contact_emails WHERE contact_id = ? ORDER BY position", (contact_id,)
-        )
-    ]
-    name = _display_name({key: row[key] for key in TEXT_FIELDS}, emails)
+    first = conn.execute(
+        "SELECT (SELECT email FROM contact_emails WHERE contact_id = ?1 ORDER BY position, id "
+        "LIMIT 1), (SELECT phone FROM contact_phones WHERE contact_id = ?1 "
+        "ORDER BY position, id LIMIT 1)",
+        (contact_id,),
+    ).fetchone()
+    name = display_name({key: row[key] for key in TEXT_FIELDS}, first[0], first[1])
     if not name:
-        raise ValidationError("a contact needs a name, a company or an email; nothing was changed")
+        raise ValidationError(
+            "a contact needs a name, a company, an email or a phone; nothing was changed"
+        )
     conn.execute("UPDATE contacts SET name = ? WHERE id = ?", (name, contact_id))
 
 
@@ -767,3 +552,18 @@ def restore(conn: sqlite3.Connection, contact_id: int) -> None:
                 f"crm contact unmerge {contact_id} brings it back"
             )
         conn.execute("UPDATE contacts SET deleted_at = NULL WHERE id = ?", (contact_id,))
+
+
+def flagged_values(conn: sqlite3.Connection, filters: ListFilters) -> Iterator[dict[str, Any]]:
+    """Every value an import kept flagged (not what it claims to be) on the contacts that
+    ``filters`` selects: ``crm contact issues``."""
+    where, params = filter_sql(filters)
+    rows = conn.execute(
+        "SELECT c.id, c.name, i.field, i.label, i.value, i.reason FROM contact_invalid i "
+        f"JOIN contacts c ON c.id = i.contact_id WHERE {where} "
+        "ORDER BY c.name COLLATE NOCASE, c.id, i.position, i.id",
+        params,
+    )
+    for row in rows:
+        yield {"id": row[0], "name": row[1], "field": row[2], "label": row[3],
+               "value": row[4], "reason": row[5]}  # fmt: skip

@@ -3,8 +3,8 @@
 A merge keeps one contact (KEEP) and moves each other one (OTHER) to the trash, marked "merged
 into KEEP". KEEP gets every email, phone, tag, custom field, yearly date and UID of OTHER that it
 lacks; a single value both have and that differs (company, title, birthday, a custom field...) is
-chosen by a preference or by the person, field by field, and a losing address is kept as a
-custom field. Whatever points at OTHER (:data:`REPOINTED`: notes, reminders, deals, purchases,
+chosen by a preference or by the person, field by field. Addresses, web addresses, handles,
+related people, flagged values and kept vCard properties join KEEP's lists like emails do. Whatever points at OTHER (:data:`REPOINTED`: notes, reminders, deals, purchases,
 messages sent, the contacts it referred) then points at KEEP; a request not to be contacted or
 mailed that either made holds for the one kept; deals and purchases keep their
 own currency.
@@ -16,14 +16,17 @@ only what the merge changed, and has not been changed since, is undone.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import sqlite3
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from crmcli import contacts, search
+from crmcli import contact_lists, contacts, search
 from crmcli.clock import to_utc_text
+from crmcli.contact_lists import KINDS, PLAIN_KINDS
 from crmcli.contact_tables import CONTACT_TABLES
 from crmcli.db import transaction
 from crmcli.errors import NotFound, UsageError, ValidationError
@@ -46,12 +49,18 @@ PREFERENCES = ("keep", "other", "newest")
 
 #: columns of ``contacts`` chosen together, as one value
 GROUPS = {
-    "name": ("first_name", "last_name", "display_name"),
-    "address": ("street", "city", "region", "postal_code", "country"),
-}
+    "name": ("first_name", "middle_name", "last_name", "name_prefix", "name_suffix",
+             "display_name"),
+}  # fmt: skip
 _SINGLE_COLUMNS = tuple(
     c for c in contacts.TEXT_FIELDS if not any(c in cols for cols in GROUPS.values())
 )
+#: the tables of the lists a merge joins like emails (crmcli.contact_lists)
+_LIST_TABLES = tuple(KINDS[name].table for name in PLAIN_KINDS)
+#: how the dry run names an item of each list
+_LIST_LABELS = {"addresses": "address", "urls": "URL", "handles": "handle",
+                "related": "related person", "invalid": "flagged value",
+                "vcard": "vCard property"}  # fmt: skip
 #: columns of ``contacts`` an undo may set back
 _UNDOABLE = {*contacts.TEXT_FIELDS, "cadence_days", "referred_by_id", "created_at", "updated_at"}
 
@@ -132,6 +141,15 @@ class _Data:
             slot = f"field:{key.lower()}"
             self.slots[slot] = value
             self.extra[slot] = key
+        photo = conn.execute(
+            "SELECT media_type, data, uri FROM contact_photos WHERE contact_id = ?", (contact_id,)
+        ).fetchone()
+        if photo is not None:
+            self.slots["photo"] = (photo[0], hashlib.sha256(photo[1] or b"").hexdigest(), photo[2])
+            self.extra["photo"] = tuple(photo)
+        self.lists = {
+            name: contact_lists.read(conn, KINDS[name], contact_id) for name in PLAIN_KINDS
+        }
 
 
 def _shown(conn: sqlite3.Connection, slot: str, value: Any) -> str | None:
@@ -139,11 +157,12 @@ def _shown(conn: sqlite3.Connection, slot: str, value: Any) -> str | None:
     if value is None:
         return None
     if slot == "name":
-        first, last, display = value
-        full = " ".join(p for p in (first, last) if p)
+        first, middle, last, prefix, suffix, display = value
+        full = " ".join(p for p in (prefix, first, middle, last, suffix) if p)
         return f"{display} ({full})" if display and full else display or full
-    if slot == "address":
-        return ", ".join(p for p in value if p)
+    if slot == "photo":
+        media_type, digest, uri = value
+        return uri or f"{media_type or 'photo'} ({digest[:8]})"
     if slot == "cadence":
         return f"every {value} days"
     if slot == "referred_by":
@@ -202,8 +221,6 @@ def conflicts(conn: sqlite3.Connection, keep: int, others: Sequence[int]) -> lis
     for data in datas:
         for slot, value in data.slots.items():
             if value is None or (slot == "referred_by" and value in group):
-                continue
-            if slot.startswith("field:") and slot == f"field:address from contact {data.id}":
                 continue
             found.setdefault(slot, []).append((data.id, value))
     out = []
@@ -269,7 +286,11 @@ class _Step:
         self.plan: list[PlanRow] = []
         self.undo: dict[str, Any] = {
             "columns": {},
-            "rows": {"contact_emails": [], "contact_phones": [], "contact_dates": []},
+            "rows": {
+                table: []
+                for table in ("contact_emails", "contact_phones", "contact_dates", *_LIST_TABLES)
+            },
+            "photo": None,
             "tags": [],
             "fields_added": {},
             "fields_changed": {},
@@ -318,11 +339,6 @@ class _Step:
             if take:
                 self.source[slot] = other.id
                 self.take(slot, theirs)
-            if slot == "address" and mine is not None:  # one address each: keep both
-                loser, lost = (keep.id, str(shown[0])) if take else (other.id, str(shown[1]))
-                key = f"address from contact {loser}"
-                self.add_field(key, lost)
-                self.row(f"field {key}", None, None, lost, "added")
 
     def take(self, slot: str, value: Any) -> None:
         """Set KEEP's ``slot`` to OTHER's ``value``."""
@@ -337,8 +353,21 @@ class _Step:
             self.take_date(slot, value)
         elif slot.startswith("field:"):
             self.add_field(self.other.extra[slot], value)
+        elif slot == "photo":
+            self.take_photo()
         else:
             self.set_column(slot, value)
+
+    def take_photo(self) -> None:
+        """KEEP's photo becomes OTHER's (KEEP's own, if any, is kept for an unmerge)."""
+        old = self.keep.extra.get("photo")
+        if self.undo["photo"] is None:
+            self.undo["photo"] = {"old": _photo_json(old)}
+        self.conn.execute(
+            "INSERT OR REPLACE INTO contact_photos (contact_id, media_type, data, uri) "
+            "VALUES (?, ?, ?, ?)",
+            (self.keep.id, *self.other.extra["photo"]),
+        )
 
     def take_date(self, slot: str, value: tuple[Any, ...]) -> None:
         date = self.other.extra[slot]
@@ -413,7 +442,26 @@ class _Step:
                 )
                 self.undo["tags"].append(tag_id)
                 self.row("tag", None, name, name, "added")
+        for list_name in PLAIN_KINDS:
+            self.join_list(list_name)
         self.uids()
+
+    def join_list(self, name: str) -> None:
+        """KEEP gets the items of one of OTHER's lists (addresses, URLs...) that it lacks."""
+        kind = KINDS[name]
+        have = {kind.key(item) for item in self.keep.lists[name]}
+        position = len(self.keep.lists[name])
+        for item in self.other.lists[name]:
+            if kind.key(item) in have:
+                continue
+            have.add(kind.key(item))
+            if name == "related" and item.contact_id == self.keep.id:
+                item = item._replace(contact_id=None)  # a contact is not related to itself
+            cursor = self.conn.execute(kind.insert(), (self.keep.id, *item, position))
+            position += 1
+            self.undo["rows"][kind.table].append(cursor.lastrowid)
+            shown = _item_text(name, item)
+            self.row(_LIST_LABELS[name], None, shown, shown, "added")
 
     def uids(self) -> None:
         conn, keep, other = self.conn, self.keep.id, self.other.id
@@ -638,7 +686,7 @@ def _undo(conn: sqlite3.Connection, merged: sqlite3.Row, stamp: str) -> None:
                 (old, keep, new),
             )
     for table, ids in undo["rows"].items():
-        if table in ("contact_emails", "contact_phones", "contact_dates"):
+        if table in ("contact_emails", "contact_phones", "contact_dates", *_LIST_TABLES):
             conn.execute(
                 f"DELETE FROM {table} WHERE contact_id = ? "
                 "AND id IN (SELECT value FROM json_each(?))",
@@ -668,11 +716,43 @@ def _undo(conn: sqlite3.Connection, merged: sqlite3.Row, stamp: str) -> None:
         )
     _undo_links(conn, keep, other, undo)
     _undo_consent(conn, keep, undo)
+    _undo_photo(conn, keep, other, undo)
     conn.execute("UPDATE contacts SET deleted_at = NULL WHERE id = ?", (other,))
     conn.execute("UPDATE contacts SET updated_at = ? WHERE id = ?", (stamp, keep))
     contacts.refresh_name(conn, keep)
     search.reindex(conn, [keep, other])
     conn.execute("DELETE FROM contact_merges WHERE id = ?", (merged["id"],))
+
+
+def _item_text(name: str, item: Any) -> str:
+    """A list item as the dry run shows it."""
+    if name == "addresses":
+        return str(item.one_line())
+    return str(item.line()) if name == "vcard" else str(item)
+
+
+def _photo_json(photo: tuple[Any, ...] | None) -> list[Any] | None:
+    """A photo row (media type, bytes, URI) as JSON holds it."""
+    if photo is None:
+        return None
+    media_type, data, uri = photo
+    return [media_type, base64.b64encode(data).decode("ascii") if data else None, uri]
+
+
+def _undo_photo(conn: sqlite3.Connection, keep: int, other: int, undo: dict[str, Any]) -> None:
+    """KEEP's photo back, unless it was changed again since the merge."""
+    done = undo.get("photo")
+    select = "SELECT media_type, data, uri FROM contact_photos WHERE contact_id = ?"
+    now, theirs = (conn.execute(select, (cid,)).fetchone() for cid in (keep, other))
+    if not done or now is None or theirs is None or tuple(now) != tuple(theirs):
+        return
+    conn.execute("DELETE FROM contact_photos WHERE contact_id = ?", (keep,))
+    if done["old"] is not None:
+        media_type, data, uri = done["old"]
+        conn.execute(
+            "INSERT INTO contact_photos (contact_id, media_type, data, uri) VALUES (?, ?, ?, ?)",
+            (keep, media_type, base64.b64decode(data) if data is not None else None, uri),
+        )
 
 
 def _undo_consent(conn: sqlite3.Connection, keep: int, undo: dict[str, Any]) -> None:

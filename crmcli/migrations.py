@@ -645,6 +645,172 @@ def m014_rules(db: Any) -> None:
     )
 
 
+# The search document of a contact as m015 left it (crmcli.search keeps the live copy): the
+# name parts, addresses, links and related people are searched with the custom fields.
+_M015_DOCUMENT = """
+SELECT c.id, c.name,
+  coalesce((SELECT group_concat(email, ' ') FROM contact_emails WHERE contact_id = c.id), ''),
+  coalesce((SELECT group_concat(digits, ' ') FROM contact_phones WHERE contact_id = c.id), ''),
+  coalesce(c.company, ''),
+  coalesce(c.title, ''),
+  coalesce((SELECT group_concat(t.name, ' ') FROM contact_tags ct JOIN tags t ON t.id = ct.tag_id
+            WHERE ct.contact_id = c.id), ''),
+  coalesce(c.nickname || ' ', '') || coalesce(c.middle_name || ' ', '')
+    || coalesce(c.department || ' ', '') || coalesce(c.role || ' ', '')
+    || coalesce((SELECT group_concat(key || ' ' || value, ' ') FROM contact_fields
+                 WHERE contact_id = c.id) || ' ', '')
+    || coalesce((SELECT group_concat(coalesce(street, '') || ' ' || coalesce(city, '') || ' '
+                 || coalesce(region, '') || ' ' || coalesce(postal_code, '') || ' '
+                 || coalesce(country, ''), ' ') FROM contact_addresses
+                 WHERE contact_id = c.id) || ' ', '')
+    || coalesce((SELECT group_concat(handle, ' ') FROM contact_handles
+                 WHERE contact_id = c.id) || ' ', '')
+    || coalesce((SELECT group_concat(name, ' ') FROM contact_related
+                 WHERE contact_id = c.id), ''),
+  coalesce((SELECT group_concat(body, ' ') FROM notes
+            WHERE contact_id = c.id AND deleted_at IS NULL), '')
+FROM contacts c
+"""
+
+
+@migration
+def m015_lossless_contacts(db: Any) -> None:
+    _sql(
+        db,
+        # The parts of a name a vCard's N, NICKNAME and ORG hold, and what else a card says
+        # about the person in one value (crmcli.contacts.TEXT_FIELDS).
+        *(
+            f"ALTER TABLE contacts ADD COLUMN {column} TEXT"
+            for column in (
+                "middle_name",
+                "name_prefix",
+                "name_suffix",
+                "nickname",
+                "department",
+                "role",
+                "time_zone",
+                "geo",
+            )
+        ),
+        # Any number of labelled postal addresses, in order (the first is the main one). The
+        # parts of a vCard ADR; `street` may hold several lines. city, region and country
+        # compare without case (the query language's city: is an index range).
+        """CREATE TABLE contact_addresses (
+            id INTEGER PRIMARY KEY,
+            contact_id INTEGER NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+            label TEXT,
+            street TEXT,
+            city TEXT COLLATE NOCASE,
+            region TEXT COLLATE NOCASE,
+            postal_code TEXT,
+            country TEXT COLLATE NOCASE,
+            po_box TEXT,
+            extended TEXT,
+            position INTEGER NOT NULL DEFAULT 0
+        )""",
+        "CREATE INDEX contact_addresses_contact ON contact_addresses(contact_id, position)",
+        "CREATE INDEX contact_addresses_city ON contact_addresses(city)",
+        """CREATE TABLE contact_urls (
+            id INTEGER PRIMARY KEY,
+            contact_id INTEGER NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+            url TEXT NOT NULL,
+            label TEXT,
+            position INTEGER NOT NULL DEFAULT 0
+        )""",
+        "CREATE INDEX contact_urls_contact ON contact_urls(contact_id, position)",
+        # Instant messaging (vCard IMPP: kind 'im') and social profiles (X-SOCIALPROFILE:
+        # 'social'): the service (skype, xmpp, twitter...) and the handle as given.
+        """CREATE TABLE contact_handles (
+            id INTEGER PRIMARY KEY,
+            contact_id INTEGER NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+            kind TEXT NOT NULL CHECK (kind IN ('im', 'social')),
+            service TEXT,
+            handle TEXT NOT NULL,
+            label TEXT,
+            position INTEGER NOT NULL DEFAULT 0
+        )""",
+        "CREATE INDEX contact_handles_contact ON contact_handles(contact_id, position)",
+        # Related people (vCard RELATED, Apple's X-ABRELATEDNAMES): the name (or URI) as given,
+        # the relation, and the contact it is when one matched (kept if they are renamed).
+        """CREATE TABLE contact_related (
+            id INTEGER PRIMARY KEY,
+            contact_id INTEGER NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+            name TEXT NOT NULL,
+            label TEXT,
+            related_id INTEGER REFERENCES contacts(id) ON DELETE SET NULL,
+            position INTEGER NOT NULL DEFAULT 0
+        )""",
+        "CREATE INDEX contact_related_contact ON contact_related(contact_id, position)",
+        "CREATE INDEX contact_related_related ON contact_related(related_id) "
+        "WHERE related_id IS NOT NULL",
+        # One photo per contact: its bytes and media type, or where it is (a URI).
+        """CREATE TABLE contact_photos (
+            contact_id INTEGER PRIMARY KEY REFERENCES contacts(id) ON DELETE CASCADE,
+            media_type TEXT,
+            data BLOB,
+            uri TEXT,
+            CHECK ((data IS NULL) != (uri IS NULL))
+        )""",
+        # Values a file brought that crmcli could not take as what they claim to be (an email
+        # without @, a phone "BusinessPhone", a birthday "circa 1800"): kept as they came,
+        # with why, until someone fixes them (crm contact issues).
+        """CREATE TABLE contact_invalid (
+            id INTEGER PRIMARY KEY,
+            contact_id INTEGER NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+            field TEXT NOT NULL,
+            label TEXT,
+            value TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            position INTEGER NOT NULL DEFAULT 0
+        )""",
+        "CREATE INDEX contact_invalid_contact ON contact_invalid(contact_id, position)",
+        "CREATE INDEX contact_invalid_field ON contact_invalid(field)",
+        # Every vCard property crmcli does not read into a field, verbatim (group, name, the
+        # parameters as written, the value as written), so it goes back out on vCard export.
+        """CREATE TABLE contact_vcard_properties (
+            id INTEGER PRIMARY KEY,
+            contact_id INTEGER NOT NULL REFERENCES contacts(id) ON DELETE CASCADE,
+            grp TEXT,
+            name TEXT NOT NULL,
+            params TEXT NOT NULL DEFAULT '',
+            value TEXT NOT NULL,
+            position INTEGER NOT NULL DEFAULT 0
+        )""",
+        "CREATE INDEX contact_vcard_properties_contact ON contact_vcard_properties("
+        "contact_id, position)",
+        # The one address and website a contact had move into the lists; the old columns stay
+        # (SQLite before 3.35 cannot drop a column, and a table rebuild would cascade into every
+        # table that refers to a contact), always NULL from now on.
+        """INSERT INTO contact_addresses (contact_id, street, city, region, postal_code, country)
+        SELECT id, street, city, region, postal_code, country FROM contacts
+        WHERE coalesce(street, city, region, postal_code, country) IS NOT NULL""",
+        "INSERT INTO contact_urls (contact_id, url) SELECT id, website FROM contacts "
+        "WHERE website IS NOT NULL",
+        "UPDATE contacts SET street = NULL, city = NULL, region = NULL, postal_code = NULL, "
+        "country = NULL, website = NULL WHERE coalesce(street, city, region, postal_code, "
+        "country, website) IS NOT NULL",
+        "DROP INDEX contacts_city",
+        # What earlier imports kept as custom fields for want of a place: into their fields.
+        *(
+            f"""UPDATE contacts SET {column} = (SELECT value FROM contact_fields f
+                WHERE f.contact_id = contacts.id AND f.key = '{key}')
+            WHERE id IN (SELECT contact_id FROM contact_fields WHERE key = '{key}')"""
+            for column, key in (
+                ("middle_name", "middle name"),
+                ("nickname", "nickname"),
+                ("department", "department"),
+            )
+        ),
+        """INSERT INTO contact_related (contact_id, name, label)
+        SELECT contact_id, value, 'spouse' FROM contact_fields WHERE key = 'spouse'""",
+        "DELETE FROM contact_fields WHERE key IN ('middle name', 'nickname', 'department', "
+        "'spouse')",
+        "DELETE FROM contact_search",
+        "INSERT INTO contact_search(rowid, name, emails, phones, company, title, tags, fields, "
+        f"notes) {_M015_DOCUMENT}",
+    )
+
+
 @migration
 def m017_sync(db: Any) -> None:
     _sql(

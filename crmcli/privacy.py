@@ -39,6 +39,13 @@ _WORDS = {
     "contact_fields": ("custom field", "custom fields"),
     "contact_dates": ("yearly date", "yearly dates"),
     "contact_search": ("search index entry", "search index entries"),
+    "contact_addresses": ("address", "addresses"),
+    "contact_urls": ("web address", "web addresses"),
+    "contact_handles": ("messaging handle", "messaging handles"),
+    "contact_related": ("related person", "related people"),
+    "contact_photos": ("photo", "photos"),
+    "contact_invalid": ("flagged value", "flagged values"),
+    "contact_vcard_properties": ("vCard property", "vCard properties"),
 }
 
 
@@ -50,7 +57,16 @@ def _count(n: int, table: str) -> str:
 def _rows(conn: sqlite3.Connection, table: str, column: str, contact_id: int) -> list[Any]:
     cursor = conn.execute(f"SELECT * FROM {table} WHERE {column} = ?", (contact_id,))
     names = [d[0] for d in cursor.description]
-    return [dict(zip(names, row, strict=True)) for row in cursor]
+    return [dict(zip(names, map(_json_value, row), strict=True)) for row in cursor]
+
+
+def _json_value(value: Any) -> Any:
+    """A column's value as JSON holds it: bytes (a photo) as base64 text."""
+    if isinstance(value, bytes):
+        import base64
+
+        return base64.b64encode(value).decode("ascii")
+    return value
 
 
 def _dependent_sql(table: str, column: str, parent: str) -> str:

@@ -32,9 +32,10 @@ TERMS: dict[str, str] = {
     "name": "the name starts with the text",
     "company": "the company starts with the text",
     "title": "the job title starts with the text",
-    "city": "the city starts with the text",
-    "region": "the region starts with the text",
-    "country": "the country starts with the text",
+    "city": "the city of any of the addresses starts with the text",
+    "region": "the region of any of the addresses starts with the text",
+    "country": "the country of any of the addresses starts with the text",
+    "postal-code": "the postal code of any of the addresses starts with the text",
     "source": "the source starts with the text",
     "email": "an email starts with the text; @domain: an email at that domain",
     "bought": "bought a product whose name starts with the text (* for anything)",
@@ -48,6 +49,7 @@ TERMS: dict[str, str] = {
     "referred-by": "was referred by this contact (an id, name or email)",
     "field": "a field equals: field:region=emea, field:territory=north; field:KEY: has one",
     "segment": "matches the saved segment (crm segment list)",
+    "invalid": "has a flagged value: invalid:email, invalid:phone, invalid:birthday; invalid:any",
 }
 #: terms compared with a number instead of a colon
 _COMPARED = ("spent", "last-touch", "last-purchase")
@@ -55,10 +57,14 @@ _TEXT_COLUMNS = {
     "name": "name",
     "company": "company",
     "title": "title",
+    "source": "source",
+}
+#: terms over the parts of every address of a contact (contact_addresses)
+_ADDRESS_COLUMNS = {
     "city": "city",
     "region": "region",
     "country": "country",
-    "source": "source",
+    "postal-code": "postal_code",
 }
 _KEYWORDS = ("and", "or", "not")
 _OPERATORS = (">=", "<=", ">", "<", "=", ":")
@@ -341,6 +347,20 @@ def _text_column(term: Term, ctx: Context) -> str:
     return f"(c.{column} IS NOT NULL AND c.{column} LIKE ? ESCAPE '\\')"
 
 
+def _address(term: Term, ctx: Context) -> str:
+    column = _ADDRESS_COLUMNS[term.key]
+    ctx.params.append(_like_prefix(term.value))
+    # city, region and country compare without case (their columns' collation): an index range
+    return f"c.id IN (SELECT contact_id FROM contact_addresses WHERE {column} LIKE ? ESCAPE '\\')"
+
+
+def _invalid(term: Term, ctx: Context) -> str:
+    if term.value.lower() in ("any", "*", ""):
+        return "c.id IN (SELECT contact_id FROM contact_invalid)"
+    ctx.params.append(term.value.lower())
+    return "c.id IN (SELECT contact_id FROM contact_invalid WHERE field = ?)"
+
+
 def _tag(term: Term, ctx: Context) -> str:
     ctx.params.append(term.value)
     return (
@@ -552,9 +572,16 @@ def _field(term: Term, ctx: Context) -> str:
     key, sep, value = term.value.partition("=")
     if not key.strip():
         raise ctx.error("field: needs a name: field:region=emea", term)
-    from crmcli.contacts import TEXT_FIELDS
+    from crmcli.contacts import ADDRESS_PARTS, TEXT_FIELDS
 
     column = key.strip().lower().replace("-", "_")
+    if column in ADDRESS_PARTS:  # a part of any address
+        if not sep:
+            return f"c.id IN (SELECT contact_id FROM contact_addresses WHERE {column} IS NOT NULL)"
+        ctx.params.append(value.strip())
+        return (
+            f"c.id IN (SELECT contact_id FROM contact_addresses WHERE {column} = ? COLLATE NOCASE)"
+        )
     if column in TEXT_FIELDS:  # a built-in field (region, postal_code...): its column, any case
         if not sep:
             return f"c.{column} IS NOT NULL"
@@ -602,6 +629,8 @@ def _segment(term: Term, ctx: Context) -> str:
 
 _COMPILERS: dict[str, Compiler] = {
     **dict.fromkeys(_TEXT_COLUMNS, _text_column),
+    **dict.fromkeys(_ADDRESS_COLUMNS, _address),
+    "invalid": _invalid,
     "tag": _tag,
     "email": _email,
     "bought": _bought,

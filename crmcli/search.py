@@ -15,7 +15,9 @@ from typing import Any
 from crmcli.errors import UsageError
 
 # The search document of a contact. Phones are indexed by their digits, so "555 0100" and
-# "(555) 0100" are the same token stream; tags and custom fields by their text.
+# "(555) 0100" are the same token stream; tags by their text; the "fields" column holds what
+# else a person may remember of someone: custom fields, nickname, middle name, department,
+# role, addresses, handles and related people.
 _DOCUMENT_SELECT = """
 SELECT c.id, c.name,
   coalesce((SELECT group_concat(email, ' ') FROM contact_emails WHERE contact_id = c.id), ''),
@@ -24,8 +26,18 @@ SELECT c.id, c.name,
   coalesce(c.title, ''),
   coalesce((SELECT group_concat(t.name, ' ') FROM contact_tags ct JOIN tags t ON t.id = ct.tag_id
             WHERE ct.contact_id = c.id), ''),
-  coalesce((SELECT group_concat(key || ' ' || value, ' ') FROM contact_fields
-            WHERE contact_id = c.id), ''),
+  coalesce(c.nickname || ' ', '') || coalesce(c.middle_name || ' ', '')
+    || coalesce(c.department || ' ', '') || coalesce(c.role || ' ', '')
+    || coalesce((SELECT group_concat(key || ' ' || value, ' ') FROM contact_fields
+                 WHERE contact_id = c.id) || ' ', '')
+    || coalesce((SELECT group_concat(coalesce(street, '') || ' ' || coalesce(city, '') || ' '
+                 || coalesce(region, '') || ' ' || coalesce(postal_code, '') || ' '
+                 || coalesce(country, ''), ' ') FROM contact_addresses
+                 WHERE contact_id = c.id) || ' ', '')
+    || coalesce((SELECT group_concat(handle, ' ') FROM contact_handles
+                 WHERE contact_id = c.id) || ' ', '')
+    || coalesce((SELECT group_concat(name, ' ') FROM contact_related
+                 WHERE contact_id = c.id), ''),
   coalesce((SELECT group_concat(body, ' ') FROM notes
             WHERE contact_id = c.id AND deleted_at IS NULL), '')
 FROM contacts c

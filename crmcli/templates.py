@@ -184,7 +184,7 @@ def contact_values(
         "name": contact.name,
         "company": contact.text.get("company") or "",
         "title": contact.text.get("title") or "",
-        "city": contact.text.get("city") or "",
+        "city": (contact.addresses[0].city if contact.addresses else None) or "",
         "email": email,
         "sender": sender_name,
         **profile.placeholder_values(conn, contact.id, today=today),

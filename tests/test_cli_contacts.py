@@ -179,8 +179,8 @@ def test_edit_options(cli: Cli) -> None:
 
 def test_edit_unknown_field_and_nothing_to_do(cli: Cli) -> None:
     add_ann(cli)
-    result = cli("contact", "edit", "ann", "--clear", "nickname", code=1)
-    assert result.stderr.startswith("Error: unknown field 'nickname'")
+    result = cli("contact", "edit", "ann", "--clear", "shoe_size", code=1)
+    assert result.stderr.startswith("Error: unknown field 'shoe_size'")
     result = cli("contact", "edit", "ann", code=2)
     assert "nothing to change" in result.stderr
 
@@ -205,9 +205,9 @@ def test_edit_in_editor(cli: Cli, fake_editor: Callable[..., None]) -> None:
 
 def test_editor_form_error_saves_nothing(cli: Cli, fake_editor: Callable[..., None]) -> None:
     add_ann(cli)
-    fake_editor(("title: ", "title: Boss\nnickname: Annie\n#"))
+    fake_editor(("title: ", "title: Boss\nshoe_size: 38\n#"))
     result = cli("contact", "edit", "ann", "--editor", code=1)
-    assert "unknown field 'nickname'" in result.stderr
+    assert "unknown field 'shoe_size'" in result.stderr
     assert cli.json("contact", "show", "ann")["title"] is None
 
 

@@ -100,7 +100,7 @@ def test_parse_labeled(text: str, value: str, label: str | None) -> None:
             ContactChanges(text={"first_name": "A"}, add_phones=[Labeled("call me")]),
             "phone 'call me' is not a phone number (digits, spaces, + ( ) - . / and ext)",
         ),
-        (ContactChanges(text={"nickname": "A"}), "unknown field 'nickname'"),
+        (ContactChanges(text={"shoe_size": "A"}), "unknown field 'shoe_size'"),
         (
             ContactChanges(text={"first_name": "A"}, add_tags=["a,b"]),
             "tag 'a,b' is not valid (a tag is non-empty and has no comma)",
@@ -109,7 +109,7 @@ def test_parse_labeled(text: str, value: str, label: str | None) -> None:
             ContactChanges(text={"first_name": "A"}, set_fields={"company": "x"}),
             "custom field name 'company' is a built-in field; use its own option instead",
         ),
-        (ContactChanges(), "a contact needs a name, a company or an email"),
+        (ContactChanges(), "a contact needs a name, a company, an email or a phone"),
     ],
 )
 def test_invalid_input_writes_nothing(
@@ -212,8 +212,8 @@ def test_failed_update_changes_nothing(conn: sqlite3.Connection) -> None:
 
 def test_clearing_unknown_custom_field_is_an_error(conn: sqlite3.Connection) -> None:
     cid = add(conn, "Ann", set_fields={"territory": "North"})
-    with pytest.raises(ValidationError, match="unknown field 'nickname'"):
-        contacts.update(conn, cid, ContactChanges(clear_fields=["nickname"]), now=NOW)
+    with pytest.raises(ValidationError, match="unknown field 'shoe_size'"):
+        contacts.update(conn, cid, ContactChanges(clear_fields=["shoe_size"]), now=NOW)
     contacts.update(conn, cid, ContactChanges(clear_fields=["territory"]), now=NOW)
     assert contacts.get(conn, cid).fields == {}
 

@@ -176,10 +176,12 @@ def test_fields_and_json_shape(cli: Any, filled: None) -> None:
     ]
     data = json.loads(cli("export", "contacts", "-f", "json", "--tag", "wine").stdout)
     assert set(data[0]) == {
-        "uid", "name", "first_name", "last_name", "display_name", "company", "title", "street",
-        "city", "region", "postal_code", "country", "website", "source", "emails", "phones",
-        "tags", "fields", "birthday", "anniversary", "dates", "notes", "cadence_days",
-        "referred_by_uid", "created_at", "updated_at",
+        "uid", "name", "first_name", "middle_name", "last_name", "name_prefix", "name_suffix",
+        "nickname", "display_name", "company", "department", "title", "role", "time_zone",
+        "geo", "source", "street", "city", "region", "postal_code", "country", "website",
+        "emails", "phones", "addresses", "urls", "handles", "related", "photo", "tags",
+        "fields", "birthday", "anniversary", "dates", "notes", "cadence_days",
+        "referred_by_uid", "invalid", "vcard", "created_at", "updated_at",
     }  # fmt: skip
     assert data[0]["dates"] == [{"label": "first order", "date": "2020-01-10"}]
     bad = cli("export", "contacts", "--fields", "name,shoe", code=2)
@@ -226,9 +228,9 @@ def test_vcard_dates(line: str, expected: tuple[str, str, str]) -> None:
     ],
 )
 def test_yearless_forms_store_no_year(text: str, year: int | None, month: int, day: int) -> None:
-    from crmcli.importer import _parse_date
+    from crmcli.import_validate import DateOrder
 
-    assert _parse_date(text, False) == (year, month, day)
+    assert DateOrder(day_first=False).parse(text, "line 2")[:3] == (year, month, day)
 
 
 def test_vcard_apple_labels_groups_and_pref(cli: Any) -> None:
@@ -255,7 +257,7 @@ def test_vcard_21_quoted_printable(cli: Any) -> None:
     )
     assert juergen["phones"][0] == {"phone": "+49 151 5550 1234", "label": "mobile"}
     assert [n["body"] for n in juergen["notes"]] == [
-        "Erste Zeile\r\nZweite Zeile mit einem sehr langen Text, der umbrochen wurde"
+        "Erste Zeile\nZweite Zeile mit einem sehr langen Text, der umbrochen wurde"
     ]
 
 
@@ -265,9 +267,13 @@ def test_vcard_40_uri_phone_and_text_birthday(cli: Any) -> None:
     assert omar["uid"] == "urn:uuid:2f0c1a7e-0000-4000-8000-000000000002"
     assert omar["phones"] == [{"phone": "+20-100-555-0123", "label": "mobile"}]
     assert (omar["birthday"], omar["anniversary"]) == ("--02-03", "2005-06-10")
-    assert cli.json("contact", "show", "priya@lotus.example")["fields"] == {
-        "birthday text": "circa 1985"
-    }
+    priya = cli.json("contact", "show", "priya@lotus.example")
+    assert (priya["birthday"], priya["fields"]) == (None, {})
+    assert priya["invalid"] == [
+        {"field": "birthday", "label": None, "value": "circa 1985", "reason": "not a date"}
+    ]
+    # written back as it came
+    assert "\nBDAY;VALUE=text:circa 1985\n" in cli("export", "contacts", "-f", "vcf", "priya").stdout
 
 
 def test_vcard_writer_escapes_folds_and_versions() -> None:

@@ -175,9 +175,14 @@ def test_importing_a_workbook_says_to_save_it_as_csv(cli: Cli, tmp_path: Path) -
     book.write_bytes(b"PK\x03\x04" + b"\0" * 100)
     result = cli("import", str(book), code=2)
     assert result.stderr == (
-        "Error: contacts.xlsx is a spreadsheet workbook (xlsx, ods or xls), not a CSV file: save "
-        "it as CSV UTF-8 in the spreadsheet program (File > Save as) and import that file\n"
+        "Error: contacts.xlsx is an Excel workbook, not a CSV file: save it as CSV (in Excel: "
+        "File > Save As > CSV UTF-8) and import that file\n"
     )
+    for name, what in (("people.ods", "a LibreOffice spreadsheet"),
+                       ("Kunden.numbers", "an Apple Numbers document")):  # fmt: skip
+        (tmp_path / name).write_bytes(b"PK\x03\x04" + b"\0" * 100)
+        assert f"Error: {name} is {what}, not a CSV file" in cli("import", str(tmp_path / name),
+                                                                  code=2).stderr  # fmt: skip
     assert "workbook" in cli("import", "-", input="PK\x03\x04rest", code=2).stderr
 
 

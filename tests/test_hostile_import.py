@@ -3,6 +3,7 @@ encodings without a BOM are recognised; huge values are refused or skipped, neve
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 from pathlib import Path
@@ -45,7 +46,7 @@ def test_utf32_with_a_bom_is_not_read_as_utf16() -> None:
         ('{"name": "Ann", "uid": [1]}', '"uid" must be a text, not a list'),
         ('{"name": "Ann", "fields": [1]}', '"fields" must be an object, not a list'),
         ('{"name": "Ann", "tags": [{"x": 1}]}', '"tags" must be a list of texts'),
-        ('{"name": " "}', "no name, company or email"),
+        ('{"name": " "}', "no name, company, email or phone"),
         ('{"name": true}', '"name" must be a text, not true/false'),
     ],
 )
@@ -103,20 +104,24 @@ def test_quoted_printable_soft_breaks_are_joined() -> None:
     assert rec.notes == ["é" * 50_000]
 
 
-def test_a_property_over_the_limit_rejects_its_card_and_a_photo_is_skipped() -> None:
+def test_a_property_over_the_limit_rejects_its_card_a_photo_too() -> None:
     huge = "x" * (vcard.MAX_PROPERTY + 1)
     folded = "\r\n ".join(huge[i : i + 74] for i in range(0, len(huge), 74))
+    small = base64.b64encode(b"\xff\xd8\xff" + b"\0" * 300).decode()
     text = (
         _card("FN:Ann Lee", "NOTE:" + folded)
         + _card("FN:Bob Photo", "PHOTO;ENCODING=b:" + folded)
         + _card("FN:Cy Line", "NOTE:" + huge)
+        + _card("FN:Di Small", "PHOTO;ENCODING=b;TYPE=JPEG:" + small)
     )
-    ann, bob, cy = vcard.read_vcards(io.StringIO(text, newline=""))
-    assert isinstance(ann, Rejected) and isinstance(cy, Rejected)
+    ann, bob, cy, di = vcard.read_vcards(io.StringIO(text, newline=""))
+    assert isinstance(ann, Rejected) and isinstance(bob, Rejected) and isinstance(cy, Rejected)
     assert ann.reason == "line 4: property NOTE is longer than 4 MiB"
+    assert bob.reason.endswith("property PHOTO is longer than 4 MiB")
     assert cy.reason.endswith("property NOTE is longer than 4 MiB")
-    assert isinstance(bob, Record) and bob.full_name == "Bob Photo"
-    assert len(ann.raw) < 1000 and len(str(bob.raw)) < 1000  # the huge values were not kept
+    assert len(ann.raw) < 1000 and len(bob.raw) < 1000  # the huge values were not kept
+    assert isinstance(di, Record) and di.photo is not None
+    assert di.photo[0] == "image/jpeg" and di.photo[1] == base64.b64decode(small)
 
 
 def test_a_huge_json_line_is_rejected_not_held(tmp_path: Path) -> None:
@@ -125,7 +130,7 @@ def test_a_huge_json_line_is_rejected_not_held(tmp_path: Path) -> None:
     line = json.dumps({"name": "x" * json_in.MAX_LINE})
     records = list(read_json(io.StringIO(f'{{"name": "Ann"}}\n{line}\n{{"name": "Bob"}}\n')))
     assert [type(r).__name__ for r in records] == ["Record", "Rejected", "Record"]
-    assert isinstance(records[1], Rejected) and records[1].reason == "longer than 4 MiB"
+    assert isinstance(records[1], Rejected) and records[1].reason == "longer than 8 MiB"
 
 
 def test_due_with_five_thousand_digits_is_a_usage_error(cli: Cli) -> None:

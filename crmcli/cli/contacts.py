@@ -29,6 +29,27 @@ from crmcli.cli._common import (
 from crmcli.cli._output import Column, OutputFormat, console, emit, emit_record, line, message
 from crmcli.cli._query import QUERY_CONTEXT, QueryArg, compile_words, query_text
 from crmcli.cli.consent import ConsentSourceOpt, DoNotContactOpt, EmailOptoutOpt
+from crmcli.cli.contact_options import (
+    AddressOpt,
+    DepartmentOpt,
+    GeoOpt,
+    ImOpt,
+    MiddleOpt,
+    More,
+    NicknameOpt,
+    PhotoOpt,
+    PrefixOpt,
+    RelatedOpt,
+    RoleOpt,
+    SocialOpt,
+    SuffixOpt,
+    TzOpt,
+    UrlOpt,
+    apply_more,
+    remove_items,
+    text_changes,
+)
+from crmcli.cli.contact_options import clear as clear_field
 from crmcli.cli.privacy import export_data_command, forget_command
 from crmcli.contacts import ListFilters, parse_labeled
 from crmcli.errors import CrmError, UsageError
@@ -76,11 +97,6 @@ Fields = Annotated[
     list[str] | None, typer.Option("--field", help="Custom field key=value. Repeatable.")
 ]
 Text = Annotated[str | None, typer.Option(show_default=False)]
-
-
-def _text_changes(**values: str | None) -> dict[str, str | None]:
-    """Options that were given, as field -> value ("" clears the field)."""
-    return {key: (value or None) for key, value in values.items() if value is not None}
 
 
 def _common_changes(
@@ -157,6 +173,20 @@ def add(
     postal_code: Text = None,
     country: Text = None,
     website: Text = None,
+    middle: MiddleOpt = None,
+    prefix: PrefixOpt = None,
+    suffix: SuffixOpt = None,
+    nickname: NicknameOpt = None,
+    department: DepartmentOpt = None,
+    role: RoleOpt = None,
+    tz: TzOpt = None,
+    geo: GeoOpt = None,
+    address: AddressOpt = None,
+    url: UrlOpt = None,
+    im: ImOpt = None,
+    social: SocialOpt = None,
+    related: RelatedOpt = None,
+    photo: PhotoOpt = None,
     tag: Tags = None,
     source: Annotated[str | None, typer.Option(help="Where the contact came from.")] = None,
     referred_by: Annotated[
@@ -181,8 +211,8 @@ def add(
     """Add a contact.
 
     Give a name (or --first/--last, or --display), and any of the other fields.
-    Emails and phones take an optional label: --email work:ann@example.com.
-    An email that another contact already has is refused (it is the same person: change that
+    Emails, phones, addresses and URLs take an optional label: --email work:ann@example.com,
+    --address 'work:1 Main St; Springfield; IL; 62701; USA'. An email that another contact already has is refused (it is the same person: change that
     contact instead), unless you confirm on a terminal or give --force. A contact that may be
     another one (same phone and name, same name and company...) is added with a warning naming
     the other (docs/identity.md).
@@ -195,24 +225,17 @@ def add(
         parts = name.split(None, 1)
         first, last = parts[0], (parts[1] if len(parts) > 1 else None)
     changes = ContactChanges(
-        text=_text_changes(
-            first_name=first,
-            last_name=last,
-            display_name=display,
-            company=company,
-            title=title,
-            street=street,
-            city=city,
-            region=region,
-            postal_code=postal_code,
-            country=country,
-            website=website,
-            source=source,
-        ),
+        text=text_changes(first_name=first, last_name=last, display_name=display,
+                          company=company, title=title, source=source),
         add_emails=[parse_labeled(e) for e in email or []],
         add_phones=[parse_labeled(p) for p in phone or []],
         add_tags=list(tag or []),
-    )
+        address_parts=text_changes(street=street, city=city, region=region,
+                                   postal_code=postal_code, country=country),
+        website=website,
+    )  # fmt: skip
+    apply_more(changes, More(middle, prefix, suffix, nickname, department, role, tz, geo,
+                             address, url, im, social, related, photo))  # fmt: skip
     with database(ctx, write=True) as conn:
         _common_changes(
             conn,
@@ -283,48 +306,16 @@ def render_contact(record: dict[str, Any]) -> None:
     """The terminal view of one contact (``crm contact show``)."""
     from rich.table import Table
 
+    from crmcli.cli.contact_view import detail_rows
+
     out = console()
     out.print(line((record["name"], "bold"), "  ", (f"#{record['id']}", "dim")))
     grid = Table.grid(padding=(0, 2))
     grid.add_column(style="dim", justify="right")
     grid.add_column()
 
-    def row(label: str, value: Any) -> None:
-        if value:
-            grid.add_row(line(label), line(value))
-
-    job = " at ".join(p for p in (record.get("title"), record.get("company")) if p)
-    row("work", job)
-    for entry in record["emails"]:
-        row(f"email {entry['label'] or ''}".strip(), entry["email"])
-    for entry in record["phones"]:
-        row(f"phone {entry['label'] or ''}".strip(), entry["phone"])
-    address = ", ".join(
-        p
-        for p in (
-            record.get("street"),
-            " ".join(x for x in (record.get("postal_code"), record.get("city")) if x),
-            record.get("region"),
-            record.get("country"),
-        )
-        if p
-    )
-    row("address", address)
-    row("website", record.get("website"))
-    row("tags", ", ".join(record["tags"]))
-    row("birthday", _yearly(record.get("birthday")))
-    row("anniversary", _yearly(record.get("anniversary")))
-    for other in record.get("dates", []):
-        if other["kind"] == "other":
-            row(other["label"], _yearly(other["date"]))
-    row("source", record.get("source"))
-    if record.get("referred_by"):
-        row("referred by", f"{record['referred_by']['name']} (#{record['referred_by']['id']})")
-    if record.get("cadence_days"):
-        row("keep in touch", f"every {record['cadence_days']} days")
-    for key, value in record["fields"].items():
-        row(key, value)
-    row("added", record["created_at"][:10])
+    for label, value in detail_rows(record):
+        grid.add_row(line(label), line(value))
     out.print(grid)
     for renderer in SHOW_SECTIONS:
         renderer(out, record)
@@ -332,16 +323,6 @@ def render_contact(record: dict[str, Any]) -> None:
 
 #: extra parts of the terminal view, added by other capabilities (notes, reminders, deals...)
 SHOW_SECTIONS: list[Any] = []
-
-
-def _yearly(value: str | None) -> str | None:
-    """``--04-15`` reads as "Apr 15 (year unknown)" for a person; full dates stay ISO."""
-    if not value or not value.startswith("--"):
-        return value
-    import calendar
-
-    month, day = int(value[2:4]), int(value[5:7])
-    return f"{calendar.month_abbr[month]} {day} (year unknown)"
 
 
 def _reminders_section(out: Any, record: dict[str, Any]) -> None:
@@ -403,6 +384,30 @@ def edit(
     country: Text = None,
     website: Text = None,
     source: Text = None,
+    middle: MiddleOpt = None,
+    prefix: PrefixOpt = None,
+    suffix: SuffixOpt = None,
+    nickname: NicknameOpt = None,
+    department: DepartmentOpt = None,
+    role: RoleOpt = None,
+    tz: TzOpt = None,
+    geo: GeoOpt = None,
+    address: AddressOpt = None,
+    rm_address: Annotated[
+        list[str] | None, typer.Option(help="Remove this address (as shown, or its street).")
+    ] = None,
+    url: UrlOpt = None,
+    rm_url: Annotated[list[str] | None, typer.Option(help="Remove this web address.")] = None,
+    im: ImOpt = None,
+    social: SocialOpt = None,
+    rm_handle: Annotated[
+        list[str] | None, typer.Option(help="Remove this messaging handle or social profile.")
+    ] = None,
+    related: RelatedOpt = None,
+    rm_related: Annotated[
+        list[str] | None, typer.Option(help="Remove this related person.")
+    ] = None,
+    photo: PhotoOpt = None,
     tag: Tags = None,
     untag: Annotated[
         list[str] | None, typer.Option(help="Remove this tag.", autocompletion=complete_tag)
@@ -419,7 +424,10 @@ def edit(
     ] = None,
     clear: Annotated[
         list[str] | None,
-        typer.Option(help="Clear a field: company, birthday, emails, tags, a custom field..."),
+        typer.Option(
+            help="Clear a field: company, birthday, emails, addresses, photo, invalid, a custom "
+            "field..."
+        ),
     ] = None,
     editor: Annotated[
         bool, typer.Option("--editor", help="Edit in $EDITOR even when not on a terminal.")
@@ -439,27 +447,22 @@ def edit(
     from crmcli.contact_changes import ContactChanges
 
     changes = ContactChanges(
-        text=_text_changes(
-            first_name=first,
-            last_name=last,
-            display_name=display,
-            company=company,
-            title=title,
-            street=street,
-            city=city,
-            region=region,
-            postal_code=postal_code,
-            country=country,
-            website=website,
-            source=source,
-        ),
+        text=text_changes(first_name=first, last_name=last, display_name=display,
+                          company=company, title=title, source=source),
         add_emails=[parse_labeled(e) for e in email or []],
         remove_emails=list(rm_email or []),
         add_phones=[parse_labeled(p) for p in phone or []],
         remove_phones=list(rm_phone or []),
         add_tags=list(tag or []),
         remove_tags=list(untag or []),
-    )
+        address_parts=text_changes(street=street, city=city, region=region,
+                                   postal_code=postal_code, country=country),
+        website=website,
+    )  # fmt: skip
+    apply_more(changes, More(middle, prefix, suffix, nickname, department, role, tz, geo,
+                             address, url, im, social, related, photo))  # fmt: skip
+    remove_items(changes, addresses=rm_address, urls=rm_url, handles=rm_handle,
+                 related=rm_related)  # fmt: skip
     with database(ctx, write=True) as conn:
         contact_id = contacts.resolve(conn, ref)
         _common_changes(
@@ -472,7 +475,7 @@ def edit(
             cadence=cadence,
         )
         for name in clear or []:
-            _clear(changes, name)
+            clear_field(changes, name)
         asked = do_not_contact is not None or email_optout is not None
         if changes.is_empty() and not asked:
             if not (editor or interactive()):
@@ -492,27 +495,6 @@ def edit(
         message(f"Updated contact {contact_id}: {contacts.get(conn, contact_id).name}")
         if fmt is not None:
             _print_contact(conn, contact_id, fmt)
-
-
-def _clear(changes: ContactChanges, name: str) -> None:
-    key = name.strip().lower().replace("-", "_")
-    if key in contacts.TEXT_FIELDS:
-        changes.text[key] = None
-    elif key in contacts.DATE_FIELDS:
-        changes.dates[key] = None
-    elif key == "emails":
-        changes.replace_emails = []
-    elif key == "phones":
-        changes.replace_phones = []
-    elif key == "tags":
-        changes.replace_tags = []
-    elif key == "referred_by":
-        changes.clear_referred_by = True
-    elif key == "cadence":
-        changes.clear_cadence = True
-    else:
-        # Not built in: a custom field (checked to exist on the contact when applied).
-        changes.clear_fields.append(name.strip().removeprefix("field."))
 
 
 def _edit_in_editor(conn: Any, contact_id: int) -> bool:
@@ -812,7 +794,9 @@ def search_command(
 search_command.context_settings = QUERY_CONTEXT  # type: ignore[attr-defined]
 
 
-# `crm contact merge` and `unmerge` live in their own module; importing it registers them here.
+# `crm contact merge`, `unmerge` and `issues` live in their own modules; importing them
+# registers them here.
+from crmcli.cli import contact_issues as _issue_commands  # noqa: E402, F401
 from crmcli.cli import merge as _merge_commands  # noqa: E402, F401
 
 app.command("export-data")(export_data_command)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import csv
-import json
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -65,99 +63,6 @@ class ExportFormat(str, Enum):
     xlsx = "xlsx"
 
 
-_EXTENSIONS = {
-    ".vcf": "vcf",
-    ".vcard": "vcf",
-    ".json": "json",
-    ".jsonl": "json",
-    ".ndjson": "json",
-    ".csv": "csv",
-    ".tsv": "csv",
-    ".txt": "csv",
-}
-
-
-def _guess_format(name: str, sample: str) -> str:
-    suffix = Path(name).suffix.lower()
-    if suffix in _EXTENSIONS:
-        return _EXTENSIONS[suffix]
-    start = sample.lstrip("\ufeff \r\n\t")
-    if start[:11].upper() == "BEGIN:VCARD":
-        return "vcf"
-    if start[:1] in ("[", "{"):
-        return "json"
-    return "csv"
-
-
-#: how a spreadsheet workbook begins: a zip archive (xlsx, ods) or an OLE file (old xls)
-_WORKBOOK_MAGIC = (b"PK\x03\x04", b"\xd0\xcf\x11\xe0")
-
-
-def _refuse_workbook(binary: IO[bytes], name: str) -> None:
-    """A workbook is not a CSV file: say so, instead of "the file has no header row"."""
-    peek = getattr(binary, "peek", None)
-    if peek is not None:
-        start = bytes(peek(8)[:8])
-    elif binary.seekable():
-        start = binary.read(8)
-        binary.seek(0)
-    else:
-        return
-    if start.startswith(_WORKBOOK_MAGIC):
-        raise UsageError(
-            f"{name} is a spreadsheet workbook (xlsx, ods or xls), not a CSV file: save it as "
-            "CSV UTF-8 in the spreadsheet program (File > Save as) and import that file"
-        )
-
-
-class _Rejects:
-    """The rejects file of --skip-invalid, created at the first rejected row."""
-
-    def __init__(self, path: Path, kind: str, header: list[str] | None, *, force: bool) -> None:
-        self.path = path
-        self.force = force
-        self.kind = kind
-        self.header = header
-        self.handle: IO[str] | None = None
-        self.writer: Any = None
-
-    def __call__(self, problem: Any, raw: Any) -> None:
-        if self.handle is None:
-            self.handle = open_private(self.path, replace=self.force)
-            if self.kind == "csv":
-                # the CSV policy of every CSV crmcli writes (formula-like cells neutralised);
-                # crm import takes the ' off again when it reads a rejects file
-                from crmcli.io.csv_policy import neutralise
-
-                self.writer = csv.writer(self.handle, lineterminator="\r\n")
-                self.neutralise = neutralise
-                self.writer.writerow([*(self.header or []), "crm_import_error"])
-        reason = f"{problem.position}: {problem.reason}"
-        if self.kind == "csv":
-            self.writer.writerow([self.neutralise(c) for c in [*(raw or []), reason]])
-        elif self.kind == "vcf":
-            text = str(raw or "")
-            lines = text.split("\n")
-            if lines and lines[-1].strip().upper() == "END:VCARD":
-                lines.insert(len(lines) - 1, f"X-CRM-IMPORT-ERROR:{reason}")
-            else:
-                lines += [f"X-CRM-IMPORT-ERROR:{reason}", "END:VCARD"]
-            self.handle.write("\r\n".join(line.rstrip("\r") for line in lines) + "\r\n")
-        else:
-            try:
-                obj = json.loads(raw) if isinstance(raw, str) else {}
-            except json.JSONDecodeError:
-                obj = {"raw": raw}
-            if not isinstance(obj, dict):
-                obj = {"raw": obj}
-            obj["crm_import_error"] = reason
-            self.handle.write(json.dumps(obj, ensure_ascii=False) + "\n")
-
-    def close(self) -> None:
-        if self.handle is not None:
-            self.handle.close()
-
-
 @contextmanager
 def _progress(enabled: bool) -> Iterator[Callable[[int], None] | None]:
     """A progress line on stderr, only when stderr is a terminal."""
@@ -183,13 +88,9 @@ def _rejects_path(file: str, rejects: Path | None, kind: str, force: bool, datab
     """The rejects file of --skip-invalid, checked before anything is imported: never the
     input, the database or (without --force) a file that exists."""
     from crmcli.files import check_target
+    from crmcli.io.rejects import default_path
 
-    suffix = {"csv": ".csv", "vcf": ".vcf", "json": ".jsonl"}[kind]
-    path = rejects or (
-        Path(file).with_name(Path(file).stem + ".rejects" + suffix)
-        if file != "-"
-        else Path("import-rejects" + suffix)
-    )
+    path = rejects or default_path(file, kind)
     inputs = [Path(file)] if file != "-" else []
     check_target(path, what="--rejects", force=force, inputs=inputs, database=database)
     return path
@@ -309,7 +210,7 @@ def import_command(
     crm import purchases orders.csv --currency EUR --dry-run
     """
     from crmcli import config, importer
-    from crmcli.io import csv_in
+    from crmcli.io import csv_in, sources
 
     if file == "purchases" and orders is not None:
         _import_purchases(
@@ -325,116 +226,82 @@ def import_command(
         )
     if currency is not None or not create_contacts:
         raise UsageError("--currency and --no-create-contacts apply to 'crm import purchases' only")
-    overrides: dict[str, str] = {}
-    for item in map_ or []:
-        column, target = csv_in.parse_map_option(item)
-        overrides[column] = target
-    binary: IO[bytes]
-    if file == "-":
-        binary = sys.stdin.buffer
-        name = "stdin"
-    else:
-        path = Path(file)
-        if path.is_dir():
-            raise UsageError(f"{file} is a folder; give a file to import")
-        binary = open(path, "rb")  # noqa: SIM115
-        name = path.name
-    try:
-        _refuse_workbook(binary, name)
-        text = csv_in.open_text(binary, encoding)
-        kind = fmt.value if fmt is not ImportFormat.auto else _guess_format(name, text.sample)
-        if kind != "csv" and (overrides or use_map or save_map or delimiter):
-            raise UsageError("--map, --use-map, --save-map and --delimiter apply to CSV files only")
-        with database(ctx, write=not dry_run) as conn:
-            if use_map:
-                overrides = {**importer.load_map(conn, use_map), **overrides}
-            options = importer.ImportOptions(
-                on_duplicate=on_duplicate.value,
-                dry_run=dry_run,
-                skip_invalid=skip_invalid,
-                tags=list(tag or []),
-                day_first=config.load().day_first,
-                save_map=(save_map, overrides) if save_map else None,
-            )
-            header: list[str] | None = None
-            described = kind
-            records: Any
-            if kind == "csv":
-                source = csv_in.open_csv(text, delimiter=delimiter, overrides=overrides)
-                header = source.mapper.header
-                records = source.records()
-                described = (
-                    f"{csv_in.FORMAT_NAMES[source.fmt]}, {text.encoding.replace('-sig', '')}, "
-                    f"delimiter {'tab' if source.delimiter == chr(9) else source.delimiter!r}"
-                )
-                if source.mapper.ignored:
-                    shown = ", ".join(source.mapper.ignored[:8])
-                    more = (
-                        f" and {len(source.mapper.ignored) - 8} more"
-                        if len(source.mapper.ignored) > 8
-                        else ""
-                    )
-                    message(
-                        f"Ignored columns: {shown}{more} (to keep one: --map 'COLUMN=field:NAME')"
-                    )
-            elif kind == "vcf":
-                from crmcli.io.vcard import read_vcards
-
-                records = csv_in.guard_decoding(read_vcards(text.stream), text)
-                described = "vCard"
-            else:
-                from crmcli.io.json_in import read_json
-
-                records = csv_in.guard_decoding(read_json(text.stream), text)
-                described = "JSON"
-            reject_file: _Rejects | None = None
-            if skip_invalid and not dry_run:
-                reject_path = _rejects_path(file, rejects, kind, force, database_path(ctx))
-                reject_file = _Rejects(reject_path, kind, header, force=force)
-            on_action = _print_action if dry_run else None
-            if dry_run:
-                sys.stdout.write("position\taction\tname\tcontact_id\tpossible_duplicate_of\n")
-
-            try:
-                with _progress(sys.stderr.isatty() and not dry_run) as progress:
-                    result = importer.import_records(
-                        conn,
-                        records,
-                        options,
-                        now=now(),
-                        on_reject=reject_file,
-                        on_action=on_action,
-                        on_progress=progress,
-                    )
-            finally:
-                if reject_file is not None:
-                    reject_file.close()
-    except ValidationError as error:
-        _name_the_file(error, name)
-        raise
-    finally:
-        if binary is not sys.stdin.buffer:
-            binary.close()
-    counts = result.summary()
-    parts = ", ".join(
-        f"{counts[k]} {k}" for k in ("created", "updated", "merged", "skipped", "rejected")
-    )
-    head = "Dry run, nothing saved: would have imported" if dry_run else "Imported"
-    rows = f"{counts['rows']} row{'' if counts['rows'] == 1 else 's'}"
-    possible = counts["possible_duplicates"]
-    if possible:
-        parts += (
-            f"; {possible} of the new contacts may be duplicates"
-            f"{' (listed by crm dedupe)' if not dry_run else ''}"
-        )
-    message(f"{head} {rows} from {name} ({described}): {parts}")
-    if reject_file is not None and reject_file.handle is not None:
-        message(
-            f"Rejected rows written to {reject_file.path}: fix them and run "
-            f"crm import {reject_file.path}"
-        )
+    overrides = dict(csv_in.parse_map_option(item) for item in map_ or [])
+    with _input(file) as (binary, name):
+        try:
+            text, kind = sources.open_text(binary, name, fmt=fmt.value, encoding=encoding,
+                                           csv_options=bool(overrides or use_map or save_map or delimiter))  # fmt: skip
+            with database(ctx, write=not dry_run) as conn:
+                if use_map:
+                    overrides = {**importer.load_map(conn, use_map), **overrides}
+                source = sources.open_source(text, kind, encoding=encoding, delimiter=delimiter,
+                                             overrides=overrides)  # fmt: skip
+                options = importer.ImportOptions(
+                    on_duplicate=on_duplicate.value, dry_run=dry_run, skip_invalid=skip_invalid,
+                    tags=list(tag or []), day_first=config.load().day_first,
+                    save_map=(save_map, overrides) if save_map else None,
+                )  # fmt: skip
+                target = (file, rejects, force, database_path(ctx))
+                result, rejected = _run_import(conn, source, options, target)
+        except ValidationError as error:
+            _name_the_file(error, name)
+            raise
+    _report_import(result, name, source)
+    if rejected is not None:
+        message(f"Rejected rows written to {rejected}: fix them and run crm import {rejected}")
     if save_map and not dry_run:
         message(f"Saved the column mapping as {save_map!r} (reuse: --use-map {save_map})")
+
+
+@contextmanager
+def _input(file: str) -> Iterator[tuple[IO[bytes], str]]:
+    """The file to import (``-``: stdin) as bytes, and its name for messages."""
+    if file == "-":
+        yield sys.stdin.buffer, "stdin"
+        return
+    path = Path(file)
+    if path.is_dir():
+        raise UsageError(f"{file} is a folder; give a file to import")
+    with open(path, "rb") as binary:
+        yield binary, path.name
+
+
+def _run_import(
+    conn: Any, source: Any, options: Any, target: tuple[str, Path | None, bool, Path]
+) -> tuple[Any, Path | None]:
+    """Import ``source``'s records; the result and the rejects file written, if any.
+    ``target`` is the file imported, --rejects, --force and the database file."""
+    from crmcli import importer
+    from crmcli.io.rejects import RejectsFile
+
+    file, rejects, force, database_file = target
+    reject_file: RejectsFile | None = None
+    if options.skip_invalid and not options.dry_run:
+        path = _rejects_path(file, rejects, source.kind, force, database_file)
+        opener = lambda p: open_private(p, replace=force)  # noqa: E731
+        reject_file = RejectsFile(path, source.kind, source.header, opener)
+    if options.dry_run:
+        sys.stdout.write("position\taction\tname\tcontact_id\tpossible_duplicate_of\n")
+    try:
+        with _progress(sys.stderr.isatty() and not options.dry_run) as progress:
+            result = importer.import_records(
+                conn, source.records, options, now=now(), on_reject=reject_file,
+                on_action=_print_action if options.dry_run else None, on_progress=progress,
+            )  # fmt: skip
+    finally:
+        if reject_file is not None:
+            reject_file.close()
+    written = reject_file.path if reject_file is not None and reject_file.handle else None
+    return result, written
+
+
+def _report_import(result: Any, name: str, source: Any) -> None:
+    """The import's summary on stderr: the counts, the values kept flagged, where each column
+    or property went, and how the dates were read."""
+    from crmcli.io.import_report import describe
+
+    for text in describe(result, name, source):
+        message(text)
 
 
 def _import_purchases(

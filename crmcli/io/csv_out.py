@@ -8,28 +8,38 @@ memory beyond the current row. The CSV writer is generic (:func:`write_csv`), so
 
 from __future__ import annotations
 
+import base64
 import json
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import IO, Any
 
-from crmcli.contacts import TEXT_FIELDS, ListFilters, filter_sql, order_sql
+from crmcli.contact_values import Address
+from crmcli.contacts import ADDRESS_PARTS, TEXT_FIELDS, ListFilters, filter_sql, order_sql
 from crmcli.controls import json_safe
-from crmcli.errors import UsageError
+from crmcli.errors import NotFound, UsageError
 
 # the one CSV writer and its spreadsheet policy (crmcli.io.csv_policy), for the exports
 from crmcli.io.csv_policy import write_csv as write_csv
 
 _US, _RS = "\x1f", "\x1e"
 
+#: the first address and URL under their names from before there were lists (JSON only)
+LEGACY_KEYS = (*ADDRESS_PARTS, "website")
 #: the keys of one exported contact (JSON, JSONL; CSV flattens the lists)
 EXPORT_KEYS = (
     "uid",
     "name",
     *TEXT_FIELDS,
+    *LEGACY_KEYS,
     "emails",
     "phones",
+    "addresses",
+    "urls",
+    "handles",
+    "related",
+    "photo",
     "tags",
     "fields",
     "birthday",
@@ -38,11 +48,33 @@ EXPORT_KEYS = (
     "notes",
     "cadence_days",
     "referred_by_uid",
+    "invalid",
+    "vcard",
     "created_at",
     "updated_at",
 )
 #: what --fields accepts
 FIELD_NAMES = ("id", *EXPORT_KEYS, "email", "phone")
+#: the lists read as JSON arrays (any character is safe in them), and their items' keys
+_JSON_LISTS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "addresses": ("contact_addresses", Address._fields),
+    "urls": ("contact_urls", ("url", "label")),
+    "handles": ("contact_handles", ("kind", "service", "handle", "label")),
+    "related": ("contact_related", ("name", "label", "uid")),
+    "invalid": ("contact_invalid", ("field", "label", "value", "reason")),
+}
+_COLUMNS_SQL = {"uid": "(SELECT r.uid FROM contacts r WHERE r.id = related_id)"}
+
+
+def _json_list(name: str) -> str:
+    table, keys = _JSON_LISTS[name]
+    columns = ", ".join(f"{_COLUMNS_SQL.get(key, key)} AS {key}" for key in keys)
+    return (
+        f"(SELECT CASE WHEN count(*) THEN json_group_array(json_array({', '.join(keys)})) END "
+        f"FROM (SELECT {columns} FROM {table} WHERE contact_id = c.id "
+        f"ORDER BY position, id)) AS {name}"
+    )
+
 
 _QUERY = """
 SELECT c.id, c.uid, c.name, {text}, c.cadence_days, c.created_at, c.updated_at,
@@ -64,8 +96,14 @@ SELECT c.id, c.uid, c.name, {text}, c.cadence_days, c.created_at, c.updated_at,
      AS dates,
   (SELECT group_concat(body, char(10) || char(10)) FROM  -- record.NOTES_SEPARATOR
      (SELECT body FROM notes WHERE contact_id = c.id AND deleted_at IS NULL ORDER BY at, id))
-     AS notes
-FROM contacts c WHERE {where} ORDER BY {order}
+     AS notes,
+  {lists},
+  (SELECT CASE WHEN count(*) THEN json_group_array(line) END FROM
+     (SELECT coalesce(grp || '.', '') || name || params || ':' || value AS line
+      FROM contact_vcard_properties WHERE contact_id = c.id ORDER BY position, id)) AS vcard,
+  p.media_type, p.data, p.uri
+FROM contacts c LEFT JOIN contact_photos p ON p.contact_id = c.id
+WHERE {where} ORDER BY {order}
 """
 
 
@@ -83,7 +121,12 @@ def _where(filters: ListFilters) -> tuple[str, list[Any], str]:
 
 def _export_cursor(conn: sqlite3.Connection, filters: ListFilters) -> sqlite3.Cursor:
     where, params, order = _where(filters)
-    sql = _QUERY.format(text=", ".join(f"c.{k}" for k in TEXT_FIELDS), where=where, order=order)
+    sql = _QUERY.format(
+        text=", ".join(f"c.{k}" for k in TEXT_FIELDS),
+        lists=",\n  ".join(_json_list(name) for name in _JSON_LISTS),
+        where=where,
+        order=order,
+    )
     if filters.limit is not None:
         sql += " LIMIT ?"
         params.append(filters.limit)
@@ -105,11 +148,32 @@ _AT = {
     "notes": 12 + len(TEXT_FIELDS),
 }
 _PACKED = slice(7 + len(TEXT_FIELDS), 12 + len(TEXT_FIELDS))  # emails .. dates
+_LISTS = slice(13 + len(TEXT_FIELDS), 19 + len(TEXT_FIELDS))  # addresses .. vcard
+_PHOTO = slice(19 + len(TEXT_FIELDS), 22 + len(TEXT_FIELDS))  # media type, bytes, URI
 
 
 def _unpack(packed: str | None, parts: int = 2) -> list[list[str]]:
     """A packed list column of _QUERY (records split by RS, their parts by US) as lists."""
     return [p.split(_US, parts - 1) for p in packed.split(_RS)] if packed else []
+
+
+def _lists(row: tuple[Any, ...]) -> dict[str, list[Any]]:
+    """The JSON-packed lists of a row of _QUERY, as lists of dictionaries."""
+    out: dict[str, list[Any]] = {}
+    for (name, (_, keys)), packed in zip(_JSON_LISTS.items(), row[_LISTS], strict=False):
+        items = json.loads(packed) if packed else []
+        out[name] = [dict(zip(keys, item, strict=True)) for item in items]
+    vcard = row[_LISTS][-1]
+    out["vcard"] = json.loads(vcard) if vcard else []
+    return out
+
+
+def _photo(row: tuple[Any, ...]) -> dict[str, Any] | None:
+    media_type, data, uri = row[_PHOTO]
+    if data is None and uri is None:
+        return None
+    encoded = base64.b64encode(data).decode("ascii") if data is not None else None
+    return {"media_type": media_type, "data": encoded, "uri": uri}
 
 
 def export_contacts(conn: sqlite3.Connection, filters: ListFilters) -> Iterator[dict[str, Any]]:
@@ -119,6 +183,11 @@ def export_contacts(conn: sqlite3.Connection, filters: ListFilters) -> Iterator[
         emails, phones, tags, fields, dates = row[_PACKED]
         out["emails"] = [{"email": e, "label": label or None} for e, label in _unpack(emails)]
         out["phones"] = [{"phone": v, "label": label or None} for v, label in _unpack(phones)]
+        out.update(_lists(row))
+        first = out["addresses"][0] if out["addresses"] else {}
+        out.update({part: first.get(part) for part in ADDRESS_PARTS})
+        out["website"] = out["urls"][0]["url"] if out["urls"] else None
+        out["photo"] = _photo(row)
         out["tags"] = tags.split(_RS) if tags else []
         out["fields"] = dict(_unpack(fields))
         out["birthday"] = out["anniversary"] = None
@@ -132,6 +201,66 @@ def export_contacts(conn: sqlite3.Connection, filters: ListFilters) -> Iterator[
         yield out
 
 
+def contact_card(conn: sqlite3.Connection, contact_id: int, version: str = "4.0") -> str:
+    """One contact as the text of one vCard (a vdir's file), live or in the trash."""
+    from crmcli.io.vcard import write_card
+
+    filters = ListFilters(query=("c.id = ?", [contact_id]))
+    for deleted in (False, True):
+        filters.deleted = deleted
+        for row in export_contacts(conn, filters):
+            return write_card(row, version)
+    raise NotFound(f"no contact with id {contact_id}")
+
+
+def content_hash(conn: sqlite3.Connection, contact_id: int) -> str:
+    """A fingerprint of everything a contact holds that its vCard 4.0 shows (what a sync
+    compares): the SHA-256 of :func:`contact_card`."""
+    import hashlib
+
+    return hashlib.sha256(contact_card(conn, contact_id).encode("utf-8")).hexdigest()
+
+
+def _more_cells(row: tuple[Any, ...]) -> dict[str, Any]:
+    """The cells of a CSV row that come from the lists: email_1, address_1_city..."""
+    emails, phones, tags, fields, dates = row[_PACKED]
+    more: dict[str, Any] = {"tags": tags.replace(_RS, ", ") if tags else ""}
+    for kind, packed in (("email", emails), ("phone", phones)):
+        for i, (value, label) in enumerate(_unpack(packed), 1):
+            more[f"{kind}_{i}"] = value
+            more[f"{kind}_{i}_label"] = label or None
+        if packed:
+            more[kind] = more[f"{kind}_1"]  # the first one, for --fields email,phone
+    for key, value in _unpack(fields):
+        more[f"field:{key}"] = value
+    for kind, label, year, month, day in _unpack(dates, 5):
+        more[f"date:{label}" if kind == "other" else kind] = _yearly(year, month, day)
+    lists = _lists(row)
+    for name, prefix in _CSV_GROUPS.items():
+        for i, item in enumerate(lists[name], 1):
+            for key, value in item.items():
+                more[_cell_name(prefix, i, key)] = value
+    more["vcard"] = "\n".join(lists["vcard"]) or None
+    photo = _photo(row)
+    if photo:
+        more["photo"] = photo["uri"] or f"data:{photo['media_type'] or ''};base64,{photo['data']}"
+    first = lists["addresses"][0] if lists["addresses"] else {}
+    more.update({part: first.get(part) for part in ADDRESS_PARTS})
+    more["website"] = lists["urls"][0]["url"] if lists["urls"] else None
+    return more
+
+
+#: the numbered column groups of a CSV export: list -> column prefix
+_CSV_GROUPS = {"addresses": "address", "urls": "url", "handles": "handle",
+               "related": "related", "invalid": "invalid"}  # fmt: skip
+#: the key of each group's item that is its plain column (url_1, not url_1_url)
+_VALUE_KEYS = {"url", "handle", "name", "value"}
+
+
+def _cell_name(prefix: str, number: int, key: str) -> str:
+    return f"{prefix}_{number}" if key in _VALUE_KEYS else f"{prefix}_{number}_{key}"
+
+
 def csv_rows(
     conn: sqlite3.Connection, filters: ListFilters, columns: Sequence[str]
 ) -> Iterator[list[Any]]:
@@ -139,27 +268,15 @@ def csv_rows(
     query's tuples: the CSV export builds no dictionaries of lists per contact."""
     plan = [(_AT.get(column), column) for column in columns]
     for row in _export_cursor(conn, filters):
-        emails, phones, tags, fields, dates = row[_PACKED]
-        more: dict[str, Any] = {"tags": tags.replace(_RS, ", ") if tags else ""}
-        for kind, packed in (("email", emails), ("phone", phones)):
-            for i, (value, label) in enumerate(_unpack(packed), 1):
-                more[f"{kind}_{i}"] = value
-                more[f"{kind}_{i}_label"] = label or None
-            if packed:
-                more[kind] = more[f"{kind}_1"]  # the first one, for --fields email,phone
-        for key, value in _unpack(fields):
-            more[f"field:{key}"] = value
-        for kind, label, year, month, day in _unpack(dates, 5):
-            more[f"date:{label}" if kind == "other" else kind] = _yearly(year, month, day)
+        more = _more_cells(row)
         yield [row[index] if index is not None else more.get(column) for index, column in plan]
 
 
 @dataclass
 class Shape:
-    """The CSV columns an export needs: how many emails/phones, which fields and date labels."""
+    """The CSV columns an export needs: how many of each list, which fields and date labels."""
 
-    emails: int
-    phones: int
+    counts: dict[str, int]
     fields: list[str]
     dates: list[str]
 
@@ -192,20 +309,25 @@ def csv_shape(conn: sqlite3.Connection, filters: ListFilters) -> Shape:
             params,
         )
     ]
-    return Shape(most("contact_emails"), most("contact_phones"), fields, dates)
+    tables = {"emails": "contact_emails", "phones": "contact_phones",
+              **{name: table for name, (table, _) in _JSON_LISTS.items()}}  # fmt: skip
+    return Shape({name: most(table) for name, table in tables.items()}, fields, dates)
 
 
 def csv_columns(shape: Shape, fields: Sequence[str] | None = None) -> list[str]:
     """The header of a contacts CSV (crmcli's own format, which ``crm import`` recognises)."""
-    wanted = list(fields) if fields else [k for k in EXPORT_KEYS]
+    wanted = list(fields) if fields else [k for k in EXPORT_KEYS if k not in LEGACY_KEYS]
     columns: list[str] = []
     for key in wanted:
-        if key == "emails":
-            for i in range(1, shape.emails + 1):
-                columns += [f"email_{i}", f"email_{i}_label"]
-        elif key == "phones":
-            for i in range(1, shape.phones + 1):
-                columns += [f"phone_{i}", f"phone_{i}_label"]
+        if key in ("emails", "phones"):
+            for i in range(1, shape.counts[key] + 1):
+                columns += [f"{key[:-1]}_{i}", f"{key[:-1]}_{i}_label"]
+        elif key in _CSV_GROUPS:
+            _, keys = _JSON_LISTS[key]
+            names = [k for k in keys if k != "reason"]
+            names.sort(key=lambda k: k not in _VALUE_KEYS)  # the value first, then its parts
+            for i in range(1, shape.counts[key] + 1):
+                columns += [_cell_name(_CSV_GROUPS[key], i, k) for k in names]
         elif key == "fields":
             columns += [f"field:{k}" for k in shape.fields]
         elif key == "dates":

@@ -11,11 +11,12 @@ import json
 from collections.abc import Iterator
 from typing import IO, Any
 
-from crmcli.contacts import TEXT_FIELDS
+from crmcli.contacts import ADDRESS_PARTS, TEXT_FIELDS
 from crmcli.io.record import Record, Rejected
 
 #: the longest line read as one JSON object; a longer one is rejected without being held whole
-MAX_LINE = 4 * 1024 * 1024
+#: (8 MiB: a contact with a photo of 3 MiB, as crmcli exports it, is one line of about 4 MiB)
+MAX_LINE = 8 * 1024 * 1024
 
 
 class _BadValue(Exception):
@@ -70,14 +71,77 @@ def object_record(obj: Any, position: str, raw: str) -> Record | Rejected:
         return Rejected(position, str(bad), raw)
 
 
+def _objects(obj: dict[str, Any], key: str) -> list[dict[str, Any]]:
+    """A list of objects (``"addresses": [{...}]``); another kind of item is a bad value."""
+    items = _list(obj, key)
+    if any(not isinstance(item, dict) for item in items):
+        raise _BadValue(f'"{key}" must be a list of objects')
+    return items
+
+
+def _lists(rec: Record, obj: dict[str, Any]) -> None:
+    """The lists of crmcli's own export beyond emails and phones."""
+    parts = ("label", "street", "city", "region", "postal_code", "country", "po_box", "extended")
+    for address in _objects(obj, "addresses"):
+        rec.addresses.append(tuple(_text(address, part) for part in parts))
+    rec.urls.extend(_labelled(obj, "urls", "url"))
+    for handle in _objects(obj, "handles"):
+        value = _text(handle, "handle")
+        if value:
+            kind = "social" if _text(handle, "kind") == "social" else "im"
+            rec.handles.append((kind, _text(handle, "service"), value, _text(handle, "label")))
+    for person in _objects(obj, "related"):
+        name = _text(person, "name")
+        if name:
+            rec.related.append((name, _text(person, "label"), _text(person, "uid")))
+    for item in _objects(obj, "invalid"):
+        value = _text(item, "value")
+        if value:
+            rec.add_value(_text(item, "field") or "unknown", _text(item, "label"), value)
+    lines = _list(obj, "vcard")
+    if any(not isinstance(line, str) for line in lines):
+        raise _BadValue('"vcard" must be a list of texts')
+    if lines:
+        from crmcli.io.vcard import kept_properties
+
+        rec.props.extend(kept_properties("\n".join(lines)))
+    photo = obj.get("photo")
+    if photo is not None:
+        if not isinstance(photo, dict):
+            raise _BadValue(f'"photo" must be an object, not {_kind(photo)}')
+        _photo(rec, photo)
+
+
+def _photo(rec: Record, photo: dict[str, Any]) -> None:
+    import base64
+    import binascii
+
+    data, uri = _text(photo, "data"), _text(photo, "uri")
+    if data:
+        try:
+            decoded = base64.b64decode(data, validate=True)
+        except (binascii.Error, ValueError):
+            raise _BadValue('"photo" "data" is not base64') from None
+        rec.photo = (_text(photo, "media_type"), decoded, None)
+        rec.size += len(decoded)
+    elif uri:
+        rec.photo = (_text(photo, "media_type"), None, uri)
+
+
 def _record(obj: dict[str, Any], position: str, raw: str) -> Record:
     rec = Record(position, raw)
-    for key in TEXT_FIELDS:
+    for key in (*TEXT_FIELDS, *ADDRESS_PARTS, "website"):
         value = _text(obj, key)
         if value and value.strip():
             rec.text[key] = value.strip()
+    if obj.get("addresses"):  # the lists say it all; the single ones are their first items
+        for key in ADDRESS_PARTS:
+            rec.text.pop(key, None)
+    if obj.get("urls"):
+        rec.text.pop("website", None)
     rec.emails = list(_labelled(obj, "emails", "email"))
     rec.phones = list(_labelled(obj, "phones", "phone"))
+    _lists(rec, obj)
     for tag in _list(obj, "tags"):
         if not isinstance(tag, str):
             raise _BadValue(f'"tags" must be a list of texts, not of {_kind(tag)}s')

@@ -22,10 +22,11 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 
-from crmcli.io.vcard import Property, fold, split_structured
+from crmcli.io.vcard import Property, split_structured
 from crmcli.io.vcard import parse_line as _parse_line_slow
 from crmcli.io.vcard import unescape as _unescape_slow
 from crmcli.io.vcard import escape as escape_value
+from crmcli.io.vcard_write import fold
 
 #: lines that frame a card or identify it: never compared, never merged
 STRUCTURAL = frozenset({"BEGIN", "END", "VERSION", "UID", "PRODID", "REV"})
