@@ -18,6 +18,7 @@ address...) never reaches these functions' callers as lost: the merge keeps it i
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import io
 import json
@@ -31,25 +32,38 @@ from crmcli.io.record import Record
 
 #: the card's NOTE: a custom field of this name
 NOTE_FIELD = "note"
-#: custom fields the reader fills from standard properties (not from X-CRM-FIELD)
-_FROM_PROPERTIES = {
-    "N": ("middle name",),
-    "ORG": ("department",),
-    "NICKNAME": ("nickname",),
-    "NOTE": (NOTE_FIELD,),
-    "BDAY": ("birthday text",),
-}
 #: what a signature covers: every key of the export dictionary a card is written from (not
 #: the notes, which a card does not carry, nor the times of the record itself)
 _UNSIGNED = ("notes", "created_at", "updated_at")
-
-
-#: the card's properties the contact model holds (the others stay in the file only)
-HELD = frozenset(
-    {"FN", "N", "X-CRM-DISPLAY-NAME", "ORG", "TITLE", "URL", "ADR", "X-CRM-SOURCE", "EMAIL",
-     "TEL", "CATEGORIES", "BDAY", "ANNIVERSARY", "X-ANNIVERSARY", "X-MS-ANNIVERSARY",
-     "X-ABDATE", "X-CRM-CADENCE-DAYS", "NOTE", "NICKNAME", "X-CRM-FIELD"}
+#: the card's properties that fill each part of the contact (the lossless model's reader,
+#: :mod:`crmcli.io.vcard_map`); a property of none of them is kept verbatim (``vcard``)
+_ANNIVERSARIES = frozenset(
+    {"ANNIVERSARY", "X-ANNIVERSARY", "X-MS-ANNIVERSARY", "X-EVOLUTION-ANNIVERSARY",
+     "X-KADDRESSBOOK-X-ANNIVERSARY"}
 )  # fmt: skip
+_TEXT_PARTS: dict[str, tuple[str, ...]] = {
+    "N": ("first_name", "middle_name", "last_name", "name_prefix", "name_suffix"),
+    "ORG": ("company", "department"),
+    "TITLE": ("title",),
+    "ROLE": ("role",),
+    "NICKNAME": ("nickname",),
+    "GEO": ("geo",),
+    "TZ": ("time_zone",),
+    "X-CRM-SOURCE": ("source",),
+}
+#: a flagged value (``invalid``) is the property it came in as: EMAIL, TEL, BDAY...
+_INVALID_FROM: dict[str, frozenset[str]] = {
+    "email": frozenset({"EMAIL"}),
+    "phone": frozenset({"TEL"}),
+    "birthday": frozenset({"BDAY"}),
+    "anniversary": _ANNIVERSARIES,
+    "date": frozenset({"X-ABDATE"}),
+    "geo": frozenset({"GEO"}),
+    "cadence_days": frozenset({"X-CRM-CADENCE-DAYS"}),
+}
+#: the card's properties crmcli does not take from a file: the referrer is a link between two
+#: of crmcli's own contacts (it goes out, for another crmcli, and is never read back here)
+NOT_TAKEN = frozenset({"X-CRM-REFERRED-BY"})
 
 
 class LocalRow(NamedTuple):
@@ -146,10 +160,13 @@ def apply(
     conn: sqlite3.Connection, contact_id: int, text: str, names: set[str], *, now: datetime
 ) -> None:
     """Put the properties ``names`` of the card ``text`` on the contact (the others are left
-    as they are). A value the contact model refuses (an email without @) raises CrmError."""
+    as they are), as the lossless model reads them: a value that is not what it claims to be
+    (an email without @) is kept flagged, like an import keeps it. A card that names nobody
+    raises CrmError."""
     from crmcli import contacts
     from crmcli.importer import validate_record
 
+    names = names - NOT_TAKEN
     rec = read(text, "card")
     reason = validate_record(rec, today=local_naive(now).date())
     if reason is not None:
@@ -165,14 +182,9 @@ def _text_changes(rec: Record, names: set[str]) -> dict[str, str | None]:
     text: dict[str, str | None] = {}
     got = rec.text
     if names & {"N", "FN", "X-CRM-DISPLAY-NAME"}:
-        text["first_name"] = got.get("first_name")
-        text["last_name"] = got.get("last_name")
+        text.update({key: got.get(key) for key in _TEXT_PARTS["N"]})
         text["display_name"] = got.get("display_name") or _display_from_fn(rec)
-    singles: dict[str, tuple[str, ...]] = {"ORG": ("company",), "TITLE": ("title",)}
-    singles["URL"] = ("website",)
-    singles["ADR"] = ("street", "city", "region", "postal_code", "country")
-    singles["X-CRM-SOURCE"] = ("source",)
-    for name, keys in singles.items():
+    for name, keys in _TEXT_PARTS.items():
         if name in names:
             text.update({key: got.get(key) for key in keys})
     return text
@@ -198,38 +210,112 @@ def _changes(conn: sqlite3.Connection, contact_id: int, rec: Record, names: set[
         changes.replace_phones = [Labeled(p[0], p[1]) for p in rec.phones]
     if "CATEGORIES" in names:
         changes.replace_tags = list(rec.tags)
-    dates = {kind: yearly_text(year, month, day) for kind, _, year, month, day in rec.dates}
+    dates = {d[0]: yearly_text(*d[2:5]) for d in rec.dates if d[0] != "other"}
     if "BDAY" in names:
         changes.dates["birthday"] = dates.get("birthday")
-    if names & {"ANNIVERSARY", "X-ANNIVERSARY", "X-MS-ANNIVERSARY", "X-ABDATE"}:
+    if names & _ANNIVERSARIES:
         changes.dates["anniversary"] = dates.get("anniversary")
     if "X-CRM-CADENCE-DAYS" in names:
         if rec.cadence_days:
             changes.cadence_days = int(rec.cadence_days)
         else:
             changes.clear_cadence = True
+    if "PHOTO" in names:
+        _photo_change(conn, contact_id, rec, changes)
+    _list_changes(conn, contact_id, rec, names, changes)
     _field_changes(conn, contact_id, rec, names, changes)
     return changes
+
+
+def _list_changes(
+    conn: sqlite3.Connection, contact_id: int, rec: Record, names: set[str], changes: Any
+) -> None:
+    """Addresses, URLs, handles, related people, flagged values and the properties kept
+    verbatim: each list a changed property fills is replaced by what the card says."""
+    from crmcli import contact_lists
+    from crmcli.contact_values import Address, Handle, Invalid, Labeled, Related, VcardProperty
+
+    parts = {part_of(name) for name in names}
+    if "addresses" in parts:
+        changes.list_change("addresses").replace = [Address(*a) for a in rec.addresses]
+    if "urls" in parts:
+        changes.list_change("urls").replace = [Labeled(*u) for u in rec.urls]
+    if "handles" in parts:
+        changes.list_change("handles").replace = [Handle(*h) for h in rec.handles]
+    if "related" in parts:
+        changes.list_change("related").replace = [Related(n, label) for n, label, _ in rec.related]
+    flagged = contact_lists.read(conn, contact_lists.KINDS["invalid"], contact_id)
+    governed = {
+        field
+        for field in {*(i.field for i in flagged), *(i[0] for i in rec.invalid)}
+        if names & _INVALID_FROM.get(field, frozenset({"X-CRM-INVALID"}))
+    }
+    if governed:
+        kept = [i for i in flagged if i.field not in governed]
+        incoming = [Invalid(*i) for i in rec.invalid if i[0] in governed]
+        changes.list_change("invalid").replace = [*kept, *incoming]
+    verbatim = contact_lists.read(conn, contact_lists.KINDS["vcard"], contact_id)
+    incoming_props = [VcardProperty(*p) for p in rec.props]
+    kept_names = {p.name for p in [*verbatim, *incoming_props]}
+    if ("kept as is" in parts or names & kept_names) and incoming_props != verbatim:
+        changes.list_change("vcard").replace = incoming_props
+    if "dates" in parts:
+        _other_dates(conn, contact_id, rec)
+
+
+def _photo_change(conn: sqlite3.Connection, contact_id: int, rec: Record, changes: Any) -> None:
+    """The card's photo: its bytes, or a link to it (kept as the link), or none."""
+    media, data, uri = rec.photo or (None, None, None)
+    if data is not None:
+        changes.photo = (media, data)
+    elif uri:
+        conn.execute(
+            "INSERT INTO contact_photos (contact_id, media_type, data, uri) VALUES (?, ?, NULL, ?) "
+            "ON CONFLICT (contact_id) DO UPDATE SET media_type = excluded.media_type, "
+            "data = NULL, uri = excluded.uri",
+            (contact_id, media, uri),
+        )
+    else:
+        changes.clear_photo = True
+
+
+@functools.cache
+def part_of(name: str) -> str:
+    """Which part of the contact a property fills, as the reader says (``IMPP`` -> handles,
+    ``X-AIM`` -> handles, ``RELATED`` -> related; ``kept as is`` for one it keeps verbatim)."""
+    from crmcli.io.vcard import Property
+    from crmcli.io.vcard_map import card_record
+
+    tally: dict[str, int] = {}
+    card_record([Property(None, name, {}, "")], "probe", "", tally=tally)
+    return next((key.partition(" -> ")[2] for key in tally), "")
+
+
+def _other_dates(conn: sqlite3.Connection, contact_id: int, rec: Record) -> None:
+    """The labelled dates besides birthday and anniversary (Apple's X-ABDATE), as the card has
+    them (written in the caller's transaction, before the contact's update)."""
+    conn.execute("DELETE FROM contact_dates WHERE contact_id = ? AND kind = 'other'", (contact_id,))
+    conn.executemany(
+        "INSERT OR IGNORE INTO contact_dates (contact_id, kind, label, year, month, day) "
+        "VALUES (?, 'other', ?, ?, ?, ?)",
+        [(contact_id, d[1], d[2], d[3], d[4]) for d in rec.dates if d[0] == "other"],
+    )
 
 
 def _field_changes(
     conn: sqlite3.Connection, contact_id: int, rec: Record, names: set[str], changes: Any
 ) -> None:
-    """Custom fields: those a changed standard property fills (NOTE, NICKNAME...), and with
-    X-CRM-FIELD every other one, set to what the card says (cleared when it has none)."""
+    """Custom fields: NOTE fills the field ``note``; with X-CRM-FIELD every other one is set to
+    what the card says (cleared when it has none)."""
     current = {
         row[0]: row[1]
         for row in conn.execute(
             "SELECT key, value FROM contact_fields WHERE contact_id = ?", (contact_id,)
         )
     }
-    wanted: set[str] = set()
-    for name, keys in _FROM_PROPERTIES.items():
-        if name in names:
-            wanted.update(keys)
+    wanted: set[str] = {NOTE_FIELD} if "NOTE" in names else set()
     if "X-CRM-FIELD" in names:
-        standard = {key for keys in _FROM_PROPERTIES.values() for key in keys}
-        wanted.update(k for k in {*current, *rec.fields} if k.lower() not in standard)
+        wanted.update(k for k in {*current, *rec.fields} if k.lower() != NOTE_FIELD)
     lowered = {key.lower(): value for key, value in rec.fields.items()}
     for key in wanted:
         value = lowered.get(key.lower())

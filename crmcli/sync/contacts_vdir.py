@@ -215,7 +215,7 @@ def _merge(run: Run, item: Item, row: contact_cards.LocalRow) -> None:
 def _take_into_crmcli(
     run: Run, item: Item, row: contact_cards.LocalRow, merged: cards.Merged
 ) -> bool:
-    names = merged.to_local & contact_cards.HELD
+    names = merged.to_local - contact_cards.NOT_TAKEN
     if not names:
         return True
     from crmcli.db import savepoint
