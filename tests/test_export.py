@@ -273,7 +273,9 @@ def test_vcard_40_uri_phone_and_text_birthday(cli: Any) -> None:
         {"field": "birthday", "label": None, "value": "circa 1985", "reason": "not a date"}
     ]
     # written back as it came
-    assert "\nBDAY;VALUE=text:circa 1985\n" in cli("export", "contacts", "-f", "vcf", "priya").stdout
+    assert (
+        "\nBDAY;VALUE=text:circa 1985\n" in cli("export", "contacts", "-f", "vcf", "priya").stdout
+    )
 
 
 def test_vcard_writer_escapes_folds_and_versions() -> None:

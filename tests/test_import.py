@@ -419,7 +419,12 @@ def test_values_that_are_not_what_they_claim_are_kept_flagged(
     bob = show(cli, "bob")
     assert bob["emails"] == []
     assert bob["invalid"] == [
-        {"field": "email", "label": None, "value": "bob-at-example", "reason": "not an email address"}
+        {
+            "field": "email",
+            "label": None,
+            "value": "bob-at-example",
+            "reason": "not an email address",
+        }
     ]
     assert show(cli, "cy@example.com")["birthday"] is None
     issues = cli.json("contact", "issues")
@@ -463,7 +468,7 @@ def test_skip_invalid_writes_rejects_that_reimport(
     assert f"Rejected rows written to {rejects}" in result.stderr
     text = rejects.read_text(encoding="utf-8")
     assert text.splitlines()[0] == "First Name,Last Name,Email,Birthday,crm_import_error"
-    assert ",,,1970-01-01,\"line 4: no name, company, email or phone\"" in text
+    assert ',,,1970-01-01,"line 4: no name, company, email or phone"' in text
     # fix the row and import the rejects file itself
     rejects.write_text(text.replace("\n,,,1970-01-01,", "\nEve,,,1970-01-01,"), encoding="utf-8")
     again = cli("import", str(rejects))

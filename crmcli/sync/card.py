@@ -57,6 +57,15 @@ SINGLE = frozenset(
         "X-CRM-REFERRED-BY",
     }
 )
+#: names that mean the same property in another vCard version or program's form: merged as one
+#: (a 3.0 phone's X-ABRELATEDNAMES and crmcli's 4.0 RELATED name the same spouse)
+ALIASES = {
+    "X-ABRELATEDNAMES": "RELATED",
+    "X-ANNIVERSARY": "ANNIVERSARY",
+    "X-MS-ANNIVERSARY": "ANNIVERSARY",
+    "X-EVOLUTION-ANNIVERSARY": "ANNIVERSARY",
+    "SOCIALPROFILE": "X-SOCIALPROFILE",
+}
 #: crmcli's own properties: a server that drops unknown properties (some do) does not make
 #: crmcli forget what they hold; only a change of their value is taken
 PRIVATE_PREFIX = "X-CRM-"
@@ -230,7 +239,7 @@ def _group_entries(group: str, members: list[tuple[Property, str, str]]) -> Iter
         return
     label = next((_label_text(p) for p, _, _ in members if p.name == "X-ABLABEL"), None)
     key, value = semantics(main[0], label)
-    yield Entry(main[0].name, key, value, [m[1] for m in members],
+    yield Entry(ALIASES.get(main[0].name, main[0].name), key, value, [m[1] for m in members],
                 "".join(m[2] for m in members), group)  # fmt: skip
 
 
@@ -241,7 +250,7 @@ def _plain_entries(prop: Property, line: str, raw: str) -> Iterator[Entry]:
                 yield Entry("CATEGORIES", tag.strip().lower(), tag.strip(), [line], raw)
         return
     key, value = semantics(prop, None)
-    yield Entry(prop.name, key, value, [line], raw)
+    yield Entry(ALIASES.get(prop.name, prop.name), key, value, [line], raw)
 
 
 def _label_text(prop: Property) -> str:
@@ -409,7 +418,7 @@ def merge(
             remote_changed.add(name)
         if not local_change or (name in remote_changed and signature(l1) == signature(r1)):
             continue
-        if name not in remote_changed:
+        if name not in remote_changed and name in SINGLE:
             chosen[name] = l1
             continue
         if name in SINGLE:
