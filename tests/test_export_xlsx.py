@@ -55,7 +55,7 @@ def test_contacts_keep_every_digit_and_dates_are_dates(
     sheet, header, rows = _sheet(target)
     ann = next(r for r in rows if r["name"] == "Ann Lee")
     bo = next(r for r in rows if r["name"] == "Bo Ray")
-    assert ann["postal_code"] == "01234"
+    assert ann["address_1_postal_code"] == "01234"
     assert ann["phone_1"] == "01712345678"
     assert ann["field:customer_no"] == CUSTOMER_NO
     assert ann["birthday"] == datetime(1980, 4, 15)
@@ -143,7 +143,7 @@ def test_libreoffice_reads_the_workbook_as_written(cli: Cli, book: None, tmp_pat
     with open(out / "contacts.csv", encoding="utf-8", newline="") as handle:
         rows = {row["name"]: row for row in csv.DictReader(handle)}
     ann = rows["Ann Lee"]
-    assert ann["postal_code"] == "01234"
+    assert ann["address_1_postal_code"] == "01234"
     assert ann["phone_1"] == "01712345678"
     assert ann["field:customer_no"] == CUSTOMER_NO
     assert ann["birthday"] == date(1980, 4, 15).isoformat()

@@ -29,10 +29,11 @@ class Property:
     """One content line: ``item1.EMAIL;TYPE=work,pref:ann@example.com``.
 
     ``params`` maps each parameter to its values (2.1 bare ones as TYPE, ENCODING or PREF);
-    ``head`` is the parameters as written (``;TYPE=work,pref``), to keep the property verbatim.
+    ``head`` is the parameters as written (``;TYPE=work,pref``) and ``spelling`` the name as
+    written (``X-ABShowAs``), to keep the property verbatim.
     """
 
-    __slots__ = ("group", "head", "name", "params", "value")
+    __slots__ = ("group", "head", "name", "params", "spelling", "value")
 
     def __init__(
         self,
@@ -41,12 +42,14 @@ class Property:
         params: dict[str, list[str]],
         value: str,
         head: str = "",
+        spelling: str | None = None,
     ) -> None:
         self.group = group
         self.name = name
         self.params = params
         self.value = value
         self.head = head
+        self.spelling = spelling or name
 
     def types(self) -> list[str]:
         return [t.lower() for t in self.params.get("TYPE", [])]
@@ -112,7 +115,8 @@ def parse_line(line: str) -> Property | None:
                 params["PREF"] = ["1"]
             else:
                 params.setdefault("TYPE", []).append(bare)
-    return Property(group or None, name.upper(), params, value, head[len(full_name) :])
+    name = name.strip()
+    return Property(group or None, name.upper(), params, value, head[len(full_name) :], name)
 
 
 def kept_properties(text: str) -> list[tuple[str | None, str, str, str]]:
@@ -122,7 +126,7 @@ def kept_properties(text: str) -> list[tuple[str | None, str, str, str]]:
     for line in text.splitlines():
         prop = parse_line(line)
         if prop is not None:
-            found.append((prop.group, prop.name, prop.head, prop.value))
+            found.append((prop.group, prop.spelling, prop.head, prop.value))
     return found
 
 

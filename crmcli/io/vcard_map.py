@@ -85,7 +85,7 @@ class _Card:
             # the decoded text is the value as written (its escapes too), but for line breaks
             value = decode(prop, self.charset).replace("\r\n", "\n").replace("\n", "\\n")
             head = re.sub(r";(ENCODING=)?QUOTED-PRINTABLE|;CHARSET=[^;:]*", "", head, flags=re.I)
-        self.rec.props.append((prop.group, prop.name, head, value))
+        self.rec.props.append((prop.group, prop.spelling, head, value))
         self.rec.size += len(value)
         if prop.group:
             self.kept_groups.add(prop.group.upper())

@@ -110,7 +110,8 @@ def _names(w: _Writer, c: dict[str, Any]) -> None:
     w.add(f"UID:{escape(c['uid'])}")
     w.add(f"FN:{escape(c['name'])}")
     parts = ("last_name", "first_name", "middle_name", "name_prefix", "name_suffix")
-    w.add("N:" + ";".join(escape(c.get(k) or "") for k in parts))
+    # a comma in a part separates its values (RFC 6350 6.2.2: "Marie,Louise" is two middle names)
+    w.add("N:" + ";".join(escape(c.get(k) or "", commas=False) for k in parts))
     if c.get("nickname"):
         w.add("NICKNAME:" + ",".join(escape(n) for n in c["nickname"].split(", ")))
     if c.get("company") or c.get("department"):
