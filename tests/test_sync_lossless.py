@@ -91,6 +91,9 @@ def show(cli: Cli, ref: str) -> dict[str, object]:
         "URL:https://example.com:8080/a:b",
         ":no name",
         "BAD NAME:x",
+        "a. FN:x",
+        " FN\t:x",
+        "item1.X-ABShowAs:COMPANY",
         "no colon at all",
         "X-EMPTY:",
         "TEL;TYPE=cell;=odd:1",
@@ -105,12 +108,13 @@ def test_the_fast_line_parser_gives_what_the_lexer_gives(line: str) -> None:
         assert (prop is None) == (other is None)
         if prop is None or other is None:
             return None
-        assert (other.group, other.name, other.params, other.value, other.head) == (
+        assert (other.group, other.name, other.params, other.value, other.head, other.spelling) == (
             prop.group,
             prop.name,
             prop.params,
             prop.value,
             prop.head,
+            prop.spelling,
         )
         return prop.name
 

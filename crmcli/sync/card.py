@@ -92,6 +92,7 @@ def parse_line(line: str) -> Property | None:
     group, _, name = full_name.strip().rpartition(".")
     if not name or " " in name:
         return None
+    name = name.strip()
     written = head[len(full_name) :]
     params: dict[str, list[str]] = {}
     for piece in written.split(";")[1:]:
@@ -103,7 +104,7 @@ def parse_line(line: str) -> Property | None:
         params.setdefault(key.strip().upper(), []).extend(
             v.strip() for v in val.split(",") if v.strip()
         )
-    return Property(group or None, name.upper(), params, line[colon + 1 :], written)
+    return Property(group or None, name.upper(), params, line[colon + 1 :], written, name)
 
 
 class CardError(Exception):

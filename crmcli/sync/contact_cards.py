@@ -256,7 +256,7 @@ def _list_changes(
         changes.list_change("invalid").replace = [*kept, *incoming]
     verbatim = contact_lists.read(conn, contact_lists.KINDS["vcard"], contact_id)
     incoming_props = [VcardProperty(*p) for p in rec.props]
-    kept_names = {p.name for p in [*verbatim, *incoming_props]}
+    kept_names = {p.name.upper() for p in [*verbatim, *incoming_props]}
     if ("kept as is" in parts or names & kept_names) and incoming_props != verbatim:
         changes.list_change("vcard").replace = incoming_props
     if "dates" in parts:
