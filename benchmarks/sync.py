@@ -6,6 +6,9 @@ under 10 s).
 
 Cases, each the installed ``crm sync`` as a whole process (wall time, peak resident memory):
 
+Each contact has, besides a name, company, email, phone, tag and dates, what the lossless model
+adds: an address, a URL, an IMPP handle, a related person and a property kept verbatim.
+
 1. first sync, database -> empty vdir: 10,000 contacts written as 10,000 vCard files;
 2. no change: the same again, nothing to do (the everyday cron run);
 3. one contact changed in crmcli, one card changed in the vdir;
@@ -51,6 +54,39 @@ def _count(database: Path) -> int:
     return int(found)
 
 
+def _enrich(database: Path) -> None:
+    """What the lossless model adds to a phone's card, for every contact: an address, a web
+    address, a messaging handle, a related person and a property kept verbatim."""
+    conn = sqlite3.connect(database)
+    ids = [row[0] for row in conn.execute("SELECT id FROM contacts")]
+    with conn:
+        conn.executemany(
+            "INSERT INTO contact_addresses (contact_id, label, street, city, postal_code, "
+            "country, position) VALUES (?, 'work', ?, 'Springfield', ?, 'USA', 0)",
+            [(i, f"{i} Main St", f"{i % 99999:05d}") for i in ids],
+        )
+        conn.executemany(
+            "INSERT INTO contact_urls (contact_id, url, label, position) VALUES (?, ?, NULL, 0)",
+            [(i, f"https://c{i}.example") for i in ids],
+        )
+        conn.executemany(
+            "INSERT INTO contact_handles (contact_id, kind, service, handle, label, position) "
+            "VALUES (?, 'im', 'xmpp', ?, NULL, 0)",
+            [(i, f"c{i}@chat.example") for i in ids],
+        )
+        conn.executemany(
+            "INSERT INTO contact_related (contact_id, name, label, position) "
+            "VALUES (?, 'Pat Doe', 'assistant', 0)",
+            [(i,) for i in ids],
+        )
+        conn.executemany(
+            "INSERT INTO contact_vcard_properties (contact_id, grp, name, params, value, position) "
+            "VALUES (?, NULL, 'X-PHONETIC-LAST-NAME', '', ?, 0)",
+            [(i, f"Phon{i}") for i in ids],
+        )
+    conn.close()
+
+
 def _line(label: str, times: list[float], rss: float) -> str:
     shown = ", ".join(f"{t:.2f}" for t in times)
     return f"| {label} | {statistics.median(times):.2f} s | {shown} | {rss:.0f} MiB |"
@@ -65,6 +101,7 @@ def main() -> None:
     try:
         database = work / "crm.db"
         build_contacts(database, count)
+        _enrich(database)
         base = {"CRM_NOW": NOW, "HOME": str(work), "XDG_CONFIG_HOME": str(work / "cfg"),
                 "PATH": str(Path(sys.executable).parent) + ":/usr/bin:/bin"}  # fmt: skip
         env = {**base, "CRM_DB": str(database)}

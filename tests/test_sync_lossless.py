@@ -5,7 +5,6 @@ the property merge works on the new lists (addresses, URLs, handles, related peo
 from __future__ import annotations
 
 import base64
-import json
 from pathlib import Path
 
 import pytest
@@ -14,6 +13,7 @@ from crmcli.io.vcard import parse_line as lexer_parse_line
 from crmcli.io.vcard_write import card_text
 from crmcli.sync.card import parse_line as sync_parse_line
 from tests.conftest import Cli
+from tests.test_sync import read, run_sync
 
 PHOTO = base64.b64encode(b"\x89PNG\r\n\x1a\n" + bytes(range(64))).decode()
 #: a phone's card (iPhone style, 3.0) with everything a phone writes and then some
@@ -52,18 +52,8 @@ def card(uid: str, *lines: str) -> str:
 
 @pytest.fixture
 def vd(tmp_path: Path) -> Path:
-    folder = tmp_path / "contacts"
-    folder.mkdir()
-    return folder
-
-
-def run_sync(cli: Cli, vd: Path, *args: str, code: int = 0) -> list[dict[str, object]]:
-    result = cli("sync", "--contacts-dir", str(vd), "--format", "json", *args, code=code)
-    return json.loads(result.stdout)  # type: ignore[no-any-return]
-
-
-def read(path: Path) -> str:
-    return path.read_bytes().decode("utf-8")
+    (tmp_path / "vdir").mkdir()
+    return tmp_path / "vdir"
 
 
 def write(path: Path, text: str) -> None:
