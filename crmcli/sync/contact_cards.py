@@ -19,7 +19,6 @@ address...) never reaches these functions' callers as lost: the merge keeps it i
 from __future__ import annotations
 
 import functools
-import hashlib
 import io
 import json
 import sqlite3
@@ -32,9 +31,6 @@ from crmcli.io.record import Record
 
 #: the card's NOTE: a custom field of this name
 NOTE_FIELD = "note"
-#: what a signature covers: every key of the export dictionary a card is written from (not
-#: the notes, which a card does not carry, nor the times of the record itself)
-_UNSIGNED = ("notes", "created_at", "updated_at")
 #: the card's properties that fill each part of the contact (the lossless model's reader,
 #: :mod:`crmcli.io.vcard_map`); a property of none of them is kept verbatim (``vcard``)
 _ANNIVERSARIES = frozenset(
@@ -66,35 +62,40 @@ _INVALID_FROM: dict[str, frozenset[str]] = {
 NOT_TAKEN = frozenset({"X-CRM-REFERRED-BY"})
 
 
-class LocalRow(NamedTuple):
-    """A live contact as sync sees it: id, its own UID, signature, and the export dictionary
-    the card is written from."""
+class LocalRow:
+    """A live contact as sync sees it: id, its own UID, the fingerprint of what its card is
+    written from, and (made on first use: an unchanged contact never needs it) the export
+    dictionary the card is written from."""
 
-    id: int
-    uid: str
-    signature: str
-    data: dict[str, Any]
+    __slots__ = ("_data", "_row", "id", "signature", "uid")
 
+    def __init__(self, row: tuple[Any, ...]) -> None:
+        from crmcli.io.csv_out import card_fingerprint
 
-def _signature(data: dict[str, Any]) -> str:
-    from crmcli.io.csv_out import EXPORT_KEYS
+        self.id: int = row[0]
+        self.uid: str = row[1]
+        self.signature = card_fingerprint(row)
+        self._row = row
+        self._data: dict[str, Any] | None = None
 
-    signed = json.dumps(
-        [data.get(k) for k in EXPORT_KEYS if k not in _UNSIGNED], ensure_ascii=False
-    )
-    return hashlib.blake2b(signed.encode(), digest_size=16).hexdigest()
+    @property
+    def data(self) -> dict[str, Any]:
+        if self._data is None:
+            from crmcli.io.csv_out import export_dict
+
+            self._data = export_dict(self._row)
+        return self._data
 
 
 def local_rows(conn: sqlite3.Connection, ids: Iterable[int] | None = None) -> Iterator[LocalRow]:
     """Every live contact (or those of ``ids``) with its signature, in id order."""
     from crmcli.contacts import ListFilters
-    from crmcli.io.csv_out import export_contacts
+    from crmcli.io.csv_out import export_rows
 
     filters = ListFilters(sort="id")
     if ids is not None:
         filters.query = ("c.id IN (SELECT value FROM json_each(?))", [json.dumps(sorted(ids))])
-    for data in export_contacts(conn, filters):
-        yield LocalRow(data["id"], data["uid"], _signature(data), data)
+    return map(LocalRow, export_rows(conn, filters))
 
 
 def render(data: dict[str, Any], uid: str) -> str:

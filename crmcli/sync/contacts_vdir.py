@@ -70,6 +70,8 @@ def _new_files(run: Run) -> None:
     if not new:
         return
     placed = contact_cards.create(run.conn, [(s.href, s.text or "") for s in new], now=run.now)
+    made = {c.contact_id for c in placed.values() if c.contact_id is not None and not c.existed}
+    run.local.update((row.id, row) for row in contact_cards.local_rows(run.conn, made))
     for seen in new:
         assert seen.card is not None and seen.text is not None
         created = placed.get(seen.href)
@@ -86,7 +88,7 @@ def _new_files(run: Run) -> None:
             run.known[seen.href] = item
             _merge(run, item, run.local[created.contact_id])
             continue
-        row = _row(run, created.contact_id)
+        row = run.local[created.contact_id]
         item = _item(run, seen.href, seen.card.uid, row)
         _remote_recorded(item, seen, seen.text)
         run.save.append(item)
