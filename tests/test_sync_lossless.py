@@ -11,6 +11,7 @@ import pytest
 
 from crmcli.io.vcard import parse_line as lexer_parse_line
 from crmcli.io.vcard_write import card_text
+from crmcli.sync import card as cards
 from crmcli.sync.card import parse_line as sync_parse_line
 from tests.conftest import Cli
 from tests.test_sync import read, run_sync
@@ -168,7 +169,10 @@ def test_phone_edits_of_the_lists_reach_crmcli_and_merge_with_crmclis(cli: Cli, 
     assert cy["invalid"] == [] and cy["tags"] == ["customer"]
     assert [u["url"] for u in cy["urls"]] == ["https://dee.example", "https://work.dee.example"]  # type: ignore[index,union-attr]
     after = read(path)
-    assert "URL;TYPE=work:https://work.dee.example" in after and "Flo Fay" in after
+    assert "URL;TYPE=work:https://work.dee.example" in after
+    # what crmcli adds to a 3.0 card from the phone is in 3.0's forms, in a group of its own
+    assert "item6.X-ABRELATEDNAMES:Flo Fay\r\nitem6.X-ABLabel:_$!<Assistant>!$_\r\n" in after
+    assert "RELATED" not in after.replace("X-ABRELATEDNAMES", "")
     assert "CATEGORIES:customer\r\n" in after and "matrix:@cy:dee.example" in after
     for line in PHONE_LINES:  # what neither side touched is still as the phone wrote it
         if not any(k in line for k in ("Town", "not-an-email", "PHONETIC", "CATEGORIES")):
@@ -216,3 +220,15 @@ def test_the_same_person_on_both_sides_in_two_forms_is_no_conflict(cli: Cli, vd:
     assert [r["name"] for r in cy["related"]] == ["Eve Dee"]  # type: ignore[index,union-attr]
     assert "X-PHONETIC-FIRST-NAME:Sai" in cy["vcard"]  # type: ignore[operator]
     assert run_sync(cli, vd) == []
+
+
+def test_a_photo_and_a_position_in_4_0_and_3_0_forms_are_the_same() -> None:
+    four = cards.parse(
+        "BEGIN:VCARD\r\nVERSION:4.0\r\nUID:u\r\nFN:Ann\r\n"
+        f"PHOTO:data:image/png;base64,{PHOTO}\r\nGEO:geo:52.52,13.4\r\nEND:VCARD\r\n"
+    )
+    three = cards.parse(card("u", "FN:Ann", f"PHOTO;ENCODING=b;TYPE=PNG:{PHOTO}", "GEO:52.52;13.4"))
+    merged = cards.merge(None, four, None, three)
+    assert merged.conflicts == [] and not merged.write_file and merged.to_local == set()
+    other = cards.parse(card("u", "FN:Ann", "PHOTO;ENCODING=b;TYPE=PNG:AAAA", "GEO:52.52;13.5"))
+    assert cards.merge(None, four, None, other).conflicts == ["PHOTO", "GEO"]

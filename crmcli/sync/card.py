@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from crmcli.io.vcard import Property, split_structured
 from crmcli.io.vcard import escape as escape_value
@@ -125,29 +125,44 @@ class Entry:
     group: str | None = None
 
 
-@dataclass
 class Card:
-    """A parsed vCard: its UID, version, and entries in file order."""
+    """A parsed vCard: its UID, version, and entries in file order (made on first use: a new
+    card from the phone is only added, never compared)."""
 
-    uid: str
-    version: str
-    entries: list[Entry] = field(default_factory=list)
-    #: BEGIN/VERSION/UID/... lines as they were (kept when the card is written back)
-    head: list[str] = field(default_factory=list)
+    def __init__(
+        self,
+        uid: str,
+        version: str,
+        entries: list[Entry] | None = None,
+        head: list[str] | None = None,
+        *,
+        props: list[tuple[Property, str, str]] | None = None,
+    ) -> None:
+        self.uid = uid
+        self.version = version
+        #: BEGIN/VERSION/UID/... lines as they were (kept when the card is written back)
+        self.head = head or []
+        self._entries = entries
+        self._props = props or []
+        self._index: dict[str, list[Entry]] | None = None
+
+    @property
+    def entries(self) -> list[Entry]:
+        if self._entries is None:
+            self._entries = list(_entries(self._props))
+            self._props = []
+        return self._entries
 
     def names(self) -> set[str]:
         return {e.name for e in self.entries}
 
     def of(self, name: str) -> list[Entry]:
         """The entries of a name (an index made on first use: the merge asks for every name)."""
-        index = self.__dict__.get("_index")
-        if index is None or self.__dict__.get("_indexed") is not self.entries:
-            index = {}
+        if self._index is None:
+            self._index = {}
             for entry in self.entries:
-                index.setdefault(entry.name, []).append(entry)
-            self.__dict__["_index"], self.__dict__["_indexed"] = index, self.entries
-        found: list[Entry] = index.get(name, [])
-        return found
+                self._index.setdefault(entry.name, []).append(entry)
+        return self._index.get(name, [])
 
     def text(self) -> str:
         """The card as a file: CRLF line ends, lines folded at 75 octets (untouched entries as
@@ -207,9 +222,7 @@ def parse(text: str) -> Card:
         props.append((prop, line, raw))
     if not uid:
         raise CardError("the card has no UID")
-    card = Card(uid=uid, version=version or "3.0", head=["BEGIN:VCARD", *head])
-    card.entries = list(_entries(props))
-    return card
+    return Card(uid, version or "3.0", None, ["BEGIN:VCARD", *head], props=props)
 
 
 def _entries(props: list[tuple[Property, str, str]]) -> Iterator[Entry]:
@@ -311,6 +324,10 @@ def semantics(prop: Property, label: str | None) -> tuple[str, str]:
             parts.pop()
         joined = ";".join(parts)
         return ("" if name in SINGLE else joined.lower()), f"{joined}|{kind}"
+    if name == "PHOTO":  # 4.0's data: URI and 3.0's ENCODING=b hold the same bytes
+        return "", re.sub(r"\s+", "", re.sub(r"^data:[^,]*,", "", prop.value.strip()))
+    if name == "GEO":  # 4.0's geo:52.5,13.4 and 3.0's 52.5;13.4
+        return "", ",".join(re.findall(r"-?\d+(?:\.\d+)?", value))
     if name in SINGLE:
         return "", _norm(value)
     return _norm(value).lower(), f"{_norm(value)}|{kind}"
@@ -460,7 +477,7 @@ def _assemble(remote: Card, chosen: dict[str, list[Entry]]) -> Card:
     for name, new in chosen.items():
         if name not in placed:
             entries.extend(new)
-    return Card(remote.uid, remote.version, _regroup(entries), list(remote.head))
+    return Card(remote.uid, remote.version, _regroup(entries, remote.entries), list(remote.head))
 
 
 def _categories_joined(entries: list[Entry]) -> list[Entry]:
@@ -494,18 +511,23 @@ def _count_in(line: str) -> int:
     return len([t for t in split_structured(prop.value, ",") if t.strip()])
 
 
-def _regroup(entries: list[Entry]) -> list[Entry]:
-    seen: set[str] = set()
+def _regroup(entries: list[Entry], remote: list[Entry]) -> list[Entry]:
+    """The entries with their groups kept, but for an entry from the other side whose group
+    the remote card (or an entry before it) uses already: it gets a free ``itemN``. The
+    phone's own groups are never renamed."""
+    theirs = {id(e) for e in remote}
+    taken = {e.group.upper() for e in remote if e.group}
+    used: set[str] = set()
     out: list[Entry] = []
     for entry in entries:
         group = entry.group
-        if group is None or group.upper() not in seen:
+        if group is None or id(entry) in theirs or group.upper() not in taken | used:
             if group is not None:
-                seen.add(group.upper())
+                used.add(group.upper())
             out.append(entry)
             continue
-        fresh = next(f"ITEM{n}" for n in range(1, 10_000) if f"ITEM{n}" not in seen)
-        seen.add(fresh)
+        fresh = next(f"item{n}" for n in range(1, 10_000) if f"ITEM{n}" not in taken | used)
+        used.add(fresh.upper())
         lines = [fresh + line[len(group) :] for line in entry.lines]
         out.append(Entry(entry.name, entry.key, entry.value, lines, None, fresh))
     return out

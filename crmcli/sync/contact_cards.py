@@ -98,14 +98,14 @@ def local_rows(conn: sqlite3.Connection, ids: Iterable[int] | None = None) -> It
     return map(LocalRow, export_rows(conn, filters))
 
 
-def render(data: dict[str, Any], uid: str) -> str:
+def render(data: dict[str, Any], uid: str, version: str = "4.0") -> str:
     """The vCard 4.0 of a contact (an export dictionary of :func:`local_rows`) under ``uid``
     (the UID its file has: a card from a phone keeps the phone's)."""
     from crmcli.io.vcard import write_card
 
     fields = dict(data.get("fields") or {})
     card = {**data, "uid": uid, "fields": fields, "notes": fields.pop(NOTE_FIELD, None)}
-    return write_card(card, "4.0")
+    return write_card(card, version)
 
 
 def read(text: str, position: str) -> Record:

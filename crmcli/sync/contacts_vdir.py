@@ -16,6 +16,8 @@ time as changed on both sides, to the same card: nothing to do but record it.
 
 from __future__ import annotations
 
+import re
+
 from crmcli.sync import card as cards
 from crmcli.sync import contact_cards, engine, state, vdir
 from crmcli.sync.engine import Pending, Run, Seen
@@ -23,6 +25,15 @@ from crmcli.sync.state import Item
 
 KIND = "contacts"
 EXT = ".vcf"
+_VERSION = re.compile(r"^VERSION:[ \t]*([^\r\n]*)", re.MULTILINE | re.IGNORECASE)
+
+
+def _version(text: str | None) -> str:
+    """The version a contact's card is written in for its file: the file's own, so a 3.0 card
+    from a phone gets what crmcli changes in 3.0's forms (X-ABRELATEDNAMES, X-ABDATE...);
+    4.0 for a file crmcli makes."""
+    found = _VERSION.search(text or "")
+    return "4.0" if found is None or found.group(1).strip() == "4.0" else "3.0"
 
 
 # --- reading both sides ---------------------------------------------------------------------------
@@ -59,9 +70,9 @@ def _row(run: Run, contact_id: int) -> contact_cards.LocalRow:
     return row
 
 
-def _item(run: Run, href: str, uid: str, row: contact_cards.LocalRow) -> Item:
+def _item(run: Run, href: str, uid: str, row: contact_cards.LocalRow, version: str = "4.0") -> Item:
     return Item(None, KIND, href, uid, row.id, local_sig=row.signature,
-                local_card=contact_cards.render(row.data, uid))  # fmt: skip
+                local_card=contact_cards.render(row.data, uid, version))  # fmt: skip
 
 
 def _new_files(run: Run) -> None:
@@ -89,7 +100,7 @@ def _new_files(run: Run) -> None:
             _merge(run, item, run.local[created.contact_id])
             continue
         row = run.local[created.contact_id]
-        item = _item(run, seen.href, seen.card.uid, row)
+        item = _item(run, seen.href, seen.card.uid, row, _version(seen.text))
         _remote_recorded(item, seen, seen.text)
         run.save.append(item)
         run.known[seen.href] = item
@@ -119,8 +130,9 @@ def _known_item(run: Run, item: Item) -> None:
 
 def _removed_in_vdir(run: Run, item: Item, row: contact_cards.LocalRow | None) -> None:
     assert row is not None
+    version = _version(item.remote_card)
     if row.signature == item.local_sig or (
-        contact_cards.render(row.data, item.uid) == item.local_card
+        contact_cards.render(row.data, item.uid, version) == item.local_card
     ):
         from crmcli import contacts
 
@@ -130,7 +142,7 @@ def _removed_in_vdir(run: Run, item: Item, row: contact_cards.LocalRow | None) -
                        "removed in the vdir (crm contact restore brings it back)")  # fmt: skip
         return
     # changed in crmcli since: the change wins over the removal, the file is written again
-    text = contact_cards.render(row.data, item.uid)
+    text = contact_cards.render(row.data, item.uid, version)
     item.local_sig, item.local_card = row.signature, text
     run.pending.append(Pending(item.href, text, None, item))
     run.report.act(KIND, "vdir", "add", item.href, row.id, row.data["name"],
@@ -169,10 +181,11 @@ def _removed_in_crmcli(run: Run, item: Item, seen: Seen) -> None:
 def _merge(run: Run, item: Item, row: contact_cards.LocalRow) -> None:
     """Both sides as they are now against the last sync (none: first meeting)."""
     seen = run.seen[item.href]
-    local_text = contact_cards.render(row.data, item.uid)
     remote_text = seen.text if seen.card is not None else item.remote_card
     if remote_text is None:
         return
+    version = _version(remote_text)
+    local_text = contact_cards.render(row.data, item.uid, version)
     if local_text == item.local_card and seen.card is None:
         item.local_sig = row.signature  # a change that is not in the card (a note...)
         run.save.append(item)
@@ -201,7 +214,8 @@ def _merge(run: Run, item: Item, row: contact_cards.LocalRow) -> None:
     if not _take_into_crmcli(run, item, row, merged):
         return
     row = run.local[row.id]
-    item.local_sig, item.local_card = row.signature, contact_cards.render(row.data, item.uid)
+    item.local_sig = row.signature
+    item.local_card = contact_cards.render(row.data, item.uid, version)
     _settle_conflict(run, item, row.id, merged, (local_text, remote_text), prefer)
     if merged.write_file:
         text = merged.card.text()
