@@ -28,6 +28,27 @@ def now() -> datetime:
     return moment.astimezone()
 
 
+def local_zone_name() -> str | None:
+    """The IANA name of the local time zone (``$TZ``, else the link /etc/localtime), for a
+    calendar's TZID; None when it cannot be known (then times are written in UTC)."""
+    name = os.environ.get("TZ", "").lstrip(":").strip()
+    if not name:
+        try:
+            target = os.readlink("/etc/localtime")
+        except OSError:
+            target = ""
+        name = target.partition("zoneinfo/")[2]
+    if not name:
+        return None
+    try:
+        from zoneinfo import ZoneInfo
+
+        ZoneInfo(name)
+    except (ValueError, OSError, LookupError):
+        return None
+    return name
+
+
 def today() -> date:
     """The local calendar date of :func:`now`."""
     return now().date()

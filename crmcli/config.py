@@ -49,7 +49,7 @@ class Setting(NamedTuple):
 
 
 #: sections whose variables carry the section's name (CRM_SMTP_HOST, CRM_HOOKS_TIMEOUT)
-_PREFIXED = ("smtp", "hooks")
+_PREFIXED = ("smtp", "hooks", "sync")
 
 
 #: every setting crmcli reads (docs/settings.md describes each; a test keeps the two in step).
@@ -74,6 +74,14 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("smtp", "deadline", 300, "seconds a whole crm greet --due run may spend sending"),
     Setting("hooks", "timeout", 10, "seconds a hook may run before it is stopped"),
     Setting("output", "pager", None, "long output on a terminal: $PAGER, else less -FRX"),
+    Setting("sync", "contacts_dir", None, "the contacts vdir crm sync keeps in step (.vcf files)"),
+    Setting(
+        "sync", "calendar_dir", None, "the calendar vdir for yearly dates and reminders (.ics)"
+    ),
+    Setting("sync", "before", None, "a command crm sync runs first (vdirsyncer sync)"),
+    Setting("sync", "after", None, "a command crm sync runs last (vdirsyncer sync)"),
+    Setting("sync", "timeout", 300, "seconds a before/after command may run"),
+    Setting("sync", "prefer", None, "settle sync conflicts: local or remote (unset: --resolve)"),
 )
 
 #: environment variable -> (section, key)
@@ -238,6 +246,10 @@ def problems(cfg: Config) -> list[str]:
     ]
     if cfg.get("smtp", "host"):
         checks.append(lambda: mailer.load_settings(cfg))
+    if cfg.sections.get("sync"):
+        from crmcli import sync
+
+        checks.append(lambda: sync.settings(cfg))
     if cfg.get("hooks", "timeout") is not None:
         from crmcli import hooks
 

@@ -58,6 +58,10 @@ CONTACT_TABLES: tuple[ContactTable, ...] = (
     ContactTable("contact_photos", "contact_id", "own"),
     ContactTable("contact_invalid", "contact_id", "own"),
     ContactTable("contact_vcard_properties", "contact_id", "own"),
+    # what crm sync knows of the person's files (crmcli.sync): a merged-away record keeps its
+    # rows, so its file is removed at the next sync; forget turns them into removals first
+    ContactTable("sync_conflicts", "contact_id", "own"),
+    ContactTable("sync_items", "contact_id", "own"),
     ContactTable("contact_merges", "keep_id", "record"),
     ContactTable("contact_merges", "other_id", "record"),
     ContactTable("dedupe_dismissed", "contact_id", "record"),

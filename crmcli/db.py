@@ -14,7 +14,7 @@ from crmcli.errors import DatabaseError, UsageError
 #: how long a writer waits for another process's transaction before giving up (milliseconds)
 BUSY_TIMEOUT_MS = 15_000
 #: how many migrations crmcli.migrations has (a test keeps the two equal)
-SCHEMA_VERSION = 14
+SCHEMA_VERSION = 15
 #: the fingerprint of crmcli's schema at each version (crmcli.schema_guard); a file whose
 #: schema does not match is refused. After adding a migration: python -m crmcli.schema_guard
 SCHEMA_DIGESTS: dict[int, str] = {
@@ -33,6 +33,7 @@ SCHEMA_DIGESTS: dict[int, str] = {
     12: "e91ef7509d6cf483e2422b718438b8162e76e7089084ba2b198ce1131b8752e2",
     13: "4a4928f9b492fcb1a562354ed6efc30873d3dfe6819cb909d9e332da7f99e150",
     14: "07a35819af7bd41ef90cd13bf5df5314bb4575df37bc86f73eeb8d62610d29a3",
+    15: "336f8f5c7be94afad1f58af12e7763754b1f72908ee569fe39a8c5c6b2982e4f",
 }
 
 

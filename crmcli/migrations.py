@@ -809,3 +809,59 @@ def m015_lossless_contacts(db: Any) -> None:
         "INSERT INTO contact_search(rowid, name, emails, phones, company, title, tags, fields, "
         f"notes) {_M015_DOCUMENT}",
     )
+
+
+@migration
+def m017_sync(db: Any) -> None:
+    _sql(
+        db,
+        # The folders crm sync keeps in step with the database (crmcli.sync): one contacts vdir
+        # and one calendar vdir at most; when the last sync ended, and what it did (JSON).
+        """CREATE TABLE sync_collections (
+            kind TEXT PRIMARY KEY CHECK (kind IN ('contacts', 'calendar')),
+            path TEXT NOT NULL,
+            last_sync_at TEXT,
+            last_result_json TEXT
+        ) WITHOUT ROWID""",
+        # One row per item file as it was at the last sync: which record it is (a contact; a
+        # calendar item: a contact's yearly date or a reminder), crmcli's side then (a signature
+        # of the record and the card crmcli wrote for it) and the file's (its state, the hash
+        # and the text of its content). The two texts are the bases of the three-way merge
+        # when both sides changed. A row with no contact is an erased person's file, to remove.
+        """CREATE TABLE sync_items (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL CHECK (kind IN ('contacts', 'calendar')),
+            href TEXT NOT NULL,
+            uid TEXT NOT NULL,
+            contact_id INTEGER REFERENCES contacts(id) ON DELETE CASCADE,
+            reminder_id INTEGER REFERENCES reminders(id) ON DELETE SET NULL,
+            local_sig TEXT,
+            local_card TEXT,
+            remote_state TEXT,
+            remote_hash TEXT,
+            remote_card TEXT,
+            synced_at TEXT NOT NULL,
+            UNIQUE (kind, href)
+        )""",
+        "CREATE INDEX sync_items_contact ON sync_items(contact_id)",
+        "CREATE INDEX sync_items_reminder ON sync_items(reminder_id)",
+        # Both sides changed the same field differently: the two versions, kept. An open one
+        # (resolved_at NULL) waits for crm sync --resolve; a resolved one keeps what lost.
+        """CREATE TABLE sync_conflicts (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL CHECK (kind IN ('contacts', 'calendar')),
+            href TEXT NOT NULL,
+            contact_id INTEGER REFERENCES contacts(id) ON DELETE CASCADE,
+            fields TEXT NOT NULL,
+            local TEXT,
+            remote TEXT,
+            lost TEXT,
+            detected_at TEXT NOT NULL,
+            resolved_at TEXT,
+            resolution TEXT CHECK (resolution IN ('local', 'remote', 'merged', 'gone')),
+            CHECK ((resolved_at IS NULL) = (resolution IS NULL))
+        )""",
+        "CREATE INDEX sync_conflicts_contact ON sync_conflicts(contact_id)",
+        "CREATE UNIQUE INDEX sync_conflicts_open ON sync_conflicts(kind, href) "
+        "WHERE resolved_at IS NULL",
+    )

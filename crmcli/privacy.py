@@ -182,6 +182,7 @@ def what_goes(conn: sqlite3.Connection, contact_id: int) -> Erasure:
 def forget(conn: sqlite3.Connection, contact_id: int, *, now: datetime) -> Erasure:
     """Erase a contact and everything about them for good (see the module docstring)."""
     from crmcli import events
+    from crmcli.sync import state as sync_state
 
     secure = conn.execute("PRAGMA secure_delete").fetchone()[0]
     conn.execute("PRAGMA secure_delete = ON")
@@ -194,8 +195,11 @@ def forget(conn: sqlite3.Connection, contact_id: int, *, now: datetime) -> Erasu
                 "(SELECT value FROM json_each(?)))",
                 (json.dumps([contact_id, *gone.merged_away]),),
             )
+            files: list[tuple[str, str]] = []
             for person in (contact_id, *gone.merged_away):
+                files += sync_state.forget(conn, person)  # their vdir files go too
                 _erase_rows(conn, person)
+            _remove_files_after_commit(conn, files)
             conn.execute("INSERT INTO erasures (erased_at) VALUES (?)", (to_utc_text(now),))
             events.emit(conn, "contact-forgotten", contact_id, contact_id=None, now=now)
         # The search index keeps deleted text in its older segments until they are merged.
@@ -208,6 +212,20 @@ def forget(conn: sqlite3.Connection, contact_id: int, *, now: datetime) -> Erasu
         conn.execute(f"PRAGMA secure_delete = {int(secure)}")
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     return gone
+
+
+def _remove_files_after_commit(conn: sqlite3.Connection, files: list[tuple[str, str]]) -> None:
+    """The person's files in the synced folders are removed once the erasure is committed
+    (what cannot be removed now, the next crm sync removes: crmcli.sync.state.forget)."""
+    if not files:
+        return
+    from pathlib import Path
+
+    from crmcli import sync
+    from crmcli.db import after_commit
+
+    folders = {r[0]: Path(r[1]) for r in conn.execute("SELECT kind, path FROM sync_collections")}
+    after_commit(conn, lambda: sync.remove_now(folders, files))
 
 
 def _erase_rows(conn: sqlite3.Connection, contact_id: int) -> None:

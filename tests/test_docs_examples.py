@@ -44,6 +44,11 @@ MOST_NOT_RUN = 0.08
 STUBS = ("mail", "notify-send")
 
 SANDBOX_FILES = {
+    # a contacts vdir with one card from a phone (README's crm sync example)
+    ".contacts/phone-kim.vcf": (
+        b"BEGIN:VCARD\r\nVERSION:3.0\r\nUID:phone-kim\r\nFN:Kim Park\r\nN:Park;Kim;;;\r\n"
+        b"EMAIL:kim@park.example\r\nEND:VCARD\r\n"
+    ),
     "contacts.csv": (FIXTURES / "google.csv").read_bytes(),
     "Downloads/contacts.csv": (
         b"First Name,Last Name,Organization Name,E-mail 1 - Label,E-mail 1 - Value,"

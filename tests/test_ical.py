@@ -91,7 +91,8 @@ def test_open_reminders_export_as_todos(cli: Cli) -> None:
     todos = {str(t["SUMMARY"]): t for t in cal.walk("VTODO")}
     assert set(todos) == {"call back about the quote (Ann Lee)", "renew the domain"}
     call = todos["call back about the quote (Ann Lee)"]
-    assert when(call, "DUE") == datetime(2026, 12, 1, 10, 0)  # floating local time
+    # a moment, not a floating time a phone in another zone would misread (UTC here: TZ=UTC)
+    assert when(call, "DUE") == datetime(2026, 12, 1, 10, 0, tzinfo=timezone.utc)
     assert "RRULE" not in call  # the next occurrence is a new reminder, never a duplicate
     domain = todos["renew the domain"]
     assert when(domain, "DUE") == date(2026, 12, 4)
@@ -154,7 +155,7 @@ def test_reminder_todos_parse() -> None:
     todos = {str(t["UID"]): t for t in cal.walk("VTODO")}
     first = todos["reminder-7@crmcli"]
     assert str(first["SUMMARY"]) == "Call about the quote, today (Ann Lee)"
-    assert when(first, "DUE") == datetime(2026, 12, 4, 10, 0)  # floating local time
+    assert when(first, "DUE") == datetime(2026, 12, 4, 10, 0, tzinfo=timezone.utc)  # not floating
     assert first["RRULE"] == {"FREQ": ["WEEKLY"], "INTERVAL": [2]}
     assert [a["ACTION"] for a in first.walk("VALARM")] == ["DISPLAY"]
     second = todos["reminder-8@crmcli"]

@@ -113,6 +113,15 @@ def hostile_book(cli: Cli, tmp_path: Path) -> Path:
     cli("contact", "edit", "1", "--email-optout", "--consent-source", HOSTILE)
     cli("rule", "add", "--on", "contact-added", "--remind", "+1d", f"call {HOSTILE}")
     cli("contact", "add", f"Neo{TITLE}", "-e", "neo@example.com", "--company", f"Acme{CLIPBOARD}")
+    # a contacts vdir with a hostile card (new to crmcli) and a hostile file name (not a card)
+    vdir = tmp_path / "vdir"
+    vdir.mkdir()
+    card = f"BEGIN:VCARD\r\nVERSION:3.0\r\nUID:u{CLEAR}\r\nFN:Vic {HOSTILE}\r\nEND:VCARD\r\n"
+    (vdir / "hostile.vcf").write_text(card, encoding="utf-8")
+    (vdir / f"bad{TITLE}.vcf").write_text(HOSTILE, encoding="utf-8")
+    config = tmp_path / "config" / "crmcli" / "config.toml"
+    config.parent.mkdir(parents=True, exist_ok=True)
+    config.write_text(f'[sync]\ncontacts_dir = "{vdir}"\n', encoding="utf-8")
     return source
 
 
@@ -129,6 +138,7 @@ COMMANDS = [
     "export purchases", "contact list segment:hostile", "campaign list", "campaign show hostile",
     "campaign preview hostile", "campaign preview hostile 1", "campaign send hostile --dry-run",
     "rule list", "contact export-data 1", "history 4", "reminders -f json",
+    "sync --dry-run", "sync --dry-run -f tsv", "sync status",
 ]  # fmt: skip
 
 
@@ -140,9 +150,12 @@ def test_no_command_shows_a_raw_escape(hostile_book: Path, tmp_path: Path) -> No
         assert b"Traceback" not in output, f"crm {command}:\n{output.decode(errors='replace')}"
         assert_no_raw_escape(output, command)
         shown_hostile += b"\\x1b" in output or b"\\u001b" in output
+        if command.startswith("sync --dry-run"):  # the card's name and the bad file's name
+            assert output.count(b"\\x1b") >= 2, output
         if command == "contact list":  # markup is shown as the text it is, not interpreted
             assert b"[link=https://evil.example]click[/link][red]R" in output
-    assert shown_hostile >= len(COMMANDS) - 6  # nearly every view showed the data, escaped
+    # nearly every view showed the data, escaped (sync status shows counts and a folder only)
+    assert shown_hostile >= len(COMMANDS) - 7
 
 
 @pytest.mark.slow

@@ -186,6 +186,11 @@ COMMANDS: dict[str, Entry] = {
         "export_app",
         "Export contacts, notes, reminders, deals, purchases (CSV, JSON, vCard) and dates (iCalendar).",
     ),
+    "sync": Entry(
+        "crmcli.cli.sync",
+        "app",
+        "Sync with a contacts vdir and a calendar vdir (vdirsyncer: CardDAV, CalDAV), both ways.",
+    ),
     "db": Entry("crmcli.cli.db", "app", "The database file: where it is, back it up, check it."),
     "completion": Entry(
         "crmcli.cli.completion",

@@ -18,8 +18,10 @@ def open_reminders(conn: sqlite3.Connection) -> Iterable[object]:
     """Open reminders as VTODO data. A recurring one is exported as its next occurrence only:
     completing it makes a new reminder (a new UID), so an RRULE here would show it twice."""
     from crmcli import reminders
+    from crmcli.clock import local_zone_name
     from crmcli.io.ical import ReminderData
 
+    zone = local_zone_name()
     for reminder in reminders.list_reminders(conn, reminders.ReminderFilters()):
         due = reminder.due
         yield ReminderData(
@@ -29,6 +31,7 @@ def open_reminders(conn: sqlite3.Connection) -> Iterable[object]:
             has_time=due.has_time,
             contact_name=reminder.contact,
             rule=None,
+            tzid=zone,
         )
 
 

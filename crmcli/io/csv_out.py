@@ -78,6 +78,8 @@ def _json_list(name: str) -> str:
     )
 
 
+_NOTES = """(SELECT group_concat(body, char(10) || char(10)) FROM  -- record.NOTES_SEPARATOR
+     (SELECT body FROM notes WHERE contact_id = c.id AND deleted_at IS NULL ORDER BY at, id))"""
 _QUERY = """
 SELECT c.id, c.uid, c.name, {text}, c.cadence_days, c.created_at, c.updated_at,
   (SELECT r.uid FROM contacts r WHERE r.id = c.referred_by_id) AS referred_by_uid,
@@ -96,9 +98,7 @@ SELECT c.id, c.uid, c.name, {text}, c.cadence_days, c.created_at, c.updated_at,
                        || char(31) || month || char(31) || day, char(30)) FROM
      (SELECT * FROM contact_dates WHERE contact_id = c.id ORDER BY kind, label COLLATE NOCASE))
      AS dates,
-  (SELECT group_concat(body, char(10) || char(10)) FROM  -- record.NOTES_SEPARATOR
-     (SELECT body FROM notes WHERE contact_id = c.id AND deleted_at IS NULL ORDER BY at, id))
-     AS notes,
+  {notes} AS notes,
   {lists},
   (SELECT CASE WHEN count(*) THEN json_group_array(line) END FROM
      (SELECT coalesce(grp || '.', '') || name || params || ':' || value AS line
@@ -121,10 +121,13 @@ def _where(filters: ListFilters) -> tuple[str, list[Any], str]:
     return where, params, order
 
 
-def _export_cursor(conn: sqlite3.Connection, filters: ListFilters) -> sqlite3.Cursor:
+def _export_cursor(
+    conn: sqlite3.Connection, filters: ListFilters, *, notes: bool = True
+) -> sqlite3.Cursor:
     where, params, order = _where(filters)
     sql = _QUERY.format(
         text=", ".join(f"c.{k}" for k in TEXT_FIELDS),
+        notes=_NOTES if notes else "NULL",
         lists=",\n  ".join(_json_list(name) for name in _JSON_LISTS),
         where=where,
         order=order,
@@ -180,27 +183,56 @@ def _photo(row: tuple[Any, ...]) -> dict[str, Any] | None:
 
 def export_contacts(conn: sqlite3.Connection, filters: ListFilters) -> Iterator[dict[str, Any]]:
     """Contacts matching ``filters`` as export dictionaries (:data:`EXPORT_KEYS` and ``id``)."""
-    for row in _export_cursor(conn, filters):
-        out: dict[str, Any] = {key: row[index] for key, index in _AT.items()}
-        emails, phones, tags, fields, dates = row[_PACKED]
-        out["emails"] = [{"email": e, "label": label or None} for e, label in _unpack(emails)]
-        out["phones"] = [{"phone": v, "label": label or None} for v, label in _unpack(phones)]
-        out.update(_lists(row))
-        first = out["addresses"][0] if out["addresses"] else {}
-        out.update({part: first.get(part) for part in ADDRESS_PARTS})
-        out["website"] = out["urls"][0]["url"] if out["urls"] else None
-        out["photo"] = _photo(row)
-        out["tags"] = tags.split(_RS) if tags else []
-        out["fields"] = dict(_unpack(fields))
-        out["birthday"] = out["anniversary"] = None
-        others = []
-        for kind, label, year, month, day in _unpack(dates, 5):
-            if kind == "other":
-                others.append({"label": label, "date": _yearly(year, month, day)})
-            else:
-                out[kind] = _yearly(year, month, day)
-        out["dates"] = others
-        yield out
+    return map(export_dict, _export_cursor(conn, filters))
+
+
+def export_rows(conn: sqlite3.Connection, filters: ListFilters) -> Iterator[tuple[Any, ...]]:
+    """The rows :func:`export_contacts` makes its dictionaries of, without the notes (a card
+    does not carry them), for a caller that looks at many contacts and reads few (sync:
+    :func:`card_fingerprint` of each, :func:`export_dict` of the changed ones)."""
+    return iter(_export_cursor(conn, filters, notes=False))
+
+
+#: the parts of an export row a vCard is written from: all but created_at, updated_at (side
+#: by side) and the notes
+_IN_CARD = (
+    slice(0, _AT["created_at"]),
+    slice(_AT["updated_at"] + 1, _AT["notes"]),
+    slice(_AT["notes"] + 1, None),
+)
+
+
+def card_fingerprint(row: tuple[Any, ...]) -> str:
+    """A fingerprint of what a row's vCard is written from (all but the record's times and
+    the notes): equal fingerprints, equal cards."""
+    import hashlib
+
+    material = repr(tuple(row[part] for part in _IN_CARD))
+    return hashlib.blake2b(material.encode("utf-8", "surrogatepass"), digest_size=16).hexdigest()
+
+
+def export_dict(row: tuple[Any, ...]) -> dict[str, Any]:
+    """One row of the export query as an export dictionary."""
+    out: dict[str, Any] = {key: row[index] for key, index in _AT.items()}
+    emails, phones, tags, fields, dates = row[_PACKED]
+    out["emails"] = [{"email": e, "label": label or None} for e, label in _unpack(emails)]
+    out["phones"] = [{"phone": v, "label": label or None} for v, label in _unpack(phones)]
+    out.update(_lists(row))
+    first = out["addresses"][0] if out["addresses"] else {}
+    out.update({part: first.get(part) for part in ADDRESS_PARTS})
+    out["website"] = out["urls"][0]["url"] if out["urls"] else None
+    out["photo"] = _photo(row)
+    out["tags"] = tags.split(_RS) if tags else []
+    out["fields"] = dict(_unpack(fields))
+    out["birthday"] = out["anniversary"] = None
+    others = []
+    for kind, label, year, month, day in _unpack(dates, 5):
+        if kind == "other":
+            others.append({"label": label, "date": _yearly(year, month, day)})
+        else:
+            out[kind] = _yearly(year, month, day)
+    out["dates"] = others
+    return out
 
 
 def contact_card(conn: sqlite3.Connection, contact_id: int, version: str = "4.0") -> str:

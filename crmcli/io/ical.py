@@ -11,7 +11,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone, tzinfo
 
 from crmcli import __version__
 from crmcli.anniversaries import Upcoming, describe
@@ -102,30 +102,50 @@ class ReminderData:
     has_time: bool
     contact_name: str | None = None
     rule: str | None = None  # RRULE text without the "RRULE:" prefix, e.g. FREQ=WEEKLY
+    #: the VTODO's UID (default: reminder-ID@crmcli)
+    uid: str | None = None
+    #: the local time zone's IANA name: a timed DUE is written with it (TZID), else in UTC
+    tzid: str | None = None
+    #: when it was done (STATUS:COMPLETED), or None (NEEDS-ACTION)
+    done_at: datetime | None = None
+    #: the contact's name in SUMMARY ("call back (Ann Lee)"), or in DESCRIPTION only
+    name_in_summary: bool = True
+
+
+def _due(reminder: ReminderData) -> str:
+    """``DUE`` (a date; a time in the local zone with its TZID, or in UTC when the zone is not
+    known: never a floating time, which a phone elsewhere would misread)."""
+    if not reminder.has_time:
+        return f"DUE;VALUE=DATE:{reminder.due:%Y%m%d}"
+    if reminder.tzid and reminder.tzid not in ("UTC", "Etc/UTC"):
+        return f"DUE;TZID={reminder.tzid}:{reminder.due:%Y%m%dT%H%M%S}"
+    return f"DUE:{_stamp(reminder.due.astimezone())}"
 
 
 def reminder_todo(reminder: ReminderData, dtstamp: datetime) -> list[str]:
-    """A VTODO with DUE (a date, or a floating local time) and an alarm at the due time."""
-    due = (
-        f"DUE:{reminder.due:%Y%m%dT%H%M%S}"
-        if reminder.has_time
-        else f"DUE;VALUE=DATE:{reminder.due:%Y%m%d}"
-    )
+    """A VTODO with DUE (a date, or a time with its zone), an alarm at the due time, and its
+    recurrence (RRULE) when it repeats."""
+    due = _due(reminder)
     summary = reminder.text
-    if reminder.contact_name:
+    if reminder.contact_name and reminder.name_in_summary:
         summary = f"{reminder.text} ({reminder.contact_name})"
     lines = [
         "BEGIN:VTODO",
-        f"UID:reminder-{reminder.id}@crmcli",
+        f"UID:{reminder.uid or f'reminder-{reminder.id}@crmcli'}",
         f"DTSTAMP:{_stamp(dtstamp)}",
         due.replace("DUE", "DTSTART", 1),
         due,
         f"SUMMARY:{escape_text(summary)}",
-        "STATUS:NEEDS-ACTION",
     ]
+    if reminder.contact_name and not reminder.name_in_summary:
+        lines.append(f"DESCRIPTION:{escape_text(f'Contact: {reminder.contact_name}')}")
+    if reminder.done_at is not None:
+        lines += ["STATUS:COMPLETED", f"COMPLETED:{_stamp(reminder.done_at)}"]
+    else:
+        lines.append("STATUS:NEEDS-ACTION")
     if reminder.rule:
         lines.append(f"RRULE:{reminder.rule.removeprefix('RRULE:')}")
-    if reminder.has_time:
+    if reminder.has_time and reminder.done_at is None:
         lines += [
             "BEGIN:VALARM",
             "ACTION:DISPLAY",
@@ -135,6 +155,56 @@ def reminder_todo(reminder: ReminderData, dtstamp: datetime) -> list[str]:
         ]
     lines.append("END:VTODO")
     return lines
+
+
+def vtimezone(name: str, around: date) -> list[str]:
+    """A VTIMEZONE for ``name`` (IANA) with its changes of offset from the year before
+    ``around`` to the year after (RFC 5545 wants one for each TZID used)."""
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo(name)
+    return _vtimezone(name, zone, around.year)
+
+
+def _offset_text(offset: timedelta) -> str:
+    minutes = int(offset.total_seconds()) // 60
+    sign = "+" if minutes >= 0 else "-"
+    return f"{sign}{abs(minutes) // 60:02d}{abs(minutes) % 60:02d}"
+
+
+def _vtimezone(name: str, zone: tzinfo, year: int) -> list[str]:
+    def offset(moment: datetime) -> timedelta:
+        return moment.astimezone(zone).utcoffset() or timedelta()
+
+    moment = datetime(year - 1, 1, 1, tzinfo=timezone.utc)
+    end = datetime(year + 2, 1, 1, tzinfo=timezone.utc)
+    before = offset(moment)
+    changes: list[tuple[datetime, timedelta, timedelta]] = []
+    while moment < end:
+        following = moment + timedelta(days=1)
+        if offset(following) != before:
+            low, high = moment, following
+            while high - low > timedelta(minutes=1):
+                middle = low + (high - low) / 2
+                low, high = (middle, high) if offset(middle) == before else (low, middle)
+            changes.append((high, before, offset(high)))
+            before = offset(high)
+        moment = following
+    lines = ["BEGIN:VTIMEZONE", f"TZID:{name}"]
+    if not changes:
+        text = _offset_text(before)
+        return [*lines, "BEGIN:STANDARD", "DTSTART:19700101T000000", f"TZOFFSETFROM:{text}",
+                f"TZOFFSETTO:{text}", "END:STANDARD", "END:VTIMEZONE"]  # fmt: skip
+    for at, old, new in changes:
+        kind = "DAYLIGHT" if at.astimezone(zone).dst() else "STANDARD"
+        lines += [
+            f"BEGIN:{kind}",
+            f"DTSTART:{(at.replace(second=0, microsecond=0) + old):%Y%m%dT%H%M%S}",
+            f"TZOFFSETFROM:{_offset_text(old)}",
+            f"TZOFFSETTO:{_offset_text(new)}",
+            f"END:{kind}",
+        ]
+    return [*lines, "END:VTIMEZONE"]
 
 
 def calendar(
@@ -152,6 +222,12 @@ def calendar(
         "CALSCALE:GREGORIAN",
         f"X-WR-CALNAME:{escape_text(name)}",
     ]
+    reminders = list(reminders)
+    zones = {
+        r.tzid for r in reminders if r.has_time and r.tzid and r.tzid not in ("UTC", "Etc/UTC")
+    }
+    for zone in sorted(zones):
+        lines += vtimezone(zone, dtstamp.date())
     for item in dates:
         lines += yearly_event(item, dtstamp)
     for reminder in reminders:
