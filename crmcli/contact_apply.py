@@ -33,23 +33,8 @@ MAX_PHOTO = 3 * 1024 * 1024
 
 def validate(changes: ContactChanges, *, today: date) -> None:
     """Every check before any write: a bad value anywhere means nothing is saved."""
-    from crmcli.dates import check_birthday, parse_yearly
-
-    # the first address and URL by their names from before there were lists ("city")
-    for key in [k for k in changes.text if k in ADDRESS_PARTS or k == "website"]:
-        value = changes.text.pop(key)
-        if key == "website":
-            changes.website = value or ""
-        else:
-            changes.address_parts[key] = value
-    for key, value in changes.text.items():
-        if key not in TEXT_FIELDS:
-            raise ValidationError(f"unknown field {key!r} (known: {', '.join(KNOWN_FIELDS)})")
-        if key == "geo" and value and value.strip():
-            changes.text["geo"] = validate_geo(value)
-    for part in changes.address_parts:
-        if part not in ADDRESS_PARTS:
-            raise ValidationError(f"unknown address part {part!r} ({', '.join(ADDRESS_PARTS)})")
+    _move_legacy_keys(changes)
+    _check_names(changes)
     for entry in [*changes.add_emails, *(changes.replace_emails or [])]:
         validate_email(entry.value)
     for entry in [*changes.add_phones, *(changes.replace_phones or [])]:
@@ -58,6 +43,42 @@ def validate(changes: ContactChanges, *, today: date) -> None:
         validate_tag(tag)
     for key in [*changes.set_fields, *(changes.replace_fields or {})]:
         validate_field_key(key)
+    _check_dates(changes, today)
+    if changes.photo is not None and len(changes.photo[1]) > MAX_PHOTO:
+        raise ValidationError(
+            f"the photo is {len(changes.photo[1]) / 1048576:.1f} MiB; crmcli keeps photos of up "
+            f"to {MAX_PHOTO >> 20} MiB (make it smaller first)"
+        )
+
+
+def _move_legacy_keys(changes: ContactChanges) -> None:
+    """The first address and URL by their names from before there were lists ("city")."""
+    for key in [k for k in changes.text if k in ADDRESS_PARTS or k == "website"]:
+        value = changes.text.pop(key)
+        if key == "website":
+            changes.website = value or ""
+        else:
+            changes.address_parts[key] = value
+
+
+def _check_names(changes: ContactChanges) -> None:
+    """Field, address part and list names are ours; a geo value is normalised here."""
+    for key, value in changes.text.items():
+        if key not in TEXT_FIELDS:
+            raise ValidationError(f"unknown field {key!r} (known: {', '.join(KNOWN_FIELDS)})")
+        if key == "geo" and value and value.strip():
+            changes.text["geo"] = validate_geo(value)
+    for part in changes.address_parts:
+        if part not in ADDRESS_PARTS:
+            raise ValidationError(f"unknown address part {part!r} ({', '.join(ADDRESS_PARTS)})")
+    for name in changes.lists:
+        if name not in PLAIN_KINDS:
+            raise ValidationError(f"unknown list {name!r} (known: {', '.join(PLAIN_KINDS)})")
+
+
+def _check_dates(changes: ContactChanges, today: date) -> None:
+    from crmcli.dates import check_birthday, parse_yearly
+
     for label, value in changes.dates.items():
         if label not in DATE_FIELDS:
             raise ValidationError(f"unknown date field {label!r} (known: {', '.join(DATE_FIELDS)})")
@@ -65,14 +86,6 @@ def validate(changes: ContactChanges, *, today: date) -> None:
             yearly = parse_yearly(value)
             if label == "birthday":
                 check_birthday(yearly, today)
-    for name in changes.lists:
-        if name not in PLAIN_KINDS:
-            raise ValidationError(f"unknown list {name!r} (known: {', '.join(PLAIN_KINDS)})")
-    if changes.photo is not None and len(changes.photo[1]) > MAX_PHOTO:
-        raise ValidationError(
-            f"the photo is {len(changes.photo[1]) / 1048576:.1f} MiB; crmcli keeps photos of up "
-            f"to {MAX_PHOTO >> 20} MiB (make it smaller first)"
-        )
 
 
 def _clean(value: str | None) -> str | None:

@@ -128,6 +128,30 @@ def _photo(rec: Record, photo: dict[str, Any]) -> None:
         rec.photo = (_text(photo, "media_type"), None, uri)
 
 
+def _tags_and_fields(rec: Record, obj: dict[str, Any]) -> None:
+    for tag in _list(obj, "tags"):
+        if not isinstance(tag, str):
+            raise _BadValue(f'"tags" must be a list of texts, not of {_kind(tag)}s')
+        rec.tags.append(tag)
+    fields = obj.get("fields") or {}
+    if not isinstance(fields, dict):
+        raise _BadValue(f'"fields" must be an object, not {_kind(fields)}')
+    rec.fields = {str(k): v for k in fields if (v := _text(fields, k)) is not None}
+
+
+def _dates(rec: Record, obj: dict[str, Any]) -> None:
+    for kind in ("birthday", "anniversary"):
+        when = _text(obj, kind)
+        if when:
+            rec.dates.append((kind, kind, when))
+    for entry in _list(obj, "dates"):
+        if not isinstance(entry, dict):
+            raise _BadValue('"dates" must be a list of objects like {"label": ..., "date": ...}')
+        when = _text(entry, "date")
+        if when:
+            rec.dates.append(("other", _text(entry, "label") or "other", when))
+
+
 def _record(obj: dict[str, Any], position: str, raw: str) -> Record:
     rec = Record(position, raw)
     for key in (*TEXT_FIELDS, *ADDRESS_PARTS, "website"):
@@ -142,24 +166,8 @@ def _record(obj: dict[str, Any], position: str, raw: str) -> Record:
     rec.emails = list(_labelled(obj, "emails", "email"))
     rec.phones = list(_labelled(obj, "phones", "phone"))
     _lists(rec, obj)
-    for tag in _list(obj, "tags"):
-        if not isinstance(tag, str):
-            raise _BadValue(f'"tags" must be a list of texts, not of {_kind(tag)}s')
-        rec.tags.append(tag)
-    fields = obj.get("fields") or {}
-    if not isinstance(fields, dict):
-        raise _BadValue(f'"fields" must be an object, not {_kind(fields)}')
-    rec.fields = {str(k): v for k in fields if (v := _text(fields, k)) is not None}
-    for kind in ("birthday", "anniversary"):
-        when = _text(obj, kind)
-        if when:
-            rec.dates.append((kind, kind, when))
-    for entry in _list(obj, "dates"):
-        if not isinstance(entry, dict):
-            raise _BadValue('"dates" must be a list of objects like {"label": ..., "date": ...}')
-        when = _text(entry, "date")
-        if when:
-            rec.dates.append(("other", _text(entry, "label") or "other", when))
+    _tags_and_fields(rec, obj)
+    _dates(rec, obj)
     notes = _text(obj, "notes")
     if notes and notes.strip():
         rec.notes.append(notes)

@@ -46,14 +46,20 @@ class Component(NamedTuple):
     props: dict[str, tuple[dict[str, str], str]]
 
 
-def parse(text: str) -> Component:
-    """The item of an ``.ics`` file; :class:`CalendarError` when there is none, or no UID."""
+def _unfold(text: str) -> list[str]:
+    """The content lines of a file, folded lines joined, empty ones dropped."""
     lines: list[str] = []
     for line in _LINE_END.split(text.lstrip("\ufeff")):
         if line[:1] in (" ", "\t") and lines:
             lines[-1] += line[1:]
         elif line:
             lines.append(line)
+    return lines
+
+
+def parse(text: str) -> Component:
+    """The item of an ``.ics`` file; :class:`CalendarError` when there is none, or no UID."""
+    lines = _unfold(text)
     if not lines or lines[0].strip().upper() != "BEGIN:VCALENDAR":
         raise CalendarError("it is not an iCalendar file (no BEGIN:VCALENDAR)")
     kind, depth, props = "", 0, {}
