@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any
@@ -63,6 +64,94 @@ class ExportFormat(str, Enum):
     xlsx = "xlsx"
 
 
+ImportFileArg = Annotated[
+    str,
+    typer.Argument(
+        help="CSV, vCard (.vcf) or JSON file; - for stdin; or 'purchases' then an order CSV.",
+        autocompletion=complete_file,
+    ),
+]
+OrdersArg = Annotated[
+    str | None,
+    typer.Argument(
+        help="After 'purchases': the order export (CSV); - for stdin.", show_default=False
+    ),
+]
+ImportFormatOpt = Annotated[
+    ImportFormat,
+    typer.Option("--format", "-f", help="File format (auto: by extension and content)."),
+]
+MapOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--map",
+        help="Column to field: 'Mail=email', 'Region=field:region', 'Fax=ignore'. Repeatable.",
+    ),
+]
+SaveMapOpt = Annotated[
+    str | None, typer.Option(help="Save this import's --map choices under a name.")
+]
+UseMapOpt = Annotated[str | None, typer.Option(help="Use a mapping saved with --save-map.")]
+EncodingOpt = Annotated[
+    str | None,
+    typer.Option(help="Text encoding (default: detected; UTF-8/UTF-16 BOM, UTF-8, cp1252)."),
+]
+DelimiterOpt = Annotated[
+    str | None, typer.Option(help="CSV delimiter: ',' ';' or tab (default: detected).")
+]
+ImportTagOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--tag",
+        "-t",
+        help="Add this tag to every imported contact. Repeatable.",
+        autocompletion=complete_tag,
+    ),
+]
+OnDuplicateOpt = Annotated[
+    Duplicate,
+    typer.Option(help="A row matching a contact: merge (fill gaps), update, skip or create."),
+]
+DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Show what would happen; save nothing.")]
+SkipInvalidOpt = Annotated[
+    bool,
+    typer.Option(
+        "--skip-invalid", help="Import the good rows; write the bad ones to a rejects file."
+    ),
+]
+RejectsOpt = Annotated[
+    Path | None,
+    typer.Option(help="Rejects file for --skip-invalid [default: FILE.rejects.csv/.vcf]."),
+]
+CurrencyOpt = Annotated[
+    str | None,
+    typer.Option(help="Purchases: the currency of rows without one. [default: [deals] currency]"),
+]
+CreateContactsOpt = Annotated[
+    bool,
+    typer.Option(help="Purchases: add a customer that is not a contact yet (else an error)."),
+]
+RejectsForceOpt = Annotated[bool, typer.Option("--force", help="Replace an existing rejects file.")]
+
+
+@dataclass
+class _ContactImport:
+    """What ``crm import FILE`` was asked for, beside the file itself."""
+
+    fmt: str
+    overrides: dict[str, str]
+    use_map: str | None
+    save_map: str | None
+    encoding: str | None
+    delimiter: str | None
+    on_duplicate: str
+    dry_run: bool
+    skip_invalid: bool
+    tags: list[str]
+    rejects: Path | None
+    force: bool
+
+
 @contextmanager
 def _progress(enabled: bool) -> Iterator[Callable[[int], None] | None]:
     """A progress line on stderr, only when stderr is a terminal."""
@@ -115,82 +204,22 @@ def _print_action(position: str, action: str, name: str, cid: int | None, like: 
 
 def import_command(
     ctx: typer.Context,
-    file: Annotated[
-        str,
-        typer.Argument(
-            help="CSV, vCard (.vcf) or JSON file; - for stdin; or 'purchases' then an order CSV.",
-            autocompletion=complete_file,
-        ),
-    ],
-    orders: Annotated[
-        str | None,
-        typer.Argument(
-            help="After 'purchases': the order export (CSV); - for stdin.", show_default=False
-        ),
-    ] = None,
-    fmt: Annotated[
-        ImportFormat,
-        typer.Option("--format", "-f", help="File format (auto: by extension and content)."),
-    ] = ImportFormat.auto,
-    map_: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--map",
-            help="Column to field: 'Mail=email', 'Region=field:region', 'Fax=ignore'. Repeatable.",
-        ),
-    ] = None,
-    save_map: Annotated[
-        str | None, typer.Option(help="Save this import's --map choices under a name.")
-    ] = None,
-    use_map: Annotated[
-        str | None, typer.Option(help="Use a mapping saved with --save-map.")
-    ] = None,
-    encoding: Annotated[
-        str | None,
-        typer.Option(help="Text encoding (default: detected; UTF-8/UTF-16 BOM, UTF-8, cp1252)."),
-    ] = None,
-    delimiter: Annotated[
-        str | None, typer.Option(help="CSV delimiter: ',' ';' or tab (default: detected).")
-    ] = None,
-    tag: Annotated[
-        list[str] | None,
-        typer.Option(
-            "--tag",
-            "-t",
-            help="Add this tag to every imported contact. Repeatable.",
-            autocompletion=complete_tag,
-        ),
-    ] = None,
-    on_duplicate: Annotated[
-        Duplicate,
-        typer.Option(help="A row matching a contact: merge (fill gaps), update, skip or create."),
-    ] = Duplicate.merge,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Show what would happen; save nothing.")
-    ] = False,
-    skip_invalid: Annotated[
-        bool,
-        typer.Option(
-            "--skip-invalid", help="Import the good rows; write the bad ones to a rejects file."
-        ),
-    ] = False,
-    rejects: Annotated[
-        Path | None,
-        typer.Option(help="Rejects file for --skip-invalid [default: FILE.rejects.csv/.vcf]."),
-    ] = None,
-    currency: Annotated[
-        str | None,
-        typer.Option(
-            help="Purchases: the currency of rows without one. [default: [deals] currency]"
-        ),
-    ] = None,
-    create_contacts: Annotated[
-        bool,
-        typer.Option(help="Purchases: add a customer that is not a contact yet (else an error)."),
-    ] = True,
-    force: Annotated[
-        bool, typer.Option("--force", help="Replace an existing rejects file.")
-    ] = False,
+    file: ImportFileArg,
+    orders: OrdersArg = None,
+    fmt: ImportFormatOpt = ImportFormat.auto,
+    map_: MapOpt = None,
+    save_map: SaveMapOpt = None,
+    use_map: UseMapOpt = None,
+    encoding: EncodingOpt = None,
+    delimiter: DelimiterOpt = None,
+    tag: ImportTagOpt = None,
+    on_duplicate: OnDuplicateOpt = Duplicate.merge,
+    dry_run: DryRunOpt = False,
+    skip_invalid: SkipInvalidOpt = False,
+    rejects: RejectsOpt = None,
+    currency: CurrencyOpt = None,
+    create_contacts: CreateContactsOpt = True,
+    force: RejectsForceOpt = False,
 ) -> None:
     """Import contacts from CSV (Google, Outlook, LinkedIn, crmcli, any), vCard or JSON.
 
@@ -209,8 +238,7 @@ def import_command(
     crm import export.csv --map 'Mail=email' --map 'Region=field:region' --save-map shop ;
     crm import purchases orders.csv --currency EUR --dry-run
     """
-    from crmcli import config, importer
-    from crmcli.io import csv_in, sources
+    from crmcli.io import csv_in
 
     if file == "purchases" and orders is not None:
         _import_purchases(
@@ -227,21 +255,35 @@ def import_command(
     if currency is not None or not create_contacts:
         raise UsageError("--currency and --no-create-contacts apply to 'crm import purchases' only")
     overrides = dict(csv_in.parse_map_option(item) for item in map_ or [])
+    request = _ContactImport(
+        fmt.value, overrides, use_map, save_map, encoding, delimiter, on_duplicate.value,
+        dry_run, skip_invalid, list(tag or []), rejects, force,
+    )  # fmt: skip
+    _import_contacts(ctx, file, request)
+
+
+def _import_contacts(ctx: typer.Context, file: str, request: _ContactImport) -> None:
+    from crmcli import config, importer
+    from crmcli.io import sources
+
+    overrides, use_map, save_map = request.overrides, request.use_map, request.save_map
     with input_file(file) as (binary, name):
         try:
-            text, kind = sources.open_text(binary, name, fmt=fmt.value, encoding=encoding,
-                                           csv_options=bool(overrides or use_map or save_map or delimiter))  # fmt: skip
-            with database(ctx, write=not dry_run) as conn:
+            csv_options = bool(overrides or use_map or save_map or request.delimiter)
+            text, kind = sources.open_text(binary, name, fmt=request.fmt, encoding=request.encoding,
+                                           csv_options=csv_options)  # fmt: skip
+            with database(ctx, write=not request.dry_run) as conn:
                 if use_map:
                     overrides = {**importer.load_map(conn, use_map), **overrides}
-                source = sources.open_source(text, kind, encoding=encoding, delimiter=delimiter,
-                                             overrides=overrides)  # fmt: skip
+                source = sources.open_source(text, kind, encoding=request.encoding,
+                                             delimiter=request.delimiter, overrides=overrides)  # fmt: skip
                 options = importer.ImportOptions(
-                    on_duplicate=on_duplicate.value, dry_run=dry_run, skip_invalid=skip_invalid,
-                    tags=list(tag or []), day_first=config.load().day_first,
+                    on_duplicate=request.on_duplicate, dry_run=request.dry_run,
+                    skip_invalid=request.skip_invalid, tags=request.tags,
+                    day_first=config.load().day_first,
                     save_map=(save_map, overrides) if save_map else None,
                 )  # fmt: skip
-                target = (file, rejects, force, database_path(ctx))
+                target = (file, request.rejects, request.force, database_path(ctx))
                 result, rejected = _run_import(conn, source, options, target)
         except ValidationError as error:
             _name_the_file(error, name)
@@ -249,7 +291,7 @@ def import_command(
     _report_import(result, name, source)
     if rejected is not None:
         message(f"Rejected rows written to {rejected}: fix them and run crm import {rejected}")
-    if save_map and not dry_run:
+    if save_map and not request.dry_run:
         message(f"Saved the column mapping as {save_map!r} (reuse: --use-map {save_map})")
 
 
@@ -408,29 +450,35 @@ def export_contacts_command(
         output_file(output, force=force, database=database_path(ctx)) as out,
     ):
         filters.query = compile_words(conn, query)
-        rows = csv_out.export_contacts(conn, filters)
-        if fmt is ExportFormat.csv:
-            columns = csv_out.csv_columns(csv_out.csv_shape(conn, filters), chosen)
-            count = csv_out.write_csv(
-                csv_out.csv_rows(conn, filters, columns),
-                columns,
-                out,
-                excel=excel,
-                raw=raw,
-            )
-        elif fmt is ExportFormat.vcf:
-            from crmcli.io.vcard import write_card
-
-            count = 0
-            for count, row in enumerate(rows, 1):  # noqa: B007
-                out.write(write_card(row, vcard_version))
-        else:
-            keys = chosen or list(csv_out.EXPORT_KEYS)
-            count = csv_out.write_json(
-                csv_out.select_keys(rows, keys), out, lines=fmt is ExportFormat.jsonl
-            )
+        count = _write_contacts(conn, filters, fmt, out, (chosen, excel, raw, vcard_version))
     where = f" to {output}" if output else ""
     message(f"Exported {count} contact{'s' if count != 1 else ''}{where}")
+
+
+def _write_contacts(
+    conn: Any, filters: Any, fmt: ExportFormat, out: Any, how: tuple[Any, bool, bool, str]
+) -> int:
+    """Write the contacts as CSV, vCard or JSON; ``how`` is --fields (parsed), --excel, --raw
+    and --vcard-version. Returns how many were written."""
+    from crmcli.io import csv_out
+
+    chosen, excel, raw, vcard_version = how
+    if fmt is ExportFormat.csv:
+        columns = csv_out.csv_columns(csv_out.csv_shape(conn, filters), chosen)
+        rows = csv_out.csv_rows(conn, filters, columns)
+        return csv_out.write_csv(rows, columns, out, excel=excel, raw=raw)
+    contacts = csv_out.export_contacts(conn, filters)
+    if fmt is ExportFormat.vcf:
+        from crmcli.io.vcard import write_card
+
+        count = 0
+        for count, row in enumerate(contacts, 1):  # noqa: B007
+            out.write(write_card(row, vcard_version))
+        return count
+    keys = chosen or list(csv_out.EXPORT_KEYS)
+    return csv_out.write_json(
+        csv_out.select_keys(contacts, keys), out, lines=fmt is ExportFormat.jsonl
+    )
 
 
 # --- the other tables: notes, reminders, deals (same files, same spreadsheet safety) ----------
