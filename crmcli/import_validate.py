@@ -20,6 +20,7 @@ from typing import Any
 
 from crmcli.contact_values import email_problem, geo_problem, normal_geo, phone_problem
 from crmcli.contacts import ADDRESS_PARTS, KNOWN_FIELDS
+from crmcli.errors import CrmError
 from crmcli.identity import phone_digits, same_phone
 from crmcli.import_matching import personal_name
 from crmcli.io.record import Record
@@ -147,13 +148,13 @@ class Validator:
             field = kind if kind != "other" else "date"
             try:
                 year, month, day, unsure = self.order.parse(value, rec.position)
-            except Exception:
+            except (CrmError, ValueError):  # ours, or a day that does not exist
                 rec.invalid.append((field, label if field == "date" else None, value, "not a date"))
                 continue
             if kind == "birthday" and year is not None:
                 try:
                     check_birthday(YearlyDate(month, day, year), self.today)
-                except Exception:
+                except (CrmError, ValueError):
                     rec.invalid.append(("birthday", None, value, "in the future"))
                     continue
             if label.lower() not in labels:

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from crmcli.contacts import ADDRESS_PARTS, TEXT_FIELDS
-from crmcli.errors import UsageError, ValidationError
+from crmcli.errors import CrmError, UsageError, ValidationError
 from crmcli.io import csv_headers as headers
 from crmcli.io.csv_headers import FORMAT_NAMES as FORMAT_NAMES
 from crmcli.io.csv_headers import Target
@@ -290,7 +290,7 @@ def _iso_or_text(value: str) -> str:
 
     try:
         return parse_yearly(value).iso()
-    except Exception:
+    except (CrmError, ValueError):  # not a date: kept as written
         return value
 
 
