@@ -26,8 +26,15 @@ import time
 from pathlib import Path
 
 TARGET_MIB = 250
-FIRST = ("Ann", "Bo", "Chen", "Dana", "Emil", "Fatima", "Gus", "Hana", "Ivo", "Jörg", "Kai")
-LAST = ("Lee", "Ray", "Müller", "Novak", "Okafor", "Petit", "Quist", "Rossi", "Sato", "Tan")
+# about 14,000 full names, so that names repeat as in a real address book, not 100,000 times
+FIRST = ("Ann", "Bo", "Chen", "Dana", "Emil", "Fatima", "Gus", "Hana", "Ivo", "Jörg", "Kai",
+         "Lena", "Mo", "Nia", "Olek", "Pia", "Quinn", "Rosa", "Sven", "Tomasz", "Uma", "Vera",
+         "Wim", "Xia", "Yusuf", "Zoë")  # fmt: skip
+LAST = ("Lee", "Ray", "Müller", "Novak", "Okafor", "Petit", "Quist", "Rossi", "Sato", "Tan",
+        "Berg", "Holm", "Kovač", "Lindqvist", "Moreau", "Nowak", "Park", "Schmidt", "Weiß",
+        "Ortiz", "Iksiński", "Haugen", "Dubois", "Costa", "Fischer", "Ångström")  # fmt: skip
+ENDINGS = ("", "-Berg", "-Holm", "son", "sen", "er", "mann", "i", "o", "ová", "ić", "ez", "s",
+           "-Park", "-Costa", "ström", "ski", "ini", "ley", "ton")  # fmt: skip
 
 
 def _folded(line: str) -> str:
@@ -41,7 +48,7 @@ def write_cards(path: Path, cards: int, photo_kib: int, seed: int = 14) -> int:
     jpeg_head = b"\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01\x01\x00\x00\x01\x00\x01\x00\x00"
     with path.open("w", encoding="utf-8", newline="") as out:
         for number in range(1, cards + 1):
-            first, last = rng.choice(FIRST), rng.choice(LAST)
+            first, last = rng.choice(FIRST), rng.choice(LAST) + rng.choice(ENDINGS)
             photo = jpeg_head + rng.randbytes(photo_kib * 1024 - len(jpeg_head) - 2) + b"\xff\xd9"
             lines = [
                 "BEGIN:VCARD", "VERSION:3.0", "PRODID:-//Apple Inc.//iPhone OS 17.1//EN",

@@ -376,3 +376,19 @@ def test_export_import_export_is_byte_identical(cli: Cli, tmp_path: Path, versio
     cli("--db", other, "import", str(path))
     assert export(cli, version, db=other) == first
     assert first.count("BEGIN:VCARD") == 12
+
+
+def test_dry_run_says_where_each_property_went_and_saves_nothing(cli: Cli) -> None:
+    result = cli("import", str(VCARDS / "iphone-3.0.vcf"), "--dry-run")
+    went = result.stderr.split("Where the properties went:\n", 1)[1].splitlines()
+    for line in (
+        "  X-ABRELATEDNAMES -> related (2)",
+        "  IMPP -> handles (1)",
+        "  X-SOCIALPROFILE -> handles (1)",
+        "  PHOTO -> photo (1)",
+        "  X-ABUID -> kept as is (1)",
+        "  X-ABADR -> kept as is (2)",
+    ):
+        assert line in went, line
+    assert len(result.stdout.splitlines()) == 4  # a header and one line per card
+    assert cli.json("contact", "list") == []
