@@ -392,3 +392,24 @@ def test_dry_run_says_where_each_property_went_and_saves_nothing(cli: Cli) -> No
         assert line in went, line
     assert len(result.stdout.splitlines()) == 4  # a header and one line per card
     assert cli.json("contact", "list") == []
+
+
+def test_a_line_that_is_no_property_is_kept_flagged_not_the_cards_end(
+    cli: Cli, tmp_path: Path
+) -> None:
+    # a program wrote a note's second line unfolded: the card is read, the line flagged
+    source = tmp_path / "stray.vcf"
+    source.write_bytes(
+        b"BEGIN:VCARD\r\nVERSION:3.0\r\nN:Lindqvist;Maja;;;\r\nFN:Maja Lindqvist\r\n"
+        b"NOTE:met at the fair\r\nand again in March\r\nEMAIL:maja@example.org\r\nEND:VCARD\r\n"
+    )
+    stderr = cli("import", str(source)).stderr
+    assert "1 created" in stderr and "0 rejected" in stderr
+    maja = show(cli, "Maja Lindqvist")
+    assert [e["email"] for e in maja["emails"]] == ["maja@example.org"]
+    assert [(i["field"], i["value"], i["reason"]) for i in maja["invalid"]] == [
+        ("vcard", "and again in March", "not a vCard property")
+    ]
+    assert [i["value"] for i in cli.json("contact", "issues")] == ["and again in March"]
+    # and it goes back out, so an export loses nothing either
+    assert "and again in March" in export(cli, "4.0", "Maja")

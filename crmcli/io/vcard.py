@@ -25,6 +25,10 @@ from crmcli.io.record import Record, Rejected
 VERSIONS = ("3.0", "4.0")
 
 
+#: the name a line that is not a property gets inside a card (no real property has a space)
+UNREADABLE = "NOT A PROPERTY"
+
+
 class Property:
     """One content line: ``item1.EMAIL;TYPE=work,pref:ann@example.com``.
 
@@ -340,8 +344,8 @@ def read_cards(
             continue
         prop = parse_line(line)
         if prop is None:
-            broken = broken or f"line {line_no} is not a vCard property ({line[:30]!r})"
-            continue
+            # kept with the card and flagged (crm contact issues), not a reason to lose it
+            prop = Property(None, UNREADABLE, {}, line)
         card.append(prop)
     if card is not None:
         yield number, start, "the card has no END:VCARD", "\n".join(raw)

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from crmcli.io.record import Record, normalize_label
 from crmcli.io.vcard import (
     BARE_ENCODINGS,
+    UNREADABLE,
     Property,
     decode,
     is_quoted_printable,
@@ -395,6 +396,9 @@ def _read_property(card: _Card, prop: Property) -> str | None:
     name = prop.name
     if name in _FRAME or name == "X-ABLABEL":
         return None
+    if name == UNREADABLE:  # a line a program wrote that is no property: flagged, not lost
+        card.rec.invalid.append(("vcard", None, prop.value, "not a vCard property"))
+        return "flagged"
     handler = HANDLERS.get(name)
     if handler is None or (name in _SINGLE and name in card.seen):
         card.keep(prop)
