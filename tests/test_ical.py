@@ -11,13 +11,7 @@ import pytest
 from crmcli.io import ical
 from crmcli.io.ical import ReminderData, escape_text, fold
 from tests.conftest import Cli
-
-
-def when(component: icalendar.cal.Component, name: str) -> date | datetime:
-    """A date or time property's value (``decoded`` is typed Any: say what the test reads)."""
-    value = component.decoded(name)
-    assert isinstance(value, date | datetime), (name, value)
-    return value
+from tests.ical_helpers import when
 
 
 def events(text: str) -> dict[str, icalendar.cal.Component]:

@@ -14,7 +14,7 @@ from crmcli.io.vcard_write import card_text
 from crmcli.sync import card as cards
 from crmcli.sync.card import parse_line as sync_parse_line
 from tests.conftest import Cli
-from tests.test_sync import read, run_sync
+from tests.test_sync import contact, read, run_sync
 
 PHOTO = base64.b64encode(b"\x89PNG\r\n\x1a\n" + bytes(range(64))).decode()
 #: a phone's card (iPhone style, 3.0) with everything a phone writes and then some
@@ -59,10 +59,6 @@ def vd(tmp_path: Path) -> Path:
 
 def write(path: Path, text: str) -> None:
     path.write_text(text, encoding="utf-8", newline="")
-
-
-def show(cli: Cli, ref: str) -> dict[str, object]:
-    return cli.json("contact", "show", ref)  # type: ignore[no-any-return]
 
 
 @pytest.mark.parametrize(
@@ -116,22 +112,22 @@ def test_a_phones_card_lands_in_the_model_and_goes_back_whole(cli: Cli, vd: Path
     phone = card("phone-cy", *PHONE_LINES)
     write(vd / "phone-cy.vcf", phone)
     assert [a["action"] for a in run_sync(cli, vd)] == ["add"]
-    cy = show(cli, "cy")
+    cy = contact(cli, "cy")
     assert cy["middle_name"] == "Quentin" and cy["name_prefix"] == "Dr."
     assert cy["company"] == "Dee Trading" and cy["department"] == "Purchasing"
     assert [(a["label"], a["city"]) for a in cy["addresses"]] == [
         ("home", "Town"),
         ("work", "City"),
-    ]  # type: ignore[index,union-attr]
-    assert [u["url"] for u in cy["urls"]] == ["https://dee.example"]  # type: ignore[index,union-attr]
+    ]
+    assert [u["url"] for u in cy["urls"]] == ["https://dee.example"]
     assert {(h["kind"], h["service"]) for h in cy["handles"]} == {
         ("im", "skype"),
         ("social", "twitter"),
-    }  # type: ignore[index,union-attr]
-    assert [(r["name"], r["label"]) for r in cy["related"]] == [("Eve Dee", "spouse")]  # type: ignore[index,union-attr]
+    }
+    assert [(r["name"], r["label"]) for r in cy["related"]] == [("Eve Dee", "spouse")]
     assert cy["photo"] and cy["birthday"] == "1979-03-02"
-    assert [(i["field"], i["value"]) for i in cy["invalid"]] == [("email", "not-an-email")]  # type: ignore[index,union-attr]
-    kept = "\n".join(cy["vcard"])  # type: ignore[arg-type]
+    assert [(i["field"], i["value"]) for i in cy["invalid"]] == [("email", "not-an-email")]
+    kept = "\n".join(cy["vcard"])
     assert "X-PHONETIC-LAST-NAME:Dii" in kept and 'X-PARAM="a:b"' in kept
     assert run_sync(cli, vd) == []
     # a change in crmcli: only it is written; every line the phone wrote comes back as it was
@@ -161,13 +157,13 @@ def test_phone_edits_of_the_lists_reach_crmcli_and_merge_with_crmclis(cli: Cli, 
         ("crmcli", "update"),
         ("vdir", "update"),
     ]
-    cy = show(cli, "cy")
-    assert [a["city"] for a in cy["addresses"]] == ["Village", "City"]  # type: ignore[index,union-attr]
-    assert {h["service"] for h in cy["handles"]} == {"skype", "twitter", "matrix"}  # type: ignore[index,union-attr]
-    assert "X-PHONETIC-LAST-NAME:Dee" in cy["vcard"]  # type: ignore[operator]
-    assert [e["email"] for e in cy["emails"]] == ["cy@dee.example", "cy@home.example"]  # type: ignore[index,union-attr]
+    cy = contact(cli, "cy")
+    assert [a["city"] for a in cy["addresses"]] == ["Village", "City"]
+    assert {h["service"] for h in cy["handles"]} == {"skype", "twitter", "matrix"}
+    assert "X-PHONETIC-LAST-NAME:Dee" in cy["vcard"]
+    assert [e["email"] for e in cy["emails"]] == ["cy@dee.example", "cy@home.example"]
     assert cy["invalid"] == [] and cy["tags"] == ["customer"]
-    assert [u["url"] for u in cy["urls"]] == ["https://dee.example", "https://work.dee.example"]  # type: ignore[index,union-attr]
+    assert [u["url"] for u in cy["urls"]] == ["https://dee.example", "https://work.dee.example"]
     after = read(path)
     assert "URL;TYPE=work:https://work.dee.example" in after
     # what crmcli adds to a 3.0 card from the phone is in 3.0's forms, in a group of its own
@@ -216,9 +212,9 @@ def test_the_same_person_on_both_sides_in_two_forms_is_no_conflict(cli: Cli, vd:
     actions = run_sync(cli, vd)
     assert all(a["action"] != "conflict" for a in actions), actions
     assert len(cli.json("contact", "list")) == 1
-    cy = show(cli, "cy")
-    assert [r["name"] for r in cy["related"]] == ["Eve Dee"]  # type: ignore[index,union-attr]
-    assert "X-PHONETIC-FIRST-NAME:Sai" in cy["vcard"]  # type: ignore[operator]
+    cy = contact(cli, "cy")
+    assert [r["name"] for r in cy["related"]] == ["Eve Dee"]
+    assert "X-PHONETIC-FIRST-NAME:Sai" in cy["vcard"]
     assert run_sync(cli, vd) == []
 
 

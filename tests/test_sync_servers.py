@@ -14,6 +14,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -45,8 +46,9 @@ class Server:
     def __init__(self, root: Path) -> None:
         self.port = _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
+        self.store = root / "store"
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "radicale", "--storage-filesystem-folder", str(root / "store"),
+            [sys.executable, "-m", "radicale", "--storage-filesystem-folder", str(self.store),
              "--auth-type", "none", "--server-hosts", f"127.0.0.1:{self.port}"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         )  # fmt: skip
@@ -76,7 +78,8 @@ class Server:
         if kind:
             request.add_header("Content-Type", kind)
         with urllib.request.urlopen(request, timeout=10) as answer:
-            return answer.read()  # type: ignore[no-any-return]
+            answered: bytes = answer.read()  # urlopen is typed to return Any
+            return answered
 
     def cards(self) -> dict[str, str]:
         """Every card on the server, by UID (read from the folder Radicale keeps them in)."""
@@ -90,10 +93,6 @@ class Server:
     def items(self, ext: str) -> list[Path]:
         """The item files Radicale keeps (not its caches)."""
         return [p for p in self.store.rglob(f"*{ext}") if ".Radicale" not in str(p)]
-
-    @property
-    def store(self) -> Path:
-        return Path(self.process.args[4])  # type: ignore[index]
 
     def stop(self) -> None:
         self.process.terminate()
@@ -153,8 +152,17 @@ class Person:
         assert result.returncode == code, (args, result.stdout, result.stderr)
         return result
 
-    def json(self, *args: str) -> object:
-        return json.loads(self.crm(*args, "--format", "json").stdout)
+    def record(self, *args: str) -> dict[str, Any]:
+        """One record of a command's JSON (``contact show``), its values as JSON gives them."""
+        found = json.loads(self.crm(*args, "--format", "json").stdout)
+        assert isinstance(found, dict), (args, found)
+        return found
+
+    def records(self, *args: str) -> list[dict[str, Any]]:
+        """The records of a listing's JSON (``contact list``, ``notes``...)."""
+        found = json.loads(self.crm(*args, "--format", "json").stdout)
+        assert isinstance(found, list) and all(isinstance(r, dict) for r in found), (args, found)
+        return found
 
 
 def _put_card(server: Server, uid: str, *lines: str) -> None:
@@ -169,9 +177,9 @@ def test_phone_server_crmcli_and_back(server: Server, tmp_path: Path) -> None:
     _put_card(server, "phone-cy", "FN:Cy Dee", "N:Dee;Cy;Quentin;;", "TEL;TYPE=CELL:+44 20 7946 0001",
               "IMPP:xmpp:cy@example.org", "X-SOCIALPROFILE;TYPE=x:cydee", "NOTE:met at the fair")  # fmt: skip
     ann.crm("sync")
-    [cy] = ann.json("contact", "list")  # type: ignore[misc]
-    shown = ann.json("contact", "show", str(cy["id"]))
-    assert shown["fields"]["note"] == "met at the fair"  # type: ignore[index]
+    [cy] = ann.records("contact", "list")
+    shown = ann.record("contact", "show", str(cy["id"]))
+    assert shown["fields"]["note"] == "met at the fair"
     # an edit in crmcli reaches the server; what crmcli does not know comes back unchanged
     ann.crm("contact", "edit", "cy", "--title", "Buyer", "-e", "cy@example.org")
     ann.crm("sync")
@@ -201,8 +209,8 @@ def test_deletes_each_way_and_a_conflict(server: Server, tmp_path: Path) -> None
     for name in ("Ann Lee", "Bo Ray", "Cy Dee"):
         ann.crm("contact", "add", name, "--title", "CTO")
     ann.crm("sync")
-    uids = {c["name"]: ann.json("contact", "show", str(c["id"]))["uid"]  # type: ignore[index]
-            for c in ann.json("contact", "list")}  # type: ignore[attr-defined]  # fmt: skip
+    uids = {c["name"]: ann.record("contact", "show", str(c["id"]))["uid"]
+            for c in ann.records("contact", "list")}  # fmt: skip
     # deleted on the server (the phone): to the trash in crmcli
     server.request("DELETE", f"/ann/book/{uids['Bo Ray']}.vcf")
     # deleted in crmcli: gone from the server
@@ -213,11 +221,11 @@ def test_deletes_each_way_and_a_conflict(server: Server, tmp_path: Path) -> None
     ann.crm("contact", "edit", "ann", "--title", "CEO")
     result = ann.crm("sync", code=1)
     assert "conflict(s) left for crm sync --resolve" in result.stderr
-    assert [c["name"] for c in ann.json("contact", "list")] == ["Ann Lee"]  # type: ignore[index]
+    assert [c["name"] for c in ann.records("contact", "list")] == ["Ann Lee"]
     assert set(server.cards()) == {uids["Ann Lee"]}
     ann.crm("sync", "--resolve", "--prefer", "local")
     assert "TITLE:CEO" in server.cards()[uids["Ann Lee"]]
-    [resolved] = ann.json("sync", "conflicts", "--all")  # type: ignore[misc]
+    [resolved] = ann.records("sync", "conflicts", "--all")
     assert resolved["lost"] == "TITLE:Chief"
 
 
@@ -232,8 +240,8 @@ def test_a_todo_completed_on_the_phone(server: Server, tmp_path: Path) -> None:
     server.request("PUT", f"/ann/cal/{name}",
                    todo.replace("STATUS:NEEDS-ACTION", "STATUS:COMPLETED").encode(), "text/calendar")  # fmt: skip
     ann.crm("sync")
-    reminders = ann.json("reminders", "--all")
-    assert [(r["status"], r["due_date"]) for r in reminders] == [  # type: ignore[attr-defined]
+    reminders = ann.records("reminders", "--all")
+    assert [(r["status"], r["due_date"]) for r in reminders] == [
         ("done", "2026-12-01"), ("open", "2026-12-08")]  # fmt: skip
     again = next(p for p in server.items(".ics") if p.name == name).read_bytes().decode()
     assert "STATUS:NEEDS-ACTION" in again and "20261208T" in again
@@ -245,17 +253,17 @@ def test_a_team_shares_one_address_book(server: Server, tmp_path: Path) -> None:
     ann.crm("contact", "add", "Cy Dee", "-e", "cy@example.org", "--company", "Acme")
     ann.crm("sync")
     bo.crm("sync")
-    [cy] = bo.json("contact", "list")  # type: ignore[misc]
+    [cy] = bo.records("contact", "list")
     assert (cy["name"], cy["company"]) == ("Cy Dee", "Acme")
     bo.crm("contact", "edit", "cy", "--title", "Buyer")
     bo.crm("sync")
     ann.crm("sync")
-    assert ann.json("contact", "show", "cy")["title"] == "Buyer"  # type: ignore[index]
+    assert ann.record("contact", "show", "cy")["title"] == "Buyer"
     # each keeps their own history: notes are not shared
     ann.crm("note", "cy", "called about the order")
     ann.crm("sync")
     bo.crm("sync")
-    assert bo.json("notes") == []
+    assert bo.records("notes") == []
 
 
 def test_the_tools_are_there() -> None:
