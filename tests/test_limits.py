@@ -28,6 +28,7 @@ ALLOWED_FUNCTIONS: dict[str, str] = {
     "migrations.py": "released migrations are never edited (STYLE.md)",
 }
 
+
 class Length(NamedTuple):
     lines: int
     where: str  # "cli/contacts.py:139 add"
