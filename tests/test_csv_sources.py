@@ -483,6 +483,19 @@ def test_dry_run_names_where_each_column_would_go(cli: Cli) -> None:
     assert cli.json("contact", "list") == []
 
 
+def test_dry_run_lists_each_value_it_would_keep_flagged(cli: Cli) -> None:
+    result = cli("import", str(CSV / "outlook.csv"), "--dry-run")
+    assert result.stdout.splitlines() == [
+        "position\taction\tname\tcontact_id\tpossible_duplicate_of",
+        "line 4\tflag\tphone (work): BusinessPhone (not a phone number)\t\t",
+        "line 2\tcreate\tMargaret Okafor\t1\t",
+        "line 4\tcreate\tKenji Watanabe\t2\t",
+    ]
+    assert "would have imported 2 rows" in result.stderr
+    assert "Kept 1 value that is not what it claims to be, flagged (1 phone)\n" in result.stderr
+    assert cli.json("contact", "list") == []
+
+
 @pytest.mark.parametrize(
     ("name", "start", "hint"),
     [
