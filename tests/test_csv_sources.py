@@ -569,3 +569,16 @@ def test_the_european_spreadsheet_page_says_what_the_code_does() -> None:
                 assert target is not None and target[:2] == _DOC_ROWS[label], (label, name)
                 checked += 1
     assert len(_DOC_ROWS) == len({r[0] for r in rows} & set(_DOC_ROWS)) and checked > 200
+
+
+def test_a_hostile_header_is_shown_short_and_inert(cli: Cli, tmp_path: Path) -> None:
+    long_name = "x" * 5000
+    path = tmp_path / "hostile.csv"
+    path.write_text(f'Name,"\x1b]0;pwned\x07[/b]",{long_name}\nAnn Lee,a,b\n', encoding="utf-8")
+    result = cli("import", str(path))
+    assert "\x1b" not in result.stderr and "\x07" not in result.stderr
+    assert max(len(line) for line in result.stderr.splitlines()) < 200
+    [ann] = cli.json("export", "contacts")
+    # both values kept, under custom field names made safe (crmcli's rule for field names)
+    assert sorted(ann["fields"].values()) == ["a", "b"]
+    assert all(key.isprintable() and len(key) <= 64 for key in ann["fields"])
