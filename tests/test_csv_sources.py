@@ -450,6 +450,25 @@ def test_a_one_column_file_without_a_header_is_a_list_of_emails(cli: Cli) -> Non
     assert columns_went(summary) == {"column 1": "emails"}
 
 
+@pytest.mark.parametrize(
+    ("text", "column", "where", "names"),
+    [
+        ("E-Mail\r\nann@example.com\r\nbo@example.org\r\n", "E-Mail", "emails",
+         ["ann@example.com", "bo@example.org"]),
+        ("Name\nAnn Lee\nBo Ray\n", "Name", "name (split into given and family name)",
+         ["Ann Lee", "Bo Ray"]),
+    ],
+)  # fmt: skip
+def test_a_one_column_file_with_a_header(
+    cli: Cli, tmp_path: Path, text: str, column: str, where: str, names: list[str]
+) -> None:
+    path = tmp_path / "one.csv"
+    path.write_text(text, encoding="utf-8", newline="")
+    result = cli("import", str(path))
+    assert columns_went(result.stderr) == {column: where}
+    assert sorted(c["name"] for c in cli.json("contact", "list")) == names
+
+
 def test_one_day_over_12_proves_the_whole_file_day_first(cli: Cli) -> None:
     people, summary = imported(cli, "day-first.csv")
     assert [p["birthday"] for p in people] == ["1980-04-03", "1991-01-20", "1975-11-12"]
