@@ -335,7 +335,9 @@ def test_thunderbird_custom_columns_become_custom_fields(cli: Cli) -> None:
     }
     assert ingrid["notes"] == "Allergic to nuts"
     went = columns_went(summary)
-    assert went["Birth Year"] == "birthday, year" and went["column 38"] == "ignored"
+    assert went["Birth Year"] == "birthday, year"
+    # Thunderbird's trailing column has no name and no values: nothing to keep, and said so
+    assert "  empty in every row: Pager Number, column 38\n" in summary
 
 
 def test_roundcube(cli: Cli) -> None:
@@ -601,3 +603,12 @@ def test_a_hostile_header_is_shown_short_and_inert(cli: Cli, tmp_path: Path) -> 
     # both values kept, under custom field names made safe (crmcli's rule for field names)
     assert sorted(ann["fields"].values()) == ["a", "b"]
     assert all(key.isprintable() and len(key) <= 64 for key in ann["fields"])
+
+
+def test_a_column_without_a_name_is_kept_by_its_place(cli: Cli, tmp_path: Path) -> None:
+    path = tmp_path / "stray.csv"
+    path.write_text("Name,,Email\nAnn Lee,VIP since 2019,ann@example.com\n", encoding="utf-8")
+    result = cli("import", str(path))
+    assert columns_went(result.stderr)["column 2"] == 'custom field "column 2"'
+    [ann] = cli.json("export", "contacts")
+    assert ann["fields"] == {"column 2": "VIP since 2019"}
