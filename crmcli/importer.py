@@ -200,8 +200,11 @@ def _import_all(
             continue
         assert isinstance(rec, Record)
         rec.raw = None  # kept only for a rejects file; a photo's text would double its memory
-        for flagged in rec.invalid:
-            result.flagged[flagged[0]] = result.flagged.get(flagged[0], 0) + 1
+        for field_name, label, value, why, *_ in rec.invalid:
+            result.flagged[field_name] = result.flagged.get(field_name, 0) + 1
+            if on_action is not None:  # --dry-run lists each value it would keep flagged
+                kind = f"{field_name} ({label})" if label else field_name
+                on_action(rec.position, "flag", f"{kind}: {value} ({why})", None, None)
         batch.append(rec)
         size += rec.size
         if len(batch) >= options.batch_size or size >= BATCH_BYTES:

@@ -335,7 +335,9 @@ def test_thunderbird_custom_columns_become_custom_fields(cli: Cli) -> None:
     }
     assert ingrid["notes"] == "Allergic to nuts"
     went = columns_went(summary)
-    assert went["Birth Year"] == "birthday, year" and went["column 38"] == "ignored"
+    assert went["Birth Year"] == "birthday, year"
+    # Thunderbird's trailing column has no name and no values: nothing to keep, and said so
+    assert "  empty in every row: Pager Number, column 38\n" in summary
 
 
 def test_roundcube(cli: Cli) -> None:
@@ -450,6 +452,25 @@ def test_a_one_column_file_without_a_header_is_a_list_of_emails(cli: Cli) -> Non
     assert columns_went(summary) == {"column 1": "emails"}
 
 
+@pytest.mark.parametrize(
+    ("text", "column", "where", "names"),
+    [
+        ("E-Mail\r\nann@example.com\r\nbo@example.org\r\n", "E-Mail", "emails",
+         ["ann@example.com", "bo@example.org"]),
+        ("Name\nAnn Lee\nBo Ray\n", "Name", "name (split into given and family name)",
+         ["Ann Lee", "Bo Ray"]),
+    ],
+)  # fmt: skip
+def test_a_one_column_file_with_a_header(
+    cli: Cli, tmp_path: Path, text: str, column: str, where: str, names: list[str]
+) -> None:
+    path = tmp_path / "one.csv"
+    path.write_text(text, encoding="utf-8", newline="")
+    result = cli("import", str(path))
+    assert columns_went(result.stderr) == {column: where}
+    assert sorted(c["name"] for c in cli.json("contact", "list")) == names
+
+
 def test_one_day_over_12_proves_the_whole_file_day_first(cli: Cli) -> None:
     people, summary = imported(cli, "day-first.csv")
     assert [p["birthday"] for p in people] == ["1980-04-03", "1991-01-20", "1975-11-12"]
@@ -480,6 +501,19 @@ def test_dry_run_names_where_each_column_would_go(cli: Cli) -> None:
     result = cli("import", str(CSV / "thunderbird.csv"), "--dry-run")
     assert result.stderr.startswith("Dry run, nothing saved: would have imported 1 row")
     assert columns_went(result.stderr)["Custom 4"] == 'custom field "Custom 4"'
+    assert cli.json("contact", "list") == []
+
+
+def test_dry_run_lists_each_value_it_would_keep_flagged(cli: Cli) -> None:
+    result = cli("import", str(CSV / "outlook.csv"), "--dry-run")
+    assert result.stdout.splitlines() == [
+        "position\taction\tname\tcontact_id\tpossible_duplicate_of",
+        "line 4\tflag\tphone (work): BusinessPhone (not a phone number)\t\t",
+        "line 2\tcreate\tMargaret Okafor\t1\t",
+        "line 4\tcreate\tKenji Watanabe\t2\t",
+    ]
+    assert "would have imported 2 rows" in result.stderr
+    assert "Kept 1 value that is not what it claims to be, flagged (1 phone)\n" in result.stderr
     assert cli.json("contact", "list") == []
 
 
@@ -556,3 +590,25 @@ def test_the_european_spreadsheet_page_says_what_the_code_does() -> None:
                 assert target is not None and target[:2] == _DOC_ROWS[label], (label, name)
                 checked += 1
     assert len(_DOC_ROWS) == len({r[0] for r in rows} & set(_DOC_ROWS)) and checked > 200
+
+
+def test_a_hostile_header_is_shown_short_and_inert(cli: Cli, tmp_path: Path) -> None:
+    long_name = "x" * 5000
+    path = tmp_path / "hostile.csv"
+    path.write_text(f'Name,"\x1b]0;pwned\x07[/b]",{long_name}\nAnn Lee,a,b\n', encoding="utf-8")
+    result = cli("import", str(path))
+    assert "\x1b" not in result.stderr and "\x07" not in result.stderr
+    assert max(len(line) for line in result.stderr.splitlines()) < 200
+    [ann] = cli.json("export", "contacts")
+    # both values kept, under custom field names made safe (crmcli's rule for field names)
+    assert sorted(ann["fields"].values()) == ["a", "b"]
+    assert all(key.isprintable() and len(key) <= 64 for key in ann["fields"])
+
+
+def test_a_column_without_a_name_is_kept_by_its_place(cli: Cli, tmp_path: Path) -> None:
+    path = tmp_path / "stray.csv"
+    path.write_text("Name,,Email\nAnn Lee,VIP since 2019,ann@example.com\n", encoding="utf-8")
+    result = cli("import", str(path))
+    assert columns_went(result.stderr)["column 2"] == 'custom field "column 2"'
+    [ann] = cli.json("export", "contacts")
+    assert ann["fields"] == {"column 2": "VIP since 2019"}

@@ -452,9 +452,10 @@ def _compile_column(
     if headers.key(name) == "crm_import_error":
         target = ("ignore", "the rejects file's reason", None)
     elif target is None:  # not known: a custom field of its name (nothing is dropped)
-        target = ("field", " ".join(name.split()), None) if name.strip() else ("ignore", "", None)
+        # a column without a name (a spreadsheet's stray one) is named by its place
+        target = ("field", " ".join(name.split()) or f"column {index + 1}", None)
     kind, argument, group = target
-    mapper.where.append(describe(target) if name.strip() or kind != "ignore" else "ignored")
+    mapper.where.append(describe(target))
     mapper.counts.append(0)
     if mapper.fmt == "outlook" and headers.key(name) in headers.OUTLOOK_DEFAULTS:
         mapper.defaults[index] = headers.OUTLOOK_DEFAULTS[headers.key(name)]

@@ -15,9 +15,9 @@ from crmcli.controls import visible
 _SHOWN = 40
 
 
-def _shown(name: str) -> str:
+def _shown(name: str, limit: int = _SHOWN) -> str:
     name = visible(" ".join(name.split()))
-    return name if len(name) <= _SHOWN else name[: _SHOWN - 1] + "…"
+    return name if len(name) <= limit else name[: limit - 1] + "…"
 
 
 def _plural(count: int, one: str, many: str | None = None) -> str:
@@ -65,7 +65,8 @@ def columns(mapper: Any) -> list[str]:
     for column, where, count in mapper.report():
         if count or where.startswith("ignored"):
             tail = f" ({count})" if count else ""
-            lines.append(f"  {_shown(column)} -> {where}{tail}")
+            # where: a custom field is named after its column, as long as the file made it
+            lines.append(f"  {_shown(column)} -> {_shown(where, 2 * _SHOWN)}{tail}")
         else:
             empty.append(_shown(column))
     if empty:
