@@ -186,6 +186,31 @@ def soundex(word: str) -> str:
     return "".join(codes)[:4].ljust(4, "0")
 
 
+@lru_cache(maxsize=65536)
+def name_screen(tokens: tuple[str, ...]) -> frozenset[str]:
+    """Keys that two compatible full names (the same, swapped, with a nickname, an initial, a
+    middle name or a typo) share at least one of; empty for no name.
+
+    A cheap screen where a block of candidates is too large to :func:`compare` whole (a
+    switchboard number thousands of contacts share). Each key pairs one word's initial or
+    canonical forms (``bob`` -> robert) with another word's Soundex, in both orders, so a
+    common first name alone does not make everyone a candidate. A typo in the first letter
+    of every word, or one that joins two words, can slip through it: the price of not
+    comparing a row with every colleague on the same office number."""
+    if len(tokens) < 2:
+        return frozenset(f"1|{key}" for t in tokens for key in (soundex(t), *canonical_forms(t)))
+    keys: set[str] = set()
+    for i, first in enumerate(tokens):
+        forms = (first[0], *canonical_forms(first))
+        for j, other in enumerate(tokens):
+            if i != j:
+                sound = soundex(other)
+                keys.update(f"{form}|{sound}" for form in forms)
+                # two nicknames ("Bob Will", "Robert William") share their canonical pair
+                keys.update(f"{a}|{b}" for a in forms[1:] for b in canonical_forms(other))
+    return frozenset(keys)
+
+
 def edit_distance(a: str, b: str, limit: int) -> int:
     """Optimal-string-alignment distance (a swap of two neighbours counts once), or ``limit + 1``
     as soon as it must exceed ``limit``."""

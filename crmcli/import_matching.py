@@ -11,6 +11,7 @@ the database already (uncommitted, visible to this connection).
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterator
 from typing import NamedTuple
 
 from crmcli import identity
@@ -75,6 +76,14 @@ class RowKeys(NamedTuple):
 #: a key of the batch -> the target that has it, or the targets (rarely more than one)
 _Targets = int | list[int]
 
+#: a phone that more contacts share than this is a switchboard: only those of its contacts
+#: whose name could be compatible (:func:`identity.name_screen`) are compared with a row, so a
+#: file of 20,000 colleagues with one office number is not 200 million comparisons. Below it
+#: every contact with the phone is compared, as :mod:`crmcli.identity` says.
+PHONE_BLOCK = 64
+#: the name screen of a row or contact without a person's name
+_NO_NAME = frozenset(("",))
+
 
 class Matcher:
     """Matches the rows of one import with contacts (``policy`` as ``--on-duplicate``)."""
@@ -93,6 +102,10 @@ class Matcher:
 
     def _begin_state(self, found: Found) -> None:
         self.found = found
+        #: a large phone block of ``found`` by name screen key ("" for no name), made on use
+        self.screened: dict[str, dict[str, list[int]]] = {}
+        #: this batch's phone keys ("p" + digits) -> their targets by name screen key
+        self.blocks: dict[str, dict[str, list[int]]] = {}
         self.stored: dict[int, Profile] = {}
         #: the keys of this batch's rows -> their targets
         self.keys: dict[str, _Targets] = {}
@@ -150,25 +163,36 @@ class Matcher:
 
     def match(self, rec: Record, name: str | None, row: RowKeys) -> Decision:
         """The contact (or earlier row's target) ``rec`` is, or None for a new contact."""
-        keys, found = self.keys, self.found
         if rec.uid:
-            hits = keys.get("u" + rec.uid)
-            target = _first(hits) if hits is not None else found.by_uid.get(rec.uid)
+            hits = self.keys.get("u" + rec.uid)
+            target = _first(hits) if hits is not None else self.found.by_uid.get(rec.uid)
             if target is not None:
                 if self.policy == "create":
                     rec.uid = None  # a copy gets a new UID
                     return Decision(None, None, None)
                 return Decision(target, None, None)
+        candidates = self._candidates(row)
+        if not candidates:
+            return Decision(None, None, None)
+        incoming = record_profile(rec, name)
+        if len(candidates) > PHONE_BLOCK:
+            screen = identity.name_screen(incoming.tokens) or _NO_NAME
+            candidates = [
+                *self._batch_candidates(row, screen),
+                *self._found_candidates(row, screen),
+            ]
+        unique = dict.fromkeys(candidates)
+        return identity.decide(incoming, ((c, self._profile_of(c)) for c in unique))
+
+    def _candidates(self, row: RowKeys) -> list[int]:
+        """Every target that shares a key with ``row``: this batch's, then the database's."""
         # Most rows share no key with anything: no allocation for them.
         candidates: list[int] = []
         for key in row.batch:
-            hits = keys.get(key)
-            if hits is None:
-                continue
-            if isinstance(hits, int):
-                candidates.append(hits)
-            else:
-                candidates.extend(hits)
+            hits = self.keys.get(key)
+            if hits is not None:
+                candidates.extend([hits] if isinstance(hits, int) else hits)
+        found = self.found
         if found.by_email or found.by_phone or found.by_name:
             for email in row.emails:
                 candidates.extend(found.by_email.get(email, ()))
@@ -176,11 +200,43 @@ class Matcher:
                 candidates.extend(found.by_phone.get(digits, ()))
             if row.name:
                 candidates.extend(found.by_name.get(row.name, ()))
-        if not candidates:
-            return Decision(None, None, None)
-        incoming = record_profile(rec, name)
-        unique = dict.fromkeys(candidates)
-        return identity.decide(incoming, ((c, self._profile_of(c)) for c in unique))
+        return candidates
+
+    def _batch_candidates(self, row: RowKeys, screen: frozenset[str]) -> Iterator[int]:
+        """This batch's targets sharing a key with ``row``; of a large phone block only those
+        whose name may be compatible (see :data:`PHONE_BLOCK`)."""
+        for key in row.batch:
+            hits = self.keys.get(key)
+            if hits is None or isinstance(hits, int):
+                yield from () if hits is None else (hits,)
+            elif len(hits) <= PHONE_BLOCK or key not in self.blocks:
+                yield from hits
+            else:
+                block = self.blocks[key]
+                for screen_key in screen:
+                    yield from block.get(screen_key, ())
+
+    def _found_candidates(self, row: RowKeys, screen: frozenset[str]) -> Iterator[int]:
+        """The database's contacts sharing a key with ``row``, a large phone block screened."""
+        found = self.found
+        for email in row.emails:
+            yield from found.by_email.get(email, ())
+        if row.name:
+            yield from found.by_name.get(row.name, ())
+        for digits in row.phones:
+            hits = found.by_phone.get(digits, ())
+            if len(hits) <= PHONE_BLOCK:
+                yield from hits
+                continue
+            block = self.screened.get(digits)
+            if block is None:  # once per batch and phone: by each contact's name screen
+                block = self.screened[digits] = {}
+                for contact_id in hits:
+                    tokens = self._profile_of(contact_id).tokens
+                    for screen_key in identity.name_screen(tokens) or _NO_NAME:
+                        block.setdefault(screen_key, []).append(contact_id)
+            for screen_key in screen:
+                yield from block.get(screen_key, ())
 
     def _profile_of(self, target: int) -> Profile:
         """What is known of ``target`` now: its stored profile and this batch's rows on it."""
@@ -200,6 +256,7 @@ class Matcher:
         else:
             placed.append((rec, name))
         keys = self.keys
+        screen: frozenset[str] | None = None
         for key in row.batch:
             hits = keys.get(key)
             if hits is None:
@@ -209,6 +266,12 @@ class Matcher:
                     keys[key] = [hits, target]
             elif target not in hits:
                 hits.append(target)
+            if key[0] == "p":  # by name screen too, for when the phone turns out a switchboard
+                if screen is None:
+                    screen = identity.name_screen(identity.profile(name=name).tokens) or _NO_NAME
+                block = self.blocks.setdefault(key, {})
+                for screen_key in screen:
+                    block.setdefault(screen_key, []).append(target)
 
     def end(self) -> None:
         """The batch is written: its keys go into the filter, and its rows are let go (the
