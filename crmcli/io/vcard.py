@@ -79,7 +79,7 @@ def _split_unquoted(text: str, sep: str) -> list[str]:
     return parts
 
 
-_BARE_ENCODINGS = ("QUOTED-PRINTABLE", "BASE64", "B", "8BIT", "7BIT")
+BARE_ENCODINGS = ("QUOTED-PRINTABLE", "BASE64", "B", "8BIT", "7BIT")
 
 
 def parse_line(line: str) -> Property | None:
@@ -109,7 +109,7 @@ def parse_line(line: str) -> Property | None:
         elif key.strip():
             # vCard 2.1 bare parameters: ;WORK;PREF;QUOTED-PRINTABLE
             bare = key.strip().upper()
-            if bare in _BARE_ENCODINGS:
+            if bare in BARE_ENCODINGS:
                 params["ENCODING"] = [bare]
             elif bare == "PREF":
                 params["PREF"] = ["1"]

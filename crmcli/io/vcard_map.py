@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 from crmcli.io.record import Record, normalize_label
 from crmcli.io.vcard import (
+    BARE_ENCODINGS,
     Property,
     decode,
     is_quoted_printable,
@@ -44,7 +45,7 @@ _IM_PROPS = {
     "X-GADUGADU": "gadugadu", "X-GROUPWISE": "groupwise", "X-QQ": "qq", "X-TWITTER": "twitter",
 }  # fmt: skip
 #: properties read once: a second one is kept verbatim
-_SINGLE = {"FN", "N", "ORG", "TITLE", "ROLE", "NICKNAME", "BDAY", "UID", "GEO", "TZ", "PHOTO",
+_SINGLE = {"FN", "N", "ORG", "TITLE", "ROLE", "BDAY", "UID", "GEO", "TZ", "PHOTO",
            *_ANNIVERSARIES}  # fmt: skip
 _MEDIA_TYPES = {"jpeg": "image/jpeg", "jpg": "image/jpeg", "png": "image/png", "gif": "image/gif",
                 "webp": "image/webp", "bmp": "image/bmp", "tiff": "image/tiff"}  # fmt: skip
@@ -83,12 +84,29 @@ class _Card:
         head, value = prop.head, prop.value
         if is_quoted_printable(prop):
             # the decoded text is the value as written (its escapes too), but for line breaks
+            # and commas, which 2.1 does not escape and 3.0 and 4.0 do (a strict reader such as
+            # vobject, so Radicale, keeps only what comes before a bare comma)
             value = decode(prop, self.charset).replace("\r\n", "\n").replace("\n", "\\n")
+            value = re.sub(r"(?<!\\),", r"\\,", value)
             head = re.sub(r";(ENCODING=)?QUOTED-PRINTABLE|;CHARSET=[^;:]*", "", head, flags=re.I)
-        self.rec.props.append((prop.group, prop.spelling, head, value))
+        self.rec.props.append((prop.group, prop.spelling, _modern_head(head), value))
         self.rec.size += len(value)
         if prop.group:
             self.kept_groups.add(prop.group.upper())
+
+
+def _modern_head(head: str) -> str:
+    """2.1's bare parameters (``;WORK;PREF``) as 3.0 and 4.0 write them (``;TYPE=WORK,PREF``):
+    crmcli writes 3.0 and 4.0, where a bare parameter is none (vobject drops it)."""
+    pieces = head.split(";")[1:]
+    bare = [p for p in pieces if p and "=" not in p]
+    if not bare or '"' in head:
+        return head
+    types = [p for p in bare if p.upper() not in BARE_ENCODINGS]
+    named = [p for p in pieces if "=" in p]
+    named += [f"ENCODING={p}" for p in bare if p.upper() in BARE_ENCODINGS]
+    named += [f"TYPE={','.join(types)}"] if types else []
+    return "".join(f";{p}" for p in named)
 
 
 Handler = Callable[[_Card, Property], str | None]
@@ -154,8 +172,9 @@ def _text_field(key: str) -> Handler:
 
 def _nickname(card: _Card, prop: Property) -> str | None:
     names = [n.strip() for n in split_structured(decode(prop, card.charset), ",") if n.strip()]
+    known = card.rec.text.get("nickname")  # several NICKNAME properties: one list
     if names:
-        card.rec.text["nickname"] = ", ".join(names)
+        card.rec.text["nickname"] = ", ".join([known, *names] if known else names)
     return "nickname"
 
 
@@ -271,6 +290,9 @@ def _photo(card: _Card, prop: Property) -> str | None:
     encoding = (prop.param("ENCODING") or "").upper()
     media = prop.param("MEDIATYPE")
     if value.startswith("data:"):
+        # a URI is not escaped, but servers that store cards through vobject (Radicale)
+        # write data:image/jpeg\;base64\,...; base64 has no backslash, so this is safe
+        value = unescape(value)
         head, _, value = value.partition(",")
         media = head[5:].split(";")[0] or media
         encoding = "B" if ";base64" in head else ""
@@ -282,6 +304,9 @@ def _photo(card: _Card, prop: Property) -> str | None:
     except (binascii.Error, ValueError):
         card.keep(prop)
         return None
+    if not data:  # "data:image/jpeg\;base64" from a server that cut the URI: no photo
+        card.keep(prop)
+        return "kept as is"
     if not media:
         from crmcli.contact_values import image_type
 

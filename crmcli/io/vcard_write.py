@@ -112,8 +112,10 @@ def _names(w: _Writer, c: dict[str, Any]) -> None:
     parts = ("last_name", "first_name", "middle_name", "name_prefix", "name_suffix")
     # a comma in a part separates its values (RFC 6350 6.2.2: "Marie,Louise" is two middle names)
     w.add("N:" + ";".join(escape(c.get(k) or "", commas=False) for k in parts))
-    if c.get("nickname"):
-        w.add("NICKNAME:" + ",".join(escape(n) for n in c["nickname"].split(", ")))
+    # one NICKNAME each: RFC 6350 allows a comma list too, but vobject (so khard) reads only
+    # the first value of a list
+    for nickname in (c.get("nickname") or "").split(", ") if c.get("nickname") else []:
+        w.add(f"NICKNAME:{escape(nickname)}")
     if c.get("company") or c.get("department"):
         units = (c.get("department") or "").split("; ") if c.get("department") else []
         w.add("ORG:" + ";".join(escape(p) for p in [c.get("company") or "", *units]))
