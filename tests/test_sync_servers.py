@@ -175,18 +175,31 @@ def test_phone_server_crmcli_and_back(server: Server, tmp_path: Path) -> None:
     ann = Person(tmp_path / "ann", server)
     # a card made on the phone (PUT on the server), with properties crmcli does not know
     _put_card(server, "phone-cy", "FN:Cy Dee", "N:Dee;Cy;Quentin;;", "TEL;TYPE=CELL:+44 20 7946 0001",
-              "IMPP:xmpp:cy@example.org", "X-SOCIALPROFILE;TYPE=x:cydee", "NOTE:met at the fair")  # fmt: skip
+              "IMPP:xmpp:cy@example.org", "X-SOCIALPROFILE;TYPE=x:cydee", "NOTE:met at the fair",
+              "item1.X-ABRELATEDNAMES:Eve Dee", "item1.X-ABLabel:_$!<Spouse>!$_",
+              "X-PHONETIC-FIRST-NAME:Sai")  # fmt: skip
     ann.crm("sync")
     [cy] = ann.records("contact", "list")
     shown = ann.record("contact", "show", str(cy["id"]))
     assert shown["fields"]["note"] == "met at the fair"
+    # the lossless model holds all of it: handles, the spouse, the property no field holds
+    assert [(h["kind"], h["handle"]) for h in shown["handles"]] == [
+        ("im", "cy@example.org"), ("social", "cydee")]  # fmt: skip
+    assert shown["related"][0]["label"] == "spouse"
+    assert shown["vcard"] == ["X-PHONETIC-FIRST-NAME:Sai"]
     # an edit in crmcli reaches the server; what crmcli does not know comes back unchanged
     ann.crm("contact", "edit", "cy", "--title", "Buyer", "-e", "cy@example.org")
     ann.crm("sync")
     on_server = server.cards()["phone-cy"]
     assert "TITLE:Buyer" in on_server and "cy@example.org" in on_server
-    for kept in ("IMPP:xmpp:cy@example.org", "X-SOCIALPROFILE;TYPE=x:cydee", "N:Dee;Cy;Quentin;;"):
+    for kept in ("IMPP:xmpp:cy@example.org", "X-SOCIALPROFILE;TYPE=x:cydee", "N:Dee;Cy;Quentin;;",
+                 "item1.X-ABRELATEDNAMES:Eve Dee", "X-PHONETIC-FIRST-NAME:Sai"):  # fmt: skip
         assert kept in on_server
+    # the phone changes a property crmcli keeps verbatim: crmcli takes the change
+    changed = on_server.replace("X-PHONETIC-FIRST-NAME:Sai", "X-PHONETIC-FIRST-NAME:Sy")
+    server.request("PUT", "/ann/book/phone-cy.vcf", changed.encode(), "text/vcard")
+    ann.crm("sync")
+    assert ann.record("contact", "show", "cy")["vcard"] == ["X-PHONETIC-FIRST-NAME:Sy"]
     # a contact added in crmcli reaches the server
     ann.crm("contact", "add", "Bo Ray", "-e", "bo@example.com")
     ann.crm("sync")

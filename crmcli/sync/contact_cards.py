@@ -1,19 +1,22 @@
-"""The seam between sync and the contact model: a contact as vCard 4.0, and a card's fields
-applied to a contact.
+"""The seam between sync and the contact model: a contact as a vCard, and a card's
+properties applied to a contact, both as the lossless model reads and writes them.
 
 Everything sync knows of how a contact is stored is here, in four functions:
 
-- :func:`local_rows`: every live contact with a signature of what its card holds (a change of
-  the signature is a change on crmcli's side; nothing is rendered for an unchanged contact);
-- :func:`render`: the card of a contact (the export's vCard 4.0 writer, :mod:`crmcli.io.vcard`);
+- :func:`local_rows`: every live contact with a fingerprint of what its card is written from
+  (a change of it is a change on crmcli's side; nothing is rendered for an unchanged contact);
+- :func:`render`: the card of a contact (the one writer, :mod:`crmcli.io.vcard_write`: 4.0
+  for a file crmcli makes, 3.0 for what goes into a phone's 3.0 card);
 - :func:`create`: new contacts from cards, in bulk, matched first by UID and then by the
   identity rules (the importer, :mod:`crmcli.importer`): a card of someone crmcli knows
   already is not added again;
-- :func:`apply`: the fields of a card that changed on the vdir's side, put on a contact.
+- :func:`apply`: the properties of a card that changed on the vdir's side, put on a contact
+  (read by the one reader, :mod:`crmcli.io.vcard` and :mod:`crmcli.io.vcard_map`: addresses,
+  URLs, handles, related people, photo, dates, flagged values, and every property no field
+  holds kept verbatim).
 
 A card's NOTE is the contact's custom field ``note`` (crmcli's notes are a history of calls and
-meetings, not a property of the card). What the model cannot hold (IMPP, RELATED, a second
-address...) never reaches these functions' callers as lost: the merge keeps it in the file.
+meetings, not a property of the card).
 """
 
 from __future__ import annotations
@@ -31,12 +34,12 @@ from crmcli.io.record import Record
 
 #: the card's NOTE: a custom field of this name
 NOTE_FIELD = "note"
-#: the card's properties that fill each part of the contact (the lossless model's reader,
-#: :mod:`crmcli.io.vcard_map`); a property of none of them is kept verbatim (``vcard``)
+#: the names an anniversary comes in (crmcli.io.vcard_map reads them all as one)
 _ANNIVERSARIES = frozenset(
     {"ANNIVERSARY", "X-ANNIVERSARY", "X-MS-ANNIVERSARY", "X-EVOLUTION-ANNIVERSARY",
      "X-KADDRESSBOOK-X-ANNIVERSARY"}
 )  # fmt: skip
+#: the text fields each property fills (the others fill lists: see :func:`part_of`)
 _TEXT_PARTS: dict[str, tuple[str, ...]] = {
     "N": ("first_name", "middle_name", "last_name", "name_prefix", "name_suffix"),
     "ORG": ("company", "department"),
