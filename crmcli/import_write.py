@@ -86,11 +86,6 @@ class BatchWriter:
         self.uid_prefix = str(uuid.uuid4())[:24]
         self.uid_count = 0
         self.tag_ids: dict[str, int] = {}
-        #: a tag's name as stored (an existing tag keeps its spelling), by id
-        self.tag_names: dict[int, str] = {}
-        #: contacts this import created whose search document an in-file duplicate in a later
-        #: batch changed: indexed again from the database at the end
-        self.restale: set[int] = set()
         self.referrals: list[tuple[int, str]] = []
         self.created: list[int] = []
         self.consents: list[tuple[int, str | None, str | None]] = []
@@ -119,12 +114,8 @@ class BatchWriter:
             return  # still checking the rest of the file, but nothing more is written
         self._write_new(new, uids)
         self._write_existing(existing, uids)
-        # new contacts' search documents were written with them; a contact this import
-        # created earlier and changed now is indexed again at the end, in one pass
-        if self.bulk:
-            self.restale.update(existing)
-        else:
-            search.reindex(self.conn, existing)
+        if not self.bulk:
+            search.reindex(self.conn, [*new, *existing])
         self.matcher.end()
 
     def _place(
@@ -181,14 +172,13 @@ class BatchWriter:
         key = name.lower()
         tag_id = self.tag_ids.get(key)
         if tag_id is None:
-            row = self.conn.execute("SELECT id, name FROM tags WHERE name = ?", (name,)).fetchone()
-            if row:
-                tag_id, name = int(row[0]), row[1]
-            else:
-                insert = self.conn.execute("INSERT INTO tags (name) VALUES (?)", (name,))
-                tag_id = int(insert.lastrowid or 0)
+            row = self.conn.execute("SELECT id FROM tags WHERE name = ?", (name,)).fetchone()
+            tag_id = int(
+                row[0]
+                if row
+                else self.conn.execute("INSERT INTO tags (name) VALUES (?)", (name,)).lastrowid or 0
+            )
             self.tag_ids[key] = tag_id
-            self.tag_names[tag_id] = name
         return tag_id
 
     # -- the rows of a batch
@@ -293,18 +283,16 @@ class BatchWriter:
             return
         self._begin_rows()
         contact_rows = []
-        documents = []
         external: list[tuple[str, int]] = []
         for contact_id, rec in new.items():
             text = rec.text
             seen_uids = uids.get(contact_id, ())
             external.extend((uid, contact_id) for uid in dict.fromkeys(seen_uids))
-            name = _name_of(text, rec, rec.emails[0][0] if rec.emails else None)
             contact_rows.append(
                 (
                     contact_id,
                     seen_uids[0] if seen_uids else self._new_uid(),
-                    name,
+                    _name_of(text, rec, rec.emails[0][0] if rec.emails else None),
                     *map(text.get, TEXT_FIELDS),
                     int(rec.cadence_days) if rec.cadence_days else None,
                     rec.created_at or self.stamp,
@@ -312,7 +300,6 @@ class BatchWriter:
                 )
             )
             self._children(contact_id, rec, {})
-            documents.append(self._document(contact_id, name, rec))
         self.created.extend(new)
         self.conn.executemany(
             f"INSERT INTO contacts (id, uid, name, {', '.join(TEXT_FIELDS)}, cadence_days, "
@@ -325,26 +312,6 @@ class BatchWriter:
             "INSERT OR IGNORE INTO contact_uids (uid, contact_id) VALUES (?, ?)", external
         )
         self._flush_rows(replace=False, new=True)
-        search.insert_documents(self.conn, documents)
-
-    def _document(self, contact_id: int, name: str, rec: Record) -> tuple[Any, ...]:
-        """The search document of a contact this batch created from ``rec``."""
-        tags = [*rec.tags, *self.options.tags] if self.options.tags else rec.tags
-        names = self.tag_names
-        return search.document(
-            {"id": contact_id, "name": name, **{k: rec.text.get(k) for k in _DOCUMENT_TEXT}},
-            {
-                "emails": [e[0] for e in rec.emails],
-                "digits": [p[2] for p in rec.phones],
-                "tags": [names[i] for i in sorted({self._tag_id(t) for t in tags})],
-                "fields": rec.fields.items(),
-                "addresses": rec.addresses,
-                "handles": [h[2] for h in rec.handles],
-                "related": [r[0] for r in rec.related],
-                # as store_imported_notes keeps them: trimmed, once each
-                "notes": list(dict.fromkeys(b for b in (n.strip() for n in rec.notes) if b)),
-            },
-        )
 
     def _write_existing(self, existing: dict[int, Record], uids: dict[int, list[str]]) -> None:
         if not existing:
@@ -416,18 +383,14 @@ class BatchWriter:
                 "AND label = ? COLLATE NOCASE AND month = ? AND day = ? AND year IS ?",
                 self.unsure,
             )
-        if self.restale:
-            search.reindex(conn, self.restale)
+        if self.bulk:
+            search.reindex(conn)
         from crmcli import consent, events
 
         consent.record_imported(conn, self.consents, now=self.now)
         events.emit_all(
             conn, [events.Occurrence("contact-added", i, i, self.now) for i in self.created]
         )
-
-
-#: the text fields a search document holds
-_DOCUMENT_TEXT = ("company", "title", "nickname", "middle_name", "department", "role")
 
 
 def _drop_indexes(conn: sqlite3.Connection, names: Iterable[str]) -> list[str]:

@@ -72,61 +72,6 @@ def reindex(conn: sqlite3.Connection, contact_ids: Iterable[int] | None = None) 
     )
 
 
-#: the columns of a search document, in the order :func:`document` gives them
-DOCUMENT_COLUMNS = "rowid, name, emails, phones, company, title, tags, fields, notes"
-
-
-def _then_space(value: str | None) -> str:
-    """SQL's ``coalesce(value || ' ', '')``."""
-    return "" if value is None else value + " "
-
-
-def _nocase(text: str) -> str:
-    """SQLite's NOCASE: ASCII letters folded, nothing else."""
-    return text.translate(_ASCII_LOWER)
-
-
-_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
-
-
-def document(contact: dict[str, Any], lists: dict[str, Any]) -> tuple[Any, ...]:
-    """The search document of one contact built from its values, without reading it back:
-    what :data:`_DOCUMENT_SELECT` gives for it, to the character (a test holds the two
-    together), for an import to write with its rows.
-
-    ``contact`` holds the contact's columns (``id``, ``name``, the text fields); ``lists`` its
-    lists in stored order: ``emails`` (addresses), ``digits`` (of its phones), ``tags`` (names,
-    one each), ``fields`` ((key, value), one a key), ``addresses`` (tuples of label, street,
-    city, region, postal code, country...), ``handles`` (handles), ``related`` (names) and
-    ``notes`` (bodies)."""
-    get = contact.get
-    fields = lists["fields"]
-    addresses, handles, related = lists["addresses"], lists["handles"], lists["related"]
-    extra = (
-        _then_space(get("nickname")) + _then_space(get("middle_name"))
-        + _then_space(get("department")) + _then_space(get("role"))
-        + (" ".join(f"{key} {value}" for key, value
-                    in sorted(fields, key=lambda f: _nocase(f[0]))) + " " if fields else "")
-        + (" ".join(" ".join(p or "" for p in a[1:6]) for a in addresses) + " "
-           if addresses else "")
-        + (" ".join(handles) + " " if handles else "")
-        + " ".join(related)
-    )  # fmt: skip
-    return (
-        contact["id"], contact["name"], " ".join(lists["emails"]), " ".join(lists["digits"]),
-        get("company") or "", get("title") or "", " ".join(lists["tags"]), extra,
-        " ".join(lists["notes"]),
-    )  # fmt: skip
-
-
-def insert_documents(conn: sqlite3.Connection, documents: list[tuple[Any, ...]]) -> None:
-    """Add the documents :func:`document` built, for contacts that have none yet."""
-    conn.executemany(
-        f"INSERT INTO contact_search({DOCUMENT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        documents,
-    )
-
-
 def fts_query(text: str) -> str:
     """Turn what a user typed into an FTS5 query: every word must match, as a prefix.
 
