@@ -4,7 +4,8 @@
     python benchmarks/sql_floor.py load ROWS_PICKLE FRESH_DB
 
 ``dump`` takes the tables a ``crm import`` filled (contacts, emails, phones, tags, custom
-fields, dates, notes) and pickles their rows. ``load`` is what the benchmark times: a fresh
+fields, dates, notes, UIDs and the other lists: addresses, URLs, handles, related people,
+flagged values, vCard properties, photos) and pickles their rows. ``load`` is what the benchmark times: a fresh
 database through crmcli's own open-and-migrate, every row inserted with ``executemany`` in one
 transaction (the same statements' shape, the same indexes), then the search index built the way
 the importer builds it. What is left is the time SQLite needs to store what crmcli stores: no
@@ -28,6 +29,14 @@ TABLES = (
     "contact_fields",
     "contact_dates",
     "notes",
+    "contact_uids",
+    "contact_addresses",
+    "contact_urls",
+    "contact_handles",
+    "contact_related",
+    "contact_invalid",
+    "contact_vcard_properties",
+    "contact_photos",
 )
 
 

@@ -52,7 +52,7 @@ def _row(i: int) -> dict[str, str]:
         "Organization Name": COMPANIES[same % 3],
         "Organization Title": "CTO" if i % 4 == 0 else "",
         "Birthday": birthdays[i % len(birthdays)],
-        "Notes": f"met at fair {i % 4}\nsecond line" if i % 3 == 0 else "",
+        "Notes": f"met at fair {i % 4}\nsecond line" if i % 3 == 0 or same != i else "",
         "Labels": "* myContacts ::: friends" if i % 2 else "vip ::: Work",
         "E-mail 1 - Label": "* Work" if i % 2 else "Home",
         "E-mail 1 - Value": emails,
