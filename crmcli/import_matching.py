@@ -149,6 +149,11 @@ class Matcher:
             rows.append(RowKeys(row_emails, row_phones, key, batch_keys))
         found = identity.lookup(self.conn, uids=uids, emails=emails, phones=phones, names=keys)
         self._begin_state(found)
+        self._load_profiles(found)
+        return rows
+
+    def _load_profiles(self, found: Found) -> None:
+        """The profiles of the contacts ``found``, from the cache or the database."""
         ids = set(found.by_uid.values())
         for index in (found.by_email, found.by_phone, found.by_name):
             for contact_ids in index.values():
@@ -159,7 +164,6 @@ class Matcher:
         cache.update(loaded)
         while len(cache) > self.CACHED:  # the oldest first
             del cache[next(iter(cache))]
-        return rows
 
     def match(self, rec: Record, name: str | None, row: RowKeys) -> Decision:
         """The contact (or earlier row's target) ``rec`` is, or None for a new contact."""

@@ -274,6 +274,16 @@ def _text(rec: Record) -> None:
             text["geo"] = normal_geo(geo)
 
 
+def _absorb_dates(into: Record, other: Record, *, overwrite: bool) -> None:
+    """``other``'s dates by label: new labels added, known ones replaced with ``overwrite``."""
+    labels = {d[1].lower(): i for i, d in enumerate(into.dates)}
+    for entry in other.dates:
+        if entry[1].lower() not in labels:
+            into.dates.append(entry)
+        elif overwrite:
+            into.dates[labels[entry[1].lower()]] = entry
+
+
 def absorb(into: Record, other: Record, *, overwrite: bool) -> None:
     """Fold ``other`` into ``into``: fill (or with ``overwrite``, replace) and add new values."""
     for key, value in other.text.items():
@@ -292,19 +302,12 @@ def absorb(into: Record, other: Record, *, overwrite: bool) -> None:
             into.fields[key] = value
         elif overwrite:
             into.fields[keys[key.lower()]] = value
-    labels = {d[1].lower(): i for i, d in enumerate(into.dates)}
-    for entry in other.dates:
-        if entry[1].lower() not in labels:
-            into.dates.append(entry)
-        elif overwrite:
-            into.dates[labels[entry[1].lower()]] = entry
+    _absorb_dates(into, other, overwrite=overwrite)
     for name in ("notes", "addresses", "urls", "handles", "related", "props", "invalid"):
         mine: list[Any] = getattr(into, name)
         mine.extend(item for item in getattr(other, name) if item not in mine)
-    if other.photo and (overwrite or not into.photo):
-        into.photo = other.photo
     into.size += other.size
-    if other.cadence_days and (overwrite or not into.cadence_days):
-        into.cadence_days = other.cadence_days
-    if other.referred_by_uid and (overwrite or not into.referred_by_uid):
-        into.referred_by_uid = other.referred_by_uid
+    for single in ("photo", "cadence_days", "referred_by_uid"):
+        value = getattr(other, single)
+        if value and (overwrite or not getattr(into, single)):
+            setattr(into, single, value)

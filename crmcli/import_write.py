@@ -220,8 +220,6 @@ class BatchWriter:
             rows["dates"].append((contact_id, kind, label, year, month, day))
             if unsure:
                 self.unsure.append((contact_id, label, month, day, year))
-        if rec.related:
-            self.links.extend((contact_id, n, uid) for n, _, uid in rec.related if uid)
         for name, items in (
             ("addresses", rec.addresses), ("urls", rec.urls), ("handles", rec.handles),
             ("related", [(n, lab, None) for n, lab, _ in rec.related] if rec.related else ()),
@@ -230,10 +228,17 @@ class BatchWriter:
             if items:
                 first = start.get(name, 0)
                 rows[name].extend([(contact_id, *item, first + i) for i, item in enumerate(items)])
+        self._extras(contact_id, rec)
+
+    def _extras(self, contact_id: int, rec: Record) -> None:
+        """What else a row holds besides its lists: photo, notes, links to other contacts
+        (related people, who referred them) and consent, each written after the batch."""
         if rec.photo is not None:
-            rows["photos"].append((contact_id, *rec.photo))
+            self.rows["photos"].append((contact_id, *rec.photo))
         if rec.notes:
             self.notes.extend((contact_id, note) for note in rec.notes)
+        if rec.related:
+            self.links.extend((contact_id, n, uid) for n, _, uid in rec.related if uid)
         if rec.referred_by_uid:
             self.referrals.append((contact_id, rec.referred_by_uid))
         if rec.email_optout or rec.do_not_contact:
