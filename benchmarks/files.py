@@ -24,14 +24,12 @@ out.writerows(cursor)
 def export_sql() -> str:
     """The one query behind `crm export contacts`: every contact with its emails, phones, tags,
     fields, dates and notes. The plain script runs it too, so both write the same rows."""
-    from crmcli.contacts import TEXT_FIELDS, ListFilters
+    from crmcli.contacts import ListFilters
     from crmcli.io import csv_out
 
-    where, params, order = csv_out._where(ListFilters())
+    sql, params = csv_out.export_query(ListFilters())
     assert not params
-    return csv_out._QUERY.format(
-        text=", ".join(f"c.{k}" for k in TEXT_FIELDS), where=where, order=order
-    )
+    return sql
 
 
 SQLITE_IMPORT = "sqlite3 FILE .import --csv"

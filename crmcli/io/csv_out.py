@@ -121,9 +121,9 @@ def _where(filters: ListFilters) -> tuple[str, list[Any], str]:
     return where, params, order
 
 
-def _export_cursor(
-    conn: sqlite3.Connection, filters: ListFilters, *, notes: bool = True
-) -> sqlite3.Cursor:
+def export_query(filters: ListFilters, *, notes: bool = True) -> tuple[str, list[Any]]:
+    """The one query behind ``crm export contacts`` (and sync's fingerprints) and its
+    parameters; ``notes=False`` leaves the notes out."""
     where, params, order = _where(filters)
     sql = _QUERY.format(
         text=", ".join(f"c.{k}" for k in TEXT_FIELDS),
@@ -135,6 +135,13 @@ def _export_cursor(
     if filters.limit is not None:
         sql += " LIMIT ?"
         params.append(filters.limit)
+    return sql, params
+
+
+def _export_cursor(
+    conn: sqlite3.Connection, filters: ListFilters, *, notes: bool = True
+) -> sqlite3.Cursor:
+    sql, params = export_query(filters, notes=notes)
     cursor = conn.cursor()
     cursor.row_factory = None  # plain tuples: faster than sqlite3.Row for 100,000 rows
     return cursor.execute(sql, params)
