@@ -104,7 +104,8 @@ class Matcher:
         self.found = found
         #: a large phone block of ``found`` by name screen key ("" for no name), made on use
         self.screened: dict[str, dict[str, list[int]]] = {}
-        #: this batch's phone keys ("p" + digits) -> their targets by name screen key
+        #: this batch's switchboards ("p" + digits) -> their targets by name screen key, made
+        #: when a phone's targets first pass PHONE_BLOCK
         self.blocks: dict[str, dict[str, list[int]]] = {}
         self.stored: dict[int, Profile] = {}
         #: the keys of this batch's rows -> their targets
@@ -213,10 +214,16 @@ class Matcher:
             hits = self.keys.get(key)
             if hits is None or isinstance(hits, int):
                 yield from () if hits is None else (hits,)
-            elif len(hits) <= PHONE_BLOCK or key not in self.blocks:
+            elif len(hits) <= PHONE_BLOCK or key[0] != "p":
                 yield from hits
             else:
-                block = self.blocks[key]
+                block = self.blocks.get(key)
+                if block is None:  # the phone just turned out a switchboard: index it once
+                    block = self.blocks[key] = {}
+                    for target in hits:
+                        tokens = self._profile_of(target).tokens
+                        for screen_key in identity.name_screen(tokens) or _NO_NAME:
+                            block.setdefault(screen_key, []).append(target)
                 for screen_key in screen:
                     yield from block.get(screen_key, ())
 
@@ -270,10 +277,10 @@ class Matcher:
                     keys[key] = [hits, target]
             elif target not in hits:
                 hits.append(target)
-            if key[0] == "p":  # by name screen too, for when the phone turns out a switchboard
+            block = self.blocks.get(key)
+            if block is not None:  # a switchboard's index, kept up to date
                 if screen is None:
                     screen = identity.name_screen(identity.profile(name=name).tokens) or _NO_NAME
-                block = self.blocks.setdefault(key, {})
                 for screen_key in screen:
                     block.setdefault(screen_key, []).append(target)
 
