@@ -19,7 +19,7 @@ from typer.core import TyperCommand, TyperGroup
 
 from crmcli import clock
 from crmcli.cli import _pager
-from crmcli.cli._output import OutputFormat, message
+from crmcli.cli._output import OutputFormat, emit_record, message
 from crmcli.db import DbLocation, connect, describe_sqlite_error, resolve_path
 from crmcli.errors import AmbiguousRef, CrmError, UsageError
 from crmcli.registry import load
@@ -433,6 +433,14 @@ def print_created(ref: int | str, fmt: OutputFormat | str | None) -> None:
     ``id=$(crm contact add "Ann Lee")`` works. Not with --format: that prints the record."""
     if fmt is None and not _pager.stdout_is_terminal():
         print(ref)
+
+
+def report_created(ref: int | str, record: dict[str, Any], fmt: OutputFormat | None) -> None:
+    """A create command's output: the new id or name when piped (:func:`print_created`), the
+    new record itself with --format."""
+    print_created(ref, fmt)
+    if fmt is not None:
+        emit_record(record, fmt)
 
 
 def interactive() -> bool:

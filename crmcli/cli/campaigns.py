@@ -20,7 +20,7 @@ from crmcli.cli._common import (
     confirm,
     database,
     now,
-    print_created,
+    report_created,
 )
 from crmcli.cli._output import (
     Column,
@@ -118,9 +118,7 @@ def add(
     message(
         f"Added campaign {found.name} ({found.query}, template {found.template}): {summary(counts)}"
     )
-    print_created(found.name, fmt)
-    if fmt is not None:
-        emit_record(found.to_dict(), fmt)
+    report_created(found.name, found.to_dict(), fmt)
 
 
 @app.command("list")

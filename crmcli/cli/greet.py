@@ -25,8 +25,8 @@ from crmcli.cli._common import (
     interactive,
     kept_on_failure,
     now,
-    print_created,
     read_stdin_text,
+    report_created,
 )
 from crmcli.cli._output import (
     Column,
@@ -142,9 +142,7 @@ def template_add(
             )
             tpl = templates.get(conn, name)
     message(f"Added template {tpl.name}")
-    print_created(tpl.name, fmt)
-    if fmt is not None:
-        emit_record(tpl.to_dict(), fmt)
+    report_created(tpl.name, tpl.to_dict(), fmt)
 
 
 @template_app.command("edit")
@@ -529,9 +527,7 @@ def rule_add(
     ahead = f"{rule.days_before} days ahead" if rule.days_before else "on the day"
     who = f"contacts tagged {rule.tag}" if rule.tag else "every contact"
     message(f"Added rule {rule.id}: {rule.occasion} -> {rule.template}, {ahead}, to {who}")
-    print_created(rule.id, fmt)
-    if fmt is not None:
-        emit_record(rule.to_dict(), fmt)
+    report_created(rule.id, rule.to_dict(), fmt)
 
 
 @rule_app.command("list")

@@ -15,9 +15,9 @@ from crmcli.cli._common import (
     confirm,
     database,
     now,
-    print_created,
+    report_created,
 )
-from crmcli.cli._output import Column, emit, emit_record, message
+from crmcli.cli._output import Column, emit, message
 from crmcli.cli.views.rules import COLUMNS
 
 app = CrmTyper(
@@ -102,9 +102,7 @@ def add(
             now=now(),
         )
     message(f"Added rule {rule.id}: on {rule.on}, {rule.actions()}")
-    print_created(rule.id, fmt)
-    if fmt is not None:
-        emit_record(rule.to_dict(), fmt)
+    report_created(rule.id, rule.to_dict(), fmt)
 
 
 @app.command("list")
