@@ -87,7 +87,6 @@ class BatchWriter:
         self.uid_count = 0
         self.tag_ids: dict[str, int] = {}
         self.referrals: list[tuple[int, str]] = []
-        self.created: list[int] = []
         self.consents: list[tuple[int, str | None, str | None]] = []
         #: related people named with a UID: (contact id, name, UID), linked at the end
         self.links: list[tuple[int, str, str]] = []
@@ -116,7 +115,18 @@ class BatchWriter:
         self._write_existing(existing, uids)
         if not self.bulk:
             search.reindex(self.conn, [*new, *existing])
+        self._contacts_added(new)
         self.matcher.end()
+
+    def _contacts_added(self, new: dict[int, Record]) -> None:
+        # per batch, not once at the end: a list of every new contact's event would grow with the
+        # file (a million of them took 100+ MiB)
+        if new:
+            from crmcli import events
+
+            events.emit_all(
+                self.conn, [events.Occurrence("contact-added", i, i, self.now) for i in new]
+            )
 
     def _place(
         self,
@@ -305,7 +315,6 @@ class BatchWriter:
                 )
             )
             self._children(contact_id, rec, {})
-        self.created.extend(new)
         self.conn.executemany(
             f"INSERT INTO contacts (id, uid, name, {', '.join(TEXT_FIELDS)}, cadence_days, "
             f"created_at, updated_at) VALUES ({', '.join('?' for _ in range(len(TEXT_FIELDS) + 6))})",
@@ -369,7 +378,7 @@ class BatchWriter:
 
     def finish(self, order: DateOrder) -> None:
         """After the last batch: referrers, related people, dates read the wrong way round,
-        the search index, consent and the contacts' events."""
+        the search index and consent."""
         conn = self.conn
         for sql in self.deferred:
             conn.execute(sql)
@@ -390,12 +399,9 @@ class BatchWriter:
             )
         if self.bulk:
             search.reindex(conn)
-        from crmcli import consent, events
+        from crmcli import consent
 
         consent.record_imported(conn, self.consents, now=self.now)
-        events.emit_all(
-            conn, [events.Occurrence("contact-added", i, i, self.now) for i in self.created]
-        )
 
 
 def _drop_indexes(conn: sqlite3.Connection, names: Iterable[str]) -> list[str]:

@@ -173,3 +173,34 @@ def test_a_refused_bulk_import_leaves_the_schema_whole(tmp_path: Path) -> None:
         _import(conn, data, 3, "merge", now())
     assert _dump(conn) == before
     assert schema_guard.digest(conn) == db.SCHEMA_DIGESTS[db.SCHEMA_VERSION]
+
+
+@pytest.mark.parametrize("batch_size", [7, 5000])
+def test_a_contact_added_rule_fires_once_for_each_new_contact_whatever_the_batches(
+    tmp_path: Path, batch_size: int
+) -> None:
+    from crmcli import rules
+
+    conn = db.connect(tmp_path / "crm.db")
+    try:
+        rules.add(conn, "contact-added", tag="new-lead", remind_when="+2d", remind_text="Call",
+                  now=now())  # fmt: skip
+        _import(conn, _csv(range(60)), batch_size, "merge", now())
+        created = {r[0] for r in conn.execute("SELECT id FROM contacts")}
+        reminded = [r[0] for r in conn.execute("SELECT contact_id FROM reminders")]
+        tagged = {
+            r[0]
+            for r in conn.execute(
+                "SELECT contact_id FROM contact_tags JOIN tags ON tags.id = tag_id "
+                "WHERE tags.name = 'new-lead'"
+            )
+        }
+        assert len(created) > 7  # more than one batch of new contacts at batch size 7
+        assert sorted(reminded) == sorted(created) and tagged == created
+        # and the search index knows the tag the rule set
+        found = conn.execute(
+            "SELECT count(*) FROM contact_search WHERE contact_search MATCH 'tags:\"new-lead\"'"
+        ).fetchone()[0]
+        assert found == len(created)
+    finally:
+        conn.close()
