@@ -8,11 +8,12 @@ import base64
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
-from crmcli.io.vcard import parse_line as lexer_parse_line
+from crmcli.io.vcard import _parse_line_full, parse_line
 from crmcli.io.vcard_write import card_text
 from crmcli.sync import card as cards
-from crmcli.sync.card import parse_line as sync_parse_line
 from tests.conftest import Cli
 from tests.test_sync import contact, read, run_sync
 
@@ -90,8 +91,8 @@ def write(path: Path, text: str) -> None:
 )
 def test_the_fast_line_parser_gives_what_the_lexer_gives(line: str) -> None:
     def as_tuple(text: str) -> object:
-        prop = sync_parse_line(text)
-        other = lexer_parse_line(text)
+        prop = parse_line(text)
+        other = _parse_line_full(text)
         assert (prop is None) == (other is None)
         if prop is None or other is None:
             return None
@@ -106,6 +107,15 @@ def test_the_fast_line_parser_gives_what_the_lexer_gives(line: str) -> None:
         return prop.name
 
     as_tuple(line)
+
+
+@given(st.text(alphabet='ab.;:=",\\ \tTEL', max_size=40))
+def test_the_fast_line_parser_agrees_with_the_full_one_on_any_line(line: str) -> None:
+    fast, full = parse_line(line), _parse_line_full(line)
+    assert (fast is None) == (full is None)
+    if fast is not None and full is not None:
+        fields = ("group", "name", "params", "value", "head", "spelling")
+        assert [getattr(fast, f) for f in fields] == [getattr(full, f) for f in fields]
 
 
 def test_a_phones_card_lands_in_the_model_and_goes_back_whole(cli: Cli, vd: Path) -> None:

@@ -87,7 +87,38 @@ BARE_ENCODINGS = ("QUOTED-PRINTABLE", "BASE64", "B", "8BIT", "7BIT")
 
 
 def parse_line(line: str) -> Property | None:
-    """Split a content line into group, name, parameters and (raw) value; None if not one."""
+    """Split a content line into group, name, parameters and (raw) value; None if not one.
+
+    The common line (no quote before its colon, no bare 2.1 parameter) is split with string
+    methods; the rest goes through :func:`_parse_line_full`, which walks it character by
+    character (a test holds the two equal). A phone's card has dozens of lines, and an import
+    or a sync reads thousands of cards."""
+    colon = line.find(":")
+    head = line[:colon]
+    if colon <= 0 or '"' in head:
+        return _parse_line_full(line)
+    semicolon = head.find(";")
+    full_name = head if semicolon < 0 else head[:semicolon]
+    group, _, name = full_name.strip().rpartition(".")
+    if not name or " " in name:
+        return None
+    written = head[len(full_name) :]
+    params: dict[str, list[str]] = {}
+    for piece in written.split(";")[1:]:
+        key, sep, val = piece.partition("=")
+        if not sep:
+            if key.strip():
+                return _parse_line_full(line)  # a bare 2.1 parameter (;WORK;PREF)
+            continue
+        params.setdefault(key.strip().upper(), []).extend(
+            v.strip() for v in val.split(",") if v.strip()
+        )
+    name = name.strip()
+    return Property(group or None, name.upper(), params, line[colon + 1 :], written, name)
+
+
+def _parse_line_full(line: str) -> Property | None:
+    """:func:`parse_line` for any line: quoted parameter values, vCard 2.1 bare parameters."""
     colon, quoted = -1, False
     for i, c in enumerate(line):
         if c == '"':
@@ -135,6 +166,8 @@ def kept_properties(text: str) -> list[tuple[str | None, str, str, str]]:
 
 
 def unescape(value: str) -> str:
+    if "\\" not in value:
+        return value
     out, i = [], 0
     while i < len(value):
         c = value[i]
@@ -150,6 +183,8 @@ def unescape(value: str) -> str:
 
 def split_structured(value: str, sep: str = ";") -> list[str]:
     """Split on ``sep`` not escaped by a backslash, then unescape each part."""
+    if "\\" not in value:
+        return value.split(sep)
     parts, current, i = [], [], 0
     while i < len(value):
         c = value[i]

@@ -22,10 +22,8 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from crmcli.io.vcard import Property, split_structured
+from crmcli.io.vcard import Property, parse_line, split_structured, unescape
 from crmcli.io.vcard import escape as escape_value
-from crmcli.io.vcard import parse_line as _parse_line_slow
-from crmcli.io.vcard import unescape as _unescape_slow
 from crmcli.io.vcard_write import fold
 
 #: lines that frame a card or identify it: never compared, never merged
@@ -73,38 +71,6 @@ PRIVATE_PREFIX = "X-CRM-"
 _NOISE = frozenset({"pref", "internet", "voice", "x400", "msg", "text", "uri", "x-internet"})
 _APPLE = re.compile(r"^_\$!<(.*)>!\$_$")
 _LINE_END = re.compile(r"\r\n|\r|\n")
-
-
-def unescape(value: str) -> str:
-    return _unescape_slow(value) if "\\" in value else value
-
-
-def parse_line(line: str) -> Property | None:
-    """:func:`crmcli.io.vcard.parse_line` (the same result, a test holds them equal), without
-    its character loops for the common line (no quoted parameter value, no bare 2.1
-    parameter): a phone's card has dozens of lines, and a sync reads thousands of cards."""
-    colon = line.find(":")
-    head = line[:colon]
-    if colon <= 0 or '"' in head:
-        return _parse_line_slow(line)
-    semicolon = head.find(";")
-    full_name = head if semicolon < 0 else head[:semicolon]
-    group, _, name = full_name.strip().rpartition(".")
-    if not name or " " in name:
-        return None
-    name = name.strip()
-    written = head[len(full_name) :]
-    params: dict[str, list[str]] = {}
-    for piece in written.split(";")[1:]:
-        key, sep, val = piece.partition("=")
-        if not sep:
-            if key.strip():
-                return _parse_line_slow(line)  # a bare 2.1 parameter (;WORK;PREF)
-            continue
-        params.setdefault(key.strip().upper(), []).extend(
-            v.strip() for v in val.split(",") if v.strip()
-        )
-    return Property(group or None, name.upper(), params, line[colon + 1 :], written, name)
 
 
 class CardError(Exception):
