@@ -188,7 +188,7 @@ def test_every_sink_escapes_control_characters() -> None:
         out = io.StringIO()
         emit(rows, ["name", "n"], fmt, out=out)
         cells = out.getvalue().replace("\n", "").replace("\t", "")
-        assert controls.CONTROL.search(cells) is None, fmt
+        assert controls.pattern("control").search(cells) is None, fmt
     assert controls.visible("a\x1b]0;x\x07\u202e\x85b") == "a\\x1b]0;x\\x07\\u202e\\x85b"
     assert controls.visible("line\n\tnext\r", multiline=True) == "line\n\tnext\\r"
     assert controls.tsv_escaped("a\\b\tc\nd\x1b") == "a\\\\b\\tc\\nd\\x1b"
@@ -219,3 +219,21 @@ def test_views_build_no_markup_of_their_own() -> None:
             if needle in source:
                 offenders.append(f"{path.name}: {needle}")
     assert offenders == []
+
+
+def test_the_printable_shortcut_never_skips_a_control_character() -> None:
+    # controls.visible, tsv_escaped and single_line return a printable text untouched without
+    # compiling their patterns: that is right only if every character a pattern matches is
+    # one str.isprintable() refuses (json_safe's shortcut: ASCII without DEL)
+    for name in ("control", "control_but_layout", "tsv_special", "json_raw"):
+        found = controls.pattern(name)
+        matched = [chr(code) for code in range(0x110000) if found.match(chr(code))]
+        assert matched, name
+        assert [c for c in matched if c.isprintable() and c != "\\"] == [], name
+        if name == "json_raw":
+            assert [c for c in matched if c.isascii() and c != "\x7f"] == []
+    hostile = "a\x1b]0;x\x07b\u202ec\x7f\\"
+    assert controls.visible(hostile) == "a\\x1b]0;x\\x07b\\u202ec\\x7f\\"
+    assert controls.tsv_escaped(hostile) == "a\\x1b]0;x\\x07b\\u202ec\\x7f\\\\"
+    assert controls.json_safe('"\x7f"') == '"\\u007f"'
+    assert controls.single_line("To: a\r\nBcc: b") == "To: a Bcc: b"
