@@ -212,6 +212,8 @@ def _phones(rec: Record) -> None:
 
 
 def _unique(items: list[Any], key: Any) -> list[Any]:
+    if len(items) < 2:
+        return items  # most lists of most rows: nothing to compare
     seen: set[Any] = set()
     out = []
     for item in items:

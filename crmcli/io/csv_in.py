@@ -329,16 +329,17 @@ class Mapper:
     def record(self, row: list[str], position: str) -> Record:
         rec = Record(position, row)
         width, counts, defaults = len(row), self.counts, self.defaults
+        # most cells of a wide export are empty: tested before they are stripped
         for index, read, argument in self.singles:
-            if index < width:
+            if index < width and row[index]:
                 value = row[index].strip()
-                if value and defaults.get(index) != value.lower():
+                if value and (not defaults or defaults.get(index) != value.lower()):
                     counts[index] += 1
                     read(rec, value, argument)
         for group in self.groups:
             cells = {}
             for role, index in group.roles.items():
-                if index < width:
+                if index < width and row[index]:
                     value = row[index].strip()
                     if value:
                         counts[index] += 1
