@@ -14,11 +14,13 @@ purchases when the schema has that table.
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
 import sys
 import time
 from pathlib import Path
 
+import read_floor
 from gen_csv import FIRST, LAST
 from timing import Case, fmt_ms, run_cases, time_once
 
@@ -184,8 +186,8 @@ def _purchases(conn: sqlite3.Connection, count: int) -> None:
         )
 
 
-def everyday(base: list[str], db: Path, count: int) -> list[tuple[str, list[str]]]:
-    """The everyday commands of the targets, on ``db``."""
+def everyday(count: int) -> list[tuple[str, list[str]]]:
+    """The everyday commands of the targets (arguments after ``crm --db FILE``)."""
     rare = str(count // 2)
     commands = [
         ("agenda --format tsv", ["agenda", "--format", "tsv"]),
@@ -197,7 +199,7 @@ def everyday(base: list[str], db: Path, count: int) -> list[tuple[str, list[str]
         ("pipeline --format tsv", ["pipeline", "--format", "tsv"]),
         ("forecast --format tsv", ["forecast", "--format", "tsv"]),
     ]
-    return [(label, [*base, "--db", str(db), *args]) for label, args in commands]
+    return commands
 
 
 def section(
@@ -208,12 +210,21 @@ def section(
     command's ratio large/small (``ratios``) and the maintenance commands' seconds."""
     small_db, large_db = work / f"scale-{small}.db", work / f"scale-{large}.db"
     built = {n: build(p, n) for n, p in ((small, small_db), (large, large_db))}
+    # each command beside its SQL floor on each database: the sqlite3 CLI replaying the very
+    # statements it ran, which says how much of the growth is the work itself
+    floors = shutil.which("sqlite3") is not None
     pairs = []
-    for (label, small_argv), (_, large_argv) in zip(
-        everyday(base, small_db, small), everyday(base, large_db, large), strict=True
-    ):
-        pairs.append((label, Case(f"{label} ({small:,})", small_argv), Case(label, large_argv)))
-    run_cases([c for _, *both in pairs for c in both], runs, env)
+    for (label, small_args), (_, large_args) in zip(everyday(small), everyday(large), strict=True):
+        small_case = Case(f"{label} ({small:,})", [*base, "--db", str(small_db), *small_args])
+        large_case = Case(label, [*base, "--db", str(large_db), *large_args])
+        pair = [small_case, large_case]
+        if floors:
+            pair += [
+                read_floor.replay_case(f"SQL of {label} ({n:,})", db, args, env, work)
+                for n, db, args in ((small, small_db, small_args), (large, large_db, large_args))
+            ]
+        pairs.append((label, pair))
+    run_cases([case for _, pair in pairs for case in pair], runs, env)
     maintenance = [
         Case(f"db check ({large:,})", [*base, "--db", str(large_db), "db", "check"]),
     ]
@@ -232,15 +243,20 @@ def section(
         f"Both databases built in bulk SQL ({small:,} contacts in {built[small]:.0f} s, "
         f"{large:,} in {built[large]:.0f} s, {size_mib:,.0f} MiB).",
         "",
-        f"| command | {small:,} | {large:,} | x |",
-        "| --- | ---: | ---: | ---: |",
+        f"| command | {small:,} | {large:,} | x | its SQL alone: {small:,} | {large:,} | x |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     ratios: dict[str, float] = {}
-    for label, small_case, large_case in pairs:
+    floor_ratios: dict[str, float] = {}
+    for label, (small_case, large_case, *floor) in pairs:
         ratios[label] = large_case.median / small_case.median
+        sql = " - | - | - |"
+        if floor:
+            floor_ratios[label] = floor[1].median / floor[0].median
+            sql = f" {fmt_ms(floor[0].median)} | {fmt_ms(floor[1].median)} | {floor_ratios[label]:.2f} |"
         lines.append(
             f"| `crm {label}` | {fmt_ms(small_case.median)} | {fmt_ms(large_case.median)} | "
-            f"{ratios[label]:.2f} |"
+            f"{ratios[label]:.2f} |{sql}"
         )
     check = maintenance[0]
     lines += [
@@ -253,7 +269,7 @@ def section(
         f"db check ({large:,} contacts)": check.median,
         f"db backup ({large:,} contacts)": sorted(backup_times)[len(backup_times) // 2],
     }
-    return lines, {"ratios": ratios, "maintenance": maintenance_seconds}
+    return lines, {"ratios": ratios, "floors": floor_ratios, "maintenance": maintenance_seconds}
 
 
 if __name__ == "__main__":
