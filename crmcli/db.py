@@ -14,7 +14,7 @@ from crmcli.errors import DatabaseError, UsageError
 #: how long a writer waits for another process's transaction before giving up (milliseconds)
 BUSY_TIMEOUT_MS = 15_000
 #: how many migrations crmcli.migrations has (a test keeps the two equal)
-SCHEMA_VERSION = 15
+SCHEMA_VERSION = 16
 #: the fingerprint of crmcli's schema at each version (crmcli.schema_guard); a file whose
 #: schema does not match is refused. After adding a migration: python -m crmcli.schema_guard
 SCHEMA_DIGESTS: dict[int, str] = {
@@ -34,6 +34,7 @@ SCHEMA_DIGESTS: dict[int, str] = {
     13: "4a4928f9b492fcb1a562354ed6efc30873d3dfe6819cb909d9e332da7f99e150",
     14: "07a35819af7bd41ef90cd13bf5df5314bb4575df37bc86f73eeb8d62610d29a3",
     15: "336f8f5c7be94afad1f58af12e7763754b1f72908ee569fe39a8c5c6b2982e4f",
+    16: "6c3782bc1f8c31fd615eb6aefa6a973f131f61f6327e6fac9bc231e13873be29",
 }
 
 

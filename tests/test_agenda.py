@@ -54,6 +54,26 @@ def test_a_limit_keeps_the_first_of_each_section_and_counts_them_all(
     assert agenda.is_due(cut.counts)
 
 
+def test_a_yearly_date_comes_with_its_contacts_first_email_and_phone(
+    conn: sqlite3.Connection, make_contact: ContactFactory
+) -> None:
+    # The dates are read without emails (a lookup per date in a fortnight of a big book);
+    # the agenda looks up the details of the items it shows, limited or not.
+    make_contact(
+        "Ann Lee",
+        email=["ann@example.com", "lee@example.org"],
+        phone="+1 555 0100",
+        company="Acme",
+        birthday="--11-25",
+        now=CREATED,
+    )
+    for limit in (None, 1):
+        found = agenda.build(conn, agenda.Window(NOW, 7, limit))
+        assert [(i.section, i.contact, i.company, i.phone, i.email) for i in found.items] == [
+            ("dates", "Ann Lee", "Acme", "+1 555 0100", "ann@example.com")
+        ]
+
+
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_a_limit_agrees_with_the_whole_agenda_on_a_mixed_book(
     conn: sqlite3.Connection, seed: int, make_contact: ContactFactory
@@ -91,7 +111,7 @@ def test_a_limit_agrees_with_the_whole_agenda_on_a_mixed_book(
     for who in rng.sample(people, 5):
         contacts.trash(conn, who, now=NOW)
     full = agenda.build(conn, agenda.Window(NOW, 7))
-    assert {"overdue", "today", "upcoming", "touch", "deals"} <= set(full.counts)
+    assert {"overdue", "today", "upcoming", "touch", "deals", "dates"} <= set(full.counts)
     for limit in (1, 3, 10):
         cut = agenda.build(conn, agenda.Window(NOW, 7, limit))
         assert cut.counts == full.counts

@@ -323,6 +323,49 @@ def test_upcoming_by_month_day_ranges_finds_what_a_scan_finds(
             assert upcoming(conn, today, days=days, feb29=feb29) == expected, (today, days)
 
 
+@pytest.mark.parametrize("feb29", ["feb28", "mar1"])
+def test_the_agenda_by_each_kinds_lead_time_finds_what_a_scan_finds(
+    conn: sqlite3.Connection, feb29: str, make_contact: ContactFactory
+) -> None:
+    # Each kind is read from its own lead time's ranges (a birthday a week ahead, an
+    # anniversary two): the same dates as every date filtered by its lead, on every edge.
+    edges = ["--12-31", "--01-01", "--01-09", "--02-28", "--02-29", "--03-01", "--03-10",
+             "1980-11-23", "--11-22", "--12-05"]  # fmt: skip
+    for number, when in enumerate(edges):
+        someone = make_contact(f"P{number}", birthday=when, email=f"p{number}@example.com")
+        month, day = int(when[-5:-3]), int(when[-2:])
+        for label in ("anniversary", "customer since"):
+            anniversaries.set_date(
+                conn, someone, label, YearlyDate(month, day, None), today=NOW.date()
+            )
+    planner = make_contact("Planner")
+    anniversaries.set_date(
+        conn, planner, "renewal", YearlyDate(3, 1, None), today=NOW.date(), lead_days=120
+    )
+    anniversaries.set_date(conn, planner, "wedding", YearlyDate(1, 2, 2027), today=NOW.date())
+    settings = [
+        anniversaries.DEFAULT_LEAD_DAYS,
+        {"birthday": 0, "anniversary": 3, "other": 40},
+        {"birthday": 30, "anniversary": 30, "other": 365},
+        {"birthday": 364, "anniversary": 1, "other": 7},
+    ]
+    days = [date(2026, 11, 23), date(2026, 12, 30), date(2027, 2, 27), date(2027, 2, 28),
+            date(2028, 2, 28), date(2028, 2, 29), date(2027, 12, 26)]  # fmt: skip
+    shown = 0
+    for leads in settings:
+        for today in days:
+            every = anniversaries.every_date(conn, today, feb29=feb29)
+            expected = [
+                u for u in every
+                if u.days_until <= (u.lead_days if u.lead_days is not None else leads[u.kind])
+            ]  # fmt: skip
+            found = upcoming_for_agenda(conn, today, lead_days=leads, feb29=feb29)
+            # the agenda reads no emails: it looks up the details of the items it shows
+            assert [u._replace(email=None) for u in expected] == found, (leads, today)
+            shown += len(found)
+    assert shown > 100  # the edges do fall inside the windows
+
+
 def test_agenda_reads_a_date_with_a_long_lead_of_its_own(
     conn: sqlite3.Connection, make_contact: ContactFactory
 ) -> None:
