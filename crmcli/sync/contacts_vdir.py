@@ -41,8 +41,9 @@ def _version(text: str | None) -> str:
 
 def read_folder(run: Run) -> None:
     """Every file of the folder: unchanged ones by their state alone, the others read, parsed
-    and checked (not a vCard, no UID, a UID another file has too: reported and skipped)."""
-    engine.read_folder(run, EXT, cards.parse, cards.CardError)
+    and checked (not a vCard, no UID, a UID another file has too: reported and skipped). A new
+    file's parse is not kept: the importer reads its text (:func:`_new_files`)."""
+    engine.read_folder(run, EXT, cards.parse, cards.CardError, keep_new=False)
 
 
 # --- deciding and applying ------------------------------------------------------------------------
@@ -84,7 +85,7 @@ def _new_files(run: Run) -> None:
     made = {c.contact_id for c in placed.values() if c.contact_id is not None and not c.existed}
     run.local.update((row.id, row) for row in contact_cards.local_rows(run.conn, made))
     for seen in new:
-        assert seen.card is not None and seen.text is not None
+        assert seen.uid is not None and seen.text is not None
         created = placed.get(seen.href)
         if created is None or created.contact_id is None:
             reason = created.reason if created else "cannot be read as a contact"
@@ -95,12 +96,12 @@ def _new_files(run: Run) -> None:
                   f"crm contact restore {created.contact_id}, or remove the file")  # fmt: skip
             continue
         if created.existed:
-            item = Item(None, KIND, seen.href, seen.card.uid, created.contact_id)
+            item = Item(None, KIND, seen.href, seen.uid, created.contact_id)
             run.known[seen.href] = item
             _merge(run, item, run.local[created.contact_id])
             continue
         row = run.local[created.contact_id]
-        item = _item(run, seen.href, seen.card.uid, row, _version(seen.text))
+        item = _item(run, seen.href, seen.uid, row, _version(seen.text))
         _remote_recorded(item, seen, seen.text)
         run.save.append(item)
         run.known[seen.href] = item
@@ -121,7 +122,7 @@ def _known_item(run: Run, item: Item) -> None:
         _removed_in_vdir(run, item, row)
     elif row is None:
         _removed_in_crmcli(run, item, seen)
-    elif seen.card is not None or row.signature != item.local_sig:
+    elif seen.text is not None or row.signature != item.local_sig:
         _merge(run, item, row)
     elif seen.state != item.remote_state:
         item.remote_state = seen.state  # touched only
@@ -150,7 +151,7 @@ def _removed_in_vdir(run: Run, item: Item, row: contact_cards.LocalRow | None) -
 
 
 def _removed_in_crmcli(run: Run, item: Item, seen: Seen) -> None:
-    if seen.card is None:  # unchanged in the vdir: remove the file
+    if seen.text is None:  # unchanged in the vdir: remove the file
         run.pending.append(Pending(item.href, None, seen.state, None))
         run.report.act(KIND, "vdir", "delete", item.href, item.contact_id, None,
                        "deleted in crmcli")  # fmt: skip
@@ -181,16 +182,17 @@ def _removed_in_crmcli(run: Run, item: Item, seen: Seen) -> None:
 def _merge(run: Run, item: Item, row: contact_cards.LocalRow) -> None:
     """Both sides as they are now against the last sync (none: first meeting)."""
     seen = run.seen[item.href]
-    remote_text = seen.text if seen.card is not None else item.remote_card
+    changed = seen.text is not None  # the file changed since the last sync, or is new
+    remote_text = seen.text if changed else item.remote_card
     if remote_text is None:
         return
     version = _version(remote_text)
     local_text = contact_cards.render(row.data, item.uid, version)
-    if local_text == item.local_card and seen.card is None:
+    if local_text == item.local_card and not changed:
         item.local_sig = row.signature  # a change that is not in the card (a note...)
         run.save.append(item)
         return
-    if local_text == remote_text and seen.card is not None:
+    if local_text == remote_text and changed:
         _remote_recorded(item, seen, remote_text)  # the same card on both sides
         item.remote_state, item.local_sig, item.local_card = seen.state, row.signature, local_text
         run.save.append(item)
@@ -201,7 +203,7 @@ def _merge(run: Run, item: Item, row: contact_cards.LocalRow) -> None:
         cards.parse(item.local_card) if item.local_card else None,
         cards.parse(local_text),
         cards.parse(item.remote_card) if item.remote_card else None,
-        seen.card or cards.parse(remote_text),
+        seen.card or cards.parse(remote_text),  # a new file's parse was not kept
         prefer=prefer,
     )
     name = row.data["name"]
