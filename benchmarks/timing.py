@@ -14,7 +14,7 @@ import sys
 import tempfile
 import time
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import IO, NamedTuple
 
 
 @dataclass
@@ -103,15 +103,18 @@ def _read_report(report: str, argv: list[str]) -> float:
     return int(kib) / 1024  # Linux reports KiB
 
 
-def peak_rss_mib(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
-    """Wall seconds and peak resident memory (MiB) of one whole process."""
+def peak_rss_mib(
+    argv: list[str], env: dict[str, str], *, stderr: IO[bytes] | int = subprocess.PIPE
+) -> tuple[float, float]:
+    """Wall seconds and peak resident memory (MiB) of one whole process (its messages go to
+    ``stderr``, a file to read them from)."""
     report = tempfile.mktemp(prefix="crm-bench-rss-")
     start = time.perf_counter()
     subprocess.run(
         _measured(argv, report),
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
+        stderr=stderr,
         check=True,
     )
     elapsed = time.perf_counter() - start
