@@ -19,7 +19,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))  # run.py beside this file
 
-from run import NOW, Case, build_contacts, crm, fmt_ms, run_cases
+from run import NOW, build_contacts, crm
+from timing import Case, fmt_ms, run_cases
 
 
 def cases(database: Path) -> list[Case]:

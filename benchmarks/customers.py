@@ -27,7 +27,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from run import DATA, NOW, Case, build_contacts, crm, fmt_ms, run_cases
+from run import DATA, NOW, build_contacts, crm
+from timing import Case, fmt_ms, run_cases
 
 CITIES = ["Berlin", "Paris", "Madrid", "Leeds", "Osaka", "Austin", "Porto", "Riga"]
 PRODUCTS = ["Widget", "Widget Pro", "Gadget", "Service plan", "Spare parts", "Training day"]

@@ -163,9 +163,9 @@ def files_section(
         f"{seconds_out:.1f} s.",
     ]
     figures = {"import_mib": rss_in, "export_mib": rss_out}
-    into_full = next((c for c in available if c.label.startswith(IMPORT_INTO_FULL)), None)
+    full_case = next((c for c in available if c.label.startswith(IMPORT_INTO_FULL)), None)
     if fresh and sqlite_import:
         figures["import_x_sqlite3"] = fresh.median / sqlite_import.median
-    if fresh and into_full:
-        figures["into_full_x_fresh"] = into_full.median / fresh.median
+    if fresh and full_case:
+        figures["into_full_x_fresh"] = full_case.median / fresh.median
     return lines, available, figures

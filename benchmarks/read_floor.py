@@ -26,7 +26,7 @@ def statements(db: Path, args: list[str], env: dict[str, str]) -> list[str]:
     from crmcli.cli import _common, app
 
     caught: list[str] = []
-    real_connect = _common.connect
+    real_connect = _common.connect  # type: ignore[attr-defined]
 
     def traced(*where: Any, **options: Any) -> Any:
         conn = real_connect(*where, **options)
