@@ -23,6 +23,8 @@ import sys
 import tempfile
 from pathlib import Path
 
+from timing import peak_rss_mib
+
 TARGET_MIB = 250
 # about 14,000 full names, so that names repeat as in a real address book, not 100,000 times
 FIRST = ("Ann", "Bo", "Chen", "Dana", "Emil", "Fatima", "Gus", "Hana", "Ivo", "Jörg", "Kai",
@@ -75,21 +77,18 @@ def measure(crm: list[str], source: Path, work: Path) -> tuple[float, float, str
     started by the small helper of :func:`timing.peak_rss_mib`: started from the benchmark
     itself, the child would report the benchmark's own size as its peak (231 MiB in a full run
     against 122 MiB measured alone)."""
-    from timing import peak_rss_mib
-
     database = work / "photos.db"
     database.unlink(missing_ok=True)
     env = {**os.environ, "CRM_DB": str(database), "CRM_NOW": "2026-11-23T09:00"}
     with tempfile.TemporaryFile() as messages:
         try:
             elapsed, peak = peak_rss_mib([*crm, "import", str(source)], env, stderr=messages)
-            failed = False
         except SystemExit:
-            failed = True
+            messages.seek(0)
+            said = messages.read().decode("utf-8", "replace")
+            raise SystemExit(f"crm import {source.name} failed:\n{said}") from None
         messages.seek(0)
         said = messages.read().decode("utf-8", "replace")
-    if failed:
-        raise SystemExit(f"crm import {source.name} failed:\n{said}")
     return elapsed, peak, said.splitlines()[0] if said else "(nothing)"
 
 
